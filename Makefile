@@ -1,0 +1,71 @@
+# INTRALOG Leads Manager. `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+HOST ?= 127.0.0.1
+PORT ?= 8000
+WORKERS ?= 2
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/intralog_bench
+
+.PHONY: run test worker serve bench lint messages check-messages install install-dev browser clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PIP) install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+## Browser tests drive Debian's Chromium through Playwright.
+browser:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
+
+## Development server on the embedded defaults (SQLite, in-process jobs), with demo data.
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+## The whole suite; set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis.
+test: $(VENV)/.installed-dev browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## An RQ worker for the three queues plus the periodic schedule (needs REDIS_URL).
+worker: $(VENV)/.installed
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL, e.g. redis://127.0.0.1:6379/0" >&2; exit 1; }
+	$(PY) manage.py rqcron intralog.schedule & cron=$$!; \
+	trap 'kill $$cron 2>/dev/null' EXIT INT TERM; \
+	$(PY) manage.py rqworker high default low --with-scheduler
+
+## On-premise production: gunicorn, worker and scheduler against PostgreSQL and Redis.
+serve: $(VENV)/.installed
+	@test -n "$$DATABASE_URL" -a -n "$$REDIS_URL" -a -n "$$SECRET_KEY" || { echo "Set DATABASE_URL, REDIS_URL and SECRET_KEY (see .env.example)" >&2; exit 1; }
+	DJANGO_SETTINGS_MODULE=intralog.settings.production $(PY) manage.py migrate --no-input
+	DJANGO_SETTINGS_MODULE=intralog.settings.production $(PY) manage.py collectstatic --no-input --verbosity 0
+	DJANGO_SETTINGS_MODULE=intralog.settings.production $(MAKE) --no-print-directory worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	DJANGO_SETTINGS_MODULE=intralog.settings.production $(VENV)/bin/gunicorn intralog.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile -
+
+## Benchmarks on PostgreSQL (BENCH_DATABASE_URL); results go to bench/RESULTS.md.
+bench: $(VENV)/.installed-dev
+	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench $(BENCH_ARGS)
+
+lint: $(VENV)/.installed-dev
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Refresh the Spanish catalogue after changing strings, then translate and compile it.
+messages: $(VENV)/.installed-dev
+	$(PY) manage.py makemessages -l es_AR --no-obsolete --ignore=staticfiles --ignore=bench --ignore=tests
+	$(PY) manage.py compilemessages -l es_AR --ignore=.venv
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles

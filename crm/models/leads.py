@@ -1,0 +1,320 @@
+"""Leads, their catalogues (services, sources, campaigns, pipeline statuses) and their event log.
+
+Leads are only ever written through ``crm.services``; these models hold data and queries.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+from taggit.managers import TaggableManager
+from taggit.models import TaggedItemBase
+
+from .people import Brand
+
+
+class Service(models.Model):
+    """A service a brand offers, with the option text the WordPress forms send for it."""
+
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="services", verbose_name=_("brand")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    form_option = models.CharField(
+        _("form option"),
+        max_length=200,
+        blank=True,
+        help_text=_("The option text WordPress forms send for this service, e.g. “Compra de pallets”."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["brand__name", "name"]
+        verbose_name = _("service")
+        verbose_name_plural = _("services")
+        constraints = [models.UniqueConstraint(fields=["brand", "name"], name="crm_service_unique_per_brand")]
+
+    def __str__(self):
+        return self.name
+
+
+class Source(models.Model):
+    """Where a lead came from: web form, WordPress, phone, email, WhatsApp, referral, walk-in, other."""
+
+    key = models.SlugField(_("key"), max_length=32, unique=True)
+    name = models.CharField(_("name"), max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("source")
+        verbose_name_plural = _("sources")
+
+    def __str__(self):
+        return self.name
+
+
+class Campaign(models.Model):
+    """A marketing campaign; leads match it through its UTM rules (blank rule = any value)."""
+
+    class Channel(models.TextChoices):
+        SEARCH = "search", _("Search ads")
+        SOCIAL = "social", _("Social media")
+        EMAIL = "email", _("Email")
+        DISPLAY = "display", _("Display")
+        OFFLINE = "offline", _("Offline")
+        OTHER = "other", _("Other")
+
+    name = models.CharField(_("name"), max_length=150)
+    brand = models.ForeignKey(
+        Brand,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        null=True,
+        blank=True,
+        verbose_name=_("brand"),
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, default=Channel.OTHER)
+    starts_on = models.DateField(_("starts on"), null=True, blank=True)
+    ends_on = models.DateField(_("ends on"), null=True, blank=True)
+    utm_source = models.CharField(_("UTM source rule"), max_length=100, blank=True)
+    utm_medium = models.CharField(_("UTM medium rule"), max_length=100, blank=True)
+    utm_campaign = models.CharField(_("UTM campaign rule"), max_length=150, blank=True)
+    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, null=True, blank=True)
+    spend = models.DecimalField(_("spend"), max_digits=12, decimal_places=2, default=0)
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+
+    def __str__(self):
+        return self.name
+
+
+class Stage(models.TextChoices):
+    NEW = "new", _("New")
+    OPEN = "open", _("Open")
+    WON = "won", _("Won")
+    LOST = "lost", _("Lost")
+    JUNK = "junk", _("Junk")
+
+
+CLOSED_STAGES = (Stage.WON, Stage.LOST, Stage.JUNK)
+
+
+class PipelineStatus(models.Model):
+    """A step of the sales pipeline; admins configure them, a migration seeds the old system's twelve."""
+
+    key = models.SlugField(_("key"), max_length=32, unique=True)
+    label = models.CharField(_("label (English)"), max_length=80)
+    label_es = models.CharField(_("label (Spanish)"), max_length=80)
+    order = models.PositiveSmallIntegerField(_("order"), default=0)
+    colour = models.CharField(
+        _("colour"), max_length=7, default="#6b7280", help_text=_("Hex colour, e.g. #2563eb.")
+    )
+    stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices, default=Stage.OPEN)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("pipeline status")
+        verbose_name_plural = _("pipeline statuses")
+
+    def __str__(self):
+        return self.display_label
+
+    @property
+    def display_label(self):
+        language = (get_language() or "en").lower()
+        return self.label_es if language.startswith("es") and self.label_es else self.label
+
+    @property
+    def is_closed(self):
+        return self.stage in CLOSED_STAGES
+
+
+class Priority(models.IntegerChoices):
+    LOW = 1, _("Low")
+    NORMAL = 2, _("Normal")
+    HIGH = 3, _("High")
+    URGENT = 4, _("Urgent")
+
+
+class TaggedLead(TaggedItemBase):
+    content_object = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="tagged_items")
+
+
+class Lead(models.Model):
+    """A potential customer's enquiry, from any channel."""
+
+    contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
+    company = models.CharField(_("company"), max_length=200, blank=True)
+    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
+    phone = models.CharField(_("phone as given"), max_length=64, blank=True)
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20, blank=True, db_index=True)
+    location = models.CharField(_("location"), max_length=200, blank=True)
+    service = models.ForeignKey(
+        Service,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("service"),
+    )
+    service_text = models.CharField(_("service as given"), max_length=200, blank=True)
+    message = models.TextField(_("message"), blank=True)
+    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="leads", verbose_name=_("brand"))
+    source = models.ForeignKey(
+        Source,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("source"),
+    )
+    campaign = models.ForeignKey(
+        Campaign,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="leads",
+        verbose_name=_("campaign"),
+    )
+    utm_source = models.CharField(_("UTM source"), max_length=200, blank=True)
+    utm_medium = models.CharField(_("UTM medium"), max_length=200, blank=True)
+    utm_campaign = models.CharField(_("UTM campaign"), max_length=200, blank=True)
+    utm_term = models.CharField(_("UTM term"), max_length=200, blank=True)
+    utm_content = models.CharField(_("UTM content"), max_length=200, blank=True)
+    external_source = models.CharField(_("external source"), max_length=64, blank=True)
+    external_form = models.CharField(_("external form"), max_length=64, blank=True)
+    external_id = models.CharField(_("external submission id"), max_length=64, blank=True)
+    raw_payload = models.JSONField(_("raw payload"), default=dict, blank=True)
+    extra = models.JSONField(_("extra fields"), default=dict, blank=True)
+    status = models.ForeignKey(
+        PipelineStatus, on_delete=models.PROTECT, related_name="leads", verbose_name=_("status")
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="assigned_leads",
+        verbose_name=_("assignee"),
+    )
+    priority = models.PositiveSmallIntegerField(
+        _("priority"), choices=Priority.choices, default=Priority.NORMAL
+    )
+    tags = TaggableManager(through=TaggedLead, blank=True, verbose_name=_("tags"))
+    classification_reason = models.TextField(_("classification reason"), blank=True)
+    skip_alerts = models.BooleanField(_("skip alerts"), default=False)
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name=_("duplicate of"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    management_note = models.TextField(_("management note"), blank=True)
+    first_contacted_at = models.DateTimeField(_("first contacted"), null=True, blank=True)
+    submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        permissions = [
+            ("assign_lead", _("Can assign leads")),
+            ("export_lead", _("Can export leads")),
+            ("merge_lead", _("Can merge leads")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_source", "external_form", "external_id"],
+                condition=~models.Q(external_id=""),
+                name="crm_lead_unique_external_ref",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["-received_at", "-id"], name="crm_lead_received"),
+            models.Index(fields=["assignee", "status", "-received_at"], name="crm_lead_assignee_status"),
+            models.Index(fields=["status", "-received_at"], name="crm_lead_status_received"),
+            models.Index(fields=["brand", "-received_at"], name="crm_lead_brand_received"),
+            models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
+            models.Index(fields=["brand", "phone_e164"], name="crm_lead_brand_phone"),
+        ]
+
+    def __str__(self):
+        return self.contact_name or self.company or self.email or f"#{self.pk}"
+
+
+class LeadEvent(models.Model):
+    """One thing that happened to a lead: who (or the system), what, from, to, when."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("Created")
+        CLASSIFIED = "classified", _("Classified")
+        ASSIGNED = "assigned", _("Assigned")
+        STATUS_CHANGED = "status_changed", _("Status changed")
+        NOTE = "note", _("Note")
+        CONTACT_ATTEMPT = "contact_attempt", _("Contact attempt")
+        MERGED = "merged", _("Merged")
+        EDITED = "edited", _("Edited")
+
+    class Channel(models.TextChoices):
+        PHONE = "phone", _("Phone")
+        EMAIL = "email", _("Email")
+        WHATSAPP = "whatsapp", _("WhatsApp")
+        MEETING = "meeting", _("Meeting")
+        OTHER = "other", _("Other")
+
+    class Outcome(models.TextChoices):
+        REACHED = "reached", _("Reached")
+        NO_ANSWER = "no_answer", _("No answer")
+        LEFT_MESSAGE = "left_message", _("Left a message")
+        WRONG_NUMBER = "wrong_number", _("Wrong contact details")
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", verbose_name=_("lead"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="lead_events",
+        verbose_name=_("actor"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    from_value = models.CharField(_("from"), max_length=100, blank=True)
+    to_value = models.CharField(_("to"), max_length=100, blank=True)
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=16, choices=Outcome.choices, blank=True)
+    note = models.TextField(_("note"), blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("lead event")
+        verbose_name_plural = _("lead events")
+        indexes = [
+            models.Index(fields=["lead", "-created_at"], name="crm_event_lead_time"),
+            models.Index(fields=["kind", "created_at"], name="crm_event_kind_time"),
+            models.Index(fields=["actor", "kind", "created_at"], name="crm_event_actor_kind_time"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} · {self.lead_id}"

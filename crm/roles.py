@@ -1,0 +1,136 @@
+"""Roles: which Wagtail group each role is, what it may do, and who may manage whom.
+
+The role field is the single source of truth; group membership and the superuser flag follow it.
+"""
+
+from django.contrib.auth.models import Group
+from django.db.models.signals import m2m_changed
+
+from .models.people import Role
+
+ROLE_GROUP_NAMES = {
+    Role.ADMIN: "Admins",
+    Role.MANAGER: "Managers",
+    Role.EMPLOYEE: "Employees",
+    Role.MARKETING: "Marketing",
+}
+
+_ADMIN_ACCESS = ["wagtailadmin.access_admin"]
+_LEAD_WORK = [
+    "crm.view_lead",
+    "crm.add_lead",
+    "crm.change_lead",
+    "crm.view_leadevent",
+]
+_LEAD_MANAGEMENT = _LEAD_WORK + [
+    "crm.assign_lead",
+    "crm.export_lead",
+    "crm.merge_lead",
+]
+_CATALOGUES = [
+    f"crm.{action}_{model}"
+    for model in ("service", "source", "campaign")
+    for action in ("add", "change", "view")
+] + ["crm.view_pipelinestatus"]
+_PEOPLE_MANAGEMENT = [
+    "crm.add_user",
+    "crm.change_user",
+    "crm.add_invitation",
+    "crm.view_invitation",
+    "crm.delete_invitation",
+]
+
+ROLE_PERMISSIONS = {
+    Role.ADMIN: _ADMIN_ACCESS
+    + _LEAD_MANAGEMENT
+    + _CATALOGUES
+    + _PEOPLE_MANAGEMENT
+    + [
+        "crm.delete_user",
+        "crm.add_pipelinestatus",
+        "crm.change_pipelinestatus",
+        "crm.delete_pipelinestatus",
+        "axes.view_accessattempt",
+        "axes.delete_accessattempt",
+    ],
+    Role.MANAGER: _ADMIN_ACCESS + _LEAD_MANAGEMENT + _CATALOGUES + _PEOPLE_MANAGEMENT,
+    Role.EMPLOYEE: _ADMIN_ACCESS + _LEAD_WORK,
+    Role.MARKETING: _ADMIN_ACCESS
+    + ["crm.view_campaign", "crm.add_campaign", "crm.change_campaign", "crm.view_service", "crm.view_source"],
+}
+
+# Roles each role may give to people it manages (invite, create, edit).
+GRANTABLE_ROLES = {
+    Role.ADMIN: [Role.ADMIN, Role.MANAGER, Role.EMPLOYEE, Role.MARKETING],
+    Role.MANAGER: [Role.EMPLOYEE, Role.MARKETING],
+    Role.EMPLOYEE: [],
+    Role.MARKETING: [],
+}
+
+
+def grantable_roles(actor):
+    if not actor.is_authenticated or not actor.is_active:
+        return []
+    return GRANTABLE_ROLES.get(actor.role, [])
+
+
+def apply_role_flags(user):
+    """Set the flags that follow from the role. Admins are Wagtail superusers."""
+    user.is_superuser = user.role == Role.ADMIN
+    user.is_staff = user.role == Role.ADMIN
+
+
+def sync_role_group(user):
+    """Make the user a member of exactly their role's group."""
+    wanted = ROLE_GROUP_NAMES[Role(user.role)]
+    current = list(user.groups.values_list("name", flat=True))
+    if current != [wanted]:
+        group, _created = Group.objects.get_or_create(name=wanted)
+        user.groups.set([group])
+
+
+def _keep_groups_in_step(sender, instance, action, reverse, model, pk_set, **kwargs):
+    """Undo any group change that would make membership disagree with the role."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        sync_role_group(instance)
+        return
+    if pk_set:
+        users = model.objects.filter(pk__in=pk_set)
+    else:
+        roles = [role for role, name in ROLE_GROUP_NAMES.items() if name == instance.name]
+        users = model.objects.filter(role__in=roles)
+    for user in users:
+        sync_role_group(user)
+
+
+def connect_signals(user_model):
+    m2m_changed.connect(
+        _keep_groups_in_step, sender=user_model.groups.through, dispatch_uid="crm_role_groups_in_step"
+    )
+
+
+def apply_role_permissions(apps=None, schema_editor=None):
+    """Create each role's group with exactly its permissions. Used by migrations and post_migrate."""
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    apps = apps or global_apps
+    if apps is not global_apps:
+        # Historical app registries have no permissions yet on a fresh database.
+        for app_config in apps.get_app_configs():
+            app_config.models_module = True
+            create_permissions(app_config, apps=apps, verbosity=0)
+            app_config.models_module = None
+    GroupModel = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, codenames in ROLE_PERMISSIONS.items():
+        group, _created = GroupModel.objects.get_or_create(name=ROLE_GROUP_NAMES[role])
+        permissions = []
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            permissions.extend(
+                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
+            )
+        group.permissions.set(permissions)

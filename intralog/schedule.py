@@ -1,0 +1,10 @@
+"""The periodic job schedule, loaded by ``manage.py rqcron intralog.schedule`` (see ``make worker``).
+
+Each feature registers its periodic jobs here with ``rq.cron.register``.
+"""
+
+from rq import cron
+
+from crm.jobs import purge_expired_invitations
+
+cron.register(purge_expired_invitations, queue_name="low", cron="17 * * * *")

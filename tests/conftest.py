@@ -1,0 +1,68 @@
+import pytest
+
+from crm.models import Brand, Role, User
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def brands(db):
+    return {brand.code: brand for brand in Brand.objects.all()}
+
+
+@pytest.fixture
+def make_user(db, brands):
+    def make(username, role, brand_codes=("intralog",), **extra):
+        user = User.objects.create_user(
+            username=username, email=f"{username}@example.com", password=PASSWORD, role=role, **extra
+        )
+        user.brands.set([brands[code] for code in brand_codes])
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user):
+    return make_user("admin1", Role.ADMIN, ("intralog", "intrapal"))
+
+
+@pytest.fixture
+def manager(make_user):
+    return make_user("manager1", Role.MANAGER, ("intralog",))
+
+
+@pytest.fixture
+def other_manager(make_user):
+    return make_user("manager2", Role.MANAGER, ("intrapal",))
+
+
+@pytest.fixture
+def employee(make_user):
+    return make_user("employee1", Role.EMPLOYEE, ("intralog",))
+
+
+@pytest.fixture
+def other_employee(make_user):
+    return make_user("employee2", Role.EMPLOYEE, ("intralog",))
+
+
+@pytest.fixture
+def intrapal_employee(make_user):
+    return make_user("employee3", Role.EMPLOYEE, ("intrapal",))
+
+
+@pytest.fixture
+def marketer(make_user):
+    return make_user("marketing1", Role.MARKETING, ("intralog", "intrapal"))
+
+
+@pytest.fixture
+def client_for(client):
+    """A test client signed in as the given user."""
+
+    def sign_in(user):
+        client.force_login(user)
+        return client
+
+    return sign_in
