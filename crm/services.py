@@ -59,7 +59,9 @@ class LeadData:
     created_by: object = None
 
 
-def record_event(lead, kind, actor=None, *, from_value="", to_value="", note="", channel="", outcome="", data=None):
+def record_event(
+    lead, kind, actor=None, *, from_value="", to_value="", note="", channel="", outcome="", data=None
+):
     """Write one lead event and its Wagtail log entry. Call inside the transaction that changed the lead."""
     event = LeadEvent.objects.create(
         lead=lead,
@@ -110,7 +112,9 @@ def create_lead(data: LeadData, actor=None):
         status=default_status(),
     )
     lead.save()
-    record_event(lead, LeadEvent.Kind.CREATED, actor, to_value=lead.status.key, data={"source": _key(lead.source)})
+    record_event(
+        lead, LeadEvent.Kind.CREATED, actor, to_value=lead.status.key, data={"source": _key(lead.source)}
+    )
     if data.tags:
         lead.tags.add(*data.tags)
     classification.classify(lead)
@@ -169,7 +173,9 @@ def change_status(lead, status, actor=None, note="", *, enforce_pipeline_rule=Tr
     lead.status = status
     lead.status_changed_at = now
     fields = ["status", "status_changed_at"]
-    record_event(lead, LeadEvent.Kind.STATUS_CHANGED, actor, from_value=previous.key, to_value=status.key, note=note)
+    record_event(
+        lead, LeadEvent.Kind.STATUS_CHANGED, actor, from_value=previous.key, to_value=status.key, note=note
+    )
     _touch(lead, now, fields)
     return lead
 
@@ -222,7 +228,9 @@ def log_contact_attempt(lead, actor, channel, outcome, note=""):
     """Record a call, email or message to the lead; the first one sets the first-contact time."""
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     now = timezone.now()
-    event = record_event(lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note)
+    event = record_event(
+        lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note
+    )
     fields = []
     if lead.first_contacted_at is None:
         lead.first_contacted_at = now
@@ -257,7 +265,10 @@ def edit_lead(lead, actor, changes):
             raise ValidationError(_("The field “%(field)s” cannot be edited here.") % {"field": name})
         old = getattr(lead, name)
         if old != value:
-            changed[name] = {"from": str(old) if old is not None else "", "to": str(value) if value is not None else ""}
+            changed[name] = {
+                "from": str(old) if old is not None else "",
+                "to": str(value) if value is not None else "",
+            }
             setattr(lead, name, value)
     if not changed:
         return lead

@@ -8,6 +8,10 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("crm.urls")),
+    path("integrations/wordpress/", include("wordpress.urls")),
+    path("integrations/alerts/", include("alerts.urls")),
+    path("forms/", include("forms_builder.urls")),
+    path("admin/dashboards/", include("dashboards.urls")),
 ]
 
 if settings.DEBUG:

@@ -33,3 +33,7 @@ def seed_people():
             user.brands.set([brands[code] for code in brand_codes if code in brands])
         logins.append((username, DEMO_PASSWORD, Role(user.role).label))
     return logins
+
+
+def seed(stdout, options):
+    seed_people()

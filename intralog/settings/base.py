@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "home",
     "forms_builder",
     "dashboards",
+    "wordpress",
+    "alerts",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -1,0 +1,76 @@
+"""Shared measuring tools for the benchmarks: timings (median, p95), query counts, RESULTS.md sections."""
+
+import os
+import platform
+import re
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.db import connection, reset_queries
+from django.test.utils import CaptureQueriesContext
+
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+
+
+@dataclass
+class Measurement:
+    name: str
+    runs: int
+    median_ms: float
+    p95_ms: float
+    queries: int
+    note: str = ""
+
+    def row(self):
+        return f"| {self.name} | {self.runs} | {self.median_ms:.1f} | {self.p95_ms:.1f} | {self.queries} | {self.note} |"
+
+
+TABLE_HEADER = "| case | runs | median ms | p95 ms | queries | note |\n|---|---|---|---|---|---|"
+
+
+def percentile(values, pct):
+    ordered = sorted(values)
+    if not ordered:
+        return 0.0
+    k = (len(ordered) - 1) * pct / 100
+    low, high = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def measure(name, func, runs=30, warmup=3, note=""):
+    """Call ``func`` ``warmup`` + ``runs`` times; report server-side wall time and the queries of one call."""
+    for _ in range(warmup):
+        func()
+    with CaptureQueriesContext(connection) as captured:
+        func()
+    queries = len(captured.captured_queries)
+    timings = []
+    for _ in range(runs):
+        reset_queries()
+        start = time.perf_counter()
+        func()
+        timings.append((time.perf_counter() - start) * 1000)
+    return Measurement(name, runs, statistics.median(timings), percentile(timings, 95), queries, note)
+
+
+def machine_line():
+    return (
+        f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "
+        f"Python {platform.python_version()} · {connection.vendor} {connection.pg_version if connection.vendor == 'postgresql' else ''}"
+    )
+
+
+def write_section(key, title, body):
+    """Replace (or append) the section ``key`` of RESULTS.md, leaving the others as they are."""
+    start, end = f"<!-- bench:{key} -->", f"<!-- /bench:{key} -->"
+    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n\nProduced by `make bench`.\n"
+    section = f"{start}\n## {title}\n\n{body.strip()}\n{end}"
+    pattern = re.compile(re.escape(start) + ".*?" + re.escape(end), re.S)
+    text = (
+        pattern.sub(lambda _m: section, text)
+        if pattern.search(text)
+        else text.rstrip() + "\n\n" + section + "\n"
+    )
+    RESULTS.write_text(text)

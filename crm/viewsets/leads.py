@@ -1,0 +1,1 @@
+"""Lead administration in the Wagtail admin (snippet viewset and custom views)."""
