@@ -11,11 +11,25 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import roles
+        from . import account, roles  # account registers the account settings panel
         from .models import User
 
+        assert account
+
         roles.connect_signals(User)
+        _register_permission_policies()
         post_migrate.connect(_apply_role_permissions, dispatch_uid="crm_apply_role_permissions")
+
+
+def _register_permission_policies():
+    from axes.models import AccessAttempt
+    from wagtail.permissions import register_permission_policy
+
+    from .models import Invitation
+    from .people import InvitationPermissionPolicy, LimitedActionsPolicy
+
+    register_permission_policy(Invitation, InvitationPermissionPolicy(Invitation))
+    register_permission_policy(AccessAttempt, LimitedActionsPolicy(AccessAttempt, {"view", "delete"}))
 
 
 def _apply_role_permissions(sender, app_config=None, **kwargs):
@@ -23,8 +37,9 @@ def _apply_role_permissions(sender, app_config=None, **kwargs):
 
     from .roles import apply_role_permissions
 
-    # Run once, after every app's permissions exist.
-    if app_config is not None and app_config is list(apps.get_app_configs())[-1]:
+    # Run once, after every app's permissions exist (post_migrate is sent only for apps with models).
+    with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
+    if app_config is not None and app_config is with_models[-1]:
         apply_role_permissions()
 
 
@@ -32,3 +47,14 @@ class UsersAppConfig(WagtailUsersAppConfig):
     """Wagtail's users app with the CRM's role-aware user views."""
 
     user_viewset = "crm.viewsets.people.UserViewSet"
+
+    def ready(self):
+        super().ready()
+        from django.contrib.auth import get_user_model
+        from wagtail.permissions import register_permission_policy
+
+        from .people import UserPermissionPolicy
+
+        User = get_user_model()
+        # exact_class wins over the plain policy Wagtail's ready() registered for the user model.
+        register_permission_policy(User, UserPermissionPolicy(User), exact_class=True)

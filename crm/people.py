@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
+from wagtail.permission_policies import ModelPermissionPolicy
 
 from intralog.jobs import enqueue
 
@@ -32,10 +33,10 @@ def manageable_users(actor):
     if actor.role == Role.ADMIN:
         return User.objects.all()
     if actor.role == Role.MANAGER:
-        return (
-            User.objects.filter(role__in=grantable_roles(actor))
-            .filter(Q(brands__in=actor.brands.all()) | Q(brands__isnull=True))
-            .distinct()
+        return User.objects.filter(
+            pk__in=User.objects.filter(role__in=grantable_roles(actor), brands__in=actor.brands.all()).values(
+                "pk"
+            )
         )
     return User.objects.none()
 
@@ -46,14 +47,60 @@ def can_manage_user(actor, target):
     return manageable_users(actor).filter(pk=target.pk).exists()
 
 
+def can_delete_user(actor, target):
+    """Only admins delete people, and never themselves; managers deactivate instead."""
+    return (
+        actor.is_authenticated
+        and actor.is_active
+        and actor.role == Role.ADMIN
+        and target.pk is not None
+        and target.pk != actor.pk
+    )
+
+
 def check_role_grant(actor, role, brands=()):
     """Raise PermissionDenied unless ``actor`` may give ``role`` for ``brands``."""
     if role not in grantable_roles(actor):
-        raise PermissionDenied(_("You may not grant the role “%(role)s”.") % {"role": Role(role).label})
+        label = Role(role).label if role in Role.values else role
+        raise PermissionDenied(_("You may not grant the role “%(role)s”.") % {"role": label})
     if actor.role != Role.ADMIN:
         allowed = shared_brand_ids(actor)
+        if not brands:
+            raise PermissionDenied(_("Choose at least one of your brands."))
         if any(brand.pk not in allowed for brand in brands):
             raise PermissionDenied(_("You may only grant access to your own brands."))
+
+
+def brands_after_edit(actor, target, chosen):
+    """The brands ``target`` keeps: ``chosen`` within the actor's reach, plus those outside it untouched."""
+    if actor.role == Role.ADMIN or target.pk is None:
+        return list(chosen)
+    allowed = shared_brand_ids(actor)
+    kept = [brand for brand in target.brands.all() if brand.pk not in allowed]
+    return kept + [brand for brand in chosen if brand.pk in allowed]
+
+
+def set_active(actor, users, active):
+    """Activate or deactivate the ``users`` the actor may manage (never the actor). Returns how many."""
+    targets = manageable_users(actor).filter(pk__in=[user.pk for user in users]).exclude(pk=actor.pk)
+    changed = list(targets.exclude(is_active=active))
+    for user in changed:
+        user.is_active = active
+        user.save(update_fields=["is_active"])
+        log(instance=user, action="wagtail.edit", user=actor)
+    return len(changed)
+
+
+def change_role(actor, users, role):
+    """Give ``role`` to the ``users`` the actor may manage. Returns how many changed."""
+    check_role_grant(actor, role, brands=list(actor.brands.all()) if actor.role != Role.ADMIN else ())
+    targets = manageable_users(actor).filter(pk__in=[user.pk for user in users]).exclude(pk=actor.pk)
+    changed = list(targets.exclude(role=role))
+    for user in changed:
+        user.role = role
+        user.save()
+        log(instance=user, action="wagtail.edit", user=actor)
+    return len(changed)
 
 
 @transaction.atomic
@@ -151,3 +198,78 @@ def purge_expired_invitations(now=None):
     """Delete invitations that expired unused. Returns how many were removed."""
     _total, by_model = Invitation.objects.expired(now).filter(accepted_at__isnull=True).delete()
     return by_model.get(Invitation._meta.label, 0)
+
+
+class UserPermissionPolicy(ModelPermissionPolicy):
+    """Wagtail's model permissions on users, narrowed to the people each actor may manage."""
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        if not self.user_has_permission(user, action):
+            return False
+        if action == "delete":
+            return can_delete_user(user, instance)
+        return can_manage_user(user, instance)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return any(self.user_has_permission_for_instance(user, action, instance) for action in actions)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        User = get_user_model()
+        allowed = [action for action in actions if self.user_has_permission(user, action)]
+        if not allowed:
+            return User.objects.none()
+        if allowed == ["delete"]:
+            return User.objects.exclude(pk=user.pk) if user.role == Role.ADMIN else User.objects.none()
+        return manageable_users(user)
+
+
+class LimitedActionsPolicy(ModelPermissionPolicy):
+    """Model permissions restricted to some actions, whoever asks (superusers included)."""
+
+    def __init__(self, model, actions):
+        super().__init__(model)
+        self.actions = set(actions)
+
+    def user_has_permission(self, user, action):
+        return action in self.actions and super().user_has_permission(user, action)
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+
+class InvitationPermissionPolicy(LimitedActionsPolicy):
+    """Invitations are created and revoked, never edited; managers see those within their reach."""
+
+    def __init__(self, model):
+        super().__init__(model, {"add", "view", "delete"})
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return (
+            self.user_has_permission(user, action)
+            and visible_invitations(user).filter(pk=instance.pk).exists()
+        )
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        if not self.user_has_any_permission(user, actions):
+            return Invitation.objects.none()
+        return visible_invitations(user)
+
+
+def visible_invitations(actor):
+    """Invitations ``actor`` may see and revoke: all for admins; for managers, their own or their brands'."""
+    if not actor.is_authenticated or not actor.is_active:
+        return Invitation.objects.none()
+    if actor.role == Role.ADMIN:
+        return Invitation.objects.all()
+    if actor.role == Role.MANAGER:
+        in_reach = Invitation.objects.filter(role__in=grantable_roles(actor), brands__in=actor.brands.all())
+        return Invitation.objects.filter(Q(invited_by=actor) | Q(pk__in=in_reach.values("pk")))
+    return Invitation.objects.none()
+
+
+def invitation_status(invitation):
+    if invitation.is_used:
+        return _("used")
+    if invitation.is_expired:
+        return _("expired")
+    return _("pending")

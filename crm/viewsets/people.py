@@ -1,7 +1,254 @@
-"""User management in the Wagtail admin, limited by role (see ``crm.roles``)."""
+"""People in the Wagtail admin: users limited by role, invitations, and sign-in locks (see ``crm.people``)."""
 
-from wagtail.users.views.users import UserViewSet as WagtailUserViewSet
+from axes.models import AccessAttempt
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from wagtail import hooks
+from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.usage import UsageView
+from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.permissions import policy_registry
+from wagtail.users.views import users as wagtail_users
+from wagtail.users.views.bulk_actions import (
+    AssignRoleBulkAction,
+    DeleteBulkAction,
+    SetActiveStateBulkAction,
+)
+
+from crm import people
+from crm.forms.people import InvitationForm, UserCreationForm, UserEditForm
+from crm.models import Invitation, Role, User
+from crm.roles import grantable_roles
 
 
-class UserViewSet(WagtailUserViewSet):
+def _user_policy():
+    return policy_registry.get_by_type(User)
+
+
+class ManagedUserMixin:
+    """Only users the requester may manage (``crm.people.manageable_users``) are reachable."""
+
+    object_action = "change"
+
+    def get_object(self, *args, **kwargs):
+        user = super().get_object(*args, **kwargs)
+        if not _user_policy().user_has_permission_for_instance(self.request.user, self.object_action, user):
+            raise PermissionDenied
+        return user
+
+
+class UserIndexView(wagtail_users.IndexView):
+    def get_base_queryset(self):
+        allowed = _user_policy().instances_user_has_any_permission_for(self.request.user, ["change"])
+        return super().get_base_queryset().filter(pk__in=allowed.values("pk"))
+
+    @cached_property
+    def columns(self):
+        role_column = Column(
+            "role", accessor="get_role_display", label=_("Role"), sort_key="role", width="10%"
+        )
+        return [role_column if column.name == "is_superuser" else column for column in super().columns]
+
+    def get_delete_url(self, instance):
+        if people.can_delete_user(self.request.user, instance):
+            return super().get_delete_url(instance)
+        return None
+
+
+class ActorFormMixin:
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": self.request.user}
+
+
+class UserCreateView(ActorFormMixin, wagtail_users.CreateView):
     pass
+
+
+class UserEditView(ActorFormMixin, ManagedUserMixin, wagtail_users.EditView):
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.can_delete = people.can_delete_user(request.user, self.object)
+
+
+class UserDeleteView(ManagedUserMixin, wagtail_users.DeleteView):
+    object_action = "delete"
+
+
+class UserHistoryView(ManagedUserMixin, wagtail_users.HistoryView):
+    pass
+
+
+class UserUsageView(ManagedUserMixin, UsageView):
+    pass
+
+
+class UserViewSet(wagtail_users.UserViewSet):
+    """Wagtail's user admin where the role (not the group or superuser flag) sets what a person can do."""
+
+    index_view_class = UserIndexView
+    add_view_class = UserCreateView
+    edit_view_class = UserEditView
+    delete_view_class = UserDeleteView
+    history_view_class = UserHistoryView
+    usage_view_class = UserUsageView
+    copy_view_enabled = False
+    create_template_name = "crm/people/user_form.html"
+    edit_template_name = "crm/people/user_edit.html"
+
+    def get_form_class(self, for_update=False):
+        return UserEditForm if for_update else UserCreationForm
+
+
+# Bulk actions: replace Wagtail's user bulk actions with role-aware ones (registered after Wagtail's).
+
+
+class ManagedUsersBulkActionMixin:
+    def check_perm(self, obj):
+        return _user_policy().user_has_permission_for_instance(self.request.user, "change", obj)
+
+    def get_all_objects_in_listing_query(self, parent_id):
+        listing = super().get_all_objects_in_listing_query(parent_id)
+        return listing.filter(pk__in=people.manageable_users(self.request.user).values("pk"))
+
+
+class CrmRoleForm(forms.Form):
+    role = forms.ChoiceField(label=_("Role"), choices=Role.choices)
+
+    def __init__(self, *args, actor, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["role"].choices = [(role.value, role.label) for role in grantable_roles(actor)]
+
+
+class AssignCrmRoleBulkAction(ManagedUsersBulkActionMixin, AssignRoleBulkAction):
+    """Give the selected people a role; their group follows the role."""
+
+    form_class = CrmRoleForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "actor": self.request.user}
+
+    def get_execution_context(self):
+        return {"role": self.cleaned_form.cleaned_data["role"], "actor": self.request.user}
+
+    @classmethod
+    def execute_action(cls, objects, role=None, actor=None, **kwargs):
+        if role is None or actor is None:
+            return 0, 0
+        return people.change_role(actor, objects, role), 0
+
+    def get_success_message(self, num_parent_objects, num_child_objects):
+        return ngettext(
+            "%(count)d user now has the role %(role)s",
+            "%(count)d users now have the role %(role)s",
+            num_parent_objects,
+        ) % {"count": num_parent_objects, "role": Role(self.cleaned_form.cleaned_data["role"]).label}
+
+
+class SetCrmActiveStateBulkAction(ManagedUsersBulkActionMixin, SetActiveStateBulkAction):
+    def get_execution_context(self):
+        return {**super().get_execution_context(), "actor": self.request.user}
+
+    @classmethod
+    def execute_action(cls, objects, mark_as_active=False, actor=None, **kwargs):
+        if actor is None:
+            return 0, 0
+        return people.set_active(actor, objects, mark_as_active), 0
+
+
+class DeleteCrmUsersBulkAction(DeleteBulkAction):
+    def check_perm(self, obj):
+        return _user_policy().user_has_permission_for_instance(self.request.user, "delete", obj)
+
+
+for action_class in (AssignCrmRoleBulkAction, SetCrmActiveStateBulkAction, DeleteCrmUsersBulkAction):
+    hooks.register("register_bulk_action", action_class, order=100)
+
+
+# Invitations
+
+
+class InvitationCreateView(generic.CreateView):
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "for_user": self.request.user}
+
+    def save_instance(self):
+        return self.form.save()
+
+
+class InvitationIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        visible = people.visible_invitations(self.request.user)
+        return super().get_base_queryset().filter(pk__in=visible.values("pk")).select_related("invited_by")
+
+
+class InvitationDeleteView(generic.DeleteView):
+    page_title = _("Revoke invitation")
+    success_message = _("Invitation for '%(object)s' revoked.")
+
+    def get_object(self, queryset=None):
+        invitation = super().get_object(queryset)
+        if not self.permission_policy.user_has_permission_for_instance(
+            self.request.user, "delete", invitation
+        ):
+            raise PermissionDenied
+        return invitation
+
+
+class InvitationViewSet(ModelViewSet):
+    model = Invitation
+    icon = "mail"
+    menu_label = _("Invitations")
+    menu_order = 610
+    add_to_settings_menu = True
+    copy_view_enabled = False
+    index_view_class = InvitationIndexView
+    add_view_class = InvitationCreateView
+    delete_view_class = InvitationDeleteView
+    list_display = [
+        "email",
+        Column("role", accessor="get_role_display", label=_("Role")),
+        Column("status", accessor=people.invitation_status, label=_("Status")),
+        Column("invited_by", label=_("Invited by")),
+        DateColumn("created_at", label=_("Created")),
+        DateColumn("expires_at", label=_("Expires")),
+    ]
+    list_filter = ["role"]
+
+    def get_form_class(self, for_update=False):
+        return InvitationForm
+
+
+# Sign-in locks (django-axes)
+
+
+class SignInLockViewSet(ModelViewSet):
+    """Admins see who is locked out after failed sign-ins and clear locks by deleting them."""
+
+    model = AccessAttempt
+    icon = "lock"
+    menu_label = _("Sign-in locks")
+    menu_order = 620
+    add_to_settings_menu = True
+    copy_view_enabled = False
+    inspect_view_enabled = True
+    list_display = [
+        Column("username", label=_("Username")),
+        Column("ip_address", label=_("IP address")),
+        Column("failures_since_start", label=_("Failed attempts")),
+        DateColumn("attempt_time", label=_("Last attempt")),
+    ]
+    form_fields = ["username", "ip_address"]  # the policy allows no add or edit
+    search_fields = ["username", "ip_address"]
+    inspect_view_fields = ["username", "ip_address", "user_agent", "failures_since_start", "attempt_time"]
+
+
+@hooks.register("register_admin_viewset")
+def register_people_viewsets():
+    return [
+        InvitationViewSet("crm_invitations", url_prefix="invitations"),
+        SignInLockViewSet("crm_sign_in_locks", url_prefix="sign-in-locks"),
+    ]
