@@ -36,4 +36,7 @@ def seed_people():
 
 
 def seed(stdout, options):
+    from .leads import DEFAULT_DEMO_LEADS, seed_demo_leads
+
     seed_people()
+    seed_demo_leads(options.get("leads", DEFAULT_DEMO_LEADS), stdout=stdout)
