@@ -1,1 +1,152 @@
-"""Lead administration in the Wagtail admin (snippet viewset and custom views)."""
+"""Lead administration in the Wagtail admin: the snippet viewset, its permission policy and hooks.
+
+Row-level access is enforced by the views in ``crm.views.leads``; the permission policy registered
+here makes Wagtail's own checks (menus, buttons, bulk actions, URL finders) agree with it.
+"""
+
+from django.urls import path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+from wagtail.admin.ui.components import Component
+from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
+from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views.snippets import SnippetViewSet
+
+from crm import access
+from crm.filters import ASSIGNEE_MINE
+from crm.models import Lead, Role, Stage
+from crm.views import leads as views
+
+
+class LeadPermissionPolicy(ModelPermissionPolicy):
+    """Model permissions from the role groups, narrowed to the user's leads; only admins delete."""
+
+    def user_has_permission(self, user, action):
+        if action == "delete":
+            return user.is_active and user.role == Role.ADMIN
+        return super().user_has_permission(user, action)
+
+    def user_has_permission_for_instance(self, user, action, instance):
+        return self.user_has_permission(user, action) and access.can_see_lead(user, instance)
+
+    def user_has_any_permission_for_instance(self, user, actions, instance):
+        return self.user_has_any_permission(user, actions) and access.can_see_lead(user, instance)
+
+    def instances_user_has_permission_for(self, user, action):
+        if not self.user_has_permission(user, action):
+            return Lead.objects.none()
+        return access.leads_for(user)
+
+    def instances_user_has_any_permission_for(self, user, actions):
+        if not self.user_has_any_permission(user, actions):
+            return Lead.objects.none()
+        return access.leads_for(user)
+
+
+register_permission_policy(Lead, LeadPermissionPolicy(Lead))
+
+
+class LeadViewSet(SnippetViewSet):
+    model = Lead
+    icon = "user"
+    menu_label = _("Leads")
+    menu_name = "leads"
+    menu_order = 110
+    add_to_admin_menu = True
+    url_prefix = "leads"
+    url_namespace = "crm_leads"
+    chooser_base_url_path = "leads/choose"
+    chooser_admin_url_namespace = "crm_lead_chooser"
+    list_per_page = 50
+    chooser_per_page = 20
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    ordering = "-received_at"
+    inspect_template_name = "crm/leads/inspect.html"
+
+    index_view_class = views.LeadIndexView
+    add_view_class = views.LeadCreateView
+    edit_view_class = views.LeadEditView
+    delete_view_class = views.LeadDeleteView
+    history_view_class = views.LeadHistoryView
+    usage_view_class = views.LeadUsageView
+    inspect_view_class = views.LeadInspectView
+    chooser_viewset_class = views.LeadChooserViewSet
+
+    def get_edit_handler(self):
+        return views.edit_panel()
+
+    def get_urlpatterns(self):
+        return [
+            *super().get_urlpatterns(),
+            path("mine/", views.my_leads, name="mine"),
+            path("status/<int:pk>/", views.ChangeStatusView.as_view(), name="change_status"),
+            path("assign/<int:pk>/", views.AssignView.as_view(), name="assign"),
+            path("note/<int:pk>/", views.NoteView.as_view(), name="note"),
+            path("contact/<int:pk>/", views.ContactAttemptView.as_view(), name="contact"),
+            path("merge/<int:pk>/", views.MergeView.as_view(), name="merge"),
+        ]
+
+
+lead_viewset = LeadViewSet()
+register_snippet(lead_viewset)
+
+
+class MyLeadsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return views.has_lead_access(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_my_leads_menu_item():
+    return MyLeadsMenuItem(
+        _("My leads"),
+        reverse(lead_viewset.get_url_name("mine")),
+        name="my-leads",
+        icon_name="user",
+        order=100,
+    )
+
+
+class MyLeadsPanel(Component):
+    """First panel of the admin home for people who hold leads: their open leads, newest first."""
+
+    name = "my_leads"
+    order = 10
+    template_name = "crm/leads/home_panel.html"
+    limit = 10
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        context = super().get_context_data(parent_context)
+        leads = (
+            Lead.objects.filter(assignee=self.user, status__stage__in=[Stage.NEW, Stage.OPEN])
+            .select_related("status", "brand")
+            .order_by("-received_at", "-pk")[: self.limit]
+        )
+        context.update(
+            {
+                "leads": leads,
+                "my_leads_url": reverse(lead_viewset.get_url_name("mine")),
+                "inspect_url_name": lead_viewset.get_url_name("inspect"),
+            }
+        )
+        return context
+
+
+@hooks.register("construct_homepage_panels")
+def add_my_leads_panel(request, panels):
+    if views.has_lead_access(request.user) and request.user.role in (Role.EMPLOYEE, Role.MANAGER):
+        panels.insert(0, MyLeadsPanel(request.user))
+
+
+for bulk_action in (views.BulkAssignAction, views.BulkStatusAction):
+    hooks.register("register_bulk_action", bulk_action)
+# After Wagtail's own snippet delete action, so this one replaces it for leads.
+hooks.register("register_bulk_action", views.LeadDeleteBulkAction, order=100)
+
+__all__ = ["ASSIGNEE_MINE", "LeadPermissionPolicy", "LeadViewSet", "lead_viewset"]

@@ -1,0 +1,782 @@
+"""Lead admin views: the snippet views narrowed to the user's leads, and the actions on leads.
+
+Every view looks leads up through ``crm.access.leads_for`` (a lead outside the user's scope is a 404)
+and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go through
+``crm.services`` only, so each one writes its event.
+"""
+
+import json
+
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.functional import cached_property
+from django.utils.text import capfirst
+from django.utils.timezone import localtime
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.generic import FormView
+from wagtail.admin import messages
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
+from wagtail.admin.utils import get_valid_next_url_from_request
+from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
+from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
+from wagtail.snippets.views import chooser as snippet_chooser
+from wagtail.snippets.views import snippets as snippet_views
+
+from crm import access, services
+from crm.exports import LeadSpreadsheetExportMixin
+from crm.filters import ASSIGNEE_MINE, LeadFilterSet, user_label
+from crm.forms.leads import (
+    AssignForm,
+    BulkAssignForm,
+    BulkStatusForm,
+    ChangeStatusForm,
+    ContactAttemptForm,
+    LeadCreateForm,
+    LeadEditForm,
+    MergeForm,
+    NoteForm,
+)
+from crm.models import Lead, Role
+from crm.normalise import phone_to_e164
+from crm.pagination import CappedCountPaginator
+
+LISTING_RELATED = ("brand", "service", "status", "assignee", "source", "campaign")
+DETAIL_RELATED = (*LISTING_RELATED, "duplicate_of", "created_by")
+TIMELINE_LIMIT = 200
+BULK_LIMIT = 1000
+SEARCH_FIELDS = ["contact_name", "company", "email", "phone", "message"]
+
+
+def visible_leads(user, queryset=None):
+    return access.leads_for(user, Lead.objects.all() if queryset is None else queryset)
+
+
+def require_action(user, lead, action):
+    if not access.can_act_on_lead(user, lead, action):
+        raise PermissionDenied
+
+
+def lead_url(name, lead):
+    return reverse(Lead.snippet_viewset.get_url_name(name), args=[quote(lead.pk)])
+
+
+def has_lead_access(user):
+    """Whether the user works with leads at all (marketing does not)."""
+    return user.is_authenticated and user.is_active and user.has_perm("crm.view_lead")
+
+
+# Listing ---------------------------------------------------------------------------------------------
+
+
+class LeadTitleColumn(TitleColumn):
+    cell_template_name = "crm/leads/columns/name_cell.html"
+
+
+class StatusBadgeColumn(Column):
+    cell_template_name = "crm/leads/columns/status_cell.html"
+
+
+class AgeColumn(Column):
+    cell_template_name = "crm/leads/columns/age_cell.html"
+
+
+def source_and_campaign(lead):
+    return " · ".join(str(part) for part in (lead.source, lead.campaign) if part)
+
+
+class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
+    """The lead listing: only the user's leads, counted cheaply, with no per-row queries."""
+
+    search_fields = SEARCH_FIELDS
+    search_backend_name = None
+    filterset_class = LeadFilterSet
+    default_ordering = "-received_at"
+    paginator_class = CappedCountPaginator
+    export_filename = "leads"
+
+    def dispatch(self, request, *args, **kwargs):
+        if self.is_export and not self.user_has_permission("export"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_base_queryset(self):
+        queryset = Lead.objects.select_related(*LISTING_RELATED).prefetch_related("tags")
+        return visible_leads(self.request.user, queryset)
+
+    def order_queryset(self, queryset):
+        queryset = super().order_queryset(queryset)
+        ordering = self.ordering or self.default_ordering
+        tiebreak = "pk" if not ordering.startswith("-") else "-pk"
+        return queryset.order_by(*queryset.query.order_by, tiebreak)
+
+    def search_queryset(self, queryset):
+        if not self.is_searching:
+            return queryset
+        query = models.Q()
+        for field in self.search_fields:
+            query |= models.Q(**{f"{field}__icontains": self.search_query})
+        digits = "".join(ch for ch in self.search_query if ch.isdigit())
+        if len(digits) >= 6:
+            query |= models.Q(phone_e164__contains=digits)
+        return queryset.filter(query)
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        return self.paginator_class(
+            queryset,
+            per_page,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+            requested_page=self.request.GET.get(self.page_kwarg) or 1,
+            **kwargs,
+        )
+
+    @cached_property
+    def show_export_buttons(self):
+        return self.user_has_permission("export")
+
+    def get_page_title(self):
+        if self.request.GET.get("assignee") == ASSIGNEE_MINE:
+            return _("My leads")
+        return super().get_page_title()
+
+    def get_edit_url(self, instance):
+        return None if self.is_export else super().get_edit_url(instance)
+
+    @cached_property
+    def columns(self):
+        return [
+            BulkActionsCheckboxColumn("bulk_actions", obj_type="snippet"),
+            self._get_title_column_class(LeadTitleColumn)(
+                "contact_name",
+                label=gettext_lazy("Name and company"),
+                accessor=str,
+                sort_key="contact_name",
+                get_url=lambda lead: lead_url("inspect", lead),
+                get_title_id=lambda lead: f"snippet_{quote(lead.pk)}_title",
+            ),
+            Column(
+                "received_at",
+                label=gettext_lazy("Received"),
+                accessor=lambda lead: date_format(localtime(lead.received_at), "SHORT_DATETIME_FORMAT"),
+                sort_key="received_at",
+            ),
+            Column("brand", label=gettext_lazy("Brand"), accessor="brand.name"),
+            Column("service", label=gettext_lazy("Service"), accessor=service_label),
+            StatusBadgeColumn("status", label=gettext_lazy("Status"), sort_key="status__order"),
+            Column(
+                "assignee",
+                label=gettext_lazy("Assignee"),
+                accessor=lambda lead: user_label(lead.assignee) if lead.assignee else "",
+                sort_key="assignee__username",
+            ),
+            Column("source", label=gettext_lazy("Source / campaign"), accessor=source_and_campaign),
+            AgeColumn("age", label=gettext_lazy("Age"), accessor="received_at"),
+        ]
+
+
+def service_label(lead):
+    return lead.service.name if lead.service else lead.service_text
+
+
+# Create and edit --------------------------------------------------------------------------------------
+
+
+EDIT_PANELS = [
+    MultiFieldPanel(
+        [
+            FieldRowPanel([FieldPanel("contact_name"), FieldPanel("company")]),
+            FieldRowPanel([FieldPanel("email"), FieldPanel("phone")]),
+            FieldPanel("location"),
+        ],
+        heading=gettext_lazy("Contact"),
+    ),
+    MultiFieldPanel(
+        [
+            FieldPanel("brand", permission="crm.assign_lead"),
+            FieldPanel("service"),
+            FieldRowPanel([FieldPanel("source"), FieldPanel("campaign")]),
+            FieldPanel("priority"),
+        ],
+        heading=gettext_lazy("Classification"),
+    ),
+    FieldPanel("message"),
+    FieldPanel("management_note", permission="crm.assign_lead"),
+]
+
+CREATE_PANELS = [
+    FieldRowPanel([FieldPanel("brand"), FieldPanel("source")]),
+    MultiFieldPanel(
+        [
+            FieldRowPanel([FieldPanel("contact_name"), FieldPanel("company")]),
+            FieldRowPanel([FieldPanel("email"), FieldPanel("phone")]),
+            FieldPanel("location"),
+        ],
+        heading=gettext_lazy("Contact"),
+    ),
+    FieldRowPanel([FieldPanel("service"), FieldPanel("campaign")]),
+    FieldPanel("message"),
+]
+
+
+def edit_panel():
+    return ObjectList(EDIT_PANELS, base_form_class=LeadEditForm).bind_to_model(Lead)
+
+
+def create_panel():
+    return ObjectList(CREATE_PANELS, base_form_class=LeadCreateForm).bind_to_model(Lead)
+
+
+class ServiceErrorsMixin:
+    """Turns a refusal from the service layer into a form error; nothing is saved."""
+
+    def form_valid(self, form):
+        try:
+            return super().form_valid(form)
+        except (ValidationError, PermissionDenied) as error:
+            messages_list = getattr(error, "messages", None) or [str(error) or _("Not allowed.")]
+            for message in messages_list:
+                form.add_error(None, message)
+            self.produced_error_message = self.get_error_message()
+            return self.form_invalid(form)
+
+
+class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
+    """A lead taken by hand, created by ``crm.services.create_lead``."""
+
+    def get_panel(self):
+        return create_panel()
+
+    def get_form_class(self):
+        return self.panel.get_form_class()
+
+    def save_instance(self):
+        form, user = self.form, self.request.user
+        data = services.LeadData(
+            brand=form.cleaned_data["brand"],
+            source=form.cleaned_data["source"],
+            contact_name=form.cleaned_data["contact_name"],
+            company=form.cleaned_data["company"],
+            email=form.cleaned_data["email"],
+            phone=form.cleaned_data["phone"],
+            phone_e164=phone_to_e164(form.cleaned_data["phone"]) if form.cleaned_data["phone"] else "",
+            location=form.cleaned_data["location"],
+            service=form.cleaned_data["service"],
+            campaign=form.cleaned_data["campaign"],
+            message=form.cleaned_data["message"],
+            created_by=user,
+        )
+        lead = services.create_lead(data, actor=user)
+        if user.role == Role.EMPLOYEE and lead.assignee_id is None:
+            lead = services.assign(lead, user, actor=user, note=_("Taken by hand."))
+        return lead
+
+    def get_success_url(self):
+        if access.can_see_lead(self.request.user, self.object):
+            return lead_url("inspect", self.object)
+        return super().get_success_url()
+
+    def get_success_buttons(self):
+        return []
+
+
+class LeadEditView(ServiceErrorsMixin, snippet_views.EditView):
+    """Edits through ``crm.services.edit_lead``, which records one ``edited`` event."""
+
+    def get_panel(self):
+        return edit_panel()
+
+    def get_form_class(self):
+        return self.panel.get_form_class()
+
+    def get_queryset(self):
+        return visible_leads(self.request.user)
+
+    def get_object(self, queryset=None):
+        lead = super().get_object(queryset)
+        require_action(self.request.user, lead, "edit")
+        return lead
+
+    def save_instance(self):
+        return services.edit_lead(self.object, self.request.user, self.form.changes())
+
+    def get_success_url(self):
+        return lead_url("inspect", self.object)
+
+
+class LeadDeleteView(snippet_views.DeleteView):
+    def get_queryset(self):
+        return visible_leads(self.request.user)
+
+
+class LeadHistoryView(snippet_views.HistoryView):
+    def get_base_object_queryset(self):
+        return visible_leads(self.request.user)
+
+
+class LeadUsageView(snippet_views.UsageView):
+    def get_base_object_queryset(self):
+        return visible_leads(self.request.user)
+
+
+# Inspect ----------------------------------------------------------------------------------------------
+
+
+INSPECT_FIELDS = [
+    "id",
+    "contact_name",
+    "company",
+    "email",
+    "phone",
+    "phone_e164",
+    "location",
+    "brand",
+    "service",
+    "service_text",
+    "message",
+    "source",
+    "campaign",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "external_source",
+    "external_form",
+    "external_id",
+    "status",
+    "assignee",
+    "priority",
+    "classification_reason",
+    "skip_alerts",
+    "created_by",
+    "submitted_at",
+    "received_at",
+    "assigned_at",
+    "first_contacted_at",
+    "status_changed_at",
+    "last_activity_at",
+    "updated_at",
+]
+
+
+class LeadInspectView(snippet_views.InspectView):
+    """Everything about one lead: fields, raw payload, linked leads, the timeline and the actions."""
+
+    template_name = "crm/leads/inspect.html"
+
+    def get_object(self, queryset=None):
+        queryset = Lead.objects.select_related(*DETAIL_RELATED).prefetch_related("tags")
+        return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
+
+    def get_fields(self):
+        return [name for name in INSPECT_FIELDS if self._has_field(name)]
+
+    @staticmethod
+    def _has_field(name):
+        try:
+            Lead._meta.get_field(name)
+        except Exception:
+            return False
+        return True
+
+    def get_timeline(self):
+        lead = self.object
+        events = lead.history() if hasattr(lead, "history") else lead.events.all()
+        return list(events.select_related("actor").order_by("-created_at", "-pk")[: TIMELINE_LIMIT + 1])
+
+    def get_linked_leads(self):
+        user, lead = self.request.user, self.object
+        linked = models.Q(duplicate_of=lead)
+        if lead.duplicate_of_id:
+            linked |= models.Q(pk=lead.duplicate_of_id)
+        if getattr(lead, "merged_into_id", None):
+            linked |= models.Q(pk=lead.merged_into_id)
+        if hasattr(Lead, "merged_into"):
+            linked |= models.Q(merged_into=lead)
+        queryset = visible_leads(user, Lead.objects.filter(linked).select_related("status")).order_by(
+            "received_at", "pk"
+        )[:50]
+        rows = []
+        for other in queryset:
+            if other.pk == lead.duplicate_of_id:
+                relation = _("Original of this lead")
+            elif getattr(lead, "merged_into_id", None) == other.pk:
+                relation = _("This lead was merged into it")
+            elif getattr(other, "merged_into_id", None) == lead.pk:
+                relation = _("Merged into this lead")
+            else:
+                relation = _("Duplicate of this lead")
+            rows.append({"lead": other, "relation": relation, "url": lead_url("inspect", other)})
+        return rows
+
+    def get_actions(self):
+        user, lead = self.request.user, self.object
+        actions = [
+            ("change_status", _("Change status"), ChangeStatusForm(lead=lead)),
+            ("contact", _("Log a contact attempt"), ContactAttemptForm()),
+            ("note", _("Add a note"), NoteForm()),
+            ("assign", _("Assign"), AssignForm(lead=lead)),
+            ("merge", _("Merge into another lead"), MergeForm(lead=lead, user=user)),
+        ]
+        return [
+            {"name": name, "label": label, "form": form, "url": lead_url(name, lead)}
+            for name, label, form in actions
+            if access.can_act_on_lead(user, lead, name)
+        ]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        timeline = self.get_timeline()
+        actions = self.get_actions()
+        context.update(
+            {
+                "lead": self.object,
+                "tags": [tag.name for tag in self.object.tags.all()],
+                "raw_payload": json.dumps(
+                    self.object.raw_payload, indent=2, ensure_ascii=False, sort_keys=True
+                ),
+                "extra": json.dumps(self.object.extra, indent=2, ensure_ascii=False, sort_keys=True),
+                "timeline": timeline[:TIMELINE_LIMIT],
+                "timeline_truncated": len(timeline) > TIMELINE_LIMIT,
+                "linked_leads": self.get_linked_leads(),
+                "actions": actions,
+                "history_url": lead_url("history", self.object),
+            }
+        )
+        for action in actions:
+            context["media"] = context.get("media", action["form"].media) + action["form"].media
+        return context
+
+
+# Actions on one lead ----------------------------------------------------------------------------------
+
+
+class LeadActionView(WagtailAdminTemplateMixin, FormView):
+    """Base of the actions on one lead: GET shows the form, POST performs it through the services."""
+
+    action = None
+    form_class = None
+    template_name = "crm/leads/action.html"
+    success_message = None
+    http_method_names = ["get", "post"]
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        queryset = Lead.objects.select_related("status", "brand", "assignee")
+        self.lead = get_object_or_404(visible_leads(request.user, queryset), pk=kwargs["pk"])
+
+    def dispatch(self, request, *args, **kwargs):
+        require_action(request.user, self.lead, self.action)
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return self.page_title
+
+    def get_page_subtitle(self):
+        return str(self.lead)
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {
+                "url": reverse(Lead.snippet_viewset.get_url_name("list")),
+                "label": capfirst(Lead._meta.verbose_name_plural),
+            },
+            {"url": lead_url("inspect", self.lead), "label": str(self.lead)},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "lead": self.lead}
+
+    def get_success_url(self):
+        return get_valid_next_url_from_request(self.request) or lead_url("inspect", self.lead)
+
+    def perform(self, form):
+        raise NotImplementedError
+
+    def form_valid(self, form):
+        try:
+            self.perform(form)
+        except (ValidationError, PermissionDenied) as error:
+            for message in getattr(error, "messages", None) or [str(error) or _("Not allowed.")]:
+                form.add_error(None, message)
+            return self.form_invalid(form)
+        messages.success(self.request, self.success_message)
+        return redirect(self.get_success_url())
+
+    def form_invalid(self, form):
+        messages.validation_error(
+            self.request, _("The action could not be done; see the errors below."), form
+        )
+        return super().form_invalid(form)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update({"lead": self.lead, "action_url": self.request.path, "media": context["form"].media})
+        return context
+
+
+class ChangeStatusView(LeadActionView):
+    action = "change_status"
+    form_class = ChangeStatusForm
+    page_title = gettext_lazy("Change status")
+    success_message = gettext_lazy("Status changed.")
+
+    def perform(self, form):
+        services.change_status(
+            self.lead, form.cleaned_data["status"], self.request.user, form.cleaned_data["note"]
+        )
+
+
+class AssignView(LeadActionView):
+    action = "assign"
+    form_class = AssignForm
+    page_title = gettext_lazy("Assign")
+    success_message = gettext_lazy("Lead assigned.")
+
+    def perform(self, form):
+        services.assign(
+            self.lead, form.cleaned_data["assignee"], self.request.user, form.cleaned_data["note"]
+        )
+
+
+class NoteView(LeadActionView):
+    action = "note"
+    form_class = NoteForm
+    page_title = gettext_lazy("Add a note")
+    success_message = gettext_lazy("Note added.")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs.pop("lead")
+        return kwargs
+
+    def perform(self, form):
+        services.add_note(self.lead, self.request.user, form.cleaned_data["note"])
+
+
+class ContactAttemptView(NoteView):
+    action = "contact"
+    form_class = ContactAttemptForm
+    page_title = gettext_lazy("Log a contact attempt")
+    success_message = gettext_lazy("Contact attempt logged.")
+
+    def perform(self, form):
+        services.log_contact_attempt(
+            self.lead,
+            self.request.user,
+            form.cleaned_data["channel"],
+            form.cleaned_data["outcome"],
+            form.cleaned_data["note"],
+        )
+
+
+class MergeView(LeadActionView):
+    action = "merge"
+    form_class = MergeForm
+    page_title = gettext_lazy("Merge into another lead")
+    success_message = gettext_lazy("Leads merged.")
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def perform(self, form):
+        into = form.cleaned_data["into"]
+        require_action(self.request.user, into, "merge")
+        self.survivor = services.merge_leads(self.lead, into, self.request.user)
+
+    def get_success_url(self):
+        return lead_url("inspect", self.survivor)
+
+
+def my_leads(request):
+    """The employee's landing view: the listing filtered to the leads assigned to them."""
+    if not has_lead_access(request.user):
+        raise PermissionDenied
+    return redirect(reverse(Lead.snippet_viewset.get_url_name("list")) + f"?assignee={ASSIGNEE_MINE}")
+
+
+# Chooser ----------------------------------------------------------------------------------------------
+
+
+class LeadChooserAccessMixin:
+    def dispatch(self, request, *args, **kwargs):
+        if not has_lead_access(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def can_create(self):
+        return False
+
+
+class LeadChooseView(LeadChooserAccessMixin, snippet_chooser.ChooseView):
+    def get_object_list(self):
+        return visible_leads(self.request.user, Lead.objects.select_related("brand", "status"))
+
+
+class LeadChooseResultsView(LeadChooserAccessMixin, snippet_chooser.ChooseResultsView):
+    def get_object_list(self):
+        return visible_leads(self.request.user, Lead.objects.select_related("brand", "status"))
+
+
+class LeadChosenView(LeadChooserAccessMixin, snippet_chooser.SnippetChosenView):
+    def get_object(self, pk):
+        return visible_leads(self.request.user).get(pk=pk)
+
+
+class LeadChosenMultipleView(LeadChooserAccessMixin, snippet_chooser.SnippetChosenMultipleView):
+    def get_objects(self, pks):
+        return visible_leads(self.request.user).filter(pk__in=pks)
+
+
+class LeadChooserCreateView(LeadChooserAccessMixin, snippet_chooser.SnippetCreateView):
+    def dispatch(self, request, *args, **kwargs):
+        raise PermissionDenied
+
+
+class LeadChooserViewSet(snippet_chooser.SnippetChooserViewSet):
+    choose_view_class = LeadChooseView
+    choose_results_view_class = LeadChooseResultsView
+    chosen_view_class = LeadChosenView
+    chosen_multiple_view_class = LeadChosenMultipleView
+    create_view_class = LeadChooserCreateView
+
+
+# Bulk actions -----------------------------------------------------------------------------------------
+
+
+class LeadBulkActionMixin:
+    """Bulk actions on leads: ids outside the user's scope are dropped, the rest re-checked one by one."""
+
+    models = [Lead]
+    access_action = None
+
+    def dispatch(self, request, *args, **kwargs):
+        if not has_lead_access(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def selected_ids(self):
+        ids = self.request.GET.getlist("id")
+        if "all" in ids:
+            return None
+        return [int(pk) for pk in ids if str(pk).isdigit()]
+
+    def visible_actionable_objects(self):
+        queryset = visible_leads(
+            self.request.user, Lead.objects.select_related("status", "brand", "assignee")
+        )
+        ids = self.selected_ids()
+        if ids is not None:
+            queryset = queryset.filter(pk__in=ids)
+        leads = list(queryset.order_by("-received_at", "-pk")[: BULK_LIMIT + 1])
+        if not leads:
+            raise Http404
+        if len(leads) > BULK_LIMIT:
+            raise PermissionDenied(_("Select at most %(limit)s leads at once.") % {"limit": BULK_LIMIT})
+        allowed, refused = [], []
+        for lead in leads:
+            (allowed if self.check_perm(lead) else refused).append(lead)
+        return allowed, {"items_with_no_access": refused}
+
+    def get_actionable_objects(self):
+        return self.visible_actionable_objects()
+
+    def ensure_something_allowed(self):
+        allowed, _refused = self.get_actionable_objects()
+        if not allowed:
+            raise PermissionDenied
+
+    def form_valid(self, form):
+        self.ensure_something_allowed()
+        return super().form_valid(form)
+
+    def check_perm(self, lead):
+        return access.can_act_on_lead(self.request.user, lead, self.access_action)
+
+
+class LeadFormBulkAction(LeadBulkActionMixin, SnippetBulkAction):
+    """A bulk action with a form (assignee, status…) performed by one service call."""
+
+    template_name = "crm/leads/bulk_action.html"
+    action_priority = 10
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "user": self.request.user}
+
+    def get_execution_context(self):
+        return {
+            **super().get_execution_context(),
+            "user": self.request.user,
+            "data": self.cleaned_form.cleaned_data,
+        }
+
+    def get_context_data(self, **kwargs):
+        return {**super().get_context_data(**kwargs), "action_label": self.display_name}
+
+    def form_valid(self, form):
+        self.ensure_something_allowed()
+        try:
+            return super().form_valid(form)
+        except (ValidationError, PermissionDenied) as error:
+            for message in getattr(error, "messages", None) or [str(error) or _("Not allowed.")]:
+                form.add_error(None, message)
+            return self.form_invalid(form)
+
+
+class BulkAssignAction(LeadFormBulkAction):
+    display_name = gettext_lazy("Assign")
+    action_type = "assign"
+    aria_label = gettext_lazy("Assign the selected leads")
+    access_action = "assign"
+    form_class = BulkAssignForm
+
+    @classmethod
+    def execute_action(cls, objects, user=None, data=None, **kwargs):
+        leads = Lead.objects.filter(pk__in=[lead.pk for lead in objects])
+        changed = services.bulk_assign(leads, data["assignee"], user, data.get("note", ""))
+        return changed, 0
+
+    def get_success_message(self, num_parent_objects, num_child_objects):
+        return _("%(count)s leads assigned.") % {"count": num_parent_objects}
+
+
+class BulkStatusAction(LeadFormBulkAction):
+    display_name = gettext_lazy("Change status")
+    action_type = "change_status"
+    aria_label = gettext_lazy("Change the status of the selected leads")
+    access_action = "change_status"
+    form_class = BulkStatusForm
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs.pop("user")
+        return kwargs
+
+    @classmethod
+    def execute_action(cls, objects, user=None, data=None, **kwargs):
+        leads = Lead.objects.filter(pk__in=[lead.pk for lead in objects])
+        changed = services.bulk_change_status(leads, data["status"], user, data.get("note", ""))
+        return changed, 0
+
+    def get_success_message(self, num_parent_objects, num_child_objects):
+        return _("Status changed on %(count)s leads.") % {"count": num_parent_objects}
+
+
+class LeadDeleteBulkAction(LeadBulkActionMixin, DeleteBulkAction):
+    """Snippet bulk delete for leads, admins only, never listing leads outside the user's scope."""
+
+    @cached_property
+    def _actionable_objects(self):
+        return self.visible_actionable_objects()
+
+    def check_perm(self, lead):
+        return self.request.user.role == Role.ADMIN

@@ -1,0 +1,268 @@
+"""Every role against every lead URL, with another person's lead: GETs and forged POSTs.
+
+The lead under test belongs to INTRALOG and is assigned to ``employee1``. Roles outside its scope
+(the INTRAPAL manager, another employee, marketing) must get a 403 or 404, and a forged POST must
+leave the lead and its events exactly as they were.
+"""
+
+import pytest
+from django.urls import reverse
+
+from crm.models import Lead, LeadEvent, PipelineStatus, Source
+from crm.services import LeadData, assign, create_lead
+
+ROLES = ["admin", "manager", "other_manager", "employee", "other_employee", "marketer"]
+SEES = {"admin", "manager", "employee"}
+MANAGES = {"admin", "manager"}
+ADMINS = {"admin"}
+DENIED = (403, 404)
+
+
+@pytest.fixture
+def people(admin_user, manager, other_manager, employee, other_employee, marketer):
+    return {
+        "admin": admin_user,
+        "manager": manager,
+        "other_manager": other_manager,
+        "employee": employee,
+        "other_employee": other_employee,
+        "marketer": marketer,
+    }
+
+
+@pytest.fixture
+def leads(people, brands):
+    phone = Source.objects.get(key="phone")
+    victim = create_lead(
+        LeadData(brand=brands["intralog"], contact_name="Victima Uno", company="Acme SA", source=phone),
+        actor=people["manager"],
+    )
+    victim = assign(victim, people["employee"], actor=people["manager"])
+    target = create_lead(
+        LeadData(brand=brands["intralog"], contact_name="Destino Dos", company="Beta SRL", source=phone),
+        actor=people["manager"],
+    )
+    target = assign(target, people["employee"], actor=people["manager"])
+    intrapal = create_lead(
+        LeadData(brand=brands["intrapal"], contact_name="Intrapal Tres", source=phone),
+        actor=people["other_manager"],
+    )
+    return {"victim": victim, "target": target, "intrapal": intrapal}
+
+
+def url(name, lead=None):
+    return reverse(f"crm_leads:{name}", args=[lead.pk] if lead else [])
+
+
+def bulk_url(action, *leads):
+    ids = "&".join(f"id={lead.pk}" for lead in leads)
+    return reverse("wagtail_bulk_action", args=("crm", "lead", action)) + f"?{ids}"
+
+
+def snapshot(lead):
+    fresh = Lead.objects.get(pk=lead.pk)
+    return (
+        {
+            field.attname: getattr(fresh, field.attname)
+            for field in Lead._meta.concrete_fields
+            if field.attname not in ("updated_at",)
+        },
+        LeadEvent.objects.filter(lead=lead).count(),
+        sorted(fresh.tags.names()),
+    )
+
+
+GET_ENDPOINTS = {
+    "inspect": (lambda leads: url("inspect", leads["victim"]), SEES),
+    "edit": (lambda leads: url("edit", leads["victim"]), SEES),
+    "delete": (lambda leads: url("delete", leads["victim"]), ADMINS),
+    "history": (lambda leads: url("history", leads["victim"]), SEES),
+    "usage": (lambda leads: url("usage", leads["victim"]), SEES),
+    "change_status": (lambda leads: url("change_status", leads["victim"]), SEES),
+    "note": (lambda leads: url("note", leads["victim"]), SEES),
+    "contact": (lambda leads: url("contact", leads["victim"]), SEES),
+    "assign": (lambda leads: url("assign", leads["victim"]), MANAGES),
+    "merge": (lambda leads: url("merge", leads["victim"]), MANAGES),
+    "export_csv": (lambda leads: url("list") + "?export=csv", MANAGES),
+    "export_xlsx": (lambda leads: url("list") + "?export=xlsx", MANAGES),
+    "chosen": (lambda leads: reverse("crm_lead_chooser:chosen", args=[leads["victim"].pk]), SEES),
+    "bulk_assign": (lambda leads: bulk_url("assign", leads["victim"]), SEES),
+    "bulk_status": (lambda leads: bulk_url("change_status", leads["victim"]), SEES),
+    "bulk_delete": (lambda leads: bulk_url("delete", leads["victim"]), SEES),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(GET_ENDPOINTS))
+def test_get(role, endpoint, people, leads, client_for):
+    build_url, allowed = GET_ENDPOINTS[endpoint]
+    response = client_for(people[role]).get(build_url(leads))
+    if role in allowed:
+        assert response.status_code == 200, response.content[:500]
+    else:
+        assert response.status_code in DENIED
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_listing_shows_only_allowed_rows(role, people, leads, client_for):
+    response = client_for(people[role]).get(url("list"))
+    if role == "marketer":
+        assert response.status_code in DENIED
+        return
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert ("Victima Uno" in content) == (role in SEES)
+    assert ("Intrapal Tres" in content) == (role in {"admin", "other_manager"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("export_format", ["csv", "xlsx"])
+def test_export_holds_only_allowed_rows(role, export_format, people, leads, client_for):
+    response = client_for(people[role]).get(url("list") + f"?export={export_format}")
+    if role not in MANAGES:
+        assert response.status_code in DENIED
+        return
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.getvalue()
+    if export_format == "csv":
+        text = body.decode()
+    else:
+        from io import BytesIO
+
+        from openpyxl import load_workbook
+
+        sheet = load_workbook(BytesIO(body)).active
+        text = "\n".join(str(cell.value) for row in sheet.iter_rows() for cell in row)
+    assert "Victima Uno" in text
+    assert ("Intrapal Tres" in text) == (role == "admin")
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_chooser_lists_only_allowed_rows(role, people, leads, client_for):
+    client = client_for(people[role])
+    for name in ("choose", "choose_results"):
+        response = client.get(reverse(f"crm_lead_chooser:{name}"))
+        if role == "marketer":
+            assert response.status_code in DENIED
+            continue
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert ("Victima Uno" in content) == (role in SEES)
+        assert ("Intrapal Tres" in content) == (role in {"admin", "other_manager"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_chosen_multiple_drops_unseen_leads(role, people, leads, client_for):
+    response = client_for(people[role]).get(
+        reverse("crm_lead_chooser:chosen_multiple") + f"?id={leads['victim'].pk}"
+    )
+    if role == "marketer":
+        assert response.status_code in DENIED
+        return
+    assert response.status_code == 200
+    assert ("Victima Uno" in response.content.decode()) == (role in SEES)
+
+
+def edit_data(leads):
+    victim = leads["victim"]
+    return {
+        "contact_name": "Forged Name",
+        "company": victim.company,
+        "email": victim.email,
+        "phone": victim.phone,
+        "location": victim.location,
+        "brand": victim.brand_id,
+        "service": "",
+        "source": victim.source_id or "",
+        "campaign": "",
+        "priority": victim.priority,
+        "message": victim.message,
+        "management_note": "",
+    }
+
+
+def changed_name(leads):
+    return Lead.objects.get(pk=leads["victim"].pk).contact_name == "Forged Name"
+
+
+def status_is(key):
+    return lambda leads: Lead.objects.get(pk=leads["victim"].pk).status.key == key
+
+
+def has_event(kind):
+    return lambda leads: LeadEvent.objects.filter(lead=leads["victim"], kind=kind).exists()
+
+
+POST_ENDPOINTS = {
+    "edit": (lambda leads: url("edit", leads["victim"]), edit_data, SEES, changed_name),
+    "delete": (
+        lambda leads: url("delete", leads["victim"]),
+        lambda leads: {},
+        ADMINS,
+        lambda leads: not Lead.objects.filter(pk=leads["victim"].pk).exists(),
+    ),
+    "change_status": (
+        lambda leads: url("change_status", leads["victim"]),
+        lambda leads: {"status": PipelineStatus.objects.get(key="contacted").pk, "note": "called"},
+        SEES,
+        status_is("contacted"),
+    ),
+    "note": (
+        lambda leads: url("note", leads["victim"]),
+        lambda leads: {"note": "forged note"},
+        SEES,
+        has_event(LeadEvent.Kind.NOTE),
+    ),
+    "contact": (
+        lambda leads: url("contact", leads["victim"]),
+        lambda leads: {"channel": "phone", "outcome": "reached", "note": ""},
+        SEES,
+        has_event(LeadEvent.Kind.CONTACT_ATTEMPT),
+    ),
+    "assign": (
+        lambda leads: url("assign", leads["victim"]),
+        lambda leads: {"assignee": leads["other_employee"].pk, "note": ""},
+        MANAGES,
+        lambda leads: Lead.objects.get(pk=leads["victim"].pk).assignee_id == leads["other_employee"].pk,
+    ),
+    "merge": (
+        lambda leads: url("merge", leads["victim"]),
+        lambda leads: {"into": leads["target"].pk},
+        MANAGES,
+        has_event(LeadEvent.Kind.MERGED),
+    ),
+    "bulk_assign": (
+        lambda leads: bulk_url("assign", leads["victim"]),
+        lambda leads: {"assignee": leads["other_employee"].pk, "note": ""},
+        MANAGES,
+        lambda leads: Lead.objects.get(pk=leads["victim"].pk).assignee_id == leads["other_employee"].pk,
+    ),
+    "bulk_status": (
+        lambda leads: bulk_url("change_status", leads["victim"]),
+        lambda leads: {"status": PipelineStatus.objects.get(key="contacted").pk, "note": ""},
+        SEES,
+        status_is("contacted"),
+    ),
+    "bulk_delete": (
+        lambda leads: bulk_url("delete", leads["victim"]),
+        lambda leads: {},
+        ADMINS,
+        lambda leads: not Lead.objects.filter(pk=leads["victim"].pk).exists(),
+    ),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(POST_ENDPOINTS))
+def test_forged_post(role, endpoint, people, leads, client_for):
+    build_url, build_data, allowed, done = POST_ENDPOINTS[endpoint]
+    leads = {**leads, "other_employee": people["other_employee"]}
+    before = snapshot(leads["victim"])
+    response = client_for(people[role]).post(build_url(leads), build_data(leads))
+    if role in allowed:
+        assert response.status_code == 302, response.content[:1000]
+        assert done(leads)
+        return
+    assert response.status_code in DENIED, response.status_code
+    assert snapshot(leads["victim"]) == before
+    assert not done(leads)
