@@ -1,15 +1,27 @@
-"""Row-level access to leads: who may see and act on which lead. Enforced in every view."""
+"""Row-level access to leads: who may see and act on which lead. Enforced in every view.
+
+Scope: admins all leads, managers the leads of their brands, employees the leads assigned to them,
+marketing none. Within scope, assigning, merging and exporting are for managers and admins only.
+"""
 
 from django.core.exceptions import PermissionDenied
 from django.utils.translation import gettext as _
 
-from .models import CLOSED_STAGES, Lead, Role
+from .models import CLOSED_STAGES, Lead, Role, Stage
+
+ACTIONS = frozenset({"change_status", "assign", "note", "contact", "merge", "edit", "export"})
+MANAGEMENT_ACTIONS = frozenset({"assign", "merge", "export"})
+STAGE_RANK = {Stage.NEW: 0, Stage.OPEN: 1, Stage.WON: 2, Stage.LOST: 2, Stage.JUNK: 2}
+
+
+def _is_active(user):
+    return user is not None and user.is_authenticated and user.is_active
 
 
 def leads_for(user, queryset=None):
     """The leads ``user`` may see: admins all, managers their brands, employees their own, marketing none."""
     queryset = Lead.objects.all() if queryset is None else queryset
-    if not user.is_authenticated or not user.is_active:
+    if not _is_active(user):
         return queryset.none()
     if user.role == Role.ADMIN:
         return queryset
@@ -20,16 +32,55 @@ def leads_for(user, queryset=None):
     return queryset.none()
 
 
+def _in_scope(user, lead):
+    if user.role == Role.ADMIN:
+        return True
+    if user.role == Role.MANAGER:
+        return user.brands.filter(pk=lead.brand_id).exists()
+    if user.role == Role.EMPLOYEE:
+        return lead.assignee_id == user.pk
+    return False
+
+
 def can_see_lead(user, lead):
-    return leads_for(user).filter(pk=lead.pk).exists()
+    return _is_active(user) and _in_scope(user, lead)
+
+
+def role_may(user, action):
+    """Whether ``user``'s role may do ``action`` on leads at all (scope aside)."""
+    if action not in ACTIONS:
+        raise ValueError(f"Unknown lead action: {action}")
+    if not _is_active(user):
+        return False
+    if user.role in (Role.ADMIN, Role.MANAGER):
+        return True
+    if user.role == Role.EMPLOYEE:
+        return action not in MANAGEMENT_ACTIONS
+    return False
+
+
+def can_act_on_lead(user, lead, action):
+    """Whether ``user`` may do ``action`` (one of ``ACTIONS``) on ``lead``."""
+    return role_may(user, action) and _in_scope(user, lead)
+
+
+def is_forward(current, status):
+    """Whether moving from ``current`` to ``status`` goes forward: by stage, then by order."""
+    return (STAGE_RANK[status.stage], status.order) > (STAGE_RANK[current.stage], current.order)
 
 
 def check_status_change(actor, lead, status):
-    """Employees only move a lead forward by stage order and cannot reopen a closed one."""
+    """Raise ``PermissionDenied`` unless ``actor`` may move ``lead`` to ``status``.
+
+    Managers and admins may make any move. Employees only move a lead forward (by stage, then by
+    status order) and cannot reopen a won, lost or junk lead. Marketing cannot change statuses.
+    """
     if actor.role in (Role.ADMIN, Role.MANAGER):
         return
+    if actor.role != Role.EMPLOYEE:
+        raise PermissionDenied(_("You may not change the status of leads."))
     current = lead.status
     if current.stage in CLOSED_STAGES:
         raise PermissionDenied(_("Only a manager can reopen a won, lost or junk lead."))
-    if status.order < current.order and status.stage not in CLOSED_STAGES:
+    if not is_forward(current, status):
         raise PermissionDenied(_("You can only move a lead forward in the pipeline."))

@@ -1,5 +1,58 @@
-"""First classification of a new lead (rules are added by the leads feature)."""
+"""First classification of a new lead by the rules managers edit (``ClassificationRule``)."""
+
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext as _
+
+from .models import ClassificationRule
 
 
-def classify(lead):
-    return None
+@dataclass
+class Classification:
+    """What the enabled rules decided for a lead; ``rules`` lists the ones that matched, in order."""
+
+    rules: list = field(default_factory=list)
+    status: object = None
+    tags: list = field(default_factory=list)
+    priority: int | None = None
+    skip_alerts: bool = False
+
+    @property
+    def reason(self):
+        if not self.rules:
+            return _("No classification rule matched.")
+        names = ", ".join(f"“{rule.name}”" for rule in self.rules)
+        return _("Matched rules: %(names)s.") % {"names": names}
+
+
+def enabled_rules():
+    return list(ClassificationRule.objects.filter(is_enabled=True).select_related("set_status"))
+
+
+def evaluate(lead, rules=None):
+    """Run the enabled rules in order against ``lead`` (saved or not) and collect their actions.
+
+    A later matching rule overrides the status and priority of an earlier one; tags add up.
+    A matching rule with ``stop_processing`` ends the evaluation.
+    """
+    outcome = Classification()
+    for rule in enabled_rules() if rules is None else rules:
+        if not rule.matches(lead):
+            continue
+        outcome.rules.append(rule)
+        if rule.set_status_id:
+            outcome.status = rule.set_status
+        if rule.set_priority:
+            outcome.priority = rule.set_priority
+        outcome.skip_alerts = outcome.skip_alerts or rule.skip_alerts
+        outcome.tags.extend(tag for tag in rule.tag_list if tag not in outcome.tags)
+        if rule.stop_processing:
+            break
+    return outcome
+
+
+def classify(lead, actor=None):
+    """Re-run the rules on an existing lead through the service layer."""
+    from .services import classify as classify_lead
+
+    return classify_lead(lead, actor)

@@ -1,6 +1,11 @@
-"""Duplicate detection: the same normalised email or phone within a brand."""
+"""Duplicate detection: the same normalised email or E.164 phone within a brand.
+
+A repeat is linked to the earliest original and tagged; nothing is merged silently
+(``crm.services.merge_leads`` is the explicit merge).
+"""
 
 from django.db.models import Q
+from django.utils.translation import gettext as _
 
 from .models import Lead
 
@@ -8,7 +13,11 @@ DUPLICATE_TAG = "duplicate"
 
 
 def find_original(lead):
-    """The earliest other lead of the same brand sharing the email or the E.164 phone, or None."""
+    """The original lead that ``lead`` repeats, or None.
+
+    The earliest other lead of the same brand sharing the email or the E.164 phone; when that one is
+    itself a duplicate, its original (duplicates always point at the root). Works on an unsaved lead.
+    """
     match = Q()
     if lead.email and "@" in lead.email:
         match |= Q(email=lead.email)
@@ -16,30 +25,36 @@ def find_original(lead):
         match |= Q(phone_e164=lead.phone_e164)
     if not match:
         return None
-    return (
-        Lead.objects.filter(match, brand_id=lead.brand_id, duplicate_of__isnull=True)
-        .exclude(pk=lead.pk)
-        .order_by("received_at", "pk")
-        .first()
+    candidates = Lead.objects.filter(match, brand_id=lead.brand_id).select_related("duplicate_of")
+    if lead.pk is not None:
+        candidates = candidates.exclude(pk=lead.pk)
+    earliest = candidates.order_by("received_at", "pk").first()
+    if earliest is None:
+        return None
+    return earliest.duplicate_of or earliest
+
+
+def record_duplicate(lead, original):
+    """Tag ``lead`` (already linked to ``original``) and record a ``classified`` event."""
+    from .models import LeadEvent
+    from .services import record_event
+
+    lead.tags.add(DUPLICATE_TAG)
+    return record_event(
+        lead,
+        LeadEvent.Kind.CLASSIFIED,
+        to_value=DUPLICATE_TAG,
+        note=_("Repeats lead #%(pk)s.") % {"pk": original.pk},
+        data={"duplicate_of": original.pk, "tags": [DUPLICATE_TAG]},
     )
 
 
 def link_duplicate(lead):
-    """Link a new lead to the earlier one it repeats and tag it; nothing is merged."""
-    from .models import LeadEvent
-    from .services import record_event
-
+    """Link a saved lead to the earlier one it repeats and tag it. Returns the original or None."""
     original = find_original(lead)
     if original is None:
         return None
     lead.duplicate_of = original
     lead.save(update_fields=["duplicate_of"])
-    lead.tags.add(DUPLICATE_TAG)
-    record_event(
-        lead,
-        LeadEvent.Kind.CLASSIFIED,
-        to_value=DUPLICATE_TAG,
-        note=f"#{original.pk}",
-        data={"duplicate_of": original.pk},
-    )
+    record_duplicate(lead, original)
     return original

@@ -32,6 +32,11 @@ _CATALOGUES = [
     for model in ("service", "source", "campaign")
     for action in ("add", "change", "view")
 ] + ["crm.view_pipelinestatus"]
+_RULES = [
+    f"crm.{action}_{model}"
+    for model in ("classificationrule", "assignmentrule")
+    for action in ("add", "change", "delete", "view")
+]
 _PEOPLE_MANAGEMENT = [
     "crm.add_user",
     "crm.change_user",
@@ -39,11 +44,23 @@ _PEOPLE_MANAGEMENT = [
     "crm.view_invitation",
     "crm.delete_invitation",
 ]
+_DASHBOARDS = ["dashboards.view_dashboards", "dashboards.change_dashboardsettings"]
+
+_WORDPRESS = [
+    "wordpress.add_wordpresssource",
+    "wordpress.change_wordpresssource",
+    "wordpress.delete_wordpresssource",
+    "wordpress.view_wordpresssource",
+    "wordpress.view_syncrun",
+    "wordpress.view_quarantinedsubmission",
+    "wordpress.change_quarantinedsubmission",
+]
 
 ROLE_PERMISSIONS = {
     Role.ADMIN: _ADMIN_ACCESS
     + _LEAD_MANAGEMENT
     + _CATALOGUES
+    + _RULES
     + _PEOPLE_MANAGEMENT
     + [
         "crm.delete_user",
@@ -52,12 +69,20 @@ ROLE_PERMISSIONS = {
         "crm.delete_pipelinestatus",
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
-    ],
-    Role.MANAGER: _ADMIN_ACCESS + _LEAD_MANAGEMENT + _CATALOGUES + _PEOPLE_MANAGEMENT,
+    ]
+    + _DASHBOARDS
+    + _WORDPRESS,
+    Role.MANAGER: _ADMIN_ACCESS + _LEAD_MANAGEMENT + _CATALOGUES + _RULES + _PEOPLE_MANAGEMENT + _DASHBOARDS,
     Role.EMPLOYEE: _ADMIN_ACCESS + _LEAD_WORK,
     Role.MARKETING: _ADMIN_ACCESS
-    + ["crm.view_campaign", "crm.add_campaign", "crm.change_campaign", "crm.view_service", "crm.view_source"],
+    + ["crm.view_campaign", "crm.add_campaign", "crm.change_campaign", "crm.view_service", "crm.view_source"]
+    + ["forms_builder.view_form_report"],
 }
+
+# Alerts: managers and admins edit the rules; admins read the delivery log and resend.
+_ALERT_RULES = [f"alerts.{action}_alertrule" for action in ("add", "change", "delete", "view")]
+ROLE_PERMISSIONS[Role.ADMIN] += _ALERT_RULES + ["alerts.view_notification", "alerts.resend_notification"]
+ROLE_PERMISSIONS[Role.MANAGER] += _ALERT_RULES
 
 # Roles each role may give to people it manages (invite, create, edit).
 GRANTABLE_ROLES = {

@@ -7,13 +7,13 @@ from it). Admin views, imports, forms and jobs call these; nothing else writes l
 
 from dataclasses import dataclass, field
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
-from .models import Lead, LeadEvent, PipelineStatus
+from .models import Lead, LeadEvent, PipelineStatus, Stage
 from .signals import lead_event_recorded
 
 LOG_ACTIONS = {
@@ -95,32 +95,116 @@ def default_status():
 
 @transaction.atomic
 def create_lead(data: LeadData, actor=None):
-    """Create a lead, classify it, link duplicates and assign it. Returns the lead.
+    """Create a lead, classify it, link it to the lead it repeats and assign it. Returns the lead.
 
-    Raises ``IntegrityError`` when a lead with the same external reference exists; callers that
-    import from outside use ``get_or_create_external_lead`` instead.
+    Classification and duplicate detection run before the lead is saved, so the ``created`` event
+    (and whatever listens to it) already sees the final status, ``skip_alerts`` and ``duplicate_of``.
+    Junk leads are not auto-assigned. Raises ``IntegrityError`` when a lead with the same external
+    reference exists.
     """
     from . import assignment, classification, duplicates
 
     now = timezone.now()
+    values = {name: getattr(data, name) for name in _LEAD_FIELDS}
+    values["email"] = normalise_email(values["email"])
+    if values["phone"] and not values["phone_e164"]:
+        from .normalise import phone_to_e164
+
+        values["phone_e164"] = phone_to_e164(values["phone"])
     lead = Lead(
-        **{name: getattr(data, name) for name in _LEAD_FIELDS},
+        **values,
         submitted_at=data.submitted_at or now,
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,
         status=default_status(),
     )
+    initial_status = lead.status
+    outcome = classification.evaluate(lead)
+    _apply_classification(lead, outcome)
+    original = duplicates.find_original(lead)
+    lead.duplicate_of = original
     lead.save()
     record_event(
         lead, LeadEvent.Kind.CREATED, actor, to_value=lead.status.key, data={"source": _key(lead.source)}
     )
     if data.tags:
         lead.tags.add(*data.tags)
-    classification.classify(lead)
-    duplicates.link_duplicate(lead)
-    assignment.auto_assign(lead)
+    _record_classification(lead, outcome, initial_status)
+    if original is not None:
+        duplicates.record_duplicate(lead, original)
+    if lead.status.stage != Stage.JUNK:
+        assignment.auto_assign(lead)
     return lead
+
+
+def normalise_email(text):
+    return (text or "").strip().lower()
+
+
+def _apply_classification(lead, outcome):
+    if outcome.status is not None:
+        lead.status = outcome.status
+    if outcome.priority:
+        lead.priority = outcome.priority
+    lead.skip_alerts = lead.skip_alerts or outcome.skip_alerts
+    lead.classification_reason = outcome.reason
+
+
+def _record_classification(lead, outcome, previous_status, actor=None):
+    if outcome.tags:
+        lead.tags.add(*outcome.tags)
+    return record_event(
+        lead,
+        LeadEvent.Kind.CLASSIFIED,
+        actor,
+        from_value=previous_status.key,
+        to_value=lead.status.key,
+        note=outcome.reason,
+        data={
+            "rules": [rule.pk for rule in outcome.rules],
+            "tags": outcome.tags,
+            "priority": outcome.priority,
+            "skip_alerts": outcome.skip_alerts,
+        },
+    )
+
+
+@transaction.atomic
+def classify(lead, actor=None):
+    """Run the classification rules again on an existing lead and record a ``classified`` event.
+
+    Returns the ``crm.classification.Classification`` outcome.
+    """
+    from . import classification
+
+    lead = Lead.objects.select_for_update().select_related("status").get(pk=lead.pk)
+    outcome = classification.evaluate(lead)
+    previous = lead.status
+    _apply_classification(lead, outcome)
+    fields = ["priority", "skip_alerts", "classification_reason"]
+    if lead.status_id != previous.pk:
+        lead.status_changed_at = timezone.now()
+        fields += ["status", "status_changed_at"]
+    _record_classification(lead, outcome, previous, actor)
+    _touch(lead, fields=fields)
+    return outcome
+
+
+@transaction.atomic
+def tag_lead(lead, tags, actor=None, note=""):
+    """Add ``tags`` (a list or one string) to the lead with a ``classified`` event; None if nothing is new."""
+    tags = [tags] if isinstance(tags, str) else list(tags)
+    present = set(lead.tags.names())
+    new = [tag for tag in dict.fromkeys(tag.strip() for tag in tags) if tag and tag not in present]
+    if not new:
+        return None
+    lead.tags.add(*new)
+    event = record_event(
+        lead, LeadEvent.Kind.CLASSIFIED, actor, to_value=", ".join(new), note=note, data={"tags": new}
+    )
+    _touch(lead)
+    return event
 
 
 _LEAD_FIELDS = [
@@ -181,11 +265,17 @@ def change_status(lead, status, actor=None, note="", *, enforce_pipeline_rule=Tr
 
 
 @transaction.atomic
-def assign(lead, assignee, actor=None, note="", *, automatic=False):
-    """Give the lead to ``assignee`` (or None to unassign). A pending lead becomes assigned."""
+def assign(lead, assignee, actor=None, note="", *, automatic=False, data=None):
+    """Give the lead to ``assignee`` (or None to unassign). A pending lead becomes assigned.
+
+    When a person assigns (``actor`` given), the assignee must be active and work for the lead's brand.
+    ``data`` adds to the event's data (e.g. the assignment rule).
+    """
     lead = Lead.objects.select_for_update().select_related("status", "assignee").get(pk=lead.pk)
     if lead.assignee_id == (assignee.pk if assignee else None):
         return lead
+    if assignee is not None and actor is not None:
+        check_assignee(lead, assignee)
     previous = lead.assignee
     now = timezone.now()
     lead.assignee = assignee
@@ -202,6 +292,7 @@ def assign(lead, assignee, actor=None, note="", *, automatic=False):
             "from_id": previous.pk if previous else None,
             "to_id": assignee.pk if assignee else None,
             "automatic": automatic,
+            **(data or {}),
         },
     )
     if assignee and lead.status.key == "pending":
@@ -212,6 +303,127 @@ def assign(lead, assignee, actor=None, note="", *, automatic=False):
         fields += ["status", "status_changed_at"]
     _touch(lead, now, fields)
     return lead
+
+
+def check_assignee(lead, assignee):
+    """Raise ``ValidationError`` unless ``assignee`` is an active person working for the lead's brand."""
+    from .assignment import assignable_users
+
+    if not assignable_users(lead.brand_id).filter(pk=assignee.pk).exists():
+        raise ValidationError(
+            _("%(person)s cannot take leads of %(brand)s.") % {"person": assignee, "brand": lead.brand}
+        )
+
+
+def _leads_allowed(leads, actor, action):
+    """The leads as a list, after checking ``actor`` may do ``action`` on every one of them."""
+    from .access import can_act_on_lead
+
+    leads = list(leads.select_related("status", "brand") if hasattr(leads, "select_related") else leads)
+    refused = [lead for lead in leads if not can_act_on_lead(actor, lead, action)]
+    if refused:
+        raise PermissionDenied(
+            _("You may not do this on lead(s) %(leads)s.")
+            % {"leads": ", ".join(f"#{lead.pk}" for lead in refused[:20])}
+        )
+    return leads
+
+
+@transaction.atomic
+def bulk_assign(leads, assignee, actor, note=""):
+    """Assign every lead in ``leads`` (a queryset or list) to ``assignee``; returns how many changed.
+
+    All or nothing: raises ``PermissionDenied`` if ``actor`` may not assign any one of them and
+    ``ValidationError`` if the assignee cannot take one of them. Each lead gets its own event.
+    """
+    leads = _leads_allowed(leads, actor, "assign")
+    target = assignee.pk if assignee else None
+    changed = 0
+    for lead in leads:
+        if lead.assignee_id != target:
+            assign(lead, assignee, actor, note)
+            changed += 1
+    return changed
+
+
+@transaction.atomic
+def bulk_change_status(leads, status, actor, note=""):
+    """Move every lead in ``leads`` to ``status`` (or its key); returns how many changed.
+
+    All or nothing: raises ``PermissionDenied`` when ``actor`` may not change one of them or the
+    pipeline rule forbids the move, ``ValidationError`` when a reason is missing.
+    """
+    if isinstance(status, str):
+        status = PipelineStatus.objects.get(key=status)
+    leads = _leads_allowed(leads, actor, "change_status")
+    changed = 0
+    for lead in leads:
+        if lead.status_id != status.pk:
+            change_status(lead, status, actor, note)
+            changed += 1
+    return changed
+
+
+MERGE_FILLABLE_FIELDS = ["contact_name", "company", "email", "phone", "phone_e164", "location", "service"]
+
+
+@transaction.atomic
+def merge_leads(duplicate, into, actor):
+    """Merge ``duplicate`` into ``into`` (the survivor). Returns the survivor.
+
+    Nothing is deleted: the duplicate is linked (``merged_into``, ``duplicate_of``) and its events stay
+    on it, shown in the survivor's ``Lead.history()``. Blank contact fields of the survivor are filled
+    from the duplicate and its tags are copied; both leads get a ``merged`` event.
+    """
+    from .access import can_act_on_lead
+    from .duplicates import DUPLICATE_TAG
+
+    if duplicate.pk == into.pk:
+        raise ValidationError(_("A lead cannot be merged into itself."))
+    locked = {
+        lead.pk: lead
+        for lead in Lead.objects.select_for_update().filter(pk__in=[duplicate.pk, into.pk]).order_by("pk")
+    }
+    duplicate, into = locked[duplicate.pk], locked[into.pk]
+    if actor is not None and not (
+        can_act_on_lead(actor, duplicate, "merge") and can_act_on_lead(actor, into, "merge")
+    ):
+        raise PermissionDenied(_("You may not merge these leads."))
+    if duplicate.brand_id != into.brand_id:
+        raise ValidationError(_("Only leads of the same brand can be merged."))
+    if duplicate.merged_into_id or into.merged_into_id:
+        raise ValidationError(_("One of these leads has already been merged into another."))
+    now = timezone.now()
+    filled = {}
+    for name in MERGE_FILLABLE_FIELDS:
+        if not getattr(into, name) and getattr(duplicate, name):
+            setattr(into, name, getattr(duplicate, name))
+            filled[name] = str(getattr(duplicate, name))
+    if duplicate.first_contacted_at and (
+        into.first_contacted_at is None or duplicate.first_contacted_at < into.first_contacted_at
+    ):
+        into.first_contacted_at = duplicate.first_contacted_at
+    copied_tags = [tag for tag in duplicate.tags.names() if tag != DUPLICATE_TAG]
+    if copied_tags:
+        into.tags.add(*copied_tags)
+    if into.duplicate_of_id == duplicate.pk:
+        into.duplicate_of = None
+    Lead.objects.filter(merged_into=duplicate).update(merged_into=into)
+    Lead.objects.filter(duplicate_of=duplicate).exclude(pk=into.pk).update(duplicate_of=into)
+    duplicate.merged_into = into
+    duplicate.merged_at = now
+    duplicate.duplicate_of = into
+    record_event(duplicate, LeadEvent.Kind.MERGED, actor, to_value=f"#{into.pk}", data={"into": into.pk})
+    record_event(
+        into,
+        LeadEvent.Kind.MERGED,
+        actor,
+        from_value=f"#{duplicate.pk}",
+        data={"merged_from": duplicate.pk, "filled": filled, "tags": copied_tags},
+    )
+    _touch(duplicate, now, ["merged_into", "merged_at", "duplicate_of"])
+    _touch(into, now, [*filled, "first_contacted_at", "duplicate_of"])
+    return into
 
 
 @transaction.atomic

@@ -1,5 +1,8 @@
 from .leads import (
+    CLOSED_STAGES,
+    AssignmentRule,
     Campaign,
+    ClassificationRule,
     Lead,
     LeadEvent,
     PipelineStatus,
@@ -12,8 +15,11 @@ from .leads import (
 from .people import Brand, Invitation, Role, User
 
 __all__ = [
+    "CLOSED_STAGES",
+    "AssignmentRule",
     "Brand",
     "Campaign",
+    "ClassificationRule",
     "Invitation",
     "Lead",
     "LeadEvent",

@@ -3,7 +3,10 @@
 Leads are only ever written through ``crm.services``; these models hold data and queries.
 """
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -216,6 +219,16 @@ class Lead(models.Model):
         related_name="duplicates",
         verbose_name=_("duplicate of"),
     )
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="merged_leads",
+        verbose_name=_("merged into"),
+        help_text=_("Set when this lead was merged into another; its history shows there too."),
+    )
+    merged_at = models.DateTimeField(_("merged"), null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -260,6 +273,16 @@ class Lead(models.Model):
 
     def __str__(self):
         return self.contact_name or self.company or self.email or f"#{self.pk}"
+
+    @property
+    def is_merged(self):
+        return self.merged_into_id is not None
+
+    def history(self):
+        """Events of this lead and of every lead merged into it, newest first."""
+        return LeadEvent.objects.filter(
+            models.Q(lead=self) | models.Q(lead__merged_into=self)
+        ).select_related("actor", "lead")
 
 
 class LeadEvent(models.Model):
@@ -318,3 +341,197 @@ class LeadEvent(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} · {self.lead_id}"
+
+
+LINK_PATTERN = re.compile(r"(https?://|www\.)\S+", re.IGNORECASE)
+
+
+class ClassificationRule(models.Model):
+    """A first-classification rule managers edit: when every set condition holds, apply the actions.
+
+    Rules run in order at creation; blank conditions match anything.
+    """
+
+    class Field(models.TextChoices):
+        CONTACT_NAME = "contact_name", _("Contact name")
+        COMPANY = "company", _("Company")
+        EMAIL = "email", _("Email")
+        PHONE = "phone", _("Phone")
+        LOCATION = "location", _("Location")
+        SERVICE_TEXT = "service_text", _("Service as given")
+        MESSAGE = "message", _("Message")
+
+    class Match(models.TextChoices):
+        CONTAINS = "contains", _("contains the text (ignoring case)")
+        REGEX = "regex", _("matches the regular expression (ignoring case)")
+
+    name = models.CharField(_("name"), max_length=150)
+    order = models.PositiveIntegerField(_("order"), default=100, help_text=_("Lower numbers run first."))
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    brand = models.ForeignKey(
+        Brand, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("brand")
+    )
+    external_form = models.CharField(
+        _("form"), max_length=64, blank=True, help_text=_("The external form id, e.g. the WordPress form id.")
+    )
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("service")
+    )
+    source = models.ForeignKey(
+        Source, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("source")
+    )
+    field = models.CharField(_("field"), max_length=20, choices=Field.choices, blank=True)
+    match = models.CharField(_("match"), max_length=10, choices=Match.choices, default=Match.CONTAINS)
+    pattern = models.CharField(_("text or pattern"), max_length=500, blank=True)
+    min_links = models.PositiveSmallIntegerField(
+        _("minimum links"),
+        null=True,
+        blank=True,
+        help_text=_("Matches when the message holds at least this many links."),
+    )
+    set_status = models.ForeignKey(
+        PipelineStatus,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("set status"),
+    )
+    add_tags = models.CharField(
+        _("add tags"), max_length=200, blank=True, help_text=_("Comma-separated, e.g. spam, vendor.")
+    )
+    set_priority = models.PositiveSmallIntegerField(
+        _("set priority"), choices=Priority.choices, null=True, blank=True
+    )
+    skip_alerts = models.BooleanField(_("skip alerts"), default=False)
+    stop_processing = models.BooleanField(
+        _("stop processing"), default=False, help_text=_("Do not evaluate later rules when this one matches.")
+    )
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("classification rule")
+        verbose_name_plural = _("classification rules")
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def tag_list(self):
+        return [tag.strip() for tag in self.add_tags.split(",") if tag.strip()]
+
+    def clean(self):
+        errors = {}
+        if self.field and not self.pattern:
+            errors["pattern"] = _("Give the text or pattern to look for in the field.")
+        if self.pattern and not self.field:
+            errors["field"] = _("Choose the field to look in.")
+        if self.pattern and self.match == self.Match.REGEX:
+            try:
+                re.compile(self.pattern)
+            except re.error as error:
+                errors["pattern"] = _("This is not a valid regular expression: %(error)s") % {"error": error}
+        if not (self.set_status_id or self.tag_list or self.set_priority or self.skip_alerts):
+            errors["set_status"] = _("Give the rule at least one action.")
+        if errors:
+            raise ValidationError(errors)
+
+    def matches(self, lead):
+        """Whether every condition set on this rule holds for ``lead``."""
+        if self.brand_id and self.brand_id != lead.brand_id:
+            return False
+        if self.external_form and self.external_form != lead.external_form:
+            return False
+        if self.service_id and self.service_id != lead.service_id:
+            return False
+        if self.source_id and self.source_id != lead.source_id:
+            return False
+        if self.min_links and count_links(lead.message) < self.min_links:
+            return False
+        if self.field and self.pattern:
+            value = str(getattr(lead, self.field, "") or "")
+            if self.match == self.Match.REGEX:
+                try:
+                    return re.search(self.pattern, value, re.IGNORECASE) is not None
+                except re.error:
+                    return False
+            return self.pattern.casefold() in value.casefold()
+        return True
+
+
+def count_links(text):
+    return len(LINK_PATTERN.findall(text or ""))
+
+
+class AssignmentRule(models.Model):
+    """Automatic assignment of new leads of a brand (optionally one service or form).
+
+    Either a fixed owner, or round-robin among the active employees of the brand (or the chosen members).
+    """
+
+    class Mode(models.TextChoices):
+        FIXED = "fixed", _("Fixed owner")
+        ROUND_ROBIN = "round_robin", _("Round-robin")
+
+    name = models.CharField(_("name"), max_length=150)
+    order = models.PositiveIntegerField(_("order"), default=100, help_text=_("Lower numbers run first."))
+    is_enabled = models.BooleanField(_("enabled"), default=True)
+    brand = models.ForeignKey(Brand, on_delete=models.CASCADE, related_name="+", verbose_name=_("brand"))
+    service = models.ForeignKey(
+        Service, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("service")
+    )
+    external_form = models.CharField(
+        _("form"), max_length=64, blank=True, help_text=_("The external form id, e.g. the WordPress form id.")
+    )
+    mode = models.CharField(_("mode"), max_length=12, choices=Mode.choices, default=Mode.ROUND_ROBIN)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("fixed owner"),
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="+",
+        verbose_name=_("round-robin members"),
+        help_text=_("Leave empty to share among all active employees of the brand."),
+    )
+    last_assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("last round-robin assignee"),
+    )
+    assigned_count = models.PositiveIntegerField(_("leads assigned"), default=0, editable=False)
+
+    class Meta:
+        ordering = ["order", "pk"]
+        verbose_name = _("assignment rule")
+        verbose_name_plural = _("assignment rules")
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        errors = {}
+        if self.mode == self.Mode.FIXED and not self.owner_id:
+            errors["owner"] = _("Choose the owner who gets every lead of this rule.")
+        if self.service_id and self.brand_id and self.service.brand_id != self.brand_id:
+            errors["service"] = _("The service belongs to another brand.")
+        if self.owner_id and self.brand_id and not self.owner.brands.filter(pk=self.brand_id).exists():
+            errors["owner"] = _("The owner does not work for this brand.")
+        if errors:
+            raise ValidationError(errors)
+
+    def matches(self, lead):
+        return (
+            self.brand_id == lead.brand_id
+            and (not self.service_id or self.service_id == lead.service_id)
+            and (not self.external_form or self.external_form == lead.external_form)
+        )

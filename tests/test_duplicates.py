@@ -1,0 +1,169 @@
+"""Duplicates are linked and tagged, never merged silently; an explicit merge keeps both histories."""
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from wagtail.models import ModelLogEntry
+
+from crm import services
+from crm.duplicates import DUPLICATE_TAG
+from crm.models import Lead, LeadEvent
+
+pytestmark = pytest.mark.django_db
+
+
+def new_lead(brand, **fields):
+    return services.create_lead(services.LeadData(brand=brand, **fields))
+
+
+class TestDetection:
+    def test_same_email_ignoring_case_links_to_the_original(self, brands):
+        original = new_lead(brands["intralog"], email="ana@acme.com", contact_name="Ana")
+        repeat = new_lead(brands["intralog"], email="ANA@acme.com ", contact_name="Ana P.")
+        assert repeat.duplicate_of == original
+        assert DUPLICATE_TAG in repeat.tags.names()
+        assert original.duplicate_of is None and not original.tags.names()
+        assert Lead.objects.count() == 2
+        event = repeat.events.filter(kind="classified", to_value=DUPLICATE_TAG).get()
+        assert event.data["duplicate_of"] == original.pk
+        assert (
+            ModelLogEntry.objects.filter(object_id=str(repeat.pk), action="crm.lead.classified").count() == 2
+        )
+
+    def test_same_phone_in_other_formats(self, brands):
+        original = new_lead(brands["intrapal"], phone="+54 11 4555-1234")
+        repeat = new_lead(brands["intrapal"], phone="011 4555 1234")
+        assert repeat.phone_e164 == original.phone_e164 == "+541145551234"
+        assert repeat.duplicate_of == original
+
+    def test_other_brand_is_not_a_duplicate(self, brands):
+        new_lead(brands["intralog"], email="ana@acme.com")
+        other = new_lead(brands["intrapal"], email="ana@acme.com")
+        assert other.duplicate_of is None
+        assert DUPLICATE_TAG not in other.tags.names()
+
+    def test_links_to_the_earliest_original(self, brands):
+        first = new_lead(brands["intralog"], email="ana@acme.com")
+        second = new_lead(brands["intralog"], email="ana@acme.com", phone="1145551234")
+        third = new_lead(brands["intralog"], phone="+54 11 4555 1234")
+        assert second.duplicate_of == first
+        assert third.duplicate_of == first
+        fourth = new_lead(brands["intralog"], email="ana@acme.com", phone="+54 11 4555 1234")
+        assert fourth.duplicate_of == first
+
+    def test_no_contact_data_no_duplicate(self, brands):
+        new_lead(brands["intralog"], contact_name="Ana")
+        assert new_lead(brands["intralog"], contact_name="Ana").duplicate_of is None
+
+    def test_created_event_already_sees_the_link(self, brands):
+        from crm.signals import lead_event_recorded
+
+        original = new_lead(brands["intralog"], email="ana@acme.com")
+        seen = []
+
+        def watch(sender, event, **kwargs):
+            if event.kind == "created":
+                seen.append(event.lead.duplicate_of_id)
+
+        lead_event_recorded.connect(watch, dispatch_uid="test-watch")
+        try:
+            new_lead(brands["intralog"], email="ana@acme.com")
+        finally:
+            lead_event_recorded.disconnect(dispatch_uid="test-watch")
+        assert seen == [original.pk]
+
+
+class TestMerge:
+    @pytest.fixture
+    def pair(self, brands, manager, employee):
+        original = new_lead(brands["intralog"], email="ana@acme.com", contact_name="Ana")
+        repeat = new_lead(
+            brands["intralog"], email="ana@acme.com", company="Acme SA", phone="1145551234", tags=["fair"]
+        )
+        services.assign(repeat, employee, manager)
+        services.add_note(repeat, employee, "Called from the second form")
+        services.add_note(original, manager, "First contact pending")
+        return original, repeat
+
+    def test_merge_keeps_both_histories(self, pair, manager):
+        original, repeat = pair
+        repeat_events = set(repeat.events.values_list("pk", flat=True))
+        original_events = set(original.events.values_list("pk", flat=True))
+        survivor = services.merge_leads(repeat, original, manager)
+        repeat.refresh_from_db()
+        assert survivor.pk == original.pk
+        assert Lead.objects.filter(pk=repeat.pk).exists()
+        assert repeat.merged_into == original and repeat.duplicate_of == original
+        assert repeat.merged_at is not None
+        history = set(original.history().values_list("pk", flat=True))
+        assert repeat_events | original_events <= history
+        assert set(repeat.events.values_list("pk", flat=True)) >= repeat_events
+        notes = set(original.history().filter(kind="note").values_list("note", flat=True))
+        assert notes == {"Called from the second form", "First contact pending"}
+
+    def test_merge_records_event_and_log_on_both(self, pair, manager):
+        original, repeat = pair
+        services.merge_leads(repeat, original, manager)
+        on_repeat = repeat.events.get(kind="merged")
+        on_original = original.events.get(kind="merged")
+        assert (on_repeat.actor, on_repeat.data["into"]) == (manager, original.pk)
+        assert (on_original.actor, on_original.data["merged_from"]) == (manager, repeat.pk)
+        for lead in (original, repeat):
+            assert ModelLogEntry.objects.filter(object_id=str(lead.pk), action="crm.lead.merged").count() == 1
+
+    def test_merge_fills_blanks_and_copies_tags(self, pair, manager):
+        original, repeat = pair
+        services.merge_leads(repeat, original, manager)
+        original.refresh_from_db()
+        assert original.company == "Acme SA"
+        assert original.phone_e164 == "+541145551234"
+        assert original.contact_name == "Ana"
+        assert set(original.tags.names()) == {"fair"}
+        assert original.events.get(kind="merged").data["filled"]["company"] == "Acme SA"
+
+    def test_merging_a_lead_that_absorbed_others_moves_them_along(self, brands, pair, manager):
+        original, repeat = pair
+        third = new_lead(brands["intralog"], email="other@acme.com")
+        services.merge_leads(third, repeat, manager)
+        services.merge_leads(repeat, original, manager)
+        third.refresh_from_db()
+        assert third.merged_into == original
+        assert third.events.filter(kind="merged").exists()
+        assert set(third.events.values_list("pk", flat=True)) <= set(
+            original.history().values_list("pk", flat=True)
+        )
+
+    def test_merge_refusals(self, brands, pair, manager, employee, other_manager):
+        original, repeat = pair
+        foreign = new_lead(brands["intrapal"], email="ana@acme.com")
+        with pytest.raises(ValidationError):
+            services.merge_leads(original, original, manager)
+        with pytest.raises(ValidationError):
+            services.merge_leads(foreign, original, None)
+        with pytest.raises(PermissionDenied):
+            services.merge_leads(repeat, original, employee)
+        with pytest.raises(PermissionDenied):
+            services.merge_leads(repeat, original, other_manager)
+        services.merge_leads(repeat, original, manager)
+        with pytest.raises(ValidationError):
+            services.merge_leads(repeat, original, manager)
+        assert LeadEvent.objects.filter(kind="merged").count() == 2
+
+    def test_merge_rolls_back_on_failure(self, pair, manager):
+        from crm.signals import lead_event_recorded
+
+        original, repeat = pair
+
+        def explode(sender, event, **kwargs):
+            if event.lead_id == original.pk:
+                raise RuntimeError("boom")
+
+        lead_event_recorded.connect(explode, dispatch_uid="test-explode-merge")
+        try:
+            with pytest.raises(RuntimeError):
+                services.merge_leads(repeat, original, manager)
+        finally:
+            lead_event_recorded.disconnect(dispatch_uid="test-explode-merge")
+        repeat.refresh_from_db()
+        assert repeat.merged_into is None
+        assert not LeadEvent.objects.filter(kind="merged").exists()
+        assert not ModelLogEntry.objects.filter(action="crm.lead.merged").exists()
