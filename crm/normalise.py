@@ -1,18 +1,162 @@
-"""Cleaning of contact data as people type it."""
+"""Cleaning of contact data as people type it (web forms, WordPress, imports)."""
+
+import re
+import unicodedata
+from urllib.parse import parse_qsl, urlsplit
 
 import phonenumbers
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 
 DEFAULT_REGION = "AR"
 
+ZERO_WIDTH = dict.fromkeys(
+    map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad")
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SPACES = re.compile(r"\s+")
+_INLINE_SPACES = re.compile(r"[^\S\n]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+_AD_MACRO = re.compile(r"^(\{\{?\s*[\w.\-]+\s*\}?\}|\[[\w.\-]+\]|%%?[\w.\-]+%%?|__[\w]+__)$")
+JUNK_VALUES = {
+    "n/a",
+    "na",
+    "n.a.",
+    "n/d",
+    "-",
+    "--",
+    "---",
+    ".",
+    "..",
+    "...",
+    "_",
+    "x",
+    "xx",
+    "xxx",
+    "asdf",
+    "asd",
+    "qwerty",
+    "null",
+    "none",
+    "undefined",
+    "(not set)",
+    "not set",
+    "ninguno",
+    "ninguna",
+    "no aplica",
+    "sin datos",
+}
+UTM_KEYS = ("utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content")
+# Domains people mistype often enough that an address ending in them is treated as invalid.
+MISTYPED_TLDS = (".con", ".cmo", ".comm", ".coom", ".om", ".cm", ".co.ar.", ".com.ra", ".gmail")
+_email_validator = EmailValidator()
+
+
+def clean_text(value, multiline=False):
+    """NFC, zero-width and control characters removed, whitespace collapsed ("" for None)."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(clean_text(item) for item in value if clean_text(item))
+    text = unicodedata.normalize("NFC", str(value)).translate(ZERO_WIDTH)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub(" ", text)
+    if not multiline:
+        return _SPACES.sub(" ", text).strip()
+    lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def is_junk(text):
+    """True for placeholder answers (``N/A``, ``-``, ``asdf``) and unfilled ad macros (``{campaignname}``)."""
+    folded = text.strip().casefold()
+    return not folded or folded in JUNK_VALUES or bool(_AD_MACRO.match(folded))
+
+
+def clean_value(value, multiline=False):
+    """``clean_text`` with junk values and ad macros turned into ""."""
+    text = clean_text(value, multiline=multiline)
+    return "" if is_junk(text) else text
+
+
+def fold(text):
+    """Case- and accent-insensitive comparison key."""
+    decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
+    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", re.sub(r"[^\w\s]", " ", stripped)).strip()
+
+
+def normalise_email(value):
+    """``(email, valid)``: a valid address trimmed and lower-cased; an invalid one kept as given."""
+    text = clean_value(value)
+    if not text:
+        return "", True
+    candidate = text.replace(" ", "").strip(".,;<>").lower()
+    if candidate.startswith("mailto:"):
+        candidate = candidate[len("mailto:") :]
+    try:
+        _email_validator(candidate)
+    except ValidationError:
+        return text, False
+    if candidate.endswith(MISTYPED_TLDS):
+        return text, False
+    return candidate, True
+
+
+_SCIENTIFIC = re.compile(r"\d[.,]?\d*e\+?\d+", re.I)
+_AMBA_MOBILE_WITHOUT_AREA = re.compile(r"^15(\d{8})$")
+
 
 def phone_to_e164(text, region=DEFAULT_REGION):
-    """The number in E.164 form, or "" when it is not a possible phone number."""
-    if not text or not any(ch.isdigit() for ch in text):
+    """The number in E.164 form, or "" when it is not a valid phone number.
+
+    Argentine national forms (``011 ...``, ``(0351) 15 ...``, ``+54 9 ...``) are understood; a bare
+    ``15-xxxx-xxxx`` is read as a Buenos Aires mobile. Spreadsheet-mangled numbers (``1,5E+10``) are rejected.
+    """
+    text = clean_text(text)
+    if not text or not any(ch.isdigit() for ch in text) or _SCIENTIFIC.search(text):
         return ""
+    digits = re.sub(r"\D", "", text)
+    if region == "AR" and not text.lstrip().startswith("+"):
+        amba = _AMBA_MOBILE_WITHOUT_AREA.match(digits)
+        if amba:
+            text = f"+54911{amba.group(1)}"
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
         return ""
-    if not phonenumbers.is_possible_number(number):
+    if not phonenumbers.is_valid_number(number):
         return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def utm_from_url(url):
+    """The UTM parameters found in a URL's query string."""
+    if not url:
+        return {}
+    try:
+        query = urlsplit(str(url)).query
+    except ValueError:
+        return {}
+    found = {}
+    for key, value in parse_qsl(query, keep_blank_values=False):
+        key = key.strip().lower()
+        if key in UTM_KEYS and key not in found:
+            found[key] = value
+    return found
+
+
+def clean_utm(value):
+    """A UTM value trimmed, collapsed and lower-cased; macros and junk become ""."""
+    return clean_value(value).lower()
+
+
+def extract_utm(fields, source_url=""):
+    """The five UTM values from submitted fields (any case) or else from the source URL."""
+    by_key = {clean_text(key).lower().replace(" ", "_"): value for key, value in (fields or {}).items()}
+    from_url = utm_from_url(source_url)
+    result = {}
+    for key in UTM_KEYS:
+        value = clean_utm(by_key.get(key, ""))
+        result[key] = value or clean_utm(from_url.get(key, ""))
+    return result

@@ -1,0 +1,20 @@
+"""Tunables of the WordPress sync; each can be overridden by a Django setting of the same name."""
+
+from django.conf import settings
+
+DEFAULTS = {
+    "WORDPRESS_CONNECT_TIMEOUT": 5,
+    "WORDPRESS_READ_TIMEOUT": 30,
+    "WORDPRESS_MAX_ATTEMPTS": 4,
+    "WORDPRESS_BACKOFF_BASE": 1.0,
+    "WORDPRESS_BACKOFF_CAP": 60.0,
+    "WORDPRESS_LOCK_SECONDS": 600,
+    "WORDPRESS_WEBHOOK_MAX_BYTES": 1024 * 1024,
+    "WORDPRESS_WEBHOOK_TOLERANCE_SECONDS": 300,
+    "WORDPRESS_WEBHOOK_REPLAY_SECONDS": 600,
+    "WORDPRESS_SWEEP_AFTER_SECONDS": 60,
+}
+
+
+def setting(name):
+    return getattr(settings, name, DEFAULTS[name])

@@ -1,0 +1,52 @@
+"""RQ jobs of the WordPress sync: one source's sync, one webhook delivery, and the periodic tick."""
+
+import logging
+
+from django.db.models import Q
+from django.utils import timezone
+
+from intralog.jobs import enqueue
+
+from .models import SyncRun, WordPressSource
+from .sync import sync_source
+from .webhooks import process_delivery_safely, sweep_deliveries
+
+logger = logging.getLogger(__name__)
+
+
+def sync_source_job(source_id, full=False, trigger=SyncRun.Trigger.SCHEDULE):
+    source = WordPressSource.objects.filter(pk=source_id, enabled=True).first()
+    if source is None:
+        return None
+    return sync_source(source, full=full, trigger=trigger).pk
+
+
+def process_delivery_job(delivery_id):
+    delivery = process_delivery_safely(delivery_id)
+    return delivery.pk if delivery else None
+
+
+def dispatch_due_syncs(now=None):
+    """Enqueue a sync for every enabled source whose interval has passed (not for invalid credentials)."""
+    now = now or timezone.now()
+    due = WordPressSource.objects.filter(enabled=True).exclude(
+        health=WordPressSource.Health.CREDENTIALS_INVALID
+    )
+    due = due.filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
+    enqueued = []
+    for source in due:
+        next_at = now + timezone.timedelta(minutes=max(1, source.interval_minutes))
+        claimed = WordPressSource.objects.filter(pk=source.pk, next_sync_at=source.next_sync_at).update(
+            next_sync_at=next_at
+        )
+        if claimed:
+            enqueue(sync_source_job, source.pk, queue="default")
+            enqueued.append(source.pk)
+    return enqueued
+
+
+def periodic_tick():
+    """Every minute: start due syncs, then process webhook bodies whose job never ran."""
+    enqueued = dispatch_due_syncs()
+    swept = sweep_deliveries()
+    return {"enqueued": enqueued, "swept": swept}

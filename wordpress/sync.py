@@ -1,0 +1,389 @@
+"""The sync: pull each form page by page, store raw then lead, advance the cursor in the same transaction."""
+
+import logging
+import os
+import socket
+import uuid
+from collections import Counter
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from crm import services
+from crm.models import Lead, Source
+from crm.signals import integration_failed
+
+from .client import CredentialsError, SyncError
+from .conf import setting
+from .connectors import connector_for, numeric_id
+from .mapping import SPAM_TAGS, FormContext, RecordError, lead_data
+from .models import SourceForm, Submission, SyncRun, WordPressSource
+
+logger = logging.getLogger(__name__)
+NON_SITE_PREFIXES = ("wh-", "invalid-")
+COUNT_KEYS = ("fetched", "created", "updated", "duplicates", "quarantined")
+HOST = socket.gethostname()
+
+
+# ---- the per-source lease -------------------------------------------------------------------------
+
+
+def _owner_alive(owner):
+    host, _sep, rest = owner.partition(":")
+    pid = numeric_id(rest.partition(":")[0])
+    if host != HOST or pid is None:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def acquire_lock(source):
+    """Take the source's sync lease; returns the owner token, or None when another live run holds it."""
+    owner = f"{HOST}:{os.getpid()}:{uuid.uuid4().hex}"
+    now = timezone.now()
+    expires = now + timedelta(seconds=setting("WORDPRESS_LOCK_SECONDS"))
+    free = Q(lock_owner="") | Q(lock_expires_at__lt=now)
+    if WordPressSource.objects.filter(free, pk=source.pk).update(lock_owner=owner, lock_expires_at=expires):
+        return owner
+    holder = WordPressSource.objects.filter(pk=source.pk).values_list("lock_owner", flat=True).first()
+    if holder and not _owner_alive(holder):
+        stolen = WordPressSource.objects.filter(pk=source.pk, lock_owner=holder).update(
+            lock_owner=owner, lock_expires_at=expires
+        )
+        if stolen:
+            SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING).update(
+                status=SyncRun.Status.FAILED, finished_at=now, error=_("The worker running this sync died.")
+            )
+            return owner
+    return None
+
+
+def renew_lock(source, owner):
+    expires = timezone.now() + timedelta(seconds=setting("WORDPRESS_LOCK_SECONDS"))
+    WordPressSource.objects.filter(pk=source.pk, lock_owner=owner).update(lock_expires_at=expires)
+
+
+def release_lock(source, owner):
+    WordPressSource.objects.filter(pk=source.pk, lock_owner=owner).update(lock_owner="", lock_expires_at=None)
+
+
+# ---- storing records ------------------------------------------------------------------------------
+
+
+def wordpress_lead_source():
+    return Source.objects.filter(key="wordpress").first()
+
+
+def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cursor=True):
+    """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts."""
+    counts = Counter(fetched=len(records))
+    with transaction.atomic():
+        form = (
+            SourceForm.objects.select_for_update().select_related("brand", "default_service").get(pk=form.pk)
+        )
+        submissions = _store_raw(source, form, records, origin)
+        context = FormContext(source, form)
+        lead_source = wordpress_lead_source()
+        ids = [key for key in submissions if key]
+        existing = {
+            lead.external_id: lead
+            for lead in Lead.objects.filter(
+                external_source=source.external_key, external_form=str(form.form_id), external_id__in=ids
+            ).only("pk", "external_id")
+        }
+        changed = []
+        for item in records:
+            key = str(item.get("external_id") or "")
+            submission, previous_status = submissions.get(key, (None, ""))
+            outcome = _store_one(
+                source, form, item, submission, previous_status, existing, context, lead_source
+            )
+            counts[outcome] += 1
+            if submission is not None:
+                changed.append(submission)
+        Submission.objects.bulk_update(
+            [sub for sub in {id(sub): sub for sub in changed}.values() if sub.pk],
+            ["state", "reason", "lead", "updated_at"],
+        )
+        if advance_cursor:
+            numeric = [numeric_id(item.get("external_id")) for item in records]
+            numeric = [value for value in numeric if value is not None]
+            if numeric and max(numeric) > form.cursor:
+                SourceForm.objects.filter(pk=form.pk, cursor__lt=max(numeric)).update(cursor=max(numeric))
+    return counts
+
+
+def _store_raw(source, form, records, origin):
+    """Upsert the raw payloads; ``{external_id: (submission, previous upstream status)}``."""
+    keyed = {}
+    for item in records:
+        key = str(item.get("external_id") or "")
+        if key and len(key) <= 64:
+            keyed[key] = item
+    found = {
+        sub.external_id: sub
+        for sub in Submission.objects.filter(
+            source=source, form_id=str(form.form_id), external_id__in=list(keyed)
+        )
+    }
+    result, new, updated = {}, [], []
+    now = timezone.now()
+    for key, item in keyed.items():
+        sub = found.get(key)
+        if sub is None:
+            sub = Submission(
+                source=source,
+                form_id=str(form.form_id),
+                external_id=key,
+                origin=origin,
+                upstream_status=str(item.get("status") or "")[:16],
+                payload=item["raw"],
+                received_at=now,
+                updated_at=now,
+            )
+            new.append(sub)
+            result[key] = (sub, "")
+            continue
+        result[key] = (sub, sub.upstream_status)
+        status = str(item.get("status") or "")[:16]
+        if sub.payload != item["raw"] or sub.upstream_status != status:
+            sub.payload, sub.upstream_status, sub.updated_at = item["raw"], status, now
+            updated.append(sub)
+    if new:
+        Submission.objects.bulk_create(new, ignore_conflicts=True)
+        refetched = Submission.objects.filter(
+            source=source, form_id=str(form.form_id), external_id__in=[sub.external_id for sub in new]
+        )
+        for sub in refetched:
+            result[sub.external_id] = (sub, result[sub.external_id][1])
+    if updated:
+        Submission.objects.bulk_update(updated, ["payload", "upstream_status", "updated_at"])
+    return result
+
+
+def _store_one(source, form, item, submission, previous_status, existing, context, lead_source):
+    """Store one record; returns the count it adds to: created, updated, duplicates or quarantined."""
+    key = str(item.get("external_id") or "")
+    lead_id = existing.get(key).pk if key in existing else None
+    if lead_id is None and submission is not None and submission.lead_id:
+        lead_id = submission.lead_id
+    if lead_id is not None:
+        if submission is not None and submission.state != Submission.State.STORED:
+            submission.state, submission.reason, submission.lead_id = Submission.State.STORED, "", lead_id
+        tag = SPAM_TAGS.get(item.get("status"))
+        if tag and previous_status != item.get("status"):
+            lead = Lead.objects.get(pk=lead_id)
+            if tag not in lead.tags.names():
+                services.tag_lead(
+                    lead, [tag], note=_("Marked %(status)s on the site.") % {"status": item["status"]}
+                )
+                return "updated"
+        return "duplicates"
+    if submission is not None and submission.state == Submission.State.DISMISSED:
+        return "duplicates"
+    try:
+        if submission is None:
+            raise RecordError(_("The submission has no usable id."))
+        lead = services.create_lead(lead_data(item, context, lead_source))
+    except RecordError as error:
+        return _quarantine(source, form, item, submission, str(error))
+    except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
+        logger.warning("wordpress: record %s/%s quarantined: %r", form.form_id, key, error)
+        return _quarantine(source, form, item, submission, f"{type(error).__name__}: {error}"[:2000])
+    existing[key] = lead
+    submission.state, submission.reason, submission.lead = Submission.State.STORED, "", lead
+    return "created"
+
+
+def _quarantine(source, form, item, submission, reason):
+    if submission is None:
+        Submission.objects.create(
+            source=source,
+            form_id=str(form.form_id),
+            external_id=f"invalid-{uuid.uuid4().hex[:16]}",
+            payload=item.get("raw")
+            if isinstance(item.get("raw"), (dict, list))
+            else {"value": repr(item.get("raw"))},
+            state=Submission.State.QUARANTINED,
+            reason=reason,
+        )
+    else:
+        submission.state, submission.reason = Submission.State.QUARANTINED, reason
+    return "quarantined"
+
+
+def retry_submission(submission):
+    """Try a quarantined submission again; returns the lead or raises ``RecordError``."""
+    from .webhooks import record_from_submission
+
+    source = submission.source
+    form = SourceForm.objects.filter(source=source, form_id=submission.form_id).first()
+    if form is None:
+        raise RecordError(
+            _("The form %(form)s is not configured for this source.") % {"form": submission.form_id}
+        )
+    item = record_from_submission(submission)
+    counts = store_page(source, form, [item], origin=submission.origin, advance_cursor=False)
+    submission.refresh_from_db()
+    if counts["quarantined"]:
+        raise RecordError(submission.reason)
+    return submission.lead
+
+
+def dismiss_submission(submission):
+    Submission.objects.filter(pk=submission.pk).update(
+        state=Submission.State.DISMISSED, updated_at=timezone.now()
+    )
+
+
+# ---- the run ---------------------------------------------------------------------------------------
+
+
+def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pages=None):
+    """Sync every form of ``source``; returns the SyncRun (status succeeded, failed or skipped)."""
+    owner = acquire_lock(source)
+    if owner is None:
+        return SyncRun.objects.create(
+            source=source,
+            trigger=trigger,
+            full=full,
+            status=SyncRun.Status.SKIPPED,
+            finished_at=timezone.now(),
+            error=_("Another sync of this source is running."),
+        )
+    run = SyncRun.objects.create(source=source, trigger=trigger, full=full)
+    errors = []
+    try:
+        connector = connector_for(source)
+        for form in source.forms.select_related("brand").order_by("form_id"):
+            counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
+            try:
+                _sync_form(source, form, connector, counts, full, owner, between_pages)
+            except CredentialsError:
+                _save_counts(run, form, counts, _("credentials refused"))
+                raise
+            except SyncError as error:
+                errors.append(f"{form.form_id}: {error}")
+                _save_counts(run, form, counts, str(error))
+            else:
+                _save_counts(run, form, counts, "")
+    except CredentialsError as error:
+        _finish(run, source, [str(error)], credentials=True)
+        return run
+    except Exception as error:
+        _finish(run, source, [f"{type(error).__name__}: {error}"])
+        raise
+    finally:
+        release_lock(source, owner)
+    _finish(run, source, errors)
+    return run
+
+
+def _sync_form(source, form, connector, counts, full, owner, between_pages):
+    start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
+    for page in connector.fetch_new(form.form_id, start):
+        counts.update(store_page(source, form, page))
+        renew_lock(source, owner)
+        if between_pages:
+            between_pages(form, counts)
+    now = timezone.now()
+    since = now - timedelta(hours=source.rescan_hours)
+    if form.rescanned_at and form.rescanned_at - timedelta(hours=1) > since:
+        since = form.rescanned_at - timedelta(hours=1)
+    for page in connector.fetch_changed(form.form_id, since):
+        rescanned = store_page(source, form, page, advance_cursor=False)
+        counts["updated"] += rescanned["updated"]
+        counts["created"] += rescanned["created"]
+        counts["quarantined"] += rescanned["quarantined"]
+    SourceForm.objects.filter(pk=form.pk).update(rescanned_at=now)
+
+
+def _save_counts(run, form, counts, error):
+    entry = {key: counts.get(key, 0) for key in COUNT_KEYS}
+    entry["error"] = error
+    run.form_counts[str(form.form_id)] = entry
+    for key in COUNT_KEYS:
+        setattr(run, key, getattr(run, key) + entry[key])
+    run.save(update_fields=["form_counts", *COUNT_KEYS])
+
+
+def _finish(run, source, errors, credentials=False):
+    now = timezone.now()
+    run.finished_at = now
+    run.status = SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED
+    run.error = "\n".join(errors)
+    run.save(update_fields=["finished_at", "status", "error"])
+    if not errors:
+        WordPressSource.objects.filter(pk=source.pk).update(
+            health=WordPressSource.Health.OK, last_success_at=now, consecutive_failures=0, last_error=""
+        )
+        return
+    health = WordPressSource.Health.CREDENTIALS_INVALID if credentials else WordPressSource.Health.FAILING
+    WordPressSource.objects.filter(pk=source.pk).update(
+        health=health,
+        last_error_at=now,
+        last_error=run.error,
+        consecutive_failures=F("consecutive_failures") + 1,
+    )
+    source.refresh_from_db(fields=["health", "consecutive_failures", "last_error", "last_error_at"])
+    logger.warning("wordpress sync of %s failed: %s", source.name, run.error)
+    if credentials or source.consecutive_failures in (3, 10, 50):
+        integration_failed.send(
+            sender=WordPressSource,
+            kind="wordpress_source",
+            name=source.name,
+            error=run.error,
+            admin_url=reverse("wordpress_source:edit", args=[source.pk]),
+        )
+
+
+def mark_edited(source):
+    """An admin edited the source: credentials may be fixed, so scheduled syncs resume."""
+    if source.health == WordPressSource.Health.CREDENTIALS_INVALID:
+        source.health = WordPressSource.Health.UNKNOWN
+    source.next_sync_at = None
+
+
+# ---- reconciliation --------------------------------------------------------------------------------
+
+
+def reconcile(source):
+    """Per form: ``{form_id: {"missing": [...], "extra": [...]}}`` comparing the site with the CRM."""
+    connector = connector_for(source)
+    report = {}
+    for form in source.forms.order_by("form_id"):
+        site = {str(value) for value in connector.list_ids(form.form_id)}
+        held = set(
+            Lead.objects.filter(
+                external_source=source.external_key, external_form=str(form.form_id)
+            ).values_list("external_id", flat=True)
+        )
+        held |= set(
+            Submission.objects.filter(
+                source=source,
+                form_id=str(form.form_id),
+                state__in=[Submission.State.QUARANTINED, Submission.State.DISMISSED],
+            ).values_list("external_id", flat=True)
+        )
+        held = {key for key in held if not key.startswith(NON_SITE_PREFIXES)}
+        report[str(form.form_id)] = {
+            "site": len(site),
+            "crm": len(held),
+            "missing": sorted(site - held, key=_sort_key),
+            "extra": sorted(held - site, key=_sort_key),
+        }
+    return report
+
+
+def _sort_key(value):
+    number = numeric_id(value)
+    return (0, number, "") if number is not None else (1, 0, value)

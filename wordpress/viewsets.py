@@ -1,0 +1,371 @@
+"""The "WordPress" admin menu (admins only): sources, sync runs, quarantine."""
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.views import generic
+from wagtail.admin.viewsets.model import ModelViewSet, ViewSetGroup
+from wagtail.admin.widgets.button import Button
+from wagtail.log_actions import log
+from wagtail.permission_policies.base import ModelPermissionPolicy
+
+from .mapping import RecordError
+from .models import QuarantinedSubmission, SourceForm, Submission, SyncRun, WordPressSource
+from .services import queue_sync, rotate_webhook_secret, rotate_webhook_token
+from .sync import dismiss_submission, mark_edited, retry_submission
+
+
+class ReadOnlyPolicy(ModelPermissionPolicy):
+    """View only: nothing is added, edited or deleted through the generic views."""
+
+    def user_has_permission(self, user, action):
+        return action in ("view", "inspect") and super().user_has_permission(user, "view")
+
+    def user_has_any_permission(self, user, actions):
+        return any(self.user_has_permission(user, action) for action in actions)
+
+
+def _require(user, perm):
+    if not (user.is_active and user.has_perm(perm)):
+        raise PermissionDenied
+
+
+# ---- sources -----------------------------------------------------------------------------------------
+
+
+class SourceAdminForm(WagtailAdminModelForm):
+    """The application password is write-only: typed in, stored, never rendered back."""
+
+    new_app_password = forms.CharField(
+        label=gettext_lazy("Application password"),
+        required=False,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=gettext_lazy("Leave empty to keep the current one. It is never shown again."),
+    )
+
+    def save(self, commit=True):
+        source = super().save(commit=False)
+        if self.cleaned_data.get("new_app_password"):
+            source.app_password = self.cleaned_data["new_app_password"]
+        mark_edited(source)
+        if commit:
+            source.save()
+            self.save_m2m()
+        return source
+
+
+SourceForm.panels = [
+    FieldRowPanel([FieldPanel("form_id"), FieldPanel("brand"), FieldPanel("default_service")]),
+    FieldPanel("field_mapping"),
+]
+
+
+class SourceIndexView(generic.IndexView):
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        if self.permission_policy.user_has_permission(self.request.user, "change"):
+            buttons.append(
+                Button(
+                    _("Sync now"),
+                    url=reverse("wordpress_source:sync_now", args=[instance.pk]),
+                    icon_name="resubmit",
+                    priority=5,
+                )
+            )
+        return buttons
+
+
+class SourceEditView(generic.EditView):
+    @property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        buttons.append(
+            Button(
+                _("Sync now"),
+                url=reverse("wordpress_source:sync_now", args=[self.object.pk]),
+                icon_name="resubmit",
+                priority=5,
+            )
+        )
+        buttons.append(
+            Button(
+                _("Rotate webhook token"),
+                url=reverse("wordpress_source:rotate", args=[self.object.pk, "token"]),
+                icon_name="key",
+                priority=6,
+            )
+        )
+        buttons.append(
+            Button(
+                _("Rotate webhook secret"),
+                url=reverse("wordpress_source:rotate", args=[self.object.pk, "secret"]),
+                icon_name="key",
+                priority=7,
+            )
+        )
+        return buttons
+
+
+class SourceViewSet(ModelViewSet):
+    model = WordPressSource
+    icon = "site"
+    menu_label = gettext_lazy("Sources")
+    url_prefix = "wordpress/sources"
+    name = "wordpress_source"
+    index_view_class = SourceIndexView
+    edit_view_class = SourceEditView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    list_display = ["name", "shape", "enabled", "health", "last_success_at", "consecutive_failures"]
+    list_filter = ["shape", "enabled", "health"]
+    search_fields = ["name", "slug", "url"]
+    inspect_view_fields = [
+        "name",
+        "slug",
+        "shape",
+        "url",
+        "username",
+        "timezone",
+        "enabled",
+        "interval_minutes",
+        "health",
+        "last_success_at",
+        "last_error_at",
+        "last_error",
+        "consecutive_failures",
+        "webhook_secret",
+        "webhook_token",
+    ]
+    edit_handler = ObjectList(
+        [
+            MultiFieldPanel(
+                [
+                    FieldPanel("name"),
+                    FieldPanel("slug"),
+                    FieldPanel("shape"),
+                    FieldPanel("url"),
+                    FieldPanel("timezone"),
+                ],
+                heading=gettext_lazy("Site"),
+            ),
+            MultiFieldPanel(
+                [FieldPanel("username"), FieldPanel("new_app_password")], heading=gettext_lazy("Credentials")
+            ),
+            MultiFieldPanel(
+                [
+                    FieldPanel("enabled"),
+                    FieldPanel("interval_minutes"),
+                    FieldPanel("page_size"),
+                    FieldPanel("rescan_hours"),
+                ],
+                heading=gettext_lazy("Schedule"),
+            ),
+            InlinePanel("forms", heading=gettext_lazy("Forms"), label=gettext_lazy("Form"), min_num=1),
+        ],
+        base_form_class=SourceAdminForm,
+    )
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [
+            path("<int:pk>/sync/", self.sync_now_view, name="sync_now"),
+            path("<int:pk>/rotate/<str:what>/", self.rotate_view, name="rotate"),
+        ]
+
+    def sync_now_view(self, request, pk):
+        return sync_now(request, pk)
+
+    def rotate_view(self, request, pk, what):
+        return rotate(request, pk, what)
+
+
+@require_http_methods(["GET", "POST"])
+def sync_now(request, pk):
+    _require(request.user, "wordpress.change_wordpresssource")
+    source = get_object_or_404(WordPressSource, pk=pk)
+    if request.method == "POST":
+        queue_sync(source, full=request.POST.get("full") == "1")
+        log(instance=source, action="wordpress.sync_requested", user=request.user)
+        messages.success(request, _("A sync of “%(name)s” has been queued.") % {"name": source.name})
+        return redirect("wordpress_run:index")
+    return TemplateResponse(
+        request,
+        "wordpress/confirm.html",
+        {
+            "source": source,
+            "title": _("Sync now"),
+            "question": _("Sync “%(name)s” now?") % {"name": source.name},
+            "offer_full": True,
+        },
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def rotate(request, pk, what):
+    _require(request.user, "wordpress.change_wordpresssource")
+    source = get_object_or_404(WordPressSource, pk=pk)
+    if what not in ("token", "secret"):
+        raise PermissionDenied
+    if request.method == "POST":
+        (rotate_webhook_token if what == "token" else rotate_webhook_secret)(source)
+        log(instance=source, action="wordpress.webhook_rotated", user=request.user, data={"what": what})
+        messages.success(request, _("The webhook %(what)s was replaced; update the site.") % {"what": what})
+        return redirect("wordpress_source:inspect", source.pk)
+    question = _("Replace the webhook %(what)s of “%(name)s”? The old one stops working at once.") % {
+        "what": what,
+        "name": source.name,
+    }
+    return TemplateResponse(
+        request, "wordpress/confirm.html", {"source": source, "title": _("Rotate"), "question": question}
+    )
+
+
+# ---- runs --------------------------------------------------------------------------------------------
+
+
+class SyncRunViewSet(ModelViewSet):
+    model = SyncRun
+    icon = "history"
+    menu_label = gettext_lazy("Sync runs")
+    url_prefix = "wordpress/runs"
+    name = "wordpress_run"
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    list_display = [
+        "source",
+        "started_at",
+        "finished_at",
+        "status",
+        "trigger",
+        "fetched",
+        "created",
+        "updated",
+        "duplicates",
+        "quarantined",
+    ]
+    list_filter = ["source", "status", "trigger"]
+    inspect_view_fields = [
+        "source",
+        "trigger",
+        "full",
+        "status",
+        "started_at",
+        "finished_at",
+        "fetched",
+        "created",
+        "updated",
+        "duplicates",
+        "quarantined",
+        "form_counts",
+        "error",
+    ]
+    form_fields = ["source"]
+
+    @property
+    def permission_policy(self):
+        return ReadOnlyPolicy(self.model)
+
+
+# ---- quarantine --------------------------------------------------------------------------------------
+
+
+class QuarantineIndexView(generic.IndexView):
+    def get_base_queryset(self):
+        return super().get_base_queryset().filter(state=Submission.State.QUARANTINED).select_related("source")
+
+    def get_list_more_buttons(self, instance):
+        buttons = super().get_list_more_buttons(instance)
+        buttons.append(
+            Button(
+                _("Retry"),
+                url=reverse("wordpress_quarantine:act", args=[instance.pk, "retry"]),
+                icon_name="resubmit",
+                priority=5,
+            )
+        )
+        buttons.append(
+            Button(
+                _("Dismiss"),
+                url=reverse("wordpress_quarantine:act", args=[instance.pk, "dismiss"]),
+                icon_name="bin",
+                priority=6,
+            )
+        )
+        return buttons
+
+
+class QuarantineViewSet(ModelViewSet):
+    model = QuarantinedSubmission
+    icon = "warning"
+    menu_label = gettext_lazy("Quarantine")
+    url_prefix = "wordpress/quarantine"
+    name = "wordpress_quarantine"
+    index_view_class = QuarantineIndexView
+    inspect_view_enabled = True
+    copy_view_enabled = False
+    list_display = ["source", "form_id", "external_id", "origin", "reason", "received_at"]
+    list_filter = ["source", "origin"]
+    inspect_view_fields = [
+        "source",
+        "form_id",
+        "external_id",
+        "origin",
+        "upstream_status",
+        "reason",
+        "received_at",
+        "payload",
+    ]
+    form_fields = ["reason"]
+
+    @property
+    def permission_policy(self):
+        return ReadOnlyPolicy(self.model)
+
+    def get_urlpatterns(self):
+        return super().get_urlpatterns() + [path("<int:pk>/<str:action>/", self.act_view, name="act")]
+
+    def act_view(self, request, pk, action):
+        return quarantine_action(request, pk, action)
+
+
+@require_http_methods(["GET", "POST"])
+def quarantine_action(request, pk, action):
+    _require(request.user, "wordpress.change_quarantinedsubmission")
+    submission = get_object_or_404(Submission, pk=pk, state=Submission.State.QUARANTINED)
+    if action not in ("retry", "dismiss"):
+        raise PermissionDenied
+    if request.method == "GET":
+        question = (
+            _("Try to store submission %(id)s as a lead again?")
+            if action == "retry"
+            else _("Dismiss submission %(id)s? It stays stored but leaves the quarantine list.")
+        ) % {"id": submission.external_id}
+        return TemplateResponse(
+            request, "wordpress/confirm.html", {"title": _("Quarantine"), "question": question}
+        )
+    if action == "dismiss":
+        dismiss_submission(submission)
+        messages.success(request, _("Submission dismissed."))
+    else:
+        try:
+            lead = retry_submission(submission)
+        except RecordError as error:
+            messages.error(request, _("Still quarantined: %(reason)s") % {"reason": error})
+        else:
+            messages.success(request, _("Stored as lead #%(pk)s.") % {"pk": lead.pk if lead else "?"})
+    return redirect("wordpress_quarantine:index")
+
+
+class WordPressGroup(ViewSetGroup):
+    menu_label = gettext_lazy("WordPress")
+    menu_icon = "site"
+    menu_order = 500
+    items = (SourceViewSet, SyncRunViewSet, QuarantineViewSet)

@@ -1,0 +1,308 @@
+"""Webhook deliveries: proof checks, raw storage with replay detection, parsing into records, processing."""
+
+import hashlib
+import hmac
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import QueryDict
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext as _
+
+from intralog.jobs import enqueue
+
+from .client import SyncError
+from .conf import setting
+from .connectors import GravityConnector, connector_for, parse_local, parse_utc, record
+from .mapping import RecordError
+from .models import Submission, WebhookDelivery
+
+logger = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Intralog-Signature"
+TIMESTAMP_HEADER = "X-Intralog-Timestamp"
+DELIVERY_HEADER = "X-Intralog-Delivery"
+MAX_ATTEMPTS = 5
+
+
+class WebhookRejected(Exception):
+    """The request fails its proof; the reason is logged, never shown to the sender."""
+
+
+def sign(secret, timestamp, body):
+    """The signature senders put in the header: HMAC-SHA256 of ``"<timestamp>." + body`` with the secret."""
+    message = str(timestamp).encode() + b"." + body
+    return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def verify_signature(source, body, headers, now=None):
+    """Check signature, timestamp window and delivery id; returns the delivery id."""
+    signature = headers.get(SIGNATURE_HEADER, "")
+    timestamp = headers.get(TIMESTAMP_HEADER, "")
+    delivery_id = headers.get(DELIVERY_HEADER, "").strip()
+    if not signature or not timestamp or not delivery_id:
+        raise WebhookRejected("missing signature, timestamp or delivery id")
+    if len(delivery_id) > 128:
+        raise WebhookRejected("delivery id too long")
+    try:
+        sent_at = int(timestamp)
+    except ValueError as error:
+        raise WebhookRejected("unreadable timestamp") from error
+    now = time.time() if now is None else now
+    if abs(now - sent_at) > setting("WORDPRESS_WEBHOOK_TOLERANCE_SECONDS"):
+        raise WebhookRejected("timestamp outside the window")
+    if not constant_time_compare(sign(source.webhook_secret, timestamp, body), signature.strip()):
+        raise WebhookRejected("bad signature")
+    return delivery_id
+
+
+def verify_token(source, token):
+    if not token or not constant_time_compare(token, source.webhook_token):
+        raise WebhookRejected("unknown token")
+
+
+def accept(source, body, content_type, delivery_id, authenticated_by):
+    """Store the raw body before anything else; returns ``(delivery, is_replay)``."""
+    digest = hashlib.sha256(body).hexdigest()
+    if delivery_id:
+        earlier = WebhookDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
+    else:
+        window = timezone.now() - timedelta(seconds=setting("WORDPRESS_WEBHOOK_REPLAY_SECONDS"))
+        earlier = WebhookDelivery.objects.filter(
+            source=source, body_sha256=digest, received_at__gte=window
+        ).first()
+    if earlier is not None:
+        return earlier, True
+    try:
+        with transaction.atomic():
+            delivery = WebhookDelivery.objects.create(
+                source=source,
+                delivery_id=delivery_id,
+                body=body,
+                body_sha256=digest,
+                content_type=content_type[:200],
+                authenticated_by=authenticated_by,
+            )
+    except IntegrityError:
+        return WebhookDelivery.objects.get(source=source, delivery_id=delivery_id), True
+    return delivery, False
+
+
+def schedule_processing(delivery):
+    """Hand the delivery to a job; if the queue is down the periodic sweeper will find it pending."""
+    from .jobs import process_delivery_job
+
+    try:
+        enqueue(process_delivery_job, delivery.pk, queue="high")
+    except Exception as error:  # noqa: BLE001 - Redis down must not lose an accepted body
+        logger.warning("wordpress webhook %s waits for the sweeper: %r", delivery.pk, error)
+
+
+# ---- parsing ---------------------------------------------------------------------------------------
+
+
+def parse_body(delivery):
+    """The delivery body as ``(kind, payload)``; payload is a dict (or list of dicts for generic JSON)."""
+    body = bytes(delivery.body)
+    content_type = delivery.content_type.split(";")[0].strip().lower()
+    text = body.decode("utf-8", errors="replace")
+    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data") or (
+        not text.lstrip().startswith(("{", "["))
+    ):
+        data = QueryDict(text, encoding="utf-8")
+        flat = {key: (values[0] if len(values) == 1 else values) for key, values in data.lists()}
+        return ("elementor_advanced" if "form[id]" in flat else "elementor_simple"), flat
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        raise RecordError(_("The webhook body is not valid JSON.")) from error
+    if isinstance(payload, dict) and "form_id" in payload and any(_is_field_id(key) for key in payload):
+        return "gravity", payload
+    return "generic", payload
+
+
+def _is_field_id(key):
+    return key.replace(".", "", 1).isdigit()
+
+
+def records_from_payload(source, kind, payload, fallback_id, received_at):
+    """Common records for a parsed webhook payload (``kind`` from ``parse_body``)."""
+    items = payload if isinstance(payload, list) else [payload]
+    records = []
+    for index, item in enumerate(items):
+        item_fallback = fallback_id if len(items) == 1 else f"{fallback_id}-{index}"
+        records.append(_record(source, kind, item, item_fallback, received_at))
+    return records
+
+
+def _record(source, kind, item, fallback_id, received_at):
+    raw = {"_webhook": kind, **item} if isinstance(item, dict) else {"_webhook": kind, "value": item}
+    if not isinstance(item, dict):
+        return record(source, "", "", None, None, raw)
+    tz = GravityConnector(source).tz
+    if kind == "elementor_simple":
+        fields = {key: value for key, value in item.items() if key not in ("form_id", "form_name")}
+        return record(source, item.get("form_id", ""), fallback_id, received_at, fields, raw)
+    if kind == "elementor_advanced":
+        fields, meta = {}, {}
+        for key, value in item.items():
+            if key.startswith("fields[") and key.endswith("][value]"):
+                field_key = key[len("fields[") : -len("][value]")]
+                label = item.get(f"fields[{field_key}][title]") or field_key
+                fields[label] = value
+        for name, target in (("page_url", "source_url"), ("user_agent", "user_agent"), ("remote_ip", "ip")):
+            meta[target] = item.get(f"meta[{name}][value]", "")
+        date = item.get("meta[date][value]", "")
+        clock = item.get("meta[time][value]", "")
+        submitted = parse_local(f"{date} {clock}".strip(), tz) if date and clock else None
+        return record(
+            source, item.get("form[id]", ""), fallback_id, submitted or received_at, fields, raw, meta=meta
+        )
+    if kind == "gravity":
+        if source.shape == "gravity":
+            try:
+                return connector_for(source).to_record(str(item.get("form_id")), item) | {"raw": raw}
+            except SyncError:
+                logger.warning("wordpress webhook: Gravity labels unavailable for %s", source.name)
+        fields = {key: value for key, value in item.items() if _is_field_id(key) and value not in ("", None)}
+        meta = {key: item.get(key, "") for key in ("ip", "source_url", "user_agent")}
+        return record(
+            source,
+            item.get("form_id"),
+            item.get("id") or fallback_id,
+            parse_utc(item.get("date_created")) or received_at,
+            fields,
+            raw,
+            status=item.get("status"),
+            meta=meta,
+        )
+    fields = item.get("fields") if isinstance(item.get("fields"), dict) else None
+    meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
+    reserved = {
+        "form_id",
+        "id",
+        "entry_id",
+        "submission_id",
+        "date",
+        "date_gmt",
+        "submitted_at",
+        "meta",
+        "fields",
+    }
+    if fields is None:
+        fields = {key: value for key, value in item.items() if key not in reserved}
+    external = item.get("id") or item.get("entry_id") or item.get("submission_id") or fallback_id
+    submitted = (
+        parse_utc(item.get("date_gmt") or item.get("submitted_at"))
+        or parse_local(item.get("date"), tz)
+        or received_at
+    )
+    return record(source, item.get("form_id", ""), external, submitted, fields, raw, meta=meta)
+
+
+def record_from_submission(submission):
+    """Rebuild the common record from a stored submission (for a quarantine retry)."""
+    payload = submission.payload
+    if isinstance(payload, dict) and "_webhook" in payload:
+        kind = payload["_webhook"]
+        item = {key: value for key, value in payload.items() if key != "_webhook"}
+        item = item.get("value", item) if set(item) == {"value"} else item
+        result = _record(submission.source, kind, item, submission.external_id, submission.received_at)
+    else:
+        try:
+            result = connector_for(submission.source).to_record(submission.form_id, payload)
+        except SyncError as error:
+            raise RecordError(str(error)) from error
+    result["external_id"] = result["external_id"] or submission.external_id
+    return result
+
+
+# ---- processing ------------------------------------------------------------------------------------
+
+
+def process_delivery(delivery_id):
+    """Turn an accepted delivery into leads (or quarantined records). Safe to run twice."""
+    from .sync import _quarantine, store_page
+
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update(skip_locked=True)
+            .select_related("source")
+            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
+            .first()
+        )
+        if delivery is None:
+            return None
+        source = delivery.source
+        try:
+            kind, payload = parse_body(delivery)
+            records = records_from_payload(source, kind, payload, f"wh-{delivery.pk}", delivery.received_at)
+        except RecordError as error:
+            records = [
+                record(
+                    source,
+                    "",
+                    f"wh-{delivery.pk}",
+                    None,
+                    None,
+                    {"body": bytes(delivery.body).decode("utf-8", "replace")},
+                )
+            ]
+            records[0]["error"] = str(error)
+        forms = {form.form_id: form for form in source.forms.all()}
+        only_form = next(iter(forms.values())) if len(forms) == 1 else None
+        for item in records:
+            form = forms.get(str(item["form_id"])) or (only_form if not item["form_id"] else None)
+            if form is None or item.get("error"):
+                reason = item.get("error") or _("The form “%(form)s” is not configured for this source.") % {
+                    "form": item["form_id"]
+                }
+                sub, _created = Submission.objects.get_or_create(
+                    source=source,
+                    form_id=str(item["form_id"])[:32],
+                    external_id=str(item["external_id"])[:64],
+                    defaults={"payload": item["raw"], "origin": Submission.Origin.WEBHOOK},
+                )
+                if sub.state != Submission.State.STORED:
+                    _quarantine(source, None, item, sub, reason)
+                    sub.save(update_fields=["state", "reason", "updated_at"])
+                continue
+            store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)
+        delivery.state = WebhookDelivery.State.PROCESSED
+        delivery.processed_at = timezone.now()
+        delivery.attempts += 1
+        delivery.save(update_fields=["state", "processed_at", "attempts"])
+    return delivery
+
+
+def process_delivery_safely(delivery_id):
+    try:
+        return process_delivery(delivery_id)
+    except Exception as error:
+        delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
+        if delivery is not None:
+            delivery.attempts += 1
+            delivery.error = f"{type(error).__name__}: {error}"[:2000]
+            if delivery.attempts >= MAX_ATTEMPTS:
+                delivery.state = WebhookDelivery.State.FAILED
+            delivery.save(update_fields=["attempts", "error", "state"])
+        raise
+
+
+def sweep_deliveries(older_than=None):
+    """Process deliveries still pending (their job never ran, e.g. Redis was down). Returns how many."""
+    older_than = setting("WORDPRESS_SWEEP_AFTER_SECONDS") if older_than is None else older_than
+    cutoff = timezone.now() - timedelta(seconds=older_than)
+    pending = WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING, received_at__lte=cutoff)
+    done = 0
+    for delivery_id in pending.order_by("received_at").values_list("pk", flat=True)[:500]:
+        try:
+            if process_delivery_safely(delivery_id):
+                done += 1
+        except Exception:  # noqa: BLE001 - one bad body must not stop the sweep
+            logger.exception("wordpress webhook %s failed", delivery_id)
+    return done
