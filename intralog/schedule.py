@@ -6,5 +6,7 @@ Each feature registers its periodic jobs here with ``rq.cron.register``.
 from rq import cron
 
 from crm.jobs import purge_expired_invitations
+from wordpress.jobs import periodic_tick as wordpress_periodic_tick
 
 cron.register(purge_expired_invitations, queue_name="low", cron="17 * * * *")
+cron.register(wordpress_periodic_tick, queue_name="low", interval=60)
