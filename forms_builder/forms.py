@@ -1,0 +1,126 @@
+"""The visitor's form (built from the page's fields plus the spam guard fields) and the page's admin form."""
+
+import django.forms
+from django.utils.translation import gettext_lazy as _
+from wagtail.contrib.forms.forms import BaseForm, FormBuilder, WagtailAdminFormPageForm
+
+from crm.normalise import normalise_email, phone_to_e164
+
+HONEYPOT_FIELD = "website"
+RENDER_TOKEN_FIELD = "render_token"  # noqa: S105 (a field name)
+RESERVED_NAMES = {HONEYPOT_FIELD, RENDER_TOKEN_FIELD, "csrfmiddlewaretoken"}
+
+MAX_LENGTHS = {
+    "name": 200,
+    "company": 200,
+    "email": 254,
+    "phone": 40,
+    "location": 200,
+    "service": 200,
+    "message": 5000,
+    "extra": 1000,
+}
+AUTOCOMPLETE = {
+    "name": "name",
+    "company": "organization",
+    "email": "email",
+    "phone": "tel",
+    "location": "address-level2",
+}
+TEXT_FIELD_TYPES = {"singleline", "multiline", "email", "hidden", "url"}
+
+
+class LeadForm(BaseForm):
+    """A lead form as the visitor sees it: the page's fields, a honeypot and a signed render token."""
+
+    def __init__(self, *args, lead_fields=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lead_fields = lead_fields or {}
+        self.fields[HONEYPOT_FIELD] = django.forms.CharField(
+            label=_("Leave this field empty"),
+            required=False,
+            widget=django.forms.TextInput(attrs={"autocomplete": "off", "tabindex": "-1"}),
+        )
+        self.fields[RENDER_TOKEN_FIELD] = django.forms.CharField(
+            required=False, widget=django.forms.HiddenInput
+        )
+        for name, form_field in self.fields.items():
+            widget = form_field.widget
+            if isinstance(widget, django.forms.Select) and not isinstance(widget, django.forms.RadioSelect):
+                widget.attrs.setdefault("class", "w3-select w3-border w3-round")
+            elif isinstance(widget, (django.forms.TextInput, django.forms.Textarea, django.forms.DateInput)):
+                widget.attrs.setdefault("class", "w3-input w3-border w3-round")
+            if name in self.lead_fields:
+                widget.attrs.setdefault("autocomplete", AUTOCOMPLETE.get(self.lead_fields[name], "on"))
+
+    @property
+    def guard_field_names(self):
+        return (HONEYPOT_FIELD, RENDER_TOKEN_FIELD)
+
+    def visible_lead_fields(self):
+        return [field for field in self if field.name not in self.guard_field_names]
+
+    def clean(self):
+        cleaned = super().clean()
+        for name, lead_field in self.lead_fields.items():
+            value = cleaned.get(name)
+            if not isinstance(value, str) or not value.strip():
+                continue
+            if lead_field == "phone" and not phone_to_e164(value):
+                self.add_error(
+                    name, _("Enter a valid phone number, e.g. 011 4444-5555 or +54 9 11 5555-1234.")
+                )
+            elif lead_field == "email":
+                _email, valid = normalise_email(value)
+                if not valid:
+                    self.add_error(name, _("Enter a valid email address."))
+        return cleaned
+
+    def field_values(self):
+        """The visitor's answers only (no guard fields), JSON-serialisable."""
+        values = {}
+        for name, value in self.cleaned_data.items():
+            if name in self.guard_field_names:
+                continue
+            if isinstance(value, (list, tuple)):
+                value = [str(item) for item in value]
+            elif value is not None and not isinstance(value, (str, bool, int, float)):
+                value = str(value)
+            values[name] = value
+        return values
+
+
+class LeadFormBuilder(FormBuilder):
+    """Wagtail's form builder with length limits that fit the lead and the lead form class."""
+
+    def get_field_options(self, field):
+        options = super().get_field_options(field)
+        if field.field_type in TEXT_FIELD_TYPES:
+            options["max_length"] = MAX_LENGTHS.get(getattr(field, "lead_field", "extra"), 1000)
+        return options
+
+    def create_singleline_field(self, field, options):
+        return django.forms.CharField(**options)
+
+    def get_form_class(self):
+        return type("LeadFormFromBuilder", (LeadForm,), self.formfields)
+
+
+class LeadFormPageAdminForm(WagtailAdminFormPageForm):
+    """Page editor form: reserved field names and a default service of the page's brand."""
+
+    def clean(self):
+        cleaned = super().clean()
+        forms = self.formsets.get("form_fields")
+        if forms is not None:
+            for form in forms.forms:
+                if not form.is_valid() or form.cleaned_data.get("DELETE"):
+                    continue
+                label = form.cleaned_data.get("label", "")
+                clean_name = form.instance.clean_name or form.instance.get_field_clean_name()
+                if label and clean_name in RESERVED_NAMES:
+                    form.add_error("label", _("This label is reserved; choose another."))
+        brand, service = cleaned.get("brand"), cleaned.get("default_service")
+        if brand and service and service.brand_id != brand.pk:
+            self.add_error("default_service", _("Choose a service of the page's brand."))
+        return cleaned

@@ -1,0 +1,93 @@
+"""Spam guards with no third party: a honeypot, a minimum fill time and a rate limit per IP."""
+
+import hashlib
+import time
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+
+from .forms import HONEYPOT_FIELD, RENDER_TOKEN_FIELD
+from .models import RejectedSubmission, RejectionReason
+from .visits import client_ip, truncate_ip
+
+TOKEN_SALT = "forms_builder.render"  # noqa: S105 (a signing namespace, not a secret)
+
+
+def min_fill_seconds():
+    return float(getattr(settings, "LEAD_FORM_MIN_FILL_SECONDS", 3))
+
+
+def rate_limit():
+    """(submissions, seconds) allowed per client IP; submissions 0 turns the limit off."""
+    return (
+        int(getattr(settings, "LEAD_FORM_RATE_LIMIT", 10)),
+        int(getattr(settings, "LEAD_FORM_RATE_WINDOW", 600)),
+    )
+
+
+def make_render_token(page_id, rendered_at=None):
+    return signing.dumps(
+        {"p": page_id, "t": rendered_at if rendered_at is not None else time.time()}, salt=TOKEN_SALT
+    )
+
+
+def rendered_at(token, page_id):
+    """The render time signed into ``token`` for this page, or None when it is missing or forged."""
+    try:
+        data = signing.loads(token or "", salt=TOKEN_SALT)
+    except signing.BadSignature:
+        return None
+    if not isinstance(data, dict) or data.get("p") != page_id or not isinstance(data.get("t"), (int, float)):
+        return None
+    return float(data["t"])
+
+
+def fill_seconds(request, page):
+    started = rendered_at(request.POST.get(RENDER_TOKEN_FIELD, ""), page.pk)
+    return None if started is None else max(0.0, time.time() - started)
+
+
+def _over_rate_limit(request):
+    limit, window = rate_limit()
+    if limit <= 0:
+        return False
+    digest = hashlib.sha256(client_ip(request).encode()).hexdigest()[:32]
+    key = f"forms_builder:rate:{digest}"
+    cache.add(key, 0, timeout=window)
+    try:
+        count = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=window)
+        count = 1
+    return count > limit
+
+
+def is_staff(user):
+    return bool(
+        user and user.is_authenticated and user.is_active and user.has_perm("wagtailadmin.access_admin")
+    )
+
+
+def rejection_reason(request, page):
+    """Why this POST is refused as spam, or None when it may be processed."""
+    if request.POST.get(HONEYPOT_FIELD, "").strip():
+        return RejectionReason.HONEYPOT
+    seconds = fill_seconds(request, page)
+    if seconds is None:
+        return RejectionReason.BAD_TOKEN
+    if seconds < min_fill_seconds():
+        return RejectionReason.TOO_FAST
+    if not is_staff(request.user) and _over_rate_limit(request):
+        return RejectionReason.RATE_LIMITED
+    return None
+
+
+def log_rejection(request, page, reason):
+    return RejectedSubmission.objects.create(
+        page=page,
+        reason=reason,
+        ip_prefix=truncate_ip(client_ip(request)),
+        user_agent=request.headers.get("user-agent", "")[:300],
+        fill_seconds=fill_seconds(request, page),
+    )

@@ -1,0 +1,147 @@
+"""Lead form submissions: a lead, Wagtail's submission record and the behaviour log, in one transaction."""
+
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from crm.matching import match_campaign, match_service
+from crm.models import Source
+from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
+from crm.services import LeadData, create_lead
+from intralog.jobs import enqueue
+
+from .models import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
+from .visits import UTM_KEYS
+
+EXTERNAL_SOURCE = "lead_form"
+JOINED_LEAD_FIELDS = {"name": " ", "message": "\n\n"}
+
+
+@dataclass
+class VisitContext:
+    """What the behaviour log records about the visit that ended in a submission."""
+
+    utm: dict = field(default_factory=dict)
+    referrer: str = ""
+    landing_page: str = ""
+    device: str = "unknown"
+    ip_prefix: str = ""
+    language: str = ""
+    fill_seconds: float | None = None
+    failed_attempts: int = 0
+    failed_fields: list = field(default_factory=list)
+
+
+def _increment(model, lookup, field_name):
+    """Add one to ``field_name`` of the row ``lookup`` names, creating it at 1; safe under concurrency."""
+    if model.objects.filter(**lookup).update(**{field_name: F(field_name) + 1}):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(**lookup, **{field_name: 1})
+    except IntegrityError:
+        model.objects.filter(**lookup).update(**{field_name: F(field_name) + 1})
+
+
+def record_view(page, day=None):
+    _increment(FormDailyStats, {"page_id": page.pk, "day": day or timezone.localdate()}, "views")
+
+
+def record_invalid_attempt(page, field_names, day=None):
+    """Count one submission that failed validation, and each field that failed in it."""
+    day = day or timezone.localdate()
+    _increment(FormDailyStats, {"page_id": page.pk, "day": day}, "invalid_attempts")
+    for name in sorted(set(field_names)):
+        _increment(FormFieldErrorDaily, {"page_id": page.pk, "day": day, "field_name": name[:255]}, "errors")
+
+
+def _text(value, multiline=False):
+    if isinstance(value, bool):
+        return ""
+    return clean_value(value, multiline=multiline)
+
+
+def lead_data_for(page, values, visit, user=None, submission=None):
+    """The LeadData for one submission of ``page`` with the visitor's ``values`` (clean_name → value)."""
+    fields = {form_field.clean_name: form_field for form_field in page.get_form_fields()}
+    mapped, extra = {}, {}
+    for name, value in values.items():
+        form_field = fields.get(name)
+        lead_field = form_field.lead_field if form_field else "extra"
+        text = _text(value, multiline=lead_field == "message")
+        if lead_field == "extra" or (lead_field in mapped and lead_field not in JOINED_LEAD_FIELDS):
+            if value not in ("", None, []):
+                extra[clean_text(form_field.label if form_field else name)] = (
+                    [clean_text(item) for item in value]
+                    if isinstance(value, list)
+                    else clean_text(value, True)
+                )
+        elif text:
+            joiner = JOINED_LEAD_FIELDS.get(lead_field)
+            mapped[lead_field] = f"{mapped[lead_field]}{joiner}{text}" if lead_field in mapped else text
+    email, _valid = normalise_email(mapped.get("email", ""))
+    phone = mapped.get("phone", "")
+    utm = {key: clean_utm(visit.utm.get(key, "")) for key in UTM_KEYS}
+    service_text = mapped.get("service", "")
+    staff_user = user if getattr(user, "is_authenticated", False) else None
+    return LeadData(
+        brand=page.brand,
+        contact_name=mapped.get("name", "")[:200],
+        company=mapped.get("company", "")[:200],
+        email=email[:254],
+        phone=phone[:64],
+        phone_e164=phone_to_e164(phone),
+        location=mapped.get("location", "")[:200],
+        service=match_service(page.brand, service_text) or page.default_service,
+        service_text=service_text[:200],
+        message=mapped.get("message", ""),
+        source=page.source or Source.objects.filter(key="web_form").first(),
+        campaign=match_campaign(page.brand, utm["utm_source"], utm["utm_medium"], utm["utm_campaign"]),
+        external_source=EXTERNAL_SOURCE,
+        external_form=str(page.pk),
+        external_id=str(submission.pk) if submission else "",
+        raw_payload={
+            "form": page.title,
+            "labels": {name: form_field.label for name, form_field in fields.items()},
+            "values": values,
+            "landing_page": visit.landing_page,
+            "referrer": visit.referrer,
+        },
+        extra=extra,
+        created_by=staff_user,
+        **utm,
+    )
+
+
+@transaction.atomic
+def submit_lead_form(page, values, visit, user=None):
+    """Store a valid submission: Wagtail's record, the lead (through the service layer), the behaviour log.
+
+    The notification email is queued, and leaves only once everything above is committed.
+    """
+    staff_user = user if getattr(user, "is_authenticated", False) else None
+    submission = LeadFormSubmission.objects.create(page=page, form_data=values, created_by=staff_user)
+    lead = create_lead(lead_data_for(page, values, visit, staff_user, submission), actor=staff_user)
+    submission.lead = lead
+    submission.save(update_fields=["lead"])
+    SubmissionBehaviour.objects.create(
+        submission=submission,
+        page=page,
+        day=timezone.localdate(submission.submit_time),
+        referrer=visit.referrer[:500],
+        landing_page=visit.landing_page[:500],
+        device=visit.device,
+        ip_prefix=visit.ip_prefix[:50],
+        language=visit.language[:35],
+        fill_seconds=visit.fill_seconds,
+        failed_attempts=visit.failed_attempts,
+        failed_fields=list(visit.failed_fields),
+        **{key: clean_text(visit.utm.get(key, ""))[:200] for key in UTM_KEYS},
+    )
+    if page.to_address:
+        from .jobs import send_submission_notification
+
+        enqueue(send_submission_notification, submission.pk)
+    return submission
