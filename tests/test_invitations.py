@@ -1,14 +1,17 @@
 """Invitations: created in the admin by admins and managers, accepted once through a signed link."""
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
+from rq import Queue, SimpleWorker
 
 from crm import people
 from crm.models import Invitation, Role, User
+from intralog import jobs
 
 PASSWORD = "amber-violin-harbour-38"
 
@@ -42,18 +45,34 @@ def accept(client, path, **overrides):
 
 
 @pytest.fixture
-def invitation(admin_user, brands, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        return people.invite(admin_user, "new.person@example.com", Role.EMPLOYEE, [brands["intralog"]])
+def sent_emails(db, django_capture_on_commit_callbacks):
+    """Run what ``invite`` queued, as in production: in-process when embedded, by an rq worker with Redis."""
+    queue = Queue("high", connection=jobs.connection("high"))
+    queue.connection.delete(queue.key)
+
+    @contextmanager
+    def sending():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        SimpleWorker([queue], connection=queue.connection).work(burst=True)
+        assert queue.failed_job_registry.count == 0
+
+    yield sending
+    queue.connection.delete(queue.key)
+
+
+@pytest.fixture
+def invitation(admin_user, brands, sent_emails):
+    with sent_emails():
+        created = people.invite(admin_user, "new.person@example.com", Role.EMPLOYEE, [brands["intralog"]])
+    return created
 
 
 # Creating invitations in the admin
 
 
-def test_manager_invites_employee_and_email_is_sent(
-    client_for, manager, brands, django_capture_on_commit_callbacks
-):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_manager_invites_employee_and_email_is_sent(client_for, manager, brands, sent_emails):
+    with sent_emails():
         response = invite_in_admin(client_for(manager), brands)
     assert response.status_code == 302
     invitation = Invitation.objects.get()
@@ -85,8 +104,8 @@ def test_manager_must_give_a_brand(client_for, manager, brands):
     assert not Invitation.objects.exists()
 
 
-def test_admin_invites_manager(client_for, admin_user, brands, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
+def test_admin_invites_manager(client_for, admin_user, brands, sent_emails):
+    with sent_emails():
         response = invite_in_admin(client_for(admin_user), brands, role=Role.MANAGER)
     assert response.status_code == 302
     assert Invitation.objects.get().role == Role.MANAGER
