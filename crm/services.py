@@ -178,7 +178,7 @@ def classify(lead, actor=None):
     """
     from . import classification
 
-    lead = Lead.objects.select_for_update().select_related("status").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
     outcome = classification.evaluate(lead)
     previous = lead.status
     _apply_classification(lead, outcome)
@@ -245,7 +245,7 @@ def change_status(lead, status, actor=None, note="", *, enforce_pipeline_rule=Tr
 
     if isinstance(status, str):
         status = PipelineStatus.objects.get(key=status)
-    lead = Lead.objects.select_for_update().select_related("status").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
     if status.pk == lead.status_id:
         return lead
     if status.key in ("not_advanced", "not_viable") and not note.strip():
@@ -271,7 +271,7 @@ def assign(lead, assignee, actor=None, note="", *, automatic=False, data=None):
     When a person assigns (``actor`` given), the assignee must be active and work for the lead's brand.
     ``data`` adds to the event's data (e.g. the assignment rule).
     """
-    lead = Lead.objects.select_for_update().select_related("status", "assignee").get(pk=lead.pk)
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status", "assignee").get(pk=lead.pk)
     if lead.assignee_id == (assignee.pk if assignee else None):
         return lead
     if assignee is not None and actor is not None:
