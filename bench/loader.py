@@ -9,6 +9,8 @@ they match what the service layer writes (Wagtail log entries are not written).
 """
 
 import json
+import multiprocessing
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +33,8 @@ BENCH_TEAM = [
     *[(f"pallets{n:02d}", "employee", "Vendedora", f"INTRAPAL {n}", ["intrapal"]) for n in range(1, 9)],
 ]
 LEAD_TABLES = ("crm_lead", "crm_leadevent", "crm_taggedlead")
-CHUNK = 50_000
+CHUNK = 20_000
+WORKERS = max(2, os.cpu_count() or 2)
 
 
 @dataclass
@@ -111,9 +114,7 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
     stdout.write(f"loading {n_leads:,} leads into {connection.settings_dict['NAME']} …\n")
     stdout.flush()
     steps = {}
-    with transaction.atomic():
-        loader = _Loader(generator, steps)
-        events = loader.load(n_leads, stdout)
+    events = _Loader(generator, steps).load(n_leads, stdout)
     mark = time.perf_counter()
     with connection.cursor() as cursor:
         for table in LEAD_TABLES:
@@ -129,44 +130,140 @@ class _LeadIds:
         return index + 1
 
 
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value):
+    """One value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_ESCAPES)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False).translate(_ESCAPES)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+class _Renderer:
+    """Turns a range of generator indexes into COPY text for leads, events and tags (runs in worker processes)."""
+
+    def __init__(self, generator, catalogue, tag_ids):
+        from crm.models import Lead, LeadEvent
+
+        self.generator, self.catalogue, self.tag_ids = generator, catalogue, tag_ids
+        self.lead_names, self.lead_columns, self.lead_defaults = _columns(Lead, skip=())
+        self.event_names, self.event_columns, self.event_defaults = _columns(LeadEvent, skip=("id",))
+
+    def __call__(self, bounds):
+        start, stop = bounds
+        generator, catalogue, lead_ids = self.generator, self.catalogue, _LeadIds()
+        lead_names, lead_defaults = self.lead_names, self.lead_defaults
+        event_names, event_defaults = self.event_names, self.event_defaults
+        leads, events, tags = [], [], []
+        for index in range(start, stop):
+            lead = generator.lead(index)
+            lead_id = index + 1
+            values = catalogue.lead_values(lead)
+            values["id"] = lead_id
+            values["updated_at"] = values["last_activity_at"]
+            if lead.duplicate_of is not None:
+                values["duplicate_of_id"] = lead.duplicate_of + 1
+            leads.append("\t".join([_text(values.get(name, lead_defaults[name])) for name in lead_names]))
+            for event in lead.events:
+                values = catalogue.event_values(event, lead_id, lead_ids)
+                events.append(
+                    "\t".join([_text(values.get(name, event_defaults[name])) for name in event_names])
+                )
+            for name in lead.tags:
+                tags.append(f"{self.tag_ids[name]}\t{lead_id}")
+        return (
+            "\n".join(leads) + "\n",
+            "\n".join(events) + "\n",
+            "\n".join(tags) + "\n" if tags else "",
+            len(events),
+        )
+
+
+def _columns(model, skip):
+    """(attribute names, column names, default per attribute) of a model's concrete fields."""
+    fields = [field for field in model._meta.concrete_fields if field.attname not in skip]
+    defaults = {}
+    for field in fields:
+        if field.has_default():
+            defaults[field.attname] = field.get_default()
+        else:
+            defaults[field.attname] = None if field.null else ""
+    return [field.attname for field in fields], [field.column for field in fields], defaults
+
+
+_RENDERER = None
+
+
+def _render(bounds):
+    return _RENDERER(bounds)
+
+
 class _Loader:
     def __init__(self, generator, steps):
         from crm.demo.leads import Catalogue
-        from crm.models import Lead, LeadEvent, TaggedLead
 
         self.generator = generator
         self.catalogue = Catalogue()
         self.steps = steps
-        self.models = (Lead, LeadEvent, TaggedLead)
 
     def step(self, name, started):
         self.steps[name] = self.steps.get(name, 0.0) + time.perf_counter() - started
 
     def load(self, n_leads, stdout):
+        """Load in one transaction; rows are rendered by a pool of forked processes, one per core."""
+        global _RENDERER
         from taggit.models import Tag
 
-        with connection.cursor() as cursor:
+        tag_ids = {name: Tag.objects.get_or_create(name=name)[0].pk for name in ("duplicate", "job_seeker_or_vendor", "spam")}  # fmt: skip
+        _RENDERER = _Renderer(self.generator, self.catalogue, tag_ids)
+        connection.close()
+        chunks = [(start, min(start + CHUNK, n_leads)) for start in range(0, n_leads, CHUNK)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(WORKERS) as pool, transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
             mark = time.perf_counter()
             cursor.execute(f"TRUNCATE {', '.join(LEAD_TABLES)} RESTART IDENTITY CASCADE")
             saved = self._drop_secondary(cursor)
             self.step("truncate + drop indexes", mark)
-            tag_ids = {}
-            for name in ("duplicate", "job_seeker_or_vendor", "spam"):
-                tag_ids[name] = Tag.objects.get_or_create(name=name)[0].pk
             mark = time.perf_counter()
-            events = self._copy(cursor, n_leads, tag_ids, stdout)
+            events = self._copy(cursor.cursor, pool.imap(_render, chunks), stdout)
             self.step("generate + COPY", mark)
             mark = time.perf_counter()
             for statement in saved:
                 cursor.execute(statement)
             self.step("rebuild indexes + constraints", mark)
-            for model in self.models:
-                table = model._meta.db_table
+            for table in LEAD_TABLES:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}"
                 )
+        return events
+
+    def _copy(self, raw, rendered, stdout):
+        lead_sql = f"COPY crm_lead ({', '.join(_RENDERER.lead_columns)}) FROM STDIN WITH (FREEZE)"
+        event_sql = f"COPY crm_leadevent ({', '.join(_RENDERER.event_columns)}) FROM STDIN WITH (FREEZE)"
+        tag_sql = "COPY crm_taggedlead (tag_id, content_object_id) FROM STDIN WITH (FREEZE)"
+        leads = events = 0
+        for lead_text, event_text, tag_text, event_count in rendered:
+            for sql, text in ((lead_sql, lead_text), (event_sql, event_text), (tag_sql, tag_text)):
+                if text:
+                    with raw.copy(sql) as copy:
+                        copy.write(text)
+            leads += lead_text.count("\n")
+            events += event_count
+            stdout.write(f"  {leads:,} leads, {events:,} events\n")
+            stdout.flush()
         return events
 
     def _drop_secondary(self, cursor):
@@ -196,75 +293,3 @@ class _Loader:
                 for name, definition in constraints
             ]
         return restore
-
-    def _columns(self, model):
-        fields = model._meta.concrete_fields
-        defaults = {}
-        for field in fields:
-            if field.null and not field.has_default():
-                defaults[field.attname] = None
-            elif field.has_default():
-                defaults[field.attname] = field.get_default()
-            else:
-                defaults[field.attname] = ""
-        return [field.attname for field in fields], [field.column for field in fields], defaults
-
-    def _copy(self, cursor, n_leads, tag_ids, stdout):
-        Lead, LeadEvent, TaggedLead = self.models
-        lead_names, lead_columns, lead_defaults = self._columns(Lead)
-        event_names, event_columns, event_defaults = self._columns(LeadEvent)
-        json_fields = {"raw_payload", "extra", "data"}
-        lead_ids = _LeadIds()
-        events_written = 0
-        event_id = 0
-        tag_rows = []
-        raw = cursor.cursor
-        lead_sql = f"COPY crm_lead ({', '.join(lead_columns)}) FROM STDIN WITH (FREEZE)"
-        event_sql = f"COPY crm_leadevent ({', '.join(event_columns)}) FROM STDIN WITH (FREEZE)"
-        event_buffer = []
-        catalogue, generator = self.catalogue, self.generator
-        lead_template = [lead_defaults[name] for name in lead_names]
-        lead_positions = {name: position for position, name in enumerate(lead_names)}
-        event_template = [event_defaults[name] for name in event_names]
-        event_positions = {name: position for position, name in enumerate(event_names)}
-        data_position = event_positions["data"]
-        for start in range(0, n_leads, CHUNK):
-            stop = min(start + CHUNK, n_leads)
-            with raw.copy(lead_sql) as lead_copy:
-                for index in range(start, stop):
-                    lead = generator.lead(index)
-                    lead_id = index + 1
-                    values = catalogue.lead_values(lead)
-                    values["id"] = lead_id
-                    values["updated_at"] = values["last_activity_at"]
-                    if lead.duplicate_of is not None:
-                        values["duplicate_of_id"] = lead.duplicate_of + 1
-                    row = lead_template.copy()
-                    for name, value in values.items():
-                        row[lead_positions[name]] = value
-                    for name in json_fields & lead_positions.keys():
-                        row[lead_positions[name]] = json.dumps(row[lead_positions[name]], ensure_ascii=False)
-                    lead_copy.write_row(row)
-                    for event in lead.events:
-                        event_id += 1
-                        event_row = event_template.copy()
-                        for name, value in catalogue.event_values(event, lead_id, lead_ids).items():
-                            event_row[event_positions[name]] = value
-                        event_row[event_positions["id"]] = event_id
-                        event_row[data_position] = json.dumps(event_row[data_position], ensure_ascii=False)
-                        event_buffer.append(event_row)
-                    for name in lead.tags:
-                        tag_rows.append((len(tag_rows) + 1, tag_ids[name], lead_id))
-            with raw.copy(event_sql) as event_copy:
-                for event_row in event_buffer:
-                    event_copy.write_row(event_row)
-            events_written += len(event_buffer)
-            event_buffer.clear()
-            stdout.write(f"  {stop:,} leads, {events_written:,} events\n")
-            stdout.flush()
-        with raw.copy(
-            f"COPY {TaggedLead._meta.db_table} (id, tag_id, content_object_id) FROM STDIN WITH (FREEZE)"
-        ) as tag_copy:
-            for tag_row in tag_rows:
-                tag_copy.write_row(tag_row)
-        return events_written

@@ -52,6 +52,11 @@ PERSONAL_DOMAINS = (
     ("live.com.ar", 3), ("fibertel.com.ar", 3), ("arnet.com.ar", 2), ("speedy.com.ar", 1),
 )  # fmt: skip
 BAD_EMAILS = ("x@gmail", "@@", "juan@hotmail.con", "sin email", "-", "N/A", "asdf", "nombre@gmail .com")
+# [landline formats, mobile formats]: how people write an Argentine number (area code without the 0).
+PHONE_FORMATS = (
+    ("(0{area}) {head}-{tail}", "(0{area}) {head}-{tail}", "{area} {head} {tail}", "+54 {area} {head}-{tail}", "0{area}-{number}"),
+    ("+54 9 {area} {head}-{tail}", "0{area} 15-{head}-{tail}", "(0{area}) 15 {head}-{tail}", "+549{area}{number}", "54 9 {area} {head} {tail}"),
+)  # fmt: skip
 BAD_PHONES = ("123", "no tengo", "1,5E+10", "-", "N/A", "0000", "asdf")
 
 # (city, province, area code, subscriber digits, weight)
@@ -338,6 +343,7 @@ class LeadGenerator:
         external_source="demo",
         duplicate_share=0.03,
         negative_share=0.09,
+        phone_normaliser=None,
     ):
         self.seed = seed
         self.now = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
@@ -348,6 +354,8 @@ class LeadGenerator:
         self.external_source = external_source
         self.duplicate_share = duplicate_share
         self.negative_share = negative_share
+        self.phone_normaliser = phone_normaliser
+        self._phone_checks = {}
         self._brands = _cumulative(BRAND_WEIGHTS)
         self._services = {brand: _cumulative(items) for brand, items in BRAND_SERVICES.items()}
         self._sources = _cumulative(SOURCE_WEIGHTS)
@@ -392,12 +400,20 @@ class LeadGenerator:
 
     # -- one lead ------------------------------------------------------------------------------
 
-    def rng(self, index, salt=0):
-        return random.Random(self.seed * 2_000_003 + index * 7 + salt)
+    def rng(self, index):
+        return random.Random(self.seed * 2_000_003 + index)
+
+    def head(self, index):
+        """(the lead's random generator, its contact, its received time): what a repeat must reproduce."""
+        rng = self.rng(index)
+        contact = self._contact(rng, index)
+        return rng, contact, self.received_at(rng)
 
     def contact(self, index):
         """The person behind lead ``index``: (brand, name, company, email, phone, e164, location tuple)."""
-        rng = self.rng(index, salt=1)
+        return self.head(index)[1]
+
+    def _contact(self, rng, index):
         brand = rng.choices(self._brands[0], cum_weights=self._brands[1])[0]
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         if rng.random() < 0.25:
@@ -451,36 +467,30 @@ class LeadGenerator:
         return f"{local}@{domain}"
 
     def _phone(self, rng, location):
-        """A phone in one of the ways Argentines write it, and the E.164 form ``phone_to_e164`` gives."""
+        """A phone written one of the ways Argentines write it, and its E.164 form.
+
+        With a ``phone_normaliser`` the E.164 form is the normaliser's answer: each (area, kind, format)
+        is checked once against it, and the few combinations it reads otherwise are asked every time.
+        """
         roll = rng.random()
         if roll < 0.03:
             return "", ""
         if roll < 0.05:
-            return rng.choice(BAD_PHONES), ""
+            text = rng.choice(BAD_PHONES)
+            return text, self.phone_normaliser(text) if self.phone_normaliser else ""
         area, digits = location[2], location[3]
         number = f"4{rng.randrange(10 ** (digits - 1)):0{digits - 1}d}"
-        head, tail = number[: digits - 4], number[digits - 4 :]
         mobile = rng.random() < 0.75
         fmt = rng.randrange(5)
-        if mobile:
-            e164 = f"+549{area}{number}"
-            if fmt == 0:
-                return f"+54 9 {area} {head}-{tail}", e164
-            if fmt == 1:
-                return f"0{area} 15-{head}-{tail}", e164
-            if fmt == 2:
-                return f"(0{area}) 15 {head}-{tail}", e164
-            if fmt == 3:
-                return f"+549{area}{number}", e164
-            return f"54 9 {area} {head} {tail}", e164
-        e164 = f"+54{area}{number}"
-        if fmt in (0, 1):
-            return f"(0{area}) {head}-{tail}", e164
-        if fmt == 2:
-            return f"{area} {head} {tail}", e164
-        if fmt == 3:
-            return f"+54 {area} {head}-{tail}", e164
-        return f"0{area}-{number}", e164
+        text = PHONE_FORMATS[mobile][fmt].format(area=area, number=number, head=number[: digits - 4], tail=number[digits - 4 :])  # fmt: skip
+        e164 = f"+549{area}{number}" if mobile else f"+54{area}{number}"
+        if self.phone_normaliser is None:
+            return text, e164
+        key = (area, mobile, fmt)
+        agrees = self._phone_checks.get(key)
+        if agrees is None:
+            agrees = self._phone_checks[key] = self.phone_normaliser(text) == e164
+        return text, e164 if agrees else self.phone_normaliser(text)
 
     def received_at(self, rng):
         """Lead arrivals grow over the months and follow Argentine office hours (UTC-3)."""
@@ -493,30 +503,36 @@ class LeadGenerator:
         moment = day + timedelta(hours=hour + 3, minutes=rng.randrange(60), seconds=rng.randrange(60))
         return min(moment, self.now - timedelta(seconds=rng.randrange(60, 3600)))
 
-    def original_of(self, index):
+    def _mix(self, index):
+        """A cheap deterministic 64-bit hash of the index (splitmix64), so most leads need no extra generator."""
+        value = (index * 0x9E3779B97F4A7C15 + self.seed) & 0xFFFFFFFFFFFFFFFF
+        value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & 0xFFFFFFFFFFFFFFFF
+        value = ((value ^ (value >> 27)) * 0x94D049BB133111EB) & 0xFFFFFFFFFFFFFFFF
+        return value ^ (value >> 31)
+
+    def original_of(self, index, brand=None):
         """The index of the earlier lead that lead ``index`` repeats (the root of its group), or None."""
-        rng = self.rng(index, salt=2)
-        if index < 10 or rng.random() >= self.duplicate_share:
+        mixed = self._mix(index)
+        if index < 10 or (mixed & 0xFFFFFF) >= self.duplicate_share * 0x1000000:
             return None
-        brand = self.contact(index)[0]
-        candidate = rng.randrange(max(0, index - 400), index)
+        brand = brand or self.contact(index)[0]
+        candidate = max(0, index - 1 - (mixed >> 24) % 400)
         while candidate >= 0 and self.contact(candidate)[0] != brand:
             candidate -= 1
         if candidate < 0:
             return None
-        root = self.original_of(candidate)
+        root = self.original_of(candidate, brand)
         return candidate if root is None else root
 
     def lead(self, index):
-        rng = self.rng(index)
-        received = self.received_at(rng)
-        duplicate_of = self.original_of(index)
+        rng, contact, received = self.head(index)
+        duplicate_of = self.original_of(index, contact[0])
         if duplicate_of is None:
-            brand, name, company, email, phone, e164, location = self.contact(index)
+            brand, name, company, email, phone, e164, location = contact
             given_email = email
         else:
-            brand, name, company, email, phone, e164, location = self.contact(duplicate_of)
-            first_received = self.received_at(self.rng(duplicate_of))
+            _rng, contact, first_received = self.head(duplicate_of)
+            brand, name, company, email, phone, e164, location = contact
             received = first_received + timedelta(seconds=rng.choice((20, 3600, 3 * DAY, 40 * DAY)))
             if received >= self.now:
                 received = first_received + (self.now - first_received) / 2
@@ -657,7 +673,7 @@ class LeadGenerator:
             final = "quoted"
         if final == "pending":
             if rng.random() < 0.3:
-                note_time = t + timedelta(hours=rng.uniform(0.2, 20))
+                note_time = t + min(timedelta(hours=rng.uniform(0.2, 20)), (self.now - t) / 2)
                 manager = rng.choice(self.managers[lead.brand])
                 lead.management_note = rng.choice(NOTES)
                 events.append(GeneratedEvent("edited", note_time, manager, to_value="management_note", data={"changes": {"management_note": {"from": "", "to": lead.management_note}}}))  # fmt: skip
@@ -666,11 +682,12 @@ class LeadGenerator:
 
         assignee = rng.choice(self.employees[lead.brand])
         manager = rng.choice(self.managers[lead.brand])
-        t += timedelta(hours=rng.uniform(0.05, 30))
+        t += min(timedelta(hours=rng.uniform(0.05, 30)), (self.now - t) / 3)
         schedule = [t]
         path = rng.choice(PIPELINE_PATHS[final])
         contact_attempts = rng.choice((1, 1, 1, 1, 1, 2, 3)) if path else rng.choice((0, 0, 1))
         gaps = [rng.lognormvariate(1.2, 1.1) * HOUR for _ in range(contact_attempts)]
+        gaps += [rng.randrange(60, 1800) for _ in path[:1]]
         gaps += [rng.uniform(0.5, 12) * DAY for _ in path[1:]]
         total = sum(gaps)
         room = (self.now - t).total_seconds() * 0.97
@@ -703,15 +720,9 @@ class LeadGenerator:
             if lead.first_contacted_at is None:
                 lead.first_contacted_at = when
         previous = "assigned"
-        for position, status in enumerate(path):
-            when = (
-                (events[-1].created_at + timedelta(minutes=rng.randrange(1, 30)))
-                if position == 0
-                else schedule[step]
-            )
-            if position:
-                step += 1
-            when = min(when, self.now - timedelta(seconds=30))
+        for status in path:
+            when = schedule[step]
+            step += 1
             closing = status in CLOSING_REASONS
             note = rng.choice(CLOSING_REASONS[status]) if closing else ""
             mover = manager if (status in ("won", "new_client") and rng.random() < 0.4) else assignee

@@ -25,6 +25,7 @@ from crm.models import (
     TaggedLead,
     User,
 )
+from crm.normalise import phone_to_e164
 
 from .generator import CLASSIFICATION_TAGS, DUPLICATE_TAG, LeadGenerator, event_data
 
@@ -138,8 +139,10 @@ class Catalogue:
 
 
 def ensure_sales_team():
-    """The demo salespeople the generated leads are assigned to (idempotent)."""
-    from . import DEMO_PASSWORD
+    """The demo people the generated leads are assigned to and worked by (idempotent)."""
+    from . import DEMO_PASSWORD, seed_people
+
+    seed_people()
 
     brands = {brand.code: brand for brand in Brand.objects.all()}
     for username, role, first_name, last_name, brand_codes in DEMO_SALES_TEAM:
@@ -175,6 +178,7 @@ def team_generator(now=None, external_source=DEMO_SOURCE, seed=DEMO_SEED, employ
         seed=seed,
         now=now or timezone.now(),
         external_source=external_source,
+        phone_normaliser=phone_to_e164,
     )
 
 
