@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "alerts"
 
-urlpatterns = []
+urlpatterns = [
+    path("whatsapp/webhook/", views.whatsapp_webhook, name="whatsapp_webhook"),
+]

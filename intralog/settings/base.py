@@ -221,3 +221,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"rq.worker": {"level": "WARNING"}},
 }
+
+# Alerts (email and WhatsApp). Secrets come only from the environment and are never shown in the admin.
+WHATSAPP_API_BASE_URL = os.environ.get("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0")
+WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
+WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")
+WHATSAPP_APP_SECRET = os.environ.get("WHATSAPP_APP_SECRET", "")
+WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
+WHATSAPP_TEMPLATE_NAME = os.environ.get("WHATSAPP_TEMPLATE_NAME", "lead_alert")
+WHATSAPP_DIGEST_TEMPLATE_NAME = os.environ.get("WHATSAPP_DIGEST_TEMPLATE_NAME", "lead_digest")
+WHATSAPP_TIMEOUT = env_int("WHATSAPP_TIMEOUT", 10)
+ALERTS_ENABLED = env_bool("ALERTS_ENABLED", True)
+ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
+ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 30)
+ALERTS_STUCK_AFTER_SECONDS = env_int("ALERTS_STUCK_AFTER_SECONDS", 600)
+ALERTS_BREACH_LOOKBACK_HOURS = env_int("ALERTS_BREACH_LOOKBACK_HOURS", 48)
+ALERTS_DIGEST_CRON = os.environ.get("ALERTS_DIGEST_CRON", "0 11 * * *")
+ALERTS_QUEUE = os.environ.get("ALERTS_QUEUE", "high")

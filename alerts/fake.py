@@ -1,0 +1,261 @@
+"""Fake WhatsApp Cloud API and SMTP servers on 127.0.0.1 for development, tests and the benchmark.
+
+Both record what they receive and can be told to answer the next requests with given errors.
+``python -m alerts.fake`` runs both in their own process; the WhatsApp server then also answers
+``GET /_fake/requests`` and ``GET /_fake/emails`` with what was recorded.
+"""
+
+import argparse
+import contextlib
+import itertools
+import json
+import socketserver
+import threading
+import time
+from email import message_from_bytes, policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class _Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.records = []
+        self.scripted = []
+
+    def record(self, item):
+        with self.lock:
+            self.records.append(item)
+
+    def next_scripted(self):
+        with self.lock:
+            return self.scripted.pop(0) if self.scripted else None
+
+    def clear(self):
+        with self.lock:
+            self.records.clear()
+            self.scripted.clear()
+
+
+class FakeWhatsAppServer:
+    """A threaded HTTP server speaking enough of the WhatsApp Cloud API ``/{phone-id}/messages``."""
+
+    def __init__(self, port=0, smtp=None):
+        self.recorder = _Recorder()
+        self.smtp = smtp
+        self.ids = itertools.count(1)
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        self.httpd.daemon_threads = True
+        self.thread = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def requests(self):
+        with self.recorder.lock:
+            return list(self.recorder.records)
+
+    def fail_next(self, *errors):
+        """Answer the next requests with ``(http_status, error_code)`` pairs, in order."""
+        with self.recorder.lock:
+            self.recorder.scripted.extend(errors)
+
+    def clear(self):
+        self.recorder.clear()
+
+    def start(self):
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, payload):
+                body = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                if self.path == "/_fake/requests":
+                    return self._reply(200, server.requests)
+                if self.path == "/_fake/emails" and server.smtp:
+                    return self._reply(200, server.smtp.summary())
+                return self._reply(404, {"error": {"code": 100, "message": "Unknown path"}})
+
+            def do_POST(self):
+                received = time.time()
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    payload = json.loads(raw or b"{}")
+                except ValueError:
+                    payload = None
+                server.recorder.record(
+                    {
+                        "time": received,
+                        "path": self.path,
+                        "authorization": self.headers.get("Authorization", ""),
+                        "json": payload,
+                    }
+                )
+                if self.path == "/_fake/clear":
+                    server.clear()
+                    if server.smtp:
+                        server.smtp.clear()
+                    return self._reply(200, {})
+                scripted = server.recorder.next_scripted()
+                if scripted:
+                    status, code = scripted
+                    return self._reply(
+                        status,
+                        {"error": {"code": code, "message": f"Fake error {code}", "type": "OAuthException"}},
+                    )
+                if not self.path.endswith("/messages") or payload is None:
+                    return self._reply(400, {"error": {"code": 100, "message": "Invalid parameter"}})
+                return self._reply(
+                    200,
+                    {
+                        "messaging_product": "whatsapp",
+                        "contacts": [{"input": payload.get("to"), "wa_id": payload.get("to")}],
+                        "messages": [{"id": f"wamid.fake{next(server.ids)}"}],
+                    },
+                )
+
+        return Handler
+
+
+class FakeSMTPServer:
+    """A tiny threaded SMTP server that records every message and can refuse the next ones."""
+
+    def __init__(self, port=0):
+        self.recorder = _Recorder()
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", port), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread = None
+
+    @property
+    def port(self):
+        return self.server.server_address[1]
+
+    @property
+    def messages(self):
+        with self.recorder.lock:
+            return list(self.recorder.records)
+
+    def refuse_next(self, *replies):
+        """Answer the next ``RCPT TO`` commands with these ``(code, text)`` replies, in order."""
+        with self.recorder.lock:
+            self.recorder.scripted.extend(replies)
+
+    def clear(self):
+        self.recorder.clear()
+
+    def summary(self):
+        return [
+            {
+                "time": item["time"],
+                "to": item["to"],
+                "subject": item["message"]["Subject"],
+                "text": item["message"].get_body(("plain",)).get_content(),
+            }
+            for item in self.messages
+        ]
+
+    def start(self):
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler_class(self):
+        server = self
+
+        class Handler(socketserver.StreamRequestHandler):
+            def reply(self, line):
+                self.wfile.write(line.encode() + b"\r\n")
+
+            def handle(self):
+                self.reply("220 fake-smtp ready")
+                sender, recipients = "", []
+                while True:
+                    line = self.rfile.readline()
+                    if not line:
+                        return
+                    command = line.decode("utf-8", "replace").strip()
+                    verb = command[:4].upper()
+                    if verb in ("EHLO", "HELO"):
+                        self.reply("250-fake-smtp" if verb == "EHLO" else "250 fake-smtp")
+                        if verb == "EHLO":
+                            self.reply("250-8BITMIME")
+                            self.reply("250 SMTPUTF8")
+                    elif verb == "MAIL":
+                        sender, recipients = command[10:].strip("<> "), []
+                        self.reply("250 OK")
+                    elif verb == "RCPT":
+                        scripted = server.recorder.next_scripted()
+                        if scripted:
+                            self.reply(f"{scripted[0]} {scripted[1]}")
+                        else:
+                            recipients.append(command[8:].split(">")[0].strip("<> "))
+                            self.reply("250 OK")
+                    elif verb == "DATA":
+                        self.reply("354 End data with <CR><LF>.<CR><LF>")
+                        data = self._read_data()
+                        server.recorder.record(
+                            {
+                                "time": time.time(),
+                                "from": sender,
+                                "to": recipients,
+                                "message": message_from_bytes(data, policy=policy.default),
+                            }
+                        )
+                        self.reply("250 OK queued")
+                    elif verb == "QUIT":
+                        self.reply("221 Bye")
+                        return
+                    else:
+                        self.reply("250 OK")
+
+            def _read_data(self):
+                lines = []
+                while True:
+                    line = self.rfile.readline()
+                    if not line or line in (b".\r\n", b".\n"):
+                        return b"".join(lines)
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+
+        return Handler
+
+
+def main():
+    parser = argparse.ArgumentParser(prog="python -m alerts.fake")
+    parser.add_argument("--whatsapp-port", type=int, default=8025)
+    parser.add_argument("--smtp-port", type=int, default=8026)
+    args = parser.parse_args()
+    smtp = FakeSMTPServer(args.smtp_port).start()
+    whatsapp = FakeWhatsAppServer(args.whatsapp_port, smtp=smtp)
+    print(f"WhatsApp {whatsapp.url} · SMTP 127.0.0.1:{smtp.port}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        whatsapp.httpd.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

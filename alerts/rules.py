@@ -1,0 +1,194 @@
+"""Active alert rules and the people they reach, held in memory so lead writes pay for one insert.
+
+The snapshot reloads when any process bumps the version key in Django's cache (rule, user or
+preference saved) and at least every few minutes.
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+
+from crm.models import Role, Stage
+
+logger = logging.getLogger(__name__)
+VERSION_KEY = "alerts:snapshot-version"
+RECHECK_SECONDS = 2
+MAX_AGE_SECONDS = 300
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    id: int
+    trigger: str
+    threshold: int
+    status_keys: frozenset
+    brand_ids: frozenset
+    service_ids: frozenset
+    source_ids: frozenset
+    campaign_ids: frozenset
+    min_priority: int | None
+    tags: frozenset
+    include_junk: bool
+    notify_assignee: bool
+    notify_brand_managers: bool
+    user_ids: frozenset
+    role: str
+    channels: tuple
+    digest: bool
+    quiet_start: object
+    quiet_end: object
+
+    @classmethod
+    def from_rule(cls, rule):
+        return cls(
+            id=rule.pk,
+            trigger=rule.trigger,
+            threshold=rule.threshold,
+            status_keys=frozenset(status.key for status in rule.statuses.all()),
+            brand_ids=frozenset(brand.pk for brand in rule.brands.all()),
+            service_ids=frozenset(service.pk for service in rule.services.all()),
+            source_ids=frozenset(source.pk for source in rule.sources.all()),
+            campaign_ids=frozenset(campaign.pk for campaign in rule.campaigns.all()),
+            min_priority=rule.min_priority,
+            tags=frozenset(tag.strip().lower() for tag in rule.tags.split(",") if tag.strip()),
+            include_junk=rule.include_junk,
+            notify_assignee=rule.notify_assignee,
+            notify_brand_managers=rule.notify_brand_managers,
+            user_ids=frozenset(user.pk for user in rule.users.all()),
+            role=rule.role,
+            channels=tuple(rule.channels),
+            digest=rule.delivery == rule.Delivery.DIGEST,
+            quiet_start=rule.quiet_hours_start,
+            quiet_end=rule.quiet_hours_end,
+        )
+
+    def matches_lead(self, lead, stage, tag_names=None):
+        """The rule's conditions on a lead (tags only when ``tag_names`` is given)."""
+        if stage == Stage.JUNK and not self.include_junk:
+            return False
+        if self.brand_ids and lead.brand_id not in self.brand_ids:
+            return False
+        if self.service_ids and lead.service_id not in self.service_ids:
+            return False
+        if self.source_ids and lead.source_id not in self.source_ids:
+            return False
+        if self.campaign_ids and lead.campaign_id not in self.campaign_ids:
+            return False
+        if self.min_priority and lead.priority < self.min_priority:
+            return False
+        return not (
+            self.tags and tag_names is not None and not self.tags & {name.lower() for name in tag_names}
+        )
+
+
+@dataclass
+class Snapshot:
+    version: object
+    loaded_at: float
+    rules: dict = field(default_factory=dict)
+    by_trigger: dict = field(default_factory=dict)
+    managers_by_brand: dict = field(default_factory=dict)
+    members_by_role: dict = field(default_factory=dict)
+    active_user_ids: frozenset = frozenset()
+    muted: dict = field(default_factory=dict)
+    statuses: dict = field(default_factory=dict)
+    checked_at: float = 0.0
+
+    def recipients(self, spec, lead=None, assignee_id=None):
+        """Active users a rule reaches for a lead (or, without a lead, for the rule's brands)."""
+        ids = set(spec.user_ids)
+        if spec.notify_assignee and assignee_id:
+            ids.add(assignee_id)
+        if spec.notify_brand_managers:
+            brand_ids = [lead.brand_id] if lead is not None else (spec.brand_ids or self.managers_by_brand)
+            for brand_id in brand_ids:
+                ids.update(self.managers_by_brand.get(brand_id, ()))
+        if spec.role:
+            ids.update(self.members_by_role.get(spec.role, ()))
+        return sorted(ids & self.active_user_ids)
+
+    def channels_for(self, spec, user_id):
+        muted = self.muted.get(user_id, ())
+        return [channel for channel in spec.channels if f"{spec.trigger}:{channel}" not in muted]
+
+
+_lock = threading.Lock()
+_shared = {"snapshot": None}
+
+
+def invalidate(**kwargs):
+    """Tell every process to reload the rules (connected to the signals of what they depend on)."""
+    _shared["snapshot"] = None
+    try:
+        cache.set(VERSION_KEY, time.time(), None)
+    except Exception:  # noqa: BLE001 - a cache outage must not break saving a rule
+        logger.warning("Could not publish the alert rules version.", exc_info=True)
+
+
+def _version():
+    try:
+        return cache.get(VERSION_KEY)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def current():
+    """The snapshot, reloaded when stale."""
+    now = time.monotonic()
+    snapshot = _shared["snapshot"]
+    if snapshot is not None and now - snapshot.checked_at < RECHECK_SECONDS:
+        return snapshot
+    version = _version()
+    if snapshot is not None and snapshot.version == version and now - snapshot.loaded_at < MAX_AGE_SECONDS:
+        snapshot.checked_at = now
+        return snapshot
+    with _lock:
+        snapshot = load(version)
+        _shared["snapshot"] = snapshot
+    return snapshot
+
+
+def load(version=None):
+    from crm.models import PipelineStatus, User
+
+    from .models import AlertPreferences, AlertRule
+
+    now = time.monotonic()
+    rules = AlertRule.objects.filter(is_active=True).prefetch_related(
+        "statuses", "brands", "services", "sources", "campaigns", "users"
+    )
+    specs = {rule.pk: RuleSpec.from_rule(rule) for rule in rules}
+    by_trigger = defaultdict(list)
+    for spec in specs.values():
+        by_trigger[spec.trigger].append(spec)
+    active, by_role = set(), defaultdict(list)
+    for pk, role in User.objects.filter(is_active=True).values_list("pk", "role"):
+        active.add(pk)
+        by_role[role].append(pk)
+    managers = defaultdict(list)
+    for user_id, brand_id in User.brands.through.objects.filter(
+        user__role=Role.MANAGER, user__is_active=True
+    ).values_list("user_id", "brand_id"):
+        managers[brand_id].append(user_id)
+    muted = {
+        user_id: frozenset(keys) for user_id, keys in AlertPreferences.objects.values_list("user_id", "muted")
+    }
+    statuses = {
+        pk: (key, stage) for pk, key, stage in PipelineStatus.objects.values_list("pk", "key", "stage")
+    }
+    return Snapshot(
+        version=version,
+        loaded_at=now,
+        checked_at=now,
+        rules=specs,
+        by_trigger=dict(by_trigger),
+        managers_by_brand=dict(managers),
+        members_by_role=dict(by_role),
+        active_user_ids=frozenset(active),
+        muted=muted,
+        statuses=statuses,
+    )

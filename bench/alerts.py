@@ -1,0 +1,328 @@
+"""Alerts benchmark: a burst of 1,000 new leads matching 3 rules, delivered by one RQ worker.
+
+``run(args)`` starts a child process on its own PostgreSQL database and Redis (``ALERTS_BENCH_DATABASE_URL``,
+``ALERTS_BENCH_REDIS_URL``), the fake WhatsApp/SMTP servers in a third process and one RQ worker
+(``SimpleWorker`` on the alerts queue) in a fourth. It measures:
+
+- lead creation time with alerts off and on (interleaved, before the worker starts, so only the
+  outbox insert and the after-commit enqueue differ);
+- for the burst, the time from each lead's commit to its WhatsApp request at the fake Cloud API;
+- that every expected message arrived exactly once.
+"""
+
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATABASE_URL = os.environ.get(
+    "ALERTS_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_alerts"
+)
+REDIS_URL = os.environ.get("ALERTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
+LEAD_LINK = re.compile(r"/admin/snippets/crm/lead/inspect/(\d+)/")
+
+
+def run(args):
+    """Entry point for ``python -m bench alerts``: runs the benchmark in a child process."""
+    burst = 200 if getattr(args, "quick", False) else 1000
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.alerts", "child", str(burst)],
+        cwd=BASE_DIR,
+        env=_child_env(),
+        check=True,
+    )
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _child_env(**extra):
+    env = dict(os.environ)
+    env.update(
+        DJANGO_SETTINGS_MODULE="intralog.settings.bench",
+        DATABASE_URL=DATABASE_URL,
+        REDIS_URL=REDIS_URL,
+        **extra,
+    )
+    return env
+
+
+def _setup_django():
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = int(os.environ["FAKE_SMTP_PORT"])
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.WHATSAPP_API_BASE_URL = f"http://127.0.0.1:{os.environ['FAKE_WHATSAPP_PORT']}/v21.0"
+    settings.WHATSAPP_TOKEN = "bench-token"  # noqa: S105
+    settings.WHATSAPP_PHONE_NUMBER_ID = "1000"
+
+
+def worker():
+    """One RQ worker on the alerts queue (no fork per job), until killed."""
+    _setup_django()
+    from django.conf import settings
+    from rq import SimpleWorker
+
+    from intralog.jobs import get_queue
+
+    queue = get_queue(settings.ALERTS_QUEUE)
+    SimpleWorker([queue], connection=queue.connection).work(logging_level="WARNING")
+
+
+def _create_database():
+    import psycopg
+
+    name = DATABASE_URL.rsplit("/", 1)[1]
+    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as connection:
+        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def _fetch(url):
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - local fake server
+        return json.loads(response.read())
+
+
+def _post(url):
+    request = urllib.request.Request(url, data=b"{}", method="POST")  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+
+
+def _wait_for_port(port, timeout=20):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"Nothing listens on {port}")
+
+
+def _scenario():
+    """Two managers and an admin, three rules every new INTRALOG lead matches."""
+    from alerts.models import AlertRule, Notification
+    from crm.models import Brand, Lead, Role, User
+
+    Notification.objects.all().delete()
+    AlertRule.objects.all().delete()
+    Lead.objects.filter(contact_name__startswith="Bench alerts").delete()
+    brand = Brand.objects.get(code="intralog")
+    people = {}
+    for username, role, number in (
+        ("bench-alerts-manager", Role.MANAGER, "+5491155550101"),
+        ("bench-alerts-chosen", Role.MANAGER, "+5491155550102"),
+        ("bench-alerts-admin", Role.ADMIN, ""),
+    ):
+        user, _created = User.objects.get_or_create(
+            username=username, defaults={"email": f"{username}@example.com", "role": role}
+        )
+        user.role, user.whatsapp, user.is_active = role, number, True
+        user.save()
+        user.brands.set([brand])
+        people[username] = user
+    User.objects.filter(role__in=[Role.ADMIN, Role.MANAGER]).exclude(username__in=list(people)).update(
+        is_active=False
+    )
+    managers = AlertRule.objects.create(
+        name="Bench: managers", trigger="new_lead", notify_brand_managers=True, send_whatsapp=True
+    )
+    managers.brands.set([brand])
+    chosen = AlertRule.objects.create(
+        name="Bench: chosen", trigger="new_lead", send_email=False, send_whatsapp=True
+    )
+    chosen.users.set([people["bench-alerts-chosen"]])
+    AlertRule.objects.create(name="Bench: admins", trigger="new_lead", role=Role.ADMIN)
+    return brand, people
+
+
+def _lead_data(brand, index):
+    from crm.models import Source
+    from crm.services import LeadData
+
+    return LeadData(
+        brand=brand,
+        contact_name=f"Bench alerts {index}",
+        company=f"Company {index}",
+        email=f"bench-alerts-{index}-{time.time_ns()}@example.com",
+        message="Necesitamos cotización de pallets & almacenamiento <urgente>.",
+        source=Source.objects.get(key="web_form"),
+    )
+
+
+def _creation_times(brand, runs):
+    """Lead creation time with alerts off and on, interleaved; returns (off_ms, on_ms)."""
+    from django.conf import settings
+
+    from crm.services import create_lead
+
+    timings = {False: [], True: []}
+    for index in range(runs * 2 + 20):
+        enabled = bool(index % 2)
+        settings.ALERTS_ENABLED = enabled
+        data = _lead_data(brand, f"c{index}")
+        start = time.perf_counter()
+        create_lead(data)
+        elapsed = (time.perf_counter() - start) * 1000
+        if index >= 20:
+            timings[enabled].append(elapsed)
+    settings.ALERTS_ENABLED = True
+    return timings[False], timings[True]
+
+
+def _discard_pending():
+    from django.conf import settings
+
+    from alerts.models import Notification
+    from intralog.jobs import get_queue
+
+    get_queue(settings.ALERTS_QUEUE).empty()
+    Notification.objects.all().delete()
+
+
+def child(burst):
+    fake_whatsapp_port, fake_smtp_port = _free_port(), _free_port()
+    os.environ.update(FAKE_WHATSAPP_PORT=str(fake_whatsapp_port), FAKE_SMTP_PORT=str(fake_smtp_port))
+    _create_database()
+    _setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from alerts import rules
+    from alerts.models import Notification
+    from bench.harness import machine_line, percentile, write_section
+    from crm.services import create_lead
+    from intralog.jobs import get_queue
+
+    call_command("migrate", verbosity=0, interactive=False)
+    get_queue(settings.ALERTS_QUEUE).empty()
+    fake = subprocess.Popen(  # noqa: S603
+        [
+            sys.executable,
+            "-m",
+            "alerts.fake",
+            "--whatsapp-port",
+            str(fake_whatsapp_port),
+            "--smtp-port",
+            str(fake_smtp_port),
+        ],
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+    )
+    worker_process = None
+    try:
+        _wait_for_port(fake_whatsapp_port)
+        _wait_for_port(fake_smtp_port)
+        fake_url = f"http://127.0.0.1:{fake_whatsapp_port}"
+        brand, people = _scenario()
+        rules.invalidate()
+
+        runs = max(burst // 5, 50)
+        off, on = _creation_times(brand, runs)
+        _discard_pending()
+        _post(fake_url + "/_fake/clear")
+
+        worker_process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bench.alerts", "worker"], cwd=BASE_DIR, env=os.environ.copy()
+        )
+        time.sleep(3)  # the worker imports Django and connects to Redis
+        created = {}
+        burst_start = time.perf_counter()
+        for index in range(burst):
+            lead = create_lead(_lead_data(brand, index))
+            created[lead.pk] = time.time()
+        burst_seconds = time.perf_counter() - burst_start
+
+        expected = burst * 4
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = Notification.objects.exclude(
+                status__in=[Notification.Status.PENDING, Notification.Status.SENDING]
+            ).count()
+            if done >= expected:
+                break
+            time.sleep(0.5)
+        drained_seconds = time.perf_counter() - burst_start
+        time.sleep(1)
+        statuses = dict(_status_counts(Notification))
+        requests = [r for r in _fetch(fake_url + "/_fake/requests") if r["path"].endswith("/messages")]
+        emails = _fetch(fake_url + "/_fake/emails")
+    finally:
+        if worker_process:
+            worker_process.terminate()
+            worker_process.wait(10)
+        fake.terminate()
+        fake.wait(10)
+
+    whatsapp_keys, latencies = [], []
+    for request in requests:
+        parameters = request["json"]["template"]["components"][0]["parameters"]
+        match = next((LEAD_LINK.search(p["text"]) for p in parameters if LEAD_LINK.search(p["text"])), None)
+        lead_pk = int(match.group(1)) if match else None
+        whatsapp_keys.append((lead_pk, request["json"]["to"]))
+        if lead_pk in created:
+            latencies.append((request["time"] - created[lead_pk]) * 1000)
+    email_keys = []
+    for email in emails:
+        match = LEAD_LINK.search(email["text"])
+        email_keys.append((int(match.group(1)) if match else None, tuple(email["to"])))
+    duplicates = (len(whatsapp_keys) - len(set(whatsapp_keys))) + (len(email_keys) - len(set(email_keys)))
+    delivered = len(set(whatsapp_keys)) + len(set(email_keys))
+    off_median, on_median = statistics.median(off), statistics.median(on)
+    overhead = (on_median - off_median) / off_median * 100
+    p95 = percentile(latencies, 95)
+    body = f"""
+Machine: {machine_line()}. One RQ `SimpleWorker` on the `{settings.ALERTS_QUEUE}` queue (real Redis),
+fake Cloud API and SMTP servers in their own process on 127.0.0.1, PostgreSQL.
+Scenario: {burst} new INTRALOG leads created back to back; 3 rules match each (brand managers by email +
+WhatsApp, a chosen manager by WhatsApp, the admin role by email) → {expected} notifications.
+
+| measure | value | target |
+|---|---|---|
+| notifications expected / delivered (unique) | {expected} / {delivered} | all |
+| duplicates (same lead, same recipient, same channel) | {duplicates} | 0 |
+| outbox statuses | {", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))} | all sent |
+| WhatsApp requests / emails received | {len(requests)} / {len(emails)} | {burst * 2} / {burst * 2} |
+| lead commit → WhatsApp request, median | {statistics.median(latencies) if latencies else 0:.0f} ms | |
+| lead commit → WhatsApp request, p95 | {p95:.0f} ms | ≤ 2000 ms |
+| burst creation time / until all delivered | {burst_seconds:.1f} s / {drained_seconds:.1f} s | |
+| lead creation, alerts off (median, p95, {len(off)} runs) | {off_median:.2f} ms, {percentile(off, 95):.2f} ms | |
+| lead creation, alerts on (median, p95, {len(on)} runs) | {on_median:.2f} ms, {percentile(on, 95):.2f} ms | |
+| creation overhead of alerts (median) | {overhead:+.1f} % | ≤ +10 % |
+
+Creation times are measured interleaved (off, on, off, …) before the worker starts, so the only
+difference is the receiver (one outbox `INSERT` from the in-memory rules) and the after-commit enqueue.
+"""
+    write_section("alerts", "Alerts: burst of new leads to email and WhatsApp", body)
+    print(body)
+
+
+def _status_counts(model):
+    from django.db.models import Count
+
+    return model.objects.values_list("status").annotate(count=Count("pk")).values_list("status", "count")
+
+
+if __name__ == "__main__":
+    command = sys.argv[1]
+    if command == "worker":
+        worker()
+    elif command == "child":
+        child(int(sys.argv[2]))
