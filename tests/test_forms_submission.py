@@ -2,6 +2,7 @@
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone
 
@@ -13,6 +14,12 @@ from intralog.jobs import get_queue, is_embedded
 from tests.forms_support import VALID, make_form_page, submission
 
 MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """Every test starts with no submissions counted against its client address."""
+    cache.clear()
 
 
 @pytest.fixture
