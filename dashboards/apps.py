@@ -6,3 +6,10 @@ class DashboardsConfig(AppConfig):
     name = "dashboards"
     verbose_name = _("Dashboards")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.db.backends.signals import connection_created
+
+        from .sql import register_sqlite_functions
+
+        connection_created.connect(register_sqlite_functions, dispatch_uid="dashboards_sqlite_functions")

@@ -11,7 +11,6 @@ urlpatterns = [
     path("integrations/wordpress/", include("wordpress.urls")),
     path("integrations/alerts/", include("alerts.urls")),
     path("forms/", include("forms_builder.urls")),
-    path("admin/dashboards/", include("dashboards.urls")),
 ]
 
 if settings.DEBUG:

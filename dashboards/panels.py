@@ -1,0 +1,38 @@
+"""The personal panel on the Wagtail home page: a salesperson's own open leads, overdue ones and figures."""
+
+from django.urls import reverse
+from wagtail.admin.ui.components import Component
+
+from crm.models import Role
+
+from . import metrics
+from .filters import status_label
+from .models import DashboardSettings
+from .views import can_view_dashboards
+
+
+class PersonalPanel(Component):
+    name = "dashboards_personal"
+    order = 50
+    template_name = "dashboards/personal_panel.html"
+
+    def __init__(self, request):
+        self.request = request
+
+    @staticmethod
+    def is_shown_to(user):
+        return user.is_authenticated and user.is_active and user.role in (Role.EMPLOYEE, Role.MANAGER)
+
+    def get_context_data(self, parent_context=None):
+        user = self.request.user
+        settings = DashboardSettings.current()
+        figures = metrics.personal_figures(user, settings)
+        for row in figures["by_status"]:
+            row["label"] = status_label({"label": row["status__label"], "label_es": row["status__label_es"]})
+        return {
+            **figures,
+            "open_total": sum(row["leads"] for row in figures["by_status"]),
+            "overdue_total": sum(row["overdue"] for row in figures["by_status"]),
+            "settings": settings,
+            "dashboards_url": reverse("dashboards:overview") if can_view_dashboards(user) else "",
+        }

@@ -1,0 +1,70 @@
+from django import template
+from django.utils import formats
+from django.utils.translation import gettext as _
+
+from dashboards import tables
+
+register = template.Library()
+
+DECIMALS = {
+    tables.INTEGER: 0,
+    tables.DECIMAL: 2,
+    tables.PERCENT: 1,
+    tables.HOURS: 1,
+    tables.DAYS: 1,
+    tables.MONEY: 2,
+}
+
+
+@register.filter
+def cell(value, kind):
+    """A table value formatted for the active language (thousand separators, decimal comma in Spanish)."""
+    if value is None or value == "":
+        return "—"
+    if kind == tables.DATE:
+        return formats.date_format(value, "SHORT_DATE_FORMAT")
+    if kind == tables.DATETIME:
+        from django.utils import timezone
+
+        return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+    if kind == tables.TEXT:
+        return value
+    number = value * 100 if kind == tables.PERCENT else value
+    text = formats.number_format(number, DECIMALS.get(kind, 0), use_l10n=True, force_grouping=True)
+    if kind == tables.PERCENT:
+        return f"{text} %"
+    if kind == tables.HOURS:
+        return _("%(hours)s h") % {"hours": text}
+    if kind == tables.DAYS:
+        return _("%(days)s d") % {"days": text}
+    if kind == tables.MONEY:
+        return f"$ {text}"
+    return text
+
+
+@register.filter
+def signed_percent(value):
+    if value is None:
+        return "—"
+    text = formats.number_format(value * 100, 1, use_l10n=True, force_grouping=True)
+    return f"+{text} %" if value > 0 else f"{text} %"
+
+
+@register.filter
+def get_item(row, key):
+    return row.get(key)
+
+
+@register.filter
+def field_label(form, name):
+    return form.fields[name].label if name in form.fields else name
+
+
+@register.simple_tag
+def sort_query(query, key, current):
+    """The current query string sorted by ``key``, toggling the direction when it is already sorted by it."""
+    from django.http import QueryDict
+
+    params = QueryDict(query, mutable=True)
+    params["sort"] = f"-{key}" if current == key else key
+    return params.urlencode()

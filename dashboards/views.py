@@ -1,0 +1,453 @@
+"""The four management dashboards. Each view reads the filters, asks ``metrics`` and lays out tables."""
+
+from django.core.exceptions import PermissionDenied
+from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext_lazy as _
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic import WagtailAdminTemplateMixin
+
+from crm.models import Stage
+
+from . import metrics
+from .filters import load_catalogue, read_filters, status_label
+from .models import DashboardSettings
+from .tables import (
+    DATE,
+    DATETIME,
+    DAYS,
+    HOURS,
+    MONEY,
+    PERCENT,
+    TEXT,
+    Column,
+    DataTable,
+    csv_response,
+    sort_rows,
+)
+
+VIEW_PERMISSION = "dashboards.view_dashboards"
+
+PAGES = [
+    ("overview", _("Overview")),
+    ("pipeline", _("Pipeline")),
+    ("team", _("Team performance")),
+    ("campaigns", _("Campaigns")),
+]
+
+KPI_LABELS = {
+    "total": _("Total leads"),
+    "pending": _("Pending"),
+    "contacted": _("Contacted (to quote + quoted)"),
+    "active": _("Active (won + postponed + interested)"),
+    "unassigned": _("Unassigned"),
+    "won": _("Won"),
+    "lost": _("Lost"),
+    "junk": _("Junk"),
+}
+
+
+def can_view_dashboards(user):
+    return user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION)
+
+
+def lead_url_pattern():
+    """The admin URL of a lead with ``0`` for its id, or None while no lead admin is registered."""
+    for name in ("wagtailsnippets_crm_lead:edit", "crm_lead:edit", "crm:lead_detail"):
+        try:
+            return reverse(name, args=[0])
+        except NoReverseMatch:
+            continue
+    return None
+
+
+class DashboardView(WagtailAdminTemplateMixin, TemplateView):
+    """Shared by every page: permission, filters, catalogue, settings, CSV export."""
+
+    template_name = "dashboards/dashboard.html"
+    page_key = ""
+    header_icon = "table"
+    breadcrumbs_items = [{"url": reverse_lazy("wagtailadmin_home"), "label": _("Home")}]
+
+    def dispatch(self, request, *args, **kwargs):
+        if not can_view_dashboards(request.user):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return dict(PAGES)[self.page_key]
+
+    def get_breadcrumbs_items(self):
+        return self.breadcrumbs_items + [
+            {"url": reverse("dashboards:overview"), "label": _("Dashboards")},
+            {"url": "", "label": self.get_page_title()},
+        ]
+
+    @cached_property
+    def catalogue(self):
+        return load_catalogue(self.request.user)
+
+    @cached_property
+    def settings(self):
+        return DashboardSettings.current()
+
+    def get(self, request, *args, **kwargs):
+        self.now = timezone.now()
+        self.form, self.filters = read_filters(request.GET, self.catalogue)
+        self.groups = metrics.StatusGroups.from_catalogue(self.catalogue)
+        sections = self.build()
+        export = request.GET.get("export")
+        if export:
+            for table in sections:
+                if isinstance(table, DataTable) and table.key == export:
+                    return csv_response(table, f"{self.page_key}")
+        return self.render_to_response(self.get_context_data(sections=sections))
+
+    def build(self):
+        raise NotImplementedError
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = self.request.GET.copy()
+        query.pop("export", None)
+        context.update(
+            {
+                "pages": [(key, label, reverse(f"dashboards:{key}")) for key, label in PAGES],
+                "page_key": self.page_key,
+                "form": self.form,
+                "filters": self.filters,
+                "query": query.urlencode(),
+                "chart_locale": to_locale(get_language() or "en").replace("_", "-"),
+            }
+        )
+        return context
+
+    def label(self, kind, pk):
+        rows = getattr(self.catalogue, kind)
+        if pk is None:
+            return str(_("(none)"))
+        row = rows.get(pk)
+        if row is None:
+            return f"#{pk}"
+        return status_label(row) if kind == "statuses" else row["name"]
+
+    def lead_rows(self, leads):
+        pattern = lead_url_pattern()
+        return [
+            {
+                "lead": str(lead),
+                "url": pattern.replace("/0/", f"/{lead.pk}/") if pattern else "",
+                "brand": lead.brand.name,
+                "status": lead.status.display_label,
+                "assignee": str(lead.assignee.get_full_name() or lead.assignee) if lead.assignee else "",
+                "received_at": lead.received_at,
+                "last_activity_at": lead.last_activity_at,
+            }
+            for lead in leads
+        ]
+
+
+class OverviewView(DashboardView):
+    page_key = "overview"
+
+    def build(self):
+        user, flt = self.request.user, self.filters
+        kpis, recent = metrics.overview_kpis(user, flt, self.groups, self.now)
+        for kpi in kpis:
+            kpi["label"] = KPI_LABELS[kpi["key"]]
+        recent_kpis = [
+            {"key": "new_today", "label": _("New today"), "value": recent["new_today"]},
+            {"key": "new_this_week", "label": _("New this week"), "value": recent["new_this_week"]},
+        ]
+        series = metrics.leads_over_time(user, flt)
+        columns = [Column("bucket", _("Period start"), DATE), Column("leads", _("Leads"))]
+        chart_series = ["leads"]
+        if flt.compare:
+            columns.append(Column("previous", _("Previous period")))
+            chart_series.append("previous")
+        parts = metrics.breakdowns(user, flt)
+        sections = [
+            {"kpis": kpis, "title": _("Leads received in the period"), "compare": flt.compare},
+            {"kpis": recent_kpis, "title": _("Recent")},
+            DataTable("over_time", _("Leads over time"), columns, series, "line", "bucket", chart_series),
+        ]
+        for key, kind, title in (
+            ("brand_id", "brands", _("Leads by brand")),
+            ("service_id", "services", _("Leads by service")),
+            ("source_id", "sources", _("Leads by source")),
+        ):
+            rows = [{"name": self.label(kind, pk), "leads": count} for pk, count in parts[key]]
+            sections.append(
+                DataTable(
+                    key.removesuffix("_id"),
+                    title,
+                    [Column("name", _("Name"), TEXT), Column("leads", _("Leads"))],
+                    rows,
+                    "bar",
+                    "name",
+                    ["leads"],
+                )
+            )
+        latest = metrics.latest_leads(user, flt, self.groups)
+        sections.append(
+            DataTable(
+                "latest",
+                _("Latest leads (not negative)"),
+                [
+                    Column("lead", _("Lead"), TEXT),
+                    Column("brand", _("Brand"), TEXT),
+                    Column("status", _("Status"), TEXT),
+                    Column("assignee", _("Assignee"), TEXT),
+                    Column("received_at", _("Received"), DATETIME),
+                ],
+                self.lead_rows(latest),
+                link_column="lead",
+            )
+        )
+        return sections
+
+
+class PipelineView(DashboardView):
+    page_key = "pipeline"
+
+    def build(self):
+        user, flt = self.request.user, self.filters
+        distribution = metrics.status_distribution(user, flt, self.groups, self.settings, self.now)
+        total = sum(row["leads"] for row in distribution.values())
+        status_rows, stage_totals = [], {}
+        for pk, status in self.catalogue.statuses.items():
+            row = distribution.get(pk, {})
+            leads = row.get("leads", 0)
+            stage_totals[status["stage"]] = stage_totals.get(status["stage"], 0) + leads
+            status_rows.append(
+                {
+                    "status": status_label(status),
+                    "stage": Stage(status["stage"]).label,
+                    "leads": leads,
+                    "share": metrics.ratio(leads, total),
+                    "median_age": _days(row.get("median_age")),
+                    "p90_age": _days(row.get("p90_age")),
+                    "stale": row.get("stale", 0),
+                }
+            )
+        funnel = metrics.stage_funnel(user, flt, self.groups, total)
+        for step in funnel:
+            step["stage"] = {"new": _("Received"), "open": _("Reached an open status"), "won": _("Won")}[
+                step["stage"]
+            ]
+        stage_rows = [
+            {
+                "stage": label,
+                "leads": stage_totals.get(value, 0),
+                "share": metrics.ratio(stage_totals.get(value, 0), total),
+            }
+            for value, label in Stage.choices
+        ]
+        stale = metrics.stale_leads(user, flt, self.groups, self.settings, self.now)
+        return [
+            DataTable(
+                "funnel",
+                _("Funnel by stage"),
+                [
+                    Column("stage", _("Step"), TEXT),
+                    Column("leads", _("Leads")),
+                    Column("from_previous", _("Conversion from the previous step"), PERCENT),
+                    Column("from_start", _("Share of received"), PERCENT),
+                ],
+                funnel,
+                "funnel",
+                "stage",
+                ["leads"],
+            ),
+            DataTable(
+                "stages",
+                _("Leads by current stage"),
+                [
+                    Column("stage", _("Stage"), TEXT),
+                    Column("leads", _("Leads")),
+                    Column("share", _("Share"), PERCENT),
+                ],
+                stage_rows,
+                "bar",
+                "stage",
+                ["leads"],
+            ),
+            DataTable(
+                "statuses",
+                _("Status distribution and aging"),
+                [
+                    Column("status", _("Status"), TEXT),
+                    Column("stage", _("Stage"), TEXT),
+                    Column("leads", _("Leads")),
+                    Column("share", _("Share"), PERCENT),
+                    Column("median_age", _("Median time in status"), DAYS),
+                    Column("p90_age", _("90th percentile time in status"), DAYS),
+                    Column("stale", _("Stale")),
+                ],
+                status_rows,
+                "bar",
+                "status",
+                ["leads"],
+            ),
+            DataTable(
+                "stale",
+                _("Stale leads: open, no activity for %(days)s days") % {"days": self.settings.stale_days},
+                [
+                    Column("lead", _("Lead"), TEXT),
+                    Column("brand", _("Brand"), TEXT),
+                    Column("status", _("Status"), TEXT),
+                    Column("assignee", _("Assignee"), TEXT),
+                    Column("last_activity_at", _("Last activity"), DATETIME),
+                ],
+                self.lead_rows(stale),
+                link_column="lead",
+                note=_("The twenty stalest; the status table counts them all."),
+            ),
+        ]
+
+
+def _days(seconds):
+    return seconds / metrics.DAY if seconds is not None else None
+
+
+def _hours_label(hours):
+    return _("%(hours)s h") % {"hours": hours}
+
+
+class TeamView(DashboardView):
+    page_key = "team"
+
+    def build(self):
+        user, flt = self.request.user, self.filters
+        rows, total = metrics.team_performance(user, flt, self.groups, self.settings, self.now)
+        for row in rows:
+            row["person"] = self.label("people", row["person_id"])
+        total["person"] = str(_("Team total"))
+        rows.sort(key=lambda row: str(row["person"]).lower())
+        rows, sort = sort_rows(rows, TEAM_COLUMNS, self.request.GET.get("sort", ""))
+        self.sort = sort
+        trend = metrics.weekly_trend(user, flt, self.groups)
+        return [
+            DataTable(
+                "team",
+                _("Per salesperson"),
+                TEAM_COLUMNS,
+                rows + [total],
+                "bar",
+                "person",
+                ["assigned", "contacted_leads", "won"],
+                note=_(
+                    "Assigned, contacted, quoted, won and activity count events in the period; first-contact "
+                    "times, SLA, open and stale count leads received in the period. SLA: %(hours)s hours."
+                )
+                % {"hours": self.settings.sla_hours},
+            ),
+            DataTable(
+                "trend",
+                _("Weekly trend"),
+                [
+                    Column("bucket", _("Week of"), DATE),
+                    Column("assigned", _("Assigned")),
+                    Column("contacted", _("Leads contacted")),
+                    Column("won", _("Won")),
+                ],
+                trend,
+                "line",
+                "bucket",
+                ["assigned", "contacted", "won"],
+            ),
+        ]
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sort=getattr(self, "sort", ""), **kwargs)
+
+
+TEAM_COLUMNS = [
+    Column("person", _("Salesperson"), TEXT, sortable=True),
+    Column("assigned", _("Leads assigned"), sortable=True),
+    Column("contacted_leads", _("Leads contacted"), sortable=True),
+    Column("median_response_hours", _("Median time to first contact"), HOURS, sortable=True),
+    Column("p90_response_hours", _("90th percentile time to first contact"), HOURS, sortable=True),
+    Column("sla_share", _("Contacted within SLA"), PERCENT, sortable=True),
+    Column("quoted", _("Quoted"), sortable=True),
+    Column("won", _("Won"), sortable=True),
+    Column("conversion", _("Conversion (won / assigned)"), PERCENT, sortable=True),
+    Column("open", _("Open leads"), sortable=True),
+    Column("stale", _("Stale leads"), sortable=True),
+    Column("activity", _("Activity (events)"), sortable=True),
+]
+
+CAMPAIGN_FIGURE_COLUMNS = [
+    Column("leads", _("Leads"), sortable=True),
+    Column("valid", _("Valid (not junk)"), sortable=True),
+    Column("contacted", _("Contacted"), sortable=True),
+    Column("quoted", _("Quoted or later"), sortable=True),
+    Column("won", _("Won"), sortable=True),
+    Column("conversion", _("Conversion (won / valid)"), PERCENT, sortable=True),
+    Column("cost", _("Spend attributed"), MONEY, sortable=True),
+    Column("cost_per_lead", _("Cost per lead"), MONEY, sortable=True),
+    Column("cost_per_won", _("Cost per won deal"), MONEY, sortable=True),
+    Column("median_to_won_days", _("Median time to won"), DAYS, sortable=True),
+    Column("rank", _("Mark"), TEXT),
+]
+
+
+class CampaignsView(DashboardView):
+    page_key = "campaigns"
+
+    def build(self):
+        user, flt = self.request.user, self.filters
+        tables = metrics.campaign_effectiveness(user, flt, self.groups, self.catalogue)
+        sort = self.request.GET.get("sort", "")
+        sections = []
+        for key, title, name_columns in (
+            ("campaign", _("By campaign"), [Column("name", _("Campaign"), TEXT, sortable=True)]),
+            (
+                "utm",
+                _("By UTM source × medium × campaign"),
+                [
+                    Column("utm_source", _("UTM source"), TEXT, sortable=True),
+                    Column("utm_medium", _("UTM medium"), TEXT, sortable=True),
+                    Column("utm_campaign", _("UTM campaign"), TEXT, sortable=True),
+                ],
+            ),
+            ("service", _("By service"), [Column("name", _("Service"), TEXT, sortable=True)]),
+            ("brand", _("By brand"), [Column("name", _("Brand"), TEXT, sortable=True)]),
+        ):
+            rows = tables[key]
+            for row in rows:
+                if key == "campaign":
+                    row["name"] = self.label("campaigns", row["campaign_id"])
+                elif key == "service":
+                    row["name"] = self.label("services", row["service_id"])
+                elif key == "brand":
+                    row["name"] = self.label("brands", row["brand_id"])
+                else:
+                    row["label"] = " / ".join(
+                        row[name] or "—" for name in ("utm_source", "utm_medium", "utm_campaign")
+                    )
+            metrics.mark_best_and_worst(rows, self.settings.ranking_min_leads)
+            rows.sort(key=lambda row: -row["leads"])
+            columns = name_columns + CAMPAIGN_FIGURE_COLUMNS
+            rows, self.sort = sort_rows(rows, columns, sort)
+            for row in rows:
+                row["rank"] = {"best": _("Best"), "worst": _("Worst")}.get(row["rank"], "")
+            sections.append(
+                DataTable(
+                    key,
+                    title,
+                    columns,
+                    rows,
+                    "bar",
+                    "label" if key == "utm" else "name",
+                    ["leads", "won"],
+                    note=_("Best and worst by conversion, among rows with at least %(count)s leads.")
+                    % {"count": self.settings.ranking_min_leads},
+                )
+            )
+        return sections
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(sort=getattr(self, "sort", ""), **kwargs)

@@ -1,0 +1,31 @@
+"""Admin URLs, the menu entry (only for people allowed) and the personal panel on the home page."""
+
+from django.urls import include, path, reverse
+from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
+from wagtail.admin.menu import MenuItem
+
+from . import urls
+from .panels import PersonalPanel
+from .views import can_view_dashboards
+
+
+@hooks.register("register_admin_urls")
+def register_dashboard_urls():
+    return [path("dashboards/", include(urls, namespace="dashboards"))]
+
+
+class DashboardsMenuItem(MenuItem):
+    def is_shown(self, request):
+        return can_view_dashboards(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_dashboards_menu_item():
+    return DashboardsMenuItem(_("Dashboards"), reverse("dashboards:overview"), icon_name="table", order=150)
+
+
+@hooks.register("construct_homepage_panels")
+def add_personal_panel(request, panels):
+    if PersonalPanel.is_shown_to(request.user):
+        panels.insert(0, PersonalPanel(request))
