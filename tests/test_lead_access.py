@@ -97,8 +97,7 @@ class TestCRMSettingsAdmin:
 
     @pytest.mark.parametrize("model", ["classificationrule", "assignmentrule", "pipelinestatus", "service"])
     def test_employees_are_refused(self, client_for, employee, model):
-        response = client_for(employee).get(self.url(model))
-        assert response.status_code in (302, 403)
+        assert refused(client_for(employee).get(self.url(model)))
 
     def test_seeded_rules_are_listed(self, client_for, manager):
         response = client_for(manager).get(self.url("classificationrule"))
@@ -118,7 +117,7 @@ class TestCRMSettingsAdmin:
                 "stage": "new",
             },
         )
-        assert response.status_code in (302, 403)
+        assert refused(response)
         pending.refresh_from_db()
         assert pending.label == "Pending"
         assert client_for(admin_user).get(edit).status_code == 200
@@ -161,3 +160,65 @@ class TestCRMSettingsAdmin:
         response = client_for(manager).post(self.url("assignmentrule", "add"), data)
         assert response.status_code == 302
         assert AssignmentRule.objects.filter(name="Intralog RR").exists()
+
+
+def refused(response):
+    """Wagtail turns PermissionDenied into a redirect to the dashboard with an error message."""
+    return response.status_code == 403 or (response.status_code == 302 and response["Location"] == "/admin/")
+
+
+class TestRuleScope:
+    """Managers only reach the rules of their brands (and classification rules for every brand)."""
+
+    def url(self, model, view="list", *args):
+        return reverse(f"wagtailsnippets_crm_{model}:{view}", args=args)
+
+    @pytest.fixture
+    def intralog_rule(self, brands, employee):
+        return AssignmentRule.objects.create(
+            name="Intralog fixed", brand=brands["intralog"], mode="fixed", owner=employee
+        )
+
+    def test_listing_hides_other_brands(self, client_for, other_manager, manager, intralog_rule):
+        assert b"Intralog fixed" not in client_for(other_manager).get(self.url("assignmentrule")).content
+        assert b"Intralog fixed" in client_for(manager).get(self.url("assignmentrule")).content
+
+    @pytest.mark.parametrize("view", ["edit", "delete", "copy", "history", "usage"])
+    def test_object_views_refuse_other_brands(self, client_for, other_manager, intralog_rule, view):
+        response = client_for(other_manager).get(self.url("assignmentrule", view, intralog_rule.pk))
+        assert refused(response)
+
+    def test_forged_posts_change_nothing(
+        self, client_for, other_manager, intralog_rule, brands, intrapal_employee
+    ):
+        client = client_for(other_manager)
+        data = {
+            "name": "Stolen",
+            "order": 1,
+            "brand": brands["intrapal"].pk,
+            "mode": "fixed",
+            "owner": intrapal_employee.pk,
+        }
+        assert refused(client.post(self.url("assignmentrule", "edit", intralog_rule.pk), data))
+        assert refused(client.post(self.url("assignmentrule", "delete", intralog_rule.pk)))
+        assert AssignmentRule.objects.filter(pk=intralog_rule.pk).exists()
+        intralog_rule.refresh_from_db()
+        assert intralog_rule.name == "Intralog fixed"
+
+    def test_cannot_create_a_rule_for_another_brand(self, client_for, other_manager, brands):
+        data = {"name": "Sneaky", "order": 1, "brand": brands["intralog"].pk, "mode": "round_robin"}
+        response = client_for(other_manager).post(self.url("assignmentrule", "add"), data)
+        assert response.status_code == 200
+        assert not AssignmentRule.objects.filter(name="Sneaky").exists()
+
+    def test_global_classification_rules_are_shared(self, client_for, other_manager):
+        rule = ClassificationRule.objects.get(name="Link spam")
+        assert (
+            client_for(other_manager).get(self.url("classificationrule", "edit", rule.pk)).status_code == 200
+        )
+
+    def test_admin_reaches_every_rule(self, client_for, admin_user, intralog_rule):
+        assert (
+            client_for(admin_user).get(self.url("assignmentrule", "edit", intralog_rule.pk)).status_code
+            == 200
+        )

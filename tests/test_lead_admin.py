@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from taggit.models import Tag
 
 from crm import pagination
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Source
@@ -11,6 +12,13 @@ from crm.services import LeadData, assign, create_lead
 
 def url(name, lead=None):
     return reverse(f"crm_leads:{name}", args=[lead.pk] if lead else [])
+
+
+def assert_denied(response):
+    """Wagtail answers a PermissionDenied in the admin with a redirect to the dashboard and a message."""
+    assert response.status_code in (403, 404) or (
+        response.status_code == 302 and response["Location"] == reverse("wagtailadmin_home")
+    ), response.status_code
 
 
 def listing(client, **params):
@@ -31,7 +39,7 @@ def make_lead(brands):
 
 
 def test_filters(make_lead, manager, employee, other_employee, client_for):
-    mine = make_lead("Asignado A Mi", assignee=manager)
+    make_lead("Asignado A Mi", assignee=manager)
     make_lead("De Empleado", assignee=employee)
     make_lead("Sin Asignar", email="nadie@example.com", tags=["feria"])
     client = client_for(manager)
@@ -49,7 +57,7 @@ def test_filters(make_lead, manager, employee, other_employee, client_for):
     content = listing(client, stage="new")
     assert "Sin Asignar" in content
 
-    feria = mine.tags.model.objects.get(name="feria")
+    feria = Tag.objects.get(name="feria")
     content = listing(client, tags=feria.pk)
     assert "Sin Asignar" in content and "Asignado A Mi" not in content
 
@@ -380,12 +388,12 @@ def test_marketing_sees_no_lead_menu_or_panel(marketer, client_for):
     assert url("mine") not in home
     assert url("list") not in home
     assert "crm-my-leads" not in home
-    assert client.get(url("mine")).status_code == 403
+    assert_denied(client.get(url("mine")))
 
 
 def test_nobody_but_admins_may_delete(make_lead, manager, admin_user, client_for):
     lead = make_lead("Borrable")
-    assert client_for(manager).get(url("delete", lead)).status_code == 403
+    assert_denied(client_for(manager).get(url("delete", lead)))
     response = client_for(admin_user).post(url("delete", lead))
     assert response.status_code == 302
     assert not Lead.objects.filter(pk=lead.pk).exists()

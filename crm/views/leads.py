@@ -778,5 +778,8 @@ class LeadDeleteBulkAction(LeadBulkActionMixin, DeleteBulkAction):
     def _actionable_objects(self):
         return self.visible_actionable_objects()
 
+    def get_actionable_objects(self):
+        return self._actionable_objects
+
     def check_perm(self, lead):
         return self.request.user.role == Role.ADMIN

@@ -60,6 +60,7 @@ class LeadViewSet(SnippetViewSet):
     chooser_base_url_path = "leads/choose"
     chooser_admin_url_namespace = "crm_lead_chooser"
     list_per_page = 50
+    export_filename = "leads"
     chooser_per_page = 20
     inspect_view_enabled = True
     copy_view_enabled = False
