@@ -1,12 +1,94 @@
 """CRM settings in the Wagtail admin: services, sources, campaigns, pipeline statuses and the
 classification and assignment rules. Leads themselves are registered in ``crm.viewsets.leads``."""
 
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from crm.models import AssignmentRule, Campaign, ClassificationRule, PipelineStatus, Service, Source
+from crm.models import (
+    AssignmentRule,
+    Brand,
+    Campaign,
+    ClassificationRule,
+    PipelineStatus,
+    Role,
+    Service,
+    Source,
+    User,
+)
+
+
+def scoped_brands(user):
+    """The brands whose rules ``user`` may manage, or None for all (admins)."""
+    if user.is_superuser or user.role == Role.ADMIN:
+        return None
+    return Brand.objects.filter(people=user)
+
+
+def rule_in_scope(user, rule):
+    """Managers reach rules of their brands and rules for every brand (no brand set)."""
+    brands = scoped_brands(user)
+    return brands is None or rule.brand_id is None or brands.filter(pk=rule.brand_id).exists()
+
+
+class RuleScopeMixin:
+    """Refuses a rule outside the requester's brands on every single-object view."""
+
+    def get_object(self, *args, **kwargs):
+        rule = super().get_object(*args, **kwargs)
+        if not rule_in_scope(self.request.user, rule):
+            raise PermissionDenied
+        return rule
+
+
+def _scoped(view_class):
+    return type(view_class.__name__, (RuleScopeMixin, view_class), {})
+
+
+class RuleForm(WagtailAdminModelForm):
+    """Offers managers only their brands and the services and people of those brands."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        brands = scoped_brands(self.for_user) if self.for_user else None
+        if brands is None:
+            return
+        if "brand" in self.fields:
+            self.fields["brand"].queryset = brands
+        if "service" in self.fields:
+            self.fields["service"].queryset = Service.objects.filter(brand__in=brands)
+        people = User.objects.filter(is_active=True, brands__in=brands).distinct()
+        for name in ("owner", "members"):
+            if name in self.fields:
+                self.fields[name].queryset = people
+
+
+class RuleViewSetMixin:
+    """Rules of other brands stay out of a manager's listing, forms and object views."""
+
+    edit_view_class = _scoped(snippet_views.EditView)
+    delete_view_class = _scoped(snippet_views.DeleteView)
+    copy_view_class = _scoped(snippet_views.CopyView)
+    usage_view_class = _scoped(snippet_views.UsageView)
+    history_view_class = _scoped(snippet_views.HistoryView)
+    inspect_view_class = _scoped(snippet_views.InspectView)
+
+    def get_queryset(self, request):
+        brands = scoped_brands(request.user)
+        queryset = self.model._default_manager.all()
+        if brands is None:
+            return queryset
+        return queryset.filter(Q(brand__isnull=True) | Q(brand__in=brands))
+
+    @property
+    def edit_handler(self):
+        return ObjectList([FieldPanel(name) for name in self.rule_fields], base_form_class=RuleForm)
 
 
 class ServiceViewSet(SnippetViewSet):
@@ -72,7 +154,7 @@ class PipelineStatusViewSet(SnippetViewSet):
     form_fields = ["key", "label", "label_es", "order", "colour", "stage"]
 
 
-class ClassificationRuleViewSet(SnippetViewSet):
+class ClassificationRuleViewSet(RuleViewSetMixin, SnippetViewSet):
     model = ClassificationRule
     icon = "filter"
     menu_order = 140
@@ -91,7 +173,7 @@ class ClassificationRuleViewSet(SnippetViewSet):
     list_filter = ["is_enabled", "brand", "set_status"]
     search_fields = ["name", "pattern", "add_tags"]
     ordering = ["order", "pk"]
-    form_fields = [
+    rule_fields = [
         "name",
         "order",
         "is_enabled",
@@ -111,7 +193,7 @@ class ClassificationRuleViewSet(SnippetViewSet):
     ]
 
 
-class AssignmentRuleViewSet(SnippetViewSet):
+class AssignmentRuleViewSet(RuleViewSetMixin, SnippetViewSet):
     model = AssignmentRule
     icon = "user"
     menu_order = 150
@@ -129,7 +211,7 @@ class AssignmentRuleViewSet(SnippetViewSet):
     list_filter = ["is_enabled", "brand", "mode"]
     search_fields = ["name", "external_form"]
     ordering = ["order", "pk"]
-    form_fields = [
+    rule_fields = [
         "name",
         "order",
         "is_enabled",
