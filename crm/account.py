@@ -14,6 +14,8 @@ class ContactNumbersPanel(BaseSettingsPanel):
     form_class = ContactNumbersForm
 
 
-@hooks.register("register_account_settings_panel")
+# Late in the hook order: the account view validates panels in that order on the shared user object,
+# so a number changed here wins over the unchanged copy another panel posts.
+@hooks.register("register_account_settings_panel", order=100)
 def register_contact_numbers_panel(request, user, profile):
     return ContactNumbersPanel(request, user, profile)

@@ -51,10 +51,13 @@ class UsersAppConfig(WagtailUsersAppConfig):
     def ready(self):
         super().ready()
         from django.contrib.auth import get_user_model
+        from django.contrib.auth.models import Group
         from wagtail.permissions import register_permission_policy
 
-        from .people import UserPermissionPolicy
+        from .people import LimitedActionsPolicy, UserPermissionPolicy
 
         User = get_user_model()
-        # exact_class wins over the plain policy Wagtail's ready() registered for the user model.
+        # exact_class wins over the plain policies Wagtail's ready() registered.
         register_permission_policy(User, UserPermissionPolicy(User), exact_class=True)
+        # Role groups are made from crm.roles.ROLE_PERMISSIONS; nobody edits them by hand.
+        register_permission_policy(Group, LimitedActionsPolicy(Group, {"view"}), exact_class=True)

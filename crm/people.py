@@ -177,6 +177,8 @@ def accept_invitation(token, first_name, last_name, password):
             _("This invitation has already been used. Sign in with your account instead.")
         )
     User = get_user_model()
+    if User.objects.filter(Q(username__iexact=invitation.email) | Q(email__iexact=invitation.email)).exists():
+        raise InvitationInvalid(_("An account with this email address already exists. Sign in instead."))
     user = User(
         username=invitation.email,
         email=invitation.email,

@@ -277,3 +277,20 @@ def test_no_email_for_revoked_invitation(admin_user, brands):
     invitation.delete()
     people.send_invitation_email(invitation_id)
     assert not mail.outbox
+
+
+def test_manager_invitation_form_offers_only_grantable_roles_and_own_brands(client_for, manager, brands):
+    form = client_for(manager).get(reverse("crm_invitations:add")).context["form"]
+    assert [value for value, _label in form.fields["role"].choices] == [Role.EMPLOYEE, Role.MARKETING]
+    assert list(form.fields["brands"].queryset) == [brands["intralog"]]
+
+
+def test_accept_refused_when_account_appeared_meanwhile(client, invitation, make_user):
+    make_user("new.person@example.com", Role.EMPLOYEE)
+    path = link_path(mail.outbox[0])
+    response = accept(client, path)
+    assert response.status_code == 410
+    assert b"already exists" in response.content
+    assert User.objects.filter(username="new.person@example.com").count() == 1
+    invitation.refresh_from_db()
+    assert not invitation.is_used

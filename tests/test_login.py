@@ -164,3 +164,12 @@ def test_password_reset_enforces_rules(client, employee, password):
 def test_password_reset_for_unknown_email_sends_nothing(client, db):
     request_reset(client, "nobody@example.com")
     assert not mail.outbox
+
+
+def test_admin_inspects_a_lock_without_secrets(client, client_for, admin_user, employee):
+    fail_times(client, employee.username, 5)
+    attempt = AccessAttempt.objects.get()
+    response = client_for(admin_user).get(reverse("crm_sign_in_locks:inspect", args=[attempt.pk]))
+    assert response.status_code == 200
+    assert employee.username in response.content.decode()
+    assert "wrong-password-123" not in response.content.decode()

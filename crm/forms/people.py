@@ -117,7 +117,18 @@ class InvitationForm(forms.ModelForm):
 
 
 class ContactNumbersForm(forms.ModelForm):
-    """The account panel for the user's own phone and WhatsApp numbers."""
+    """The account panel for the user's own phone and WhatsApp numbers.
+
+    Other panels may show the WhatsApp number too (alert preferences); all panels share one user object,
+    so a number left unchanged here is left alone rather than written back over another panel's change.
+    """
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in list(cleaned):
+            if name not in self.changed_data:
+                del cleaned[name]
+        return cleaned
 
     class Meta:
         model = User
