@@ -222,3 +222,15 @@ class TestRuleScope:
             client_for(admin_user).get(self.url("assignmentrule", "edit", intralog_rule.pk)).status_code
             == 200
         )
+
+    def test_services_of_other_brands_are_out_of_reach(self, client_for, other_manager, manager):
+        from crm.models import Service
+
+        transport = Service.objects.get(name="Transporte")
+        data = {"brand": transport.brand_id, "name": "Hacked", "form_option": "x"}
+        assert refused(client_for(other_manager).post(self.url("service", "edit", transport.pk), data))
+        transport.refresh_from_db()
+        assert transport.name == "Transporte"
+        listing = client_for(other_manager).get(self.url("service")).content
+        assert b"Compra de pallets" in listing and b"Transporte" not in listing
+        assert client_for(manager).get(self.url("service", "edit", transport.pk)).status_code == 200

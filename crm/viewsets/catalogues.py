@@ -25,33 +25,33 @@ from crm.models import (
 
 
 def scoped_brands(user):
-    """The brands whose rules ``user`` may manage, or None for all (admins)."""
+    """The brands whose settings ``user`` may manage, or None for all (admins)."""
     if user.is_superuser or user.role == Role.ADMIN:
         return None
     return Brand.objects.filter(people=user)
 
 
-def rule_in_scope(user, rule):
-    """Managers reach rules of their brands and rules for every brand (no brand set)."""
+def in_brand_scope(user, instance):
+    """Non-admins reach settings of their brands and those for every brand (no brand set)."""
     brands = scoped_brands(user)
-    return brands is None or rule.brand_id is None or brands.filter(pk=rule.brand_id).exists()
+    return brands is None or instance.brand_id is None or brands.filter(pk=instance.brand_id).exists()
 
 
-class RuleScopeMixin:
-    """Refuses a rule outside the requester's brands on every single-object view."""
+class BrandScopeMixin:
+    """Refuses an object outside the requester's brands on every single-object view."""
 
     def get_object(self, *args, **kwargs):
-        rule = super().get_object(*args, **kwargs)
-        if not rule_in_scope(self.request.user, rule):
+        instance = super().get_object(*args, **kwargs)
+        if not in_brand_scope(self.request.user, instance):
             raise PermissionDenied
-        return rule
+        return instance
 
 
 def _scoped(view_class):
-    return type(view_class.__name__, (RuleScopeMixin, view_class), {})
+    return type(view_class.__name__, (BrandScopeMixin, view_class), {})
 
 
-class RuleForm(WagtailAdminModelForm):
+class BrandScopedForm(WagtailAdminModelForm):
     """Offers managers only their brands and the services and people of those brands."""
 
     def __init__(self, *args, **kwargs):
@@ -69,8 +69,8 @@ class RuleForm(WagtailAdminModelForm):
                 self.fields[name].queryset = people
 
 
-class RuleViewSetMixin:
-    """Rules of other brands stay out of a manager's listing, forms and object views."""
+class BrandScopedViewSetMixin:
+    """Objects of other brands stay out of a non-admin's listing, forms and object views."""
 
     edit_view_class = _scoped(snippet_views.EditView)
     delete_view_class = _scoped(snippet_views.DeleteView)
@@ -88,17 +88,17 @@ class RuleViewSetMixin:
 
     @property
     def edit_handler(self):
-        return ObjectList([FieldPanel(name) for name in self.rule_fields], base_form_class=RuleForm)
+        return ObjectList([FieldPanel(name) for name in self.scoped_fields], base_form_class=BrandScopedForm)
 
 
-class ServiceViewSet(SnippetViewSet):
+class ServiceViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     model = Service
     icon = "tag"
     menu_order = 100
     list_display = ["name", "brand", "form_option", BooleanColumn("is_active", label=_("Active"))]
     list_filter = ["brand", "is_active"]
     search_fields = ["name", "form_option"]
-    form_fields = ["brand", "name", "form_option", "is_active"]
+    scoped_fields = ["brand", "name", "form_option", "is_active"]
 
 
 class SourceViewSet(SnippetViewSet):
@@ -110,7 +110,7 @@ class SourceViewSet(SnippetViewSet):
     form_fields = ["key", "name"]
 
 
-class CampaignViewSet(SnippetViewSet):
+class CampaignViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     model = Campaign
     icon = "bullhorn"
     menu_order = 120
@@ -126,7 +126,7 @@ class CampaignViewSet(SnippetViewSet):
     ]
     list_filter = ["brand", "channel", "is_active"]
     search_fields = ["name", "utm_source", "utm_medium", "utm_campaign"]
-    form_fields = [
+    scoped_fields = [
         "name",
         "brand",
         "channel",
@@ -154,7 +154,7 @@ class PipelineStatusViewSet(SnippetViewSet):
     form_fields = ["key", "label", "label_es", "order", "colour", "stage"]
 
 
-class ClassificationRuleViewSet(RuleViewSetMixin, SnippetViewSet):
+class ClassificationRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     model = ClassificationRule
     icon = "filter"
     menu_order = 140
@@ -173,7 +173,7 @@ class ClassificationRuleViewSet(RuleViewSetMixin, SnippetViewSet):
     list_filter = ["is_enabled", "brand", "set_status"]
     search_fields = ["name", "pattern", "add_tags"]
     ordering = ["order", "pk"]
-    rule_fields = [
+    scoped_fields = [
         "name",
         "order",
         "is_enabled",
@@ -193,7 +193,7 @@ class ClassificationRuleViewSet(RuleViewSetMixin, SnippetViewSet):
     ]
 
 
-class AssignmentRuleViewSet(RuleViewSetMixin, SnippetViewSet):
+class AssignmentRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     model = AssignmentRule
     icon = "user"
     menu_order = 150
@@ -211,7 +211,7 @@ class AssignmentRuleViewSet(RuleViewSetMixin, SnippetViewSet):
     list_filter = ["is_enabled", "brand", "mode"]
     search_fields = ["name", "external_form"]
     ordering = ["order", "pk"]
-    rule_fields = [
+    scoped_fields = [
         "name",
         "order",
         "is_enabled",
