@@ -83,7 +83,7 @@ def fold(text):
     """Case- and accent-insensitive comparison key."""
     decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", re.sub(r"[^\w\s]", " ", stripped)).strip()
+    return _SPACES.sub(" ", re.sub(r"[^\w\s]|_", " ", stripped)).strip()
 
 
 def normalise_email(value):

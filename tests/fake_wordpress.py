@@ -8,7 +8,7 @@ from wordpress.models import SourceForm, WordPressSource
 
 @pytest.fixture
 def fake_wp():
-    site = FakeWordPress(forms={"3": 25, "7": 12}, seed=7)
+    site = FakeWordPress(forms={"3": 12, "7": 5}, seed=7)
     site.start()
     yield site
     site.stop()
@@ -34,7 +34,7 @@ def make_source(brands):
             url=site.url_for(shape),
             username=site.username,
             app_password=site.password,
-            page_size=extra.pop("page_size", 10),
+            page_size=extra.pop("page_size", 5),
             **extra,
         )
         for form_id, brand in forms:

@@ -151,6 +151,7 @@ class FakeWordPress:
         self.submissions = {}
         self.lock = threading.Lock()
         self.faults = []
+        self.overrides = {}
         self.requests = []
         self.server_seconds = 0.0
         self.next_id = 1
@@ -189,6 +190,15 @@ class FakeWordPress:
                         item["updated"] = datetime.now(UTC).replace(microsecond=0)
                         return item
         raise KeyError(submission_id)
+
+    def corrupt(self, submission_id, **values):
+        """Serve these raw values in the submission's item, whatever the shape (e.g. a broken date)."""
+        self.overrides[submission_id] = values
+
+    def render(self, shape, item):
+        rendered = getattr(self, f"{shape}_item")(item)
+        rendered.update(self.overrides.get(item["id"], {}))
+        return rendered
 
     def ids(self, form_id):
         return {str(item["id"]) for item in self.submissions.get(str(form_id), [])}
@@ -380,7 +390,7 @@ class _Handler(BaseHTTPRequestHandler):
         rows.sort(key=lambda item: item["id"], reverse=query.get("order") == "desc")
         if "limit" in query:
             rows = rows[: int(query["limit"])]
-        return 200, {"form_submissions": [self.site.legacy_item(item) for item in rows]}, {}
+        return 200, {"form_submissions": [self.site.render("legacy", item) for item in rows]}, {}
 
     def _gravity(self, rest, query):
         form_id, _sep, tail = rest.partition("/")
@@ -415,7 +425,11 @@ class _Handler(BaseHTTPRequestHandler):
         size = int(query.get("paging[page_size]", 10))
         offset = int(query.get("paging[offset]", (int(query.get("paging[current_page]", 1)) - 1) * size))
         page = rows[offset : offset + size]
-        return 200, {"total_count": len(rows), "entries": [self.site.gravity_item(item) for item in page]}, {}
+        return (
+            200,
+            {"total_count": len(rows), "entries": [self.site.render("gravity", item) for item in page]},
+            {},
+        )
 
     def _collection(self, query):
         per_page = int(query.get("per_page", 10))
@@ -454,4 +468,4 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {"X-WP-Total": str(total), "X-WP-TotalPages": str(pages)}
         if page < pages:
             headers["Link"] = f'<{COLLECTION_PATH}?page={page + 1}&per_page={per_page}>; rel="next"'
-        return 200, [self.site.collection_item(item) for item in chunk], headers
+        return 200, [self.site.render("collection", item) for item in chunk], headers

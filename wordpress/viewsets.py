@@ -16,6 +16,7 @@ from wagtail.admin.viewsets.model import ModelViewSet, ViewSetGroup
 from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import log
 from wagtail.permission_policies.base import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 
 from .mapping import RecordError
 from .models import QuarantinedSubmission, SourceForm, Submission, SyncRun, WordPressSource
@@ -269,10 +270,6 @@ class SyncRunViewSet(ModelViewSet):
     ]
     form_fields = ["source"]
 
-    @property
-    def permission_policy(self):
-        return ReadOnlyPolicy(self.model)
-
 
 # ---- quarantine --------------------------------------------------------------------------------------
 
@@ -325,10 +322,6 @@ class QuarantineViewSet(ModelViewSet):
     ]
     form_fields = ["reason"]
 
-    @property
-    def permission_policy(self):
-        return ReadOnlyPolicy(self.model)
-
     def get_urlpatterns(self):
         return super().get_urlpatterns() + [path("<int:pk>/<str:action>/", self.act_view, name="act")]
 
@@ -362,6 +355,10 @@ def quarantine_action(request, pk, action):
         else:
             messages.success(request, _("Stored as lead #%(pk)s.") % {"pk": lead.pk if lead else "?"})
     return redirect("wordpress_quarantine:index")
+
+
+register_permission_policy(SyncRun, ReadOnlyPolicy(SyncRun), exact_class=True)
+register_permission_policy(QuarantinedSubmission, ReadOnlyPolicy(QuarantinedSubmission), exact_class=True)
 
 
 class WordPressGroup(ViewSetGroup):
