@@ -4,12 +4,30 @@ A repeat is linked to the earliest original and tagged; nothing is merged silent
 (``crm.services.merge_leads`` is the explicit merge).
 """
 
+from django.db import connection
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .models import Lead
 
 DUPLICATE_TAG = "duplicate"
+
+
+def lock_contact(lead):
+    """On PostgreSQL, serialise creations sharing this brand+email or brand+phone until commit.
+
+    Two copies of one submission arriving together would otherwise both see no original.
+    """
+    if connection.vendor != "postgresql":
+        return
+    keys = sorted(
+        f"crm.lead:{lead.brand_id}:{kind}:{value}"
+        for kind, value in (("email", lead.email if "@" in lead.email else ""), ("phone", lead.phone_e164))
+        if value
+    )
+    with connection.cursor() as cursor:
+        for key in keys:
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
 
 
 def find_original(lead):

@@ -122,6 +122,7 @@ def create_lead(data: LeadData, actor=None):
     initial_status = lead.status
     outcome = classification.evaluate(lead)
     _apply_classification(lead, outcome)
+    duplicates.lock_contact(lead)
     original = duplicates.find_original(lead)
     lead.duplicate_of = original
     lead.save()

@@ -1,7 +1,10 @@
 """Duplicates are linked and tagged, never merged silently; an explicit merge keeps both histories."""
 
+import threading
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, connections
 from wagtail.models import ModelLogEntry
 
 from crm import services
@@ -167,3 +170,33 @@ class TestMerge:
         assert repeat.merged_into is None
         assert not LeadEvent.objects.filter(kind="merged").exists()
         assert not ModelLogEntry.objects.filter(action="crm.lead.merged").exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL advisory locks")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_simultaneous_copies_link_to_one_original(brands):
+    brand = brands["intrapal"]
+    copies = 6
+    barrier = threading.Barrier(copies)
+    errors = []
+
+    def submit():
+        try:
+            barrier.wait()
+            new_lead(brand, email="same@acme.com", contact_name="Same")
+        except Exception as error:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(copies)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    leads = Lead.objects.filter(brand=brand, email="same@acme.com")
+    originals = leads.filter(duplicate_of__isnull=True)
+    assert leads.count() == copies and originals.count() == 1
+    assert leads.filter(duplicate_of=originals.get()).count() == copies - 1
