@@ -249,7 +249,7 @@ def change_status(lead, status, actor=None, note="", *, enforce_pipeline_rule=Tr
     lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
     if status.pk == lead.status_id:
         return lead
-    if status.key in ("not_advanced", "not_viable") and not note.strip():
+    if status.stage == Stage.LOST and not note.strip():
         raise ValidationError(_("Give a reason when a lead is lost or not viable."))
     if actor is not None and enforce_pipeline_rule:
         check_status_change(actor, lead, status)
