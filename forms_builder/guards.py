@@ -1,6 +1,7 @@
 """Spam guards with no third party: a honeypot, a minimum fill time and a rate limit per IP."""
 
 import hashlib
+import os
 import time
 
 from django.conf import settings
@@ -14,16 +15,21 @@ from .visits import client_ip, truncate_ip
 TOKEN_SALT = "forms_builder.render"  # noqa: S105 (a signing namespace, not a secret)
 
 
+def _setting(name, default):
+    """A Django setting, else the environment variable of the same name, else ``default``."""
+    value = getattr(settings, name, None)
+    if value is None:
+        value = os.environ.get(name, "").strip() or default
+    return float(value)
+
+
 def min_fill_seconds():
-    return float(getattr(settings, "LEAD_FORM_MIN_FILL_SECONDS", 3))
+    return _setting("LEAD_FORM_MIN_FILL_SECONDS", 3)
 
 
 def rate_limit():
-    """(submissions, seconds) allowed per client IP; submissions 0 turns the limit off."""
-    return (
-        int(getattr(settings, "LEAD_FORM_RATE_LIMIT", 10)),
-        int(getattr(settings, "LEAD_FORM_RATE_WINDOW", 600)),
-    )
+    """(submissions, seconds) allowed per client IP; 0 submissions turns the limit off."""
+    return int(_setting("LEAD_FORM_RATE_LIMIT", 10)), int(_setting("LEAD_FORM_RATE_WINDOW", 600))
 
 
 def make_render_token(page_id, rendered_at=None):

@@ -98,7 +98,11 @@ def lead_data_for(page, values, visit, user=None, submission=None):
         service_text=service_text[:200],
         message=mapped.get("message", ""),
         source=page.source or Source.objects.filter(key="web_form").first(),
-        campaign=match_campaign(page.brand, utm["utm_source"], utm["utm_medium"], utm["utm_campaign"]),
+        campaign=(
+            match_campaign(page.brand, utm["utm_source"], utm["utm_medium"], utm["utm_campaign"])
+            if any(utm.values())
+            else None
+        ),
         external_source=EXTERNAL_SOURCE,
         external_form=str(page.pk),
         external_id=str(submission.pk) if submission else "",
