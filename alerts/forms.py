@@ -32,6 +32,13 @@ class AlertPreferencesForm(forms.ModelForm):
                 )
         self.fields["whatsapp"].help_text = _("International format, e.g. +54 9 11 5555 1234.")
 
+    def clean(self):
+        cleaned = super().clean()
+        if "whatsapp" not in self.changed_data:
+            # The "Phone and WhatsApp" panel edits the same user: an unchanged copy must not undo its change.
+            cleaned.pop("whatsapp", None)
+        return cleaned
+
     def save(self, commit=True):
         user = super().save(commit=commit)
         muted = [

@@ -138,7 +138,7 @@ class Notification(models.Model):
     rule = models.ForeignKey(
         AlertRule, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("rule")
     )
-    cause = models.CharField(_("cause"), max_length=120)
+    cause = models.CharField(_("cause"), max_length=120, db_index=True)
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
     event = models.ForeignKey(
         LeadEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("event")

@@ -10,6 +10,7 @@ from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.model import ModelViewSet
 from wagtail.admin.widgets.button import MenuItem
 from wagtail.permission_policies import ModelPermissionPolicy
+from wagtail.permissions import register_permission_policy
 
 from .. import services
 from ..models import Notification
@@ -27,6 +28,9 @@ class DeliveryPermissionPolicy(ModelPermissionPolicy):
 
     def user_has_any_permission(self, user, actions):
         return any(self.user_has_permission(user, action) for action in actions)
+
+
+register_permission_policy(Notification, DeliveryPermissionPolicy(Notification))
 
 
 class DeliveryIndexView(IndexView):
@@ -73,10 +77,6 @@ class DeliveryViewSet(ModelViewSet):
         "delivered_at",
         "read_at",
     ]
-
-    @property
-    def permission_policy(self):
-        return DeliveryPermissionPolicy(self.model)
 
     def get_queryset(self, request):
         return Notification.objects.select_related("rule", "recipient")
