@@ -11,6 +11,7 @@ they match what the service layer writes (Wagtail log entries are not written).
 import json
 import multiprocessing
 import os
+import resource
 import sys
 import time
 from dataclasses import dataclass
@@ -44,12 +45,14 @@ class LoadReport:
     loaded: bool
     seconds: float
     steps: dict
+    cpu: dict = None
 
     def __str__(self):
         if not self.loaded:
             return f"dataset present: {self.leads:,} leads, {self.events:,} events"
         steps = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.steps.items())
-        return f"loaded {self.leads:,} leads and {self.events:,} events in {self.seconds:.0f}s ({steps})"
+        cpu = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in (self.cpu or {}).items())
+        return f"loaded {self.leads:,} leads and {self.events:,} events in {self.seconds:.0f}s wall ({steps}; {cpu})"
 
 
 def ensure_team():
@@ -120,7 +123,12 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
         for table in LEAD_TABLES:
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     steps["vacuum analyze"] = time.perf_counter() - mark
-    return LoadReport(n_leads, events, True, time.perf_counter() - started, steps)
+    own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = {
+        "Python CPU (loader)": own.ru_utime + own.ru_stime,
+        "Python CPU (workers)": workers.ru_utime + workers.ru_stime,
+    }
+    return LoadReport(n_leads, events, True, time.perf_counter() - started, steps, cpu)
 
 
 class _LeadIds:
