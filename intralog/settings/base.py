@@ -219,7 +219,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-    "loggers": {"rq.worker": {"level": "WARNING"}},
+    "loggers": {
+        "rq.worker": {"level": "WARNING"},
+        "django_tasks": {"level": "WARNING"},
+        "wagtail.tasks": {"level": "WARNING"},
+    },
 }
 
 # Alerts (email and WhatsApp). Secrets come only from the environment and are never shown in the admin.
