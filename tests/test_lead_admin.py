@@ -119,10 +119,11 @@ def test_status_badge_uses_status_colour(make_lead, manager, client_for):
     pending.colour = "#123456"
     pending.save()
     assert "background-color: #123456" in listing(client_for(manager))
-    pending.colour = "red;}</style><script>"
+    pending.colour = "#z;}<x>"
     pending.save()
     content = listing(client_for(manager))
-    assert "red;}" not in content
+    assert "#z;}" not in content
+    assert "background-color: #6b7280" in content
 
 
 def test_create_goes_through_the_service(brands, manager, client_for):
