@@ -42,3 +42,18 @@ def make_source(brands):
         return source
 
     return make
+
+
+def run_queued_jobs(*names):
+    """In embedded mode jobs ran at enqueue; with real Redis, run the queues once in this process."""
+    from rq import SimpleWorker
+
+    from intralog.jobs import get_queue, is_embedded
+
+    if is_embedded():
+        return
+    queues = [get_queue(name) for name in (names or ("high", "default", "low"))]
+    SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+
+
+__all__ = ["fake_wp", "fast_retries", "make_source", "run_queued_jobs"]

@@ -6,7 +6,8 @@ import pytest
 
 from crm.models import Lead
 from crm.signals import integration_failed
-from tests.fake_wordpress import fake_wp, fast_retries, make_source  # noqa: F401
+from tests.fake_wordpress import *  # noqa: F403 - fixtures
+from tests.fake_wordpress import run_queued_jobs
 from wordpress.jobs import dispatch_due_syncs
 from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
 from wordpress.sync import acquire_lock, reconcile, release_lock, retry_submission, sync_source
@@ -356,6 +357,7 @@ def test_dispatcher_respects_interval_and_runs_due_sources(
     disabled = make_source(fake_wp, "legacy", name="Apagado", enabled=False)
     with django_capture_on_commit_callbacks(execute=True):
         assert dispatch_due_syncs() == [source.pk]
+    run_queued_jobs("default")
     assert leads_of(source).count() == 17
     assert not leads_of(disabled).exists()
     assert dispatch_due_syncs() == []

@@ -88,7 +88,9 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
     counts = Counter(fetched=len(records))
     with transaction.atomic():
         form = (
-            SourceForm.objects.select_for_update().select_related("brand", "default_service").get(pk=form.pk)
+            SourceForm.objects.select_for_update(of=("self",))
+            .select_related("brand", "default_service")
+            .get(pk=form.pk)
         )
         submissions = _store_raw(source, form, records, origin)
         context = FormContext(source, form)

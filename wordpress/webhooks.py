@@ -93,13 +93,17 @@ def accept(source, body, content_type, delivery_id, authenticated_by):
 
 
 def schedule_processing(delivery):
-    """Hand the delivery to a job; if the queue is down the periodic sweeper will find it pending."""
+    """Hand the delivery to a job once stored; if the queue is down the periodic sweeper finds it pending."""
+    transaction.on_commit(lambda: _enqueue_processing(delivery.pk))
+
+
+def _enqueue_processing(delivery_id):
     from .jobs import process_delivery_job
 
     try:
-        enqueue(process_delivery_job, delivery.pk, queue="high")
+        enqueue(process_delivery_job, delivery_id, queue="high")
     except Exception as error:  # noqa: BLE001 - Redis down must not lose an accepted body
-        logger.warning("wordpress webhook %s waits for the sweeper: %r", delivery.pk, error)
+        logger.warning("wordpress webhook %s waits for the sweeper: %r", delivery_id, error)
 
 
 # ---- parsing ---------------------------------------------------------------------------------------

@@ -1,0 +1,136 @@
+"""Concurrency and crash safety of the sync on PostgreSQL (real transactions, threads, a killed worker)."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+from crm.models import Lead
+from tests.fake_wordpress import *  # noqa: F403 - fixtures
+from wordpress.connectors import connector_for
+from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
+from wordpress.sync import store_page, sync_source
+
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql", reason="row locks and a second process need PostgreSQL"
+    ),
+]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _in_thread(func, *args, **kwargs):
+    result = {}
+
+    def target():
+        try:
+            result["value"] = func(*args, **kwargs)
+        except Exception as error:  # noqa: BLE001 - reported to the test
+            result["error"] = error
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    return thread, result
+
+
+def test_two_syncs_of_one_source_at_once(fake_wp, make_source, fast_retries):
+    source = make_source(fake_wp, "collection")
+    fake_wp.fail(path="form_id=3", delay=0.3, times=100)
+    first, first_result = _in_thread(sync_source, source)
+    second, second_result = _in_thread(sync_source, WordPressSource.objects.get(pk=source.pk))
+    first.join(30)
+    second.join(30)
+    runs = [first_result.get("value"), second_result.get("value")]
+    assert "error" not in first_result and "error" not in second_result
+    assert sorted(run.status for run in runs) in (["skipped", "succeeded"], ["succeeded", "succeeded"])
+    assert sum(run.created for run in runs) == 17
+    ids = list(Lead.objects.filter(external_source=source.external_key).values_list("external_id", flat=True))
+    assert len(ids) == len(set(ids)) == 17
+
+
+def test_the_same_page_stored_by_two_workers_at_once_creates_each_lead_once(
+    fake_wp, make_source, fast_retries
+):
+    source = make_source(fake_wp, "legacy")
+    form = SourceForm.objects.get(source=source, form_id="3")
+    page = next(iter(connector_for(source).fetch_new("3", 0)))
+    barrier = threading.Barrier(2)
+
+    def store():
+        barrier.wait()
+        return store_page(source, form, page)
+
+    threads = [_in_thread(store) for _ in range(2)]
+    for thread, _result in threads:
+        thread.join(30)
+    counts = [result["value"] for _thread, result in threads]
+    assert sum(count["created"] for count in counts) == len(page)
+    assert sum(count["duplicates"] for count in counts) == len(page)
+    assert Lead.objects.filter(external_source=source.external_key).count() == len(page)
+    assert Submission.objects.filter(source=source).count() == len(page)
+
+
+def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
+    source = make_source(fake_wp, "gravity")
+    fake_wp.fail(path="/forms/3/entries", delay=60, skip=1)
+    env = dict(
+        os.environ,
+        DJANGO_SETTINGS_MODULE="intralog.settings.test",
+        DATABASE_URL=_database_url(),
+        PYTHONPATH=str(ROOT),
+    )
+    env.pop("REDIS_URL", None)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "wp_sync", source.name],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while Lead.objects.filter(external_source=source.external_key).count() < 5:
+            assert time.monotonic() < deadline, "the worker stored nothing"
+            assert worker.poll() is None
+            time.sleep(0.2)
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert Lead.objects.filter(external_source=source.external_key).count() == 5
+    assert SyncRun.objects.get(source=source).status == SyncRun.Status.RUNNING
+    source.refresh_from_db()
+    assert source.lock_owner
+
+    fake_wp.faults.clear()
+    out = StringIO()
+    call_command("wp_sync", source.name, stdout=out)
+    assert "form 3: fetched=7 created=7" in out.getvalue()
+    assert SyncRun.objects.filter(source=source, status=SyncRun.Status.FAILED).count() == 1
+    reconcile_out = StringIO()
+    call_command("wp_reconcile", source.name, stdout=reconcile_out)
+    assert "No differences" in reconcile_out.getvalue()
+    ids = list(Lead.objects.filter(external_source=source.external_key).values_list("external_id", flat=True))
+    assert len(ids) == len(set(ids)) == 17
+
+
+def _database_url():
+    settings = connection.settings_dict
+    user = settings["USER"] or "postgres"
+    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
+    host = settings["HOST"] or "127.0.0.1"
+    port = settings["PORT"] or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
