@@ -398,3 +398,14 @@ def test_nobody_but_admins_may_delete(make_lead, manager, admin_user, client_for
     response = client_for(admin_user).post(url("delete", lead))
     assert response.status_code == 302
     assert not Lead.objects.filter(pk=lead.pk).exists()
+
+
+def test_lead_chooser_search(make_lead, manager, client_for):
+    bravo = make_lead("Bravo Chooser")
+    make_lead("Alfa Chooser")
+    make_lead("Bravo Ajeno", brand="intrapal")
+    client = client_for(manager)
+    content = client.get(reverse("crm_lead_chooser:choose_results"), {"q": "bravo"}).content.decode()
+    assert "Bravo Chooser" in content and "Alfa Chooser" not in content and "Bravo Ajeno" not in content
+    content = client.get(reverse("crm_lead_chooser:choose_results"), {"q": f"#{bravo.pk}"}).content.decode()
+    assert "Bravo Chooser" in content and "Alfa Chooser" not in content

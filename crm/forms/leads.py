@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.snippets.widgets import AdminSnippetChooser
 
 from crm.access import leads_for
@@ -200,3 +201,27 @@ class BulkAssignForm(forms.Form):
 
 class BulkStatusForm(ChangeStatusForm):
     pass
+
+
+class LeadChooserFilterForm(BaseFilterForm):
+    """Search in the lead chooser: by id, name, company, email or phone (plain ORM, no search index)."""
+
+    q = forms.CharField(
+        label=_("Search term"),
+        widget=forms.TextInput(attrs={"placeholder": _("Search")}),
+        required=False,
+    )
+
+    def filter(self, objects):
+        objects = super().filter(objects)
+        query = (self.cleaned_data.get("q") or "").strip()
+        if not query:
+            return objects
+        match = Q()
+        for name in ("contact_name", "company", "email", "phone"):
+            match |= Q(**{f"{name}__icontains": query})
+        if query.lstrip("#").isdigit():
+            match |= Q(pk=int(query.lstrip("#")))
+        self.is_searching = True
+        self.search_query = query
+        return objects.filter(match)

@@ -7,6 +7,7 @@ and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go 
 
 import json
 
+from django import forms
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models
@@ -39,6 +40,7 @@ from crm.forms.leads import (
     BulkStatusForm,
     ChangeStatusForm,
     ContactAttemptForm,
+    LeadChooserFilterForm,
     LeadCreateForm,
     LeadEditForm,
     MergeForm,
@@ -451,8 +453,10 @@ class LeadInspectView(snippet_views.InspectView):
                 "history_url": lead_url("history", self.object),
             }
         )
+        media = forms.Media()
         for action in actions:
-            context["media"] = context.get("media", action["form"].media) + action["form"].media
+            media += action["form"].media
+        context["media"] = media
         return context
 
 
@@ -608,6 +612,11 @@ def my_leads(request):
 
 
 class LeadChooserAccessMixin:
+    """The lead chooser: the user's leads only, searchable by plain ORM, never creating leads."""
+
+    filter_form_class = LeadChooserFilterForm
+    paginator_class = CappedCountPaginator
+
     def dispatch(self, request, *args, **kwargs):
         if not has_lead_access(request.user):
             raise PermissionDenied
@@ -616,15 +625,16 @@ class LeadChooserAccessMixin:
     def can_create(self):
         return False
 
+    def get_object_list(self):
+        return visible_leads(self.request.user).order_by("-received_at", "-pk")
+
 
 class LeadChooseView(LeadChooserAccessMixin, snippet_chooser.ChooseView):
-    def get_object_list(self):
-        return visible_leads(self.request.user, Lead.objects.select_related("brand", "status"))
+    pass
 
 
 class LeadChooseResultsView(LeadChooserAccessMixin, snippet_chooser.ChooseResultsView):
-    def get_object_list(self):
-        return visible_leads(self.request.user, Lead.objects.select_related("brand", "status"))
+    pass
 
 
 class LeadChosenView(LeadChooserAccessMixin, snippet_chooser.SnippetChosenView):
