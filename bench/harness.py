@@ -22,12 +22,38 @@ class Measurement:
     p95_ms: float
     queries: int
     note: str = ""
+    cpu_median_ms: float = 0.0
+    sql_median_ms: float = 0.0
 
     def row(self):
         return f"| {self.name} | {self.runs} | {self.median_ms:.1f} | {self.p95_ms:.1f} | {self.queries} | {self.note} |"
 
+    def detailed_row(self):
+        return (
+            f"| {self.name} | {self.runs} | {self.median_ms:.1f} | {self.p95_ms:.1f} | {self.cpu_median_ms:.1f} "
+            f"| {self.sql_median_ms:.1f} | {self.queries} | {self.note} |"
+        )
+
 
 TABLE_HEADER = "| case | runs | median ms | p95 ms | queries | note |\n|---|---|---|---|---|---|"
+DETAILED_HEADER = (
+    "| case | runs | median ms | p95 ms | Python CPU median ms | SQL wait median ms | queries | note |\n"
+    "|---|---|---|---|---|---|---|---|"
+)
+
+
+class _SqlTimer:
+    """A ``connection.execute_wrapper`` that adds up the wall time spent in queries."""
+
+    def __init__(self):
+        self.seconds = 0.0
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.seconds += time.perf_counter() - start
 
 
 def percentile(values, pct):
@@ -40,19 +66,36 @@ def percentile(values, pct):
 
 
 def measure(name, func, runs=30, warmup=3, note=""):
-    """Call ``func`` ``warmup`` + ``runs`` times; report server-side wall time and the queries of one call."""
+    """Call ``func`` ``warmup`` + ``runs`` times; report server-side wall time and the queries of one call.
+
+    Also the median Python CPU time of the calling process and the median wall time spent waiting on
+    queries, which tell a slow page from a busy machine.
+    """
     for _ in range(warmup):
         func()
     with CaptureQueriesContext(connection) as captured:
         func()
     queries = len(captured.captured_queries)
-    timings = []
+    timings, cpu, sql = [], [], []
     for _ in range(runs):
         reset_queries()
-        start = time.perf_counter()
-        func()
-        timings.append((time.perf_counter() - start) * 1000)
-    return Measurement(name, runs, statistics.median(timings), percentile(timings, 95), queries, note)
+        timer = _SqlTimer()
+        with connection.execute_wrapper(timer):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            func()
+            timings.append((time.perf_counter() - start) * 1000)
+            cpu.append((time.process_time() - start_cpu) * 1000)
+        sql.append(timer.seconds * 1000)
+    return Measurement(
+        name,
+        runs,
+        statistics.median(timings),
+        percentile(timings, 95),
+        queries,
+        note,
+        cpu_median_ms=statistics.median(cpu),
+        sql_median_ms=statistics.median(sql),
+    )
 
 
 def machine_line():

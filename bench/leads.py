@@ -18,7 +18,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bench.harness import TABLE_HEADER, machine_line, measure, write_section
+from bench.harness import DETAILED_HEADER, machine_line, measure, write_section
 from bench.loader import ensure_dataset
 
 QUICK_LEADS = 10_000
@@ -160,14 +160,14 @@ def run(args):
     print(report, flush=True)
     rows, users = cases()
     clients = {role: _client(user) for role, user in users.items()}
-    runs = 10 if args.quick else 30
+    runs = 10 if args.quick else 20
     measurements = []
     for name, role, path, query in rows:
         measurement = measure(name, _request(clients[role], path, query), runs=runs, warmup=3)
         limit = TARGET_INSPECT_MS if name.startswith("inspect") else TARGET_LIST_MS
         measurement.note = "ok" if measurement.p95_ms <= limit else f"MISSES p95 ≤ {limit} ms"
         measurements.append(measurement)
-        print(measurement.row(), flush=True)
+        print(measurement.detailed_row(), flush=True)
 
     counts = {_case_key(m.name): m.queries for m in measurements}
     bigger_pages = query_counts(page_size=PAGE_SIZES[1])
@@ -178,8 +178,8 @@ def run(args):
         f"Each case: 3 warm-up requests, then {runs} timed requests through Django's test client "
         "(server time, including template rendering), signed in with `force_login`.",
         "",
-        TABLE_HEADER,
-        *[m.row() for m in measurements],
+        DETAILED_HEADER,
+        *[m.detailed_row() for m in measurements],
         "",
         f"### Query counts: {COMPARISON_LEADS:,} vs {leads:,} leads, page size {PAGE_SIZES[0]} vs {PAGE_SIZES[1]}",
         "",
