@@ -4,6 +4,7 @@ from . import services
 
 
 def deliver(causes=(), ids=()):
+    services.clear_wake_flag()
     return services.deliver(causes=causes, ids=ids)
 
 

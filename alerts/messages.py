@@ -9,6 +9,7 @@ from functools import cache
 from django.conf import settings
 from django.template.loader import get_template
 from django.utils import translation
+from django.utils.functional import cached_property
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
@@ -129,19 +130,32 @@ class Message:
                 self.summary = cut(f"{self.values['name']}: {self.values['error']}", MESSAGE_LIMIT)
             custom = rule.message_es if language == "es" else rule.message_en
             self.custom = cut(fill(custom, self.values), 1000) if custom else ""
-            context = {
-                "headline": self.headline,
-                "summary": self.summary,
-                "custom": self.custom,
-                "values": self.values,
-                "link": self.link,
-                "lead": lead,
-                "trigger": notification.trigger,
-            }
             self.subject = cut(f"{self.headline}: {self.summary}", 150)
-            self.text = _template("alerts/email/alert.txt").render(context)
-            self.html = _template("alerts/email/alert.html").render(context)
-            self.whatsapp_text = _template("alerts/whatsapp/alert.txt").render(context).strip()
+        self.context = {
+            "headline": self.headline,
+            "summary": self.summary,
+            "custom": self.custom,
+            "values": self.values,
+            "link": self.link,
+            "lead": lead,
+            "trigger": notification.trigger,
+        }
+
+    def _render(self, name):
+        with translation.override(self.language):
+            return _template(name).render(self.context)
+
+    @cached_property
+    def text(self):
+        return self._render("alerts/email/alert.txt")
+
+    @cached_property
+    def html(self):
+        return self._render("alerts/email/alert.html")
+
+    @cached_property
+    def whatsapp_text(self):
+        return self._render("alerts/whatsapp/alert.txt").strip()
 
     @property
     def whatsapp_parameters(self):

@@ -8,6 +8,7 @@ import hashlib
 import logging
 import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -143,7 +144,41 @@ def _enqueue_pending():
     causes = sorted(getattr(_pending, "causes", None) or ())
     _pending.causes = set()
     if causes:
-        enqueue_delivery(causes=causes)
+        wake_worker(causes)
+
+
+WAKE_KEY = "alerts:delivery-wanted"
+
+
+def wake_worker(causes):
+    """Enqueue a delivery job unless one is already waiting: that job drains these rows too.
+
+    The job clears the flag before it claims rows, so rows committed before the flag was cleared
+    are claimed by it, and rows committed after it enqueue a new job.
+    """
+    if settings.ALERTS_DRAIN_BATCHES:
+        from intralog.jobs import connection
+
+        try:
+            if not connection(settings.ALERTS_QUEUE).set(
+                WAKE_KEY, 1, nx=True, ex=settings.ALERTS_WAKE_SECONDS
+            ):
+                return True
+        except Exception:  # noqa: BLE001 - Redis down: rows stay pending and the sweeper retries
+            logger.warning(
+                "Could not reach the queue for alert delivery; the sweeper will retry.", exc_info=True
+            )
+            return False
+    return enqueue_delivery(causes=causes)
+
+
+def clear_wake_flag():
+    from intralog.jobs import connection
+
+    try:
+        connection(settings.ALERTS_QUEUE).delete(WAKE_KEY)
+    except Exception:  # noqa: BLE001
+        logger.warning("Could not clear the alert delivery flag.", exc_info=True)
 
 
 def enqueue_delivery(causes=(), ids=()):
@@ -253,29 +288,36 @@ def _record_breach(snapshot, spec, lead, since, now):
 # Delivering
 
 
-def claim(queryset, now):
+def claim(queryset, now, limit=BATCH):
     """Mark due rows as being sent by us; rows another worker holds are left alone."""
     with transaction.atomic():
-        ids = list(queryset.select_for_update(skip_locked=True).values_list("pk", flat=True)[:BATCH])
+        ids = list(queryset.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
         if ids:
             Notification.objects.filter(pk__in=ids).update(status=Status.SENDING, claimed_at=now)
     return ids
 
 
 def deliver(causes=(), ids=(), now=None):
-    """Deliver the due rows of these causes (or ids). Returns the rows handled."""
+    """Deliver the due rows of these causes (or ids), then whatever else is due, in batches.
+
+    Draining the backlog lets one job send many rows over shared connections when leads arrive
+    faster than single jobs run; the jobs that follow find nothing left and end at once.
+    """
     now = now or timezone.now()
-    queryset = Notification.objects.due(now)
-    if causes:
-        queryset = queryset.filter(cause__in=list(causes))
-    elif ids:
-        queryset = queryset.filter(pk__in=list(ids))
-    else:
-        return 0
-    claimed = claim(queryset, now)
-    if claimed:
+    due = Notification.objects.due(now)
+    own = due.filter(cause__in=list(causes)) if causes else due.filter(pk__in=list(ids))
+    claimed = claim(own, now) if (causes or ids) else []
+    handled = 0
+    for _round in range(settings.ALERTS_DRAIN_BATCHES + 1):
+        if len(claimed) < BATCH and settings.ALERTS_DRAIN_BATCHES:
+            claimed += claim(due.exclude(pk__in=claimed).order_by("pk"), now, BATCH - len(claimed))
+        if not claimed:
+            break
         send_claimed(claimed, now)
-    return len(claimed)
+        handled += len(claimed)
+        claimed = []
+        now = timezone.now()
+    return handled
 
 
 def _load(ids):
@@ -301,7 +343,7 @@ def send_claimed(ids, now, force=False):
     tags = _tags_of({n.lead_id for n in notifications if n.lead_id and _needs_tags(snapshot, n)})
     visible = {}
     windows = _open_windows(notifications, now)
-    emails = []
+    emails, whatsapps = [], []
     for notification in notifications:
         notification.attempts += 1
         reason = None if force else _skip_reason(notification, snapshot, tags)
@@ -316,11 +358,20 @@ def send_claimed(ids, now, force=False):
         elif notification.channel == Channel.EMAIL:
             emails.append(notification)
         else:
-            _send_whatsapp(
-                notification, Message(notification, language_of(notification.recipient)), windows, now
-            )
-    if emails:
-        _send_emails(emails, now)
+            whatsapps.append(notification)
+    messages = MessageCache()
+    with ThreadPoolExecutor(max_workers=settings.ALERTS_SEND_THREADS) as pool:
+        tasks = [
+            pool.submit(_send_whatsapp, notification, messages.get(notification), windows, now)
+            for notification in whatsapps
+        ]
+        chunk = max(1, -(-len(emails) // max(1, settings.ALERTS_SEND_THREADS // 2)))
+        tasks += [
+            pool.submit(_send_emails, emails[start : start + chunk], now, messages)
+            for start in range(0, len(emails), chunk)
+        ]
+        for task in tasks:
+            task.result()
     Notification.objects.bulk_update(
         notifications,
         [
@@ -334,6 +385,23 @@ def send_claimed(ids, now, force=False):
             "sent_at",
         ],
     )
+
+
+class MessageCache:
+    """One rendering per lead, rule, trigger and language (many recipients share an alert)."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.messages = {}
+
+    def get(self, notification):
+        language = language_of(notification.recipient)
+        key = (notification.cause, notification.rule_id, language)
+        with self.lock:
+            message = self.messages.get(key)
+            if message is None:
+                message = self.messages[key] = Message(notification, language)
+        return message
 
 
 def _needs_tags(snapshot, notification):
@@ -442,12 +510,12 @@ def _send_whatsapp(notification, message, windows, now, template=None):
     return True
 
 
-def _send_emails(notifications, now):
+def _send_emails(notifications, now, messages=None):
+    messages = messages or MessageCache()
     try:
         with email_channel.connection() as backend:
             for notification in notifications:
-                message = Message(notification, language_of(notification.recipient))
-                _send_email(backend, notification, message, now)
+                _send_email(backend, notification, messages.get(notification), now)
     except DeliveryError as error:
         for notification in notifications:
             if notification.status == Status.SENDING:

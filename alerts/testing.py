@@ -10,7 +10,7 @@ from crm.models import PipelineStatus, Source
 from crm.services import LeadData, create_lead
 from intralog.jobs import get_queue, is_embedded
 
-from . import rules
+from . import rules, services
 from .fake import FakeSMTPServer, FakeWhatsAppServer
 from .models import AlertRule
 
@@ -60,6 +60,7 @@ def alerts_env(db, settings, fake_whatsapp_server, fake_smtp_server):
     settings.ALERTS_MAX_ATTEMPTS = 3
     if not is_embedded():
         get_queue(settings.ALERTS_QUEUE).empty()
+    services.clear_wake_flag()
     rules.invalidate()
     yield {"whatsapp": fake_whatsapp_server, "smtp": fake_smtp_server}
     rules.invalidate()
