@@ -29,8 +29,9 @@ def cell(value, kind):
         return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
     if kind == tables.TEXT:
         return value
-    number = value * 100 if kind == tables.PERCENT else value
-    text = formats.number_format(number, DECIMALS.get(kind, 0), use_l10n=True, force_grouping=True)
+    decimals = DECIMALS.get(kind, 0)
+    number = round(float(value) * 100 if kind == tables.PERCENT else float(value), decimals)
+    text = formats.number_format(number, decimals, use_l10n=True, force_grouping=True)
     if kind == tables.PERCENT:
         return f"{text} %"
     if kind == tables.HOURS:
@@ -46,7 +47,7 @@ def cell(value, kind):
 def signed_percent(value):
     if value is None:
         return "—"
-    text = formats.number_format(value * 100, 1, use_l10n=True, force_grouping=True)
+    text = formats.number_format(round(value * 100, 1), 1, use_l10n=True, force_grouping=True)
     return f"+{text} %" if value > 0 else f"{text} %"
 
 

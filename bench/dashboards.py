@@ -1,0 +1,86 @@
+"""Dashboard pages at volume: each page with no filter and with three filters, as an admin and a manager.
+
+``python -m bench dashboards`` (``make bench``); writes the "dashboards" section of RESULTS.md.
+"""
+
+from datetime import UTC, datetime
+
+from django.test import Client
+from django.urls import reverse
+
+from bench.harness import TABLE_HEADER, machine_line, measure, write_section
+from bench.loader import ensure_dataset
+
+TARGET_MS = 300
+TARGET_QUERIES = 15
+QUICK_LEADS = 20_000
+PAGES = ["overview", "pipeline", "team", "campaigns"]
+
+
+def three_filters():
+    """Brand, source and stage: the combination a manager uses most."""
+    from crm.models import Brand, Source
+
+    brand = Brand.objects.get(code="intralog")
+    source = Source.objects.get(key="web_form")
+    return f"brand={brand.pk}&source={source.pk}&status=stage:open"
+
+
+def cases():
+    from crm.models import User
+
+    admin = User.objects.get(username="bench-admin")
+    manager = User.objects.get(username="gerente.intralog")
+    filtered = three_filters()
+    rows = []
+    for page in PAGES:
+        rows.append((f"{page} · admin · no filter (last 30 days)", admin, page, ""))
+        rows.append((f"{page} · admin · brand + source + stage", admin, page, filtered))
+        rows.append((f"{page} · manager (one brand) · no filter", manager, page, ""))
+    return rows
+
+
+def _request(client, page, query):
+    path = reverse(f"dashboards:{page}")
+
+    def call():
+        response = client.get(f"{path}?{query}" if query else path)
+        if response.status_code != 200:
+            raise RuntimeError(f"{path}?{query} answered {response.status_code}")
+
+    return call
+
+
+def run(args):
+    leads = QUICK_LEADS if args.quick else args.leads
+    report = ensure_dataset(leads)
+    print(report, flush=True)
+    runs = 10 if args.quick else getattr(args, "dashboard_runs", 10)
+    clients = {}
+    measurements = []
+    for name, user, page, query in cases():
+        if user.pk not in clients:
+            clients[user.pk] = Client()
+            clients[user.pk].force_login(user)
+        measurement = measure(name, _request(clients[user.pk], page, query), runs=runs, warmup=3)
+        misses = []
+        if measurement.p95_ms > TARGET_MS:
+            misses.append(f"MISSES p95 ≤ {TARGET_MS} ms")
+        if measurement.queries > TARGET_QUERIES:
+            misses.append(f"MISSES ≤ {TARGET_QUERIES} queries")
+        measurement.note = "; ".join(misses) or "ok"
+        measurements.append(measurement)
+        print(measurement.row(), flush=True)
+    lines = [
+        f"Machine: {machine_line()}  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · dataset: {leads:,} leads · {report}  ",
+        f"Each case: 3 warm-up requests, then {runs} timed requests through Django's test client "
+        "(server time, including the Wagtail admin frame and template rendering), signed in with "
+        f"`force_login`. Targets: p95 ≤ {TARGET_MS} ms and ≤ {TARGET_QUERIES} queries per page. "
+        "Three filters = brand INTRALOG + source web form + stage open; no filter = the default period, "
+        "the last 30 days.",
+        "",
+        TABLE_HEADER,
+        *[m.row() for m in measurements],
+    ]
+    write_section("dashboards", f"Dashboards at {leads:,} leads", "\n".join(lines))
