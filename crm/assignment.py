@@ -5,6 +5,7 @@ Round-robin keeps its place on the rule row (``last_assignee``), read and writte
 on PostgreSQL queue on that row and each takes the next person in turn.
 """
 
+from django.db.models import F
 from django.utils.translation import gettext as _
 
 from .models import AssignmentRule, Role, User
@@ -43,9 +44,9 @@ def pick_assignee(rule):
     if not pool:
         return None
     chosen = next_in_turn(pool, locked.last_assignee_id)
-    locked.last_assignee_id = chosen
-    locked.assigned_count += 1
-    locked.save(update_fields=["last_assignee", "assigned_count"])
+    AssignmentRule.objects.filter(pk=rule.pk).update(
+        last_assignee_id=chosen, assigned_count=F("assigned_count") + 1
+    )
     return User.objects.get(pk=chosen)
 
 

@@ -191,3 +191,17 @@ class TestRuleValidation:
         ClassificationRule(
             name="x", field="message", match="regex", pattern=r"\bhola\b", add_tags="t"
         ).full_clean()
+
+
+def test_rules_cost_no_query_each(brands):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    new_lead(brands["intralog"], email="warm-up@example.com")
+    with CaptureQueriesContext(connection) as few_rules:
+        new_lead(brands["intralog"], email="one@example.com")
+    for number in range(10):
+        rule(name=f"never {number}", field="message", pattern=f"no-such-text-{number}")
+    with CaptureQueriesContext(connection) as many_rules:
+        new_lead(brands["intralog"], email="two@example.com")
+    assert len(many_rules.captured_queries) == len(few_rules.captured_queries)
