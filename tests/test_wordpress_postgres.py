@@ -21,7 +21,7 @@ from wordpress.sync import store_page, sync_source
 
 pytestmark = [
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql", reason="row locks and a second process need PostgreSQL"
     ),

@@ -141,6 +141,13 @@ def test_gravity_webhook_without_labels_keeps_field_ids(source, post):
     assert lead.extra["3"] == "ana@example.com"
 
 
+def test_gravity_webhook_as_form_data(source, post):
+    body = urlencode({"id": "56", "form_id": "7", "1.3": "Ana", "1.6": "Paz", "3": "ana@example.com"})
+    assert post(token_url(source), body, "application/x-www-form-urlencoded").status_code == 202
+    lead = Lead.objects.get(external_source=source.external_key, external_id="56")
+    assert lead.brand.code == "intrapal" and lead.extra["3"] == "ana@example.com"
+
+
 def test_generic_json_signed(source, post):
     body = json.dumps(
         {"form_id": 3, "id": 901, "fields": {"Nombre y apellido": "José Pérez", "Teléfono": "0351 4974776"}}

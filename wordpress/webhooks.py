@@ -119,7 +119,11 @@ def parse_body(delivery):
     ):
         data = QueryDict(text, encoding="utf-8")
         flat = {key: (values[0] if len(values) == 1 else values) for key, values in data.lists()}
-        return ("elementor_advanced" if "form[id]" in flat else "elementor_simple"), flat
+        if "form[id]" in flat:
+            return "elementor_advanced", flat
+        if "form_id" in flat and any(_is_field_id(key) for key in flat):
+            return "gravity", flat
+        return "elementor_simple", flat
     try:
         payload = json.loads(text)
     except ValueError as error:
