@@ -2,7 +2,7 @@
 
 from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
@@ -35,17 +35,20 @@ class DashboardSettings(BaseGenericSetting):
         verbose_name_plural = _("dashboard settings")
         permissions = [("view_dashboards", _("Can view the management dashboards"))]
 
-    CACHE_KEY = "dashboards:settings"
+    @staticmethod
+    def cache_key():
+        """Per database, so processes sharing one cache with different databases never mix them."""
+        return f"dashboards:settings:{connection.settings_dict['NAME']}"
 
     @classmethod
     def current(cls):
         """The settings, from the cache when they are there (saving clears it)."""
-        settings = cache.get(cls.CACHE_KEY)
+        settings = cache.get(cls.cache_key())
         if settings is None:
             settings = cls.load()
-            cache.set(cls.CACHE_KEY, settings, 300)
+            cache.set(cls.cache_key(), settings, 300)
         return settings
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
-        cache.delete(self.CACHE_KEY)
+        cache.delete(self.cache_key())

@@ -20,9 +20,9 @@ def fresh_settings_cache():
 
     from dashboards.models import DashboardSettings
 
-    cache.delete(DashboardSettings.CACHE_KEY)
+    cache.delete(DashboardSettings.cache_key())
     yield
-    cache.delete(DashboardSettings.CACHE_KEY)
+    cache.delete(DashboardSettings.cache_key())
 
 
 @pytest.fixture
