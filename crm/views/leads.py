@@ -149,9 +149,6 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
             return _("My leads")
         return super().get_page_title()
 
-    def get_edit_url(self, instance):
-        return None if self.is_export else super().get_edit_url(instance)
-
     @cached_property
     def columns(self):
         return [
@@ -428,10 +425,11 @@ class LeadInspectView(snippet_views.InspectView):
             ("assign", _("Assign"), AssignForm(lead=lead)),
             ("merge", _("Merge into another lead"), MergeForm(lead=lead, user=user)),
         ]
+        # The lead was fetched through leads_for, so it is in scope: only the role decides here.
         return [
             {"name": name, "label": label, "form": form, "url": lead_url(name, lead)}
             for name, label, form in actions
-            if access.can_act_on_lead(user, lead, name)
+            if access.role_may(user, name)
         ]
 
     def get_context_data(self, **kwargs):
