@@ -36,17 +36,20 @@ def _run_queued_jobs():
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
 
-@pytest.mark.django_db(transaction=True)
-def test_submission_creates_lead_with_mapped_fields_linked_submission_and_behaviour(client, form_page):
+@pytest.mark.django_db
+def test_submission_creates_lead_with_mapped_fields_linked_submission_and_behaviour(
+    client, form_page, django_capture_on_commit_callbacks
+):
     url = form_page.url
     client.get(url, HTTP_REFERER="https://www.google.com/", HTTP_USER_AGENT=MOBILE_UA)
-    response = client.post(
-        url,
-        submission(form_page),
-        HTTP_USER_AGENT=MOBILE_UA,
-        HTTP_ACCEPT_LANGUAGE="es-AR,es;q=0.9",
-        REMOTE_ADDR="203.0.113.77",
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            url,
+            submission(form_page),
+            HTTP_USER_AGENT=MOBILE_UA,
+            HTTP_ACCEPT_LANGUAGE="es-AR,es;q=0.9",
+            REMOTE_ADDR="203.0.113.77",
+        )
     assert response.status_code == 200
     assert "¡Gracias por escribirnos!" in response.content.decode()
 
