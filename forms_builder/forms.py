@@ -121,6 +121,19 @@ class LeadFormPageAdminForm(WagtailAdminFormPageForm):
                 if label and clean_name in RESERVED_NAMES:
                     form.add_error("label", _("This label is reserved; choose another."))
         brand, service = cleaned.get("brand"), cleaned.get("default_service")
+        if brand and cleaned.get("to_address"):
+            from .services import allowed_recipients, notification_addresses
+
+            addresses = notification_addresses(cleaned["to_address"])
+            refused = sorted(set(addresses) - set(allowed_recipients(addresses, brand)))
+            if refused:
+                self.add_error(
+                    "to_address",
+                    _(
+                        "Notifications carry lead details: only admins and this brand's managers may receive them (%(addresses)s)."
+                    )
+                    % {"addresses": ", ".join(refused)},
+                )
         if brand and service and service.brand_id != brand.pk:
             self.add_error("default_service", _("Choose a service of the page's brand."))
         return cleaned

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .models import LeadFormSubmission
+from .services import allowed_recipients, notification_addresses
 
 
 def send_submission_notification(submission_id):
@@ -15,7 +16,7 @@ def send_submission_notification(submission_id):
     if submission is None:
         return 0
     page = submission.page.specific
-    recipients = [address.strip() for address in page.to_address.split(",") if address.strip()]
+    recipients = allowed_recipients(notification_addresses(page.to_address), page.brand)
     if not recipients:
         return 0
     with translation.override(settings.LANGUAGE_CODE):

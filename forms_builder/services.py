@@ -34,6 +34,26 @@ class VisitContext:
     failed_fields: list = field(default_factory=list)
 
 
+def notification_addresses(to_address):
+    return [address.strip() for address in (to_address or "").split(",") if address.strip()]
+
+
+def allowed_recipients(addresses, brand):
+    """The addresses that belong to active people who may read this brand's leads (admins, its managers).
+
+    Notifications carry the lead's details, so they never go to marketing or to outside addresses.
+    """
+    from django.db.models import Q
+
+    from crm.models import Role, User
+
+    readers = User.objects.filter(is_active=True).filter(
+        Q(role=Role.ADMIN) | Q(role=Role.MANAGER, brands=brand)
+    )
+    known = {email.lower() for email in readers.values_list("email", flat=True) if email}
+    return [address for address in addresses if address.lower() in known]
+
+
 def _increment(model, lookup, field_name):
     """Add one to ``field_name`` of the row ``lookup`` names, creating it at 1; safe under concurrency."""
     if model.objects.filter(**lookup).update(**{field_name: F(field_name) + 1}):

@@ -165,3 +165,27 @@ def test_reports_are_limited_to_the_marketers_brands(client_for, make_user, bran
     client = client_for(intrapal_only)
     assert client.get(f"/admin/lead-forms/reports/{intralog_form.pk}/").status_code == 404
     assert intralog_form.title not in client.get("/admin/lead-forms/reports/").content.decode()
+
+
+@pytest.mark.django_db
+def test_marketing_cannot_send_lead_notifications_to_itself_or_outside(client_for, marketer, home, brands):
+    client = client_for(marketer)
+    response = client.post(
+        f"/admin/pages/add/forms_builder/leadformpage/{home.pk}/",
+        {
+            "title": "Fuga",
+            "slug": "fuga",
+            "intro": EMPTY_RICH_TEXT,
+            "thank_you_text": EMPTY_RICH_TEXT,
+            "brand": brands["intralog"].pk,
+            "to_address": f"{marketer.email}, someone@outside.example",
+            "form_fields-TOTAL_FORMS": "0",
+            "form_fields-INITIAL_FORMS": "0",
+            "form_fields-MIN_NUM_FORMS": "0",
+            "form_fields-MAX_NUM_FORMS": "1000",
+            "action-publish": "action-publish",
+        },
+    )
+    assert response.status_code == 200
+    assert "to_address" in response.context["form"].errors
+    assert not LeadFormPage.objects.filter(slug="fuga").exists()

@@ -20,8 +20,8 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def form_page(brands):
-    return make_form_page(brands["intralog"], to_address="ventas@example.com")
+def form_page(brands, manager):
+    return make_form_page(brands["intralog"], to_address=manager.email)
 
 
 def _nothing_stored():

@@ -23,8 +23,8 @@ def _fresh_rate_limits():
 
 
 @pytest.fixture
-def form_page(brands):
-    return make_form_page(brands["intralog"], to_address="ventas@example.com")
+def form_page(brands, manager):
+    return make_form_page(brands["intralog"], to_address=manager.email)
 
 
 def _run_queued_jobs():
@@ -90,7 +90,7 @@ def test_submission_creates_lead_with_mapped_fields_linked_submission_and_behavi
 
     _run_queued_jobs()
     assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["ventas@example.com"]
+    assert mail.outbox[0].to == ["manager1@example.com"]
     assert "María José Ñandú" in mail.outbox[0].body
 
 
@@ -218,3 +218,20 @@ def test_render_counts_queries(client, form_page, django_assert_max_num_queries)
     with django_assert_max_num_queries(12):
         response = client.get(form_page.url)
     assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_notifications_only_reach_people_who_may_read_the_brands_leads(
+    brands, manager, other_manager, marketer, admin_user
+):
+    page = make_form_page(
+        brands["intralog"],
+        to_address=", ".join(
+            [manager.email, other_manager.email, marketer.email, admin_user.email, "outside@example.org"]
+        ),
+    )
+    record = LeadFormSubmission.objects.create(page=page, form_data={"email": "x@example.com"})
+    from forms_builder.jobs import send_submission_notification
+
+    send_submission_notification(record.pk)
+    assert sorted(mail.outbox[0].to) == sorted([manager.email, admin_user.email])
