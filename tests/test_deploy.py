@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def run_manage(*args, **env):
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "intralog.settings.production", **env}
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set by the browser tests for their own process
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
