@@ -11,10 +11,8 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import account, roles  # account registers the account settings panel
+        from . import account, roles  # noqa: F401 (importing account registers its settings panel)
         from .models import User
-
-        assert account
 
         roles.connect_signals(User)
         _register_permission_policies()
