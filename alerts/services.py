@@ -6,6 +6,8 @@ and channel); a job delivers them after commit; the sweeper picks up whatever a 
 
 import hashlib
 import logging
+import os
+import queue
 import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -143,8 +145,65 @@ def deliver_after_commit(causes):
 def _enqueue_pending():
     causes = sorted(getattr(_pending, "causes", None) or ())
     _pending.causes = set()
-    if causes:
+    if not causes:
+        return
+    from intralog.jobs import is_embedded
+
+    if settings.ALERTS_BACKGROUND_WAKE and not is_embedded():
+        waker.submit(causes)
+    else:
         wake_worker(causes)
+
+
+class Waker:
+    """Wakes the worker from a background thread, so a lead's commit does not wait for Redis.
+
+    If the process dies before the thread runs, the rows are pending and the sweeper sends them.
+    """
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.queue = queue.Queue()
+        self.thread = None
+        self.pid = None
+
+    def submit(self, causes):
+        with self.lock:
+            if self.thread is None or self.pid != os.getpid() or not self.thread.is_alive():
+                self.queue = queue.Queue()
+                self.pid = os.getpid()
+                self.thread = threading.Thread(target=self._run, args=(self.queue,), daemon=True)
+                self.thread.start()
+            self.queue.put(causes)
+
+    def flush(self):
+        """Wait until every submitted wake-up was handled (tests)."""
+        with self.lock:
+            pending = self.queue if self.thread is not None else None
+        if pending is not None:
+            pending.join()
+
+    @staticmethod
+    def _run(work):
+        while True:
+            causes = set(work.get())
+            taken = 1
+            while True:
+                try:
+                    causes.update(work.get_nowait())
+                    taken += 1
+                except queue.Empty:
+                    break
+            try:
+                wake_worker(sorted(causes))
+            except Exception:  # noqa: BLE001 - never let the thread die; the sweeper covers the rows
+                logger.exception("Alert wake-up failed; the sweeper will retry.")
+            finally:
+                for _ in range(taken):
+                    work.task_done()
+
+
+waker = Waker()
 
 
 WAKE_KEY = "alerts:delivery-wanted"
@@ -157,12 +216,8 @@ def wake_worker(causes):
     are claimed by it, and rows committed after it enqueue a new job.
     """
     if settings.ALERTS_DRAIN_BATCHES:
-        from intralog.jobs import connection
-
         try:
-            if not connection(settings.ALERTS_QUEUE).set(
-                WAKE_KEY, 1, nx=True, ex=settings.ALERTS_WAKE_SECONDS
-            ):
+            if not _flag_connection().set(WAKE_KEY, 1, nx=True, ex=settings.ALERTS_WAKE_SECONDS):
                 return True
         except Exception:  # noqa: BLE001 - Redis down: rows stay pending and the sweeper retries
             logger.warning(
@@ -172,11 +227,25 @@ def wake_worker(causes):
     return enqueue_delivery(causes=causes)
 
 
-def clear_wake_flag():
-    from intralog.jobs import connection
+_flag_connections = {}
 
+
+def _flag_connection():
+    """A Redis client kept per queue URL: a new client per lead would open a new TCP connection."""
+    from intralog.jobs import connection, is_embedded
+
+    if is_embedded():
+        return connection(settings.ALERTS_QUEUE)
+    url = settings.RQ_QUEUES[settings.ALERTS_QUEUE]["URL"]
+    client = _flag_connections.get(url)
+    if client is None:
+        client = _flag_connections[url] = connection(settings.ALERTS_QUEUE)
+    return client
+
+
+def clear_wake_flag():
     try:
-        connection(settings.ALERTS_QUEUE).delete(WAKE_KEY)
+        _flag_connection().delete(WAKE_KEY)
     except Exception:  # noqa: BLE001
         logger.warning("Could not clear the alert delivery flag.", exc_info=True)
 
@@ -190,8 +259,8 @@ def enqueue_delivery(causes=(), ids=()):
 
     from .jobs import deliver
 
-    queue = get_queue(settings.ALERTS_QUEUE)
-    push = getattr(queue, "original_enqueue_call", queue.enqueue_call)
+    job_queue = get_queue(settings.ALERTS_QUEUE)
+    push = getattr(job_queue, "original_enqueue_call", job_queue.enqueue_call)
     try:
         push(deliver, args=(list(causes), list(ids)))
     except Exception:  # noqa: BLE001 - Redis down: rows stay pending and the sweeper retries

@@ -72,6 +72,7 @@ def run_jobs():
         return
     from rq import SimpleWorker
 
+    services.waker.flush()
     queue = get_queue(settings.ALERTS_QUEUE)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 

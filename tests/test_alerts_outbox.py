@@ -140,6 +140,7 @@ def test_delivery_after_redis_was_down(
     }
     with django_capture_on_commit_callbacks(execute=True):
         lead = crm_services.create_lead(crm_services.LeadData(brand=brands["intralog"], contact_name="Ana"))
+    services.waker.flush()
     assert lead.pk  # the lead is safe although the queue is down
     assert Notification.objects.get().status == Status.PENDING
     assert services.sweep(now=timezone.now() + timedelta(minutes=1)) == 1  # still down: stays pending
