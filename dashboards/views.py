@@ -55,7 +55,7 @@ def can_view_dashboards(user):
 
 def lead_url_pattern():
     """The admin URL of a lead with ``0`` for its id, or None while no lead admin is registered."""
-    for name in ("wagtailsnippets_crm_lead:edit", "crm_lead:edit", "crm:lead_detail"):
+    for name in ("crm_leads:edit", "wagtailsnippets_crm_lead:edit"):
         try:
             return reverse(name, args=[0])
         except NoReverseMatch:
