@@ -32,7 +32,7 @@ browser:
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py seed_demo
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py rundev $(HOST):$(PORT)
 
 ## The whole suite; set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis.
 test: $(VENV)/.installed-dev browser

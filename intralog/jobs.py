@@ -49,3 +49,25 @@ def run_due_periodic_jobs(scheduler=None):
     """Enqueue every periodic job that is due; returns the cron jobs enqueued."""
     scheduler = scheduler or cron_scheduler()
     return scheduler.enqueue_jobs()
+
+
+def run_embedded_worker(stop_event, max_sleep=30, scheduler=None):
+    """Without Redis: run the periodic schedule and drain the in-memory queues until ``stop_event`` is set.
+
+    ``manage.py rundev`` starts this in a background thread so ``make run`` needs no worker process.
+    """
+    from rq import SimpleWorker
+    from rq.timeouts import TimerDeathPenalty
+
+    class ThreadWorker(SimpleWorker):
+        death_penalty_class = TimerDeathPenalty
+
+        def _install_signal_handlers(self):
+            """Signals belong to the main thread (the web server)."""
+
+    scheduler = scheduler or cron_scheduler()
+    queues = [get_queue(name) for name in settings.JOB_QUEUES]
+    while not stop_event.is_set():
+        scheduler.enqueue_jobs()
+        ThreadWorker(queues, connection=_embedded_connection()).work(burst=True, logging_level="WARNING")
+        stop_event.wait(min(scheduler.calculate_sleep_interval() or 1, max_sleep))
