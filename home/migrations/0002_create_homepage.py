@@ -7,6 +7,7 @@ def create_homepage(apps, schema_editor):
     Site = apps.get_model("wagtailcore.Site")
     HomePage = apps.get_model("home.HomePage")
 
+    root = Page.objects.get(depth=1)
     Page.objects.filter(id=2).delete()
     homepage_content_type, _created = ContentType.objects.get_or_create(model="homepage", app_label="home")
     homepage = HomePage.objects.create(
@@ -18,6 +19,7 @@ def create_homepage(apps, schema_editor):
         depth=2,
         numchild=0,
         url_path="/home/",
+        locale_id=root.locale_id,
         intro="<p>Logistics and pallets for Argentine industry.</p>",
     )
     Site.objects.update_or_create(
@@ -33,6 +35,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("home", "0001_initial"),
         ("wagtailcore", "0002_initial_data"),
+        ("wagtailcore", "0057_page_locale_fields_notnull"),
     ]
 
     operations = [migrations.RunPython(create_homepage, remove_homepage)]
