@@ -154,8 +154,13 @@ class FakeSMTPServer:
 
     @property
     def messages(self):
+        """What was received, each with its parsed ``message`` (parsed here, not while receiving)."""
         with self.recorder.lock:
-            return list(self.recorder.records)
+            records = list(self.recorder.records)
+        for record in records:
+            if "message" not in record:
+                record["message"] = message_from_bytes(record["raw"], policy=policy.default)
+        return records
 
     def refuse_next(self, *replies):
         """Answer the next ``RCPT TO`` commands with these ``(code, text)`` replies, in order."""
@@ -220,12 +225,7 @@ class FakeSMTPServer:
                         self.reply("354 End data with <CR><LF>.<CR><LF>")
                         data = self._read_data()
                         server.recorder.record(
-                            {
-                                "time": time.time(),
-                                "from": sender,
-                                "to": recipients,
-                                "message": message_from_bytes(data, policy=policy.default),
-                            }
+                            {"time": time.time(), "from": sender, "to": recipients, "raw": data}
                         )
                         self.reply("250 OK queued")
                     elif verb == "QUIT":

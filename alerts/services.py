@@ -434,7 +434,7 @@ def send_claimed(ids, now, force=False):
             pool.submit(_send_whatsapp, notification, messages.get(notification), windows, now)
             for notification in whatsapps
         ]
-        chunk = max(1, -(-len(emails) // max(1, settings.ALERTS_SEND_THREADS // 2)))
+        chunk = max(1, -(-len(emails) // max(1, settings.ALERTS_SEND_THREADS)))
         tasks += [
             pool.submit(_send_emails, emails[start : start + chunk], now, messages)
             for start in range(0, len(emails), chunk)
