@@ -5,9 +5,10 @@ marketing none. Within scope, assigning, merging and exporting are for managers 
 """
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef
 from django.utils.translation import gettext as _
 
-from .models import CLOSED_STAGES, Lead, Role, Stage
+from .models import CLOSED_STAGES, Brand, Lead, Role, Stage
 
 ACTIONS = frozenset({"change_status", "assign", "note", "contact", "merge", "edit", "export"})
 MANAGEMENT_ACTIONS = frozenset({"assign", "merge", "export"})
@@ -18,6 +19,23 @@ def _is_active(user):
     return user is not None and user.is_authenticated and user.is_active
 
 
+def _brand_scope(user):
+    """``(ids of the user's brands, whether they are every brand)``, read in one query per user object."""
+    cached = getattr(user, "_crm_brand_scope", None)
+    if cached is None:
+        held = Exists(Brand.people.through.objects.filter(user_id=user.pk, brand_id=OuterRef("pk")))
+        rows = list(Brand.objects.annotate(held=held).values_list("pk", "held"))
+        ids = frozenset(pk for pk, is_held in rows if is_held)
+        cached = (ids, bool(ids) and len(ids) == len(rows))
+        user._crm_brand_scope = cached
+    return cached
+
+
+def brand_ids(user):
+    """Ids of the user's brands, cached on the user object (so read once per request)."""
+    return _brand_scope(user)[0]
+
+
 def leads_for(user, queryset=None):
     """The leads ``user`` may see: admins all, managers their brands, employees their own, marketing none."""
     queryset = Lead.objects.all() if queryset is None else queryset
@@ -26,7 +44,10 @@ def leads_for(user, queryset=None):
     if user.role == Role.ADMIN:
         return queryset
     if user.role == Role.MANAGER:
-        return queryset.filter(brand__in=user.brands.all())
+        ids, every_brand = _brand_scope(user)
+        if every_brand:
+            return queryset
+        return queryset.filter(brand_id__in=sorted(ids))
     if user.role == Role.EMPLOYEE:
         return queryset.filter(assignee=user)
     return queryset.none()
@@ -36,7 +57,7 @@ def _in_scope(user, lead):
     if user.role == Role.ADMIN:
         return True
     if user.role == Role.MANAGER:
-        return user.brands.filter(pk=lead.brand_id).exists()
+        return lead.brand_id in brand_ids(user)
     if user.role == Role.EMPLOYEE:
         return lead.assignee_id == user.pk
     return False

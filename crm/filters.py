@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 from taggit.models import Tag
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
+from . import access
 from .models import Brand, Campaign, Lead, PipelineStatus, Role, Service, Source, Stage, TaggedLead, User
 
 ASSIGNEE_MINE = "mine"
@@ -17,7 +18,7 @@ def brands_for(user):
     """Brands whose leads the user may work with."""
     if user.role == Role.ADMIN:
         return Brand.objects.all()
-    return Brand.objects.filter(pk__in=user.brands.values("pk"))
+    return Brand.objects.filter(pk__in=sorted(access.brand_ids(user)))
 
 
 def assignable_users(brands):
@@ -48,7 +49,10 @@ class AssigneeFilter(django_filters.ChoiceFilter):
 
 class LeadFilterSet(WagtailFilterSet):
     status = django_filters.ModelMultipleChoiceFilter(
-        queryset=PipelineStatus.objects.all(), label=_("Status"), widget=forms.CheckboxSelectMultiple
+        queryset=PipelineStatus.objects.all(),
+        label=_("Status"),
+        widget=forms.CheckboxSelectMultiple,
+        distinct=False,
     )
     stage = django_filters.ChoiceFilter(
         field_name="status__stage", choices=Stage.choices, label=_("Stage"), empty_label=_("All")
@@ -72,7 +76,7 @@ class LeadFilterSet(WagtailFilterSet):
         ],
     )
     tags = django_filters.ModelMultipleChoiceFilter(
-        queryset=Tag.objects.all(), label=_("Tags"), method="filter_tags"
+        queryset=Tag.objects.all(), label=_("Tags"), method="filter_tags", distinct=False
     )
 
     class Meta:

@@ -280,9 +280,8 @@ class Lead(models.Model):
 
     def history(self):
         """Events of this lead and of every lead merged into it, newest first."""
-        return LeadEvent.objects.filter(
-            models.Q(lead=self) | models.Q(lead__merged_into=self)
-        ).select_related("actor", "lead")
+        lead_ids = [self.pk, *Lead.objects.filter(merged_into=self).values_list("pk", flat=True)]
+        return LeadEvent.objects.filter(lead_id__in=lead_ids).select_related("actor", "lead")
 
 
 class LeadEvent(models.Model):
