@@ -23,8 +23,14 @@ def is_embedded():
     return not settings.REDIS_URL
 
 
+@cache
+def _redis_connection(queue, url):
+    return get_connection(queue)
+
+
 def connection(queue="default"):
-    return _embedded_connection() if is_embedded() else get_connection(queue)
+    """The queue's Redis client, shared by the process (redis-py pools are fork-safe)."""
+    return _embedded_connection() if is_embedded() else _redis_connection(queue, settings.REDIS_URL)
 
 
 def get_queue(name="default"):
