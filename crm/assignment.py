@@ -5,7 +5,7 @@ Round-robin keeps its place on the rule row (``last_assignee``), read and writte
 on PostgreSQL queue on that row and each takes the next person in turn.
 """
 
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils.translation import gettext as _
 
 from .models import AssignmentRule, Role, User
@@ -18,12 +18,19 @@ def assignable_users(brand):
     )
 
 
+def round_robin_people(rule):
+    """The people a round-robin rule shares leads among, ordered by pk.
+
+    Its active members of the rule's brand; every active employee of the brand when it has no members.
+    """
+    members = AssignmentRule.members.through.objects.filter(assignmentrule_id=rule.pk)
+    in_pool = Exists(members.filter(user_id=OuterRef("pk"))) | (~Exists(members) & Q(role=Role.EMPLOYEE))
+    return list(User.objects.filter(in_pool, is_active=True, brands=rule.brand_id).order_by("pk"))
+
+
 def round_robin_pool(rule):
     """Primary keys of the people a round-robin rule shares leads among, in a stable order."""
-    people = rule.members.all() if rule.members.exists() else User.objects.filter(role=Role.EMPLOYEE)
-    return list(
-        people.filter(is_active=True, brands=rule.brand_id).order_by("pk").values_list("pk", flat=True)
-    )
+    return [person.pk for person in round_robin_people(rule)]
 
 
 def next_in_turn(pool, last_pk):
@@ -40,14 +47,14 @@ def pick_assignee(rule):
         owner = rule.owner
         return owner if owner is not None and owner.is_active else None
     locked = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
-    pool = round_robin_pool(locked)
-    if not pool:
+    people = {person.pk: person for person in round_robin_people(locked)}
+    if not people:
         return None
-    chosen = next_in_turn(pool, locked.last_assignee_id)
+    chosen = next_in_turn(list(people), locked.last_assignee_id)
     AssignmentRule.objects.filter(pk=rule.pk).update(
         last_assignee_id=chosen, assigned_count=F("assigned_count") + 1
     )
-    return User.objects.get(pk=chosen)
+    return people[chosen]
 
 
 def matching_rules(lead):
@@ -64,18 +71,25 @@ def auto_assign(lead):
 
     if lead.assignee_id is not None:
         return None
+    rule, assignee = choose_assignee(lead)
+    if assignee is None:
+        return None
+    assign(lead, assignee, None, rule_note(rule), automatic=True, data={"rule": rule.pk})
+    lead.refresh_from_db()
+    return assignee
+
+
+def choose_assignee(lead):
+    """``(rule, person)``: the first matching rule that has someone available and who; ``(None, None)``.
+
+    Takes the round-robin turn: call it inside the transaction that assigns the lead.
+    """
     for rule in matching_rules(lead):
         assignee = pick_assignee(rule)
-        if assignee is None:
-            continue
-        assign(
-            lead,
-            assignee,
-            None,
-            _("Assigned by rule “%(rule)s”.") % {"rule": rule.name},
-            automatic=True,
-            data={"rule": rule.pk},
-        )
-        lead.refresh_from_db()
-        return assignee
-    return None
+        if assignee is not None:
+            return rule, assignee
+    return None, None
+
+
+def rule_note(rule):
+    return _("Assigned by rule “%(rule)s”.") % {"rule": rule.name}

@@ -52,12 +52,16 @@ def find_original(lead):
     return earliest.duplicate_of or earliest
 
 
-def record_duplicate(lead, original):
-    """Tag ``lead`` (already linked to ``original``) and record a ``classified`` event."""
+def record_duplicate(lead, original, *, tag=True):
+    """Tag ``lead`` (already linked to ``original``) and record a ``classified`` event.
+
+    ``tag=False`` when the caller has added the tag already.
+    """
     from .models import LeadEvent
     from .services import record_event
 
-    lead.tags.add(DUPLICATE_TAG)
+    if tag:
+        lead.tags.add(DUPLICATE_TAG)
     return record_event(
         lead,
         LeadEvent.Kind.CLASSIFIED,

@@ -7,13 +7,17 @@ from it). Admin views, imports, forms and jobs call these; nothing else writes l
 
 from dataclasses import dataclass, field
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from wagtail.log_actions import log
+from wagtail.log_actions import get_active_log_context, log
+from wagtail.log_actions import registry as log_registry
+from wagtail.models import ModelLogEntry
 
-from .models import Lead, LeadEvent, PipelineStatus, Stage
+from .models import Lead, LeadEvent, PipelineStatus, Stage, TaggedLead
 from .signals import lead_event_recorded
 
 LOG_ACTIONS = {
@@ -74,14 +78,39 @@ def record_event(
         outcome=outcome,
         data=data or {},
     )
-    log(
-        instance=lead,
-        action=LOG_ACTIONS[kind],
-        user=event.actor,
-        data={"event": event.pk, "from": event.from_value, "to": event.to_value, "note": note[:500]},
+    log_lead(
+        lead,
+        LOG_ACTIONS[kind],
+        event.actor,
+        {"event": event.pk, "from": event.from_value, "to": event.to_value, "note": note[:500]},
     )
     lead_event_recorded.send(sender=LeadEvent, event=event)
     return event
+
+
+def log_lead(lead, action, user, data):
+    """Write the Wagtail log entry of a lead change, as ``wagtail.log_actions.log`` does.
+
+    ``ModelLogEntry.save`` runs ``full_clean``, which checks with a query each that the content type
+    and the user exist; both come from memory here, so the entry is validated without them.
+    """
+    log_registry.scan_for_actions()
+    if log_registry.get_log_model_for_instance(lead) is not ModelLogEntry:
+        return log(instance=lead, action=action, user=user, data=data)
+    context = get_active_log_context()
+    entry = ModelLogEntry(
+        content_type=ContentType.objects.get_for_model(lead, for_concrete_model=False),
+        object_id=str(lead.pk),
+        label=ModelLogEntry.objects.get_instance_title(lead),
+        action=action,
+        timestamp=timezone.now(),
+        data=data or {},
+        user=user or context.user,
+        uuid=context.uuid,
+    )
+    entry.full_clean(exclude=["content_type", "user"])
+    models.Model.save(entry)
+    return entry
 
 
 def _touch(lead, now=None, fields=()):
@@ -91,6 +120,38 @@ def _touch(lead, now=None, fields=()):
 
 def default_status():
     return PipelineStatus.objects.get(key="pending")
+
+
+def _new_lead_statuses():
+    """The ``pending`` and ``assigned`` statuses a new lead may take, in one query."""
+    statuses = {
+        status.key: status for status in PipelineStatus.objects.filter(key__in=["pending", "assigned"])
+    }
+    if "pending" not in statuses:
+        raise PipelineStatus.DoesNotExist("PipelineStatus matching query does not exist.")
+    return statuses
+
+
+def _tag_new_lead(lead, names, present):
+    """Add tags to a lead created in this transaction with one insert; ``present`` holds the tag ids it has.
+
+    Same tags and ``m2m_changed`` signals as ``lead.tags.add``, without its query and savepoint per tag.
+    """
+    manager = lead.tags
+    tags = {tag.pk: tag for tag in manager._to_tag_model_instances(names, {}) if tag.pk not in present}
+    signal = {
+        "sender": TaggedLead,
+        "instance": lead,
+        "reverse": False,
+        "model": TaggedLead.tag_model(),
+        "pk_set": set(tags),
+        "using": lead._state.db,
+    }
+    m2m_changed.send(action="pre_add", **signal)
+    if tags:
+        TaggedLead.objects.bulk_create([TaggedLead(tag=tag, content_object=lead) for tag in tags.values()])
+        present.update(tags)
+    m2m_changed.send(action="post_add", **signal)
 
 
 @transaction.atomic
@@ -105,6 +166,7 @@ def create_lead(data: LeadData, actor=None):
     from . import assignment, classification, duplicates
 
     now = timezone.now()
+    statuses = _new_lead_statuses()
     values = {name: getattr(data, name) for name in _LEAD_FIELDS}
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
@@ -117,7 +179,7 @@ def create_lead(data: LeadData, actor=None):
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,
-        status=default_status(),
+        status=statuses["pending"],
     )
     initial_status = lead.status
     outcome = classification.evaluate(lead)
@@ -129,13 +191,25 @@ def create_lead(data: LeadData, actor=None):
     record_event(
         lead, LeadEvent.Kind.CREATED, actor, to_value=lead.status.key, data={"source": _key(lead.source)}
     )
-    if data.tags:
-        lead.tags.add(*data.tags)
-    _record_classification(lead, outcome, initial_status)
+    tag_ids = set()
+    if data.tags or outcome.tags:
+        _tag_new_lead(lead, [*data.tags, *outcome.tags], tag_ids)
+    _record_classification(lead, outcome, initial_status, tag=False)
     if original is not None:
-        duplicates.record_duplicate(lead, original)
+        _tag_new_lead(lead, [duplicates.DUPLICATE_TAG], tag_ids)
+        duplicates.record_duplicate(lead, original, tag=False)
     if lead.status.stage != Stage.JUNK:
-        assignment.auto_assign(lead)
+        rule, assignee = assignment.choose_assignee(lead)
+        if assignee is not None:
+            _apply_assignment(
+                lead,
+                assignee,
+                None,
+                assignment.rule_note(rule),
+                automatic=True,
+                data={"rule": rule.pk},
+                assigned_status=statuses.get("assigned"),
+            )
     return lead
 
 
@@ -152,8 +226,8 @@ def _apply_classification(lead, outcome):
     lead.classification_reason = outcome.reason
 
 
-def _record_classification(lead, outcome, previous_status, actor=None):
-    if outcome.tags:
+def _record_classification(lead, outcome, previous_status, actor=None, *, tag=True):
+    if tag and outcome.tags:
         lead.tags.add(*outcome.tags)
     return record_event(
         lead,
@@ -277,6 +351,12 @@ def assign(lead, assignee, actor=None, note="", *, automatic=False, data=None):
         return lead
     if assignee is not None and actor is not None:
         check_assignee(lead, assignee)
+    _apply_assignment(lead, assignee, actor, note, automatic=automatic, data=data)
+    return lead
+
+
+def _apply_assignment(lead, assignee, actor, note, *, automatic, data, assigned_status=None):
+    """Assign a lead this transaction holds (locked or just created): events, then one UPDATE."""
     previous = lead.assignee
     now = timezone.now()
     lead.assignee = assignee
@@ -297,13 +377,12 @@ def assign(lead, assignee, actor=None, note="", *, automatic=False, data=None):
         },
     )
     if assignee and lead.status.key == "pending":
-        assigned = PipelineStatus.objects.get(key="assigned")
+        assigned = assigned_status or PipelineStatus.objects.get(key="assigned")
         record_event(lead, LeadEvent.Kind.STATUS_CHANGED, actor, from_value="pending", to_value="assigned")
         lead.status = assigned
         lead.status_changed_at = now
         fields += ["status", "status_changed_at"]
     _touch(lead, now, fields)
-    return lead
 
 
 def check_assignee(lead, assignee):

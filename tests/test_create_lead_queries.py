@@ -1,0 +1,136 @@
+"""Pins what ``crm.services.create_lead`` costs per lead in queries, and that the cheaper paths keep behaviour."""
+
+import pytest
+from django.db import connection
+from django.db.models.signals import m2m_changed
+from wagtail.log_actions import LogContext
+from wagtail.models import ModelLogEntry
+
+from crm import services
+from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent, PipelineStatus, TaggedLead
+
+pytestmark = pytest.mark.django_db
+
+# Each counted creation follows another one, so caches other apps fill on the first event (alerts
+# rules) are warm. The PostgreSQL advisory lock that serialises creations of one contact is one query more.
+LOCK = 1 if connection.vendor == "postgresql" else 0
+
+# savepoint + statuses + classification rules + [lock] + original lookup + INSERT lead
+# + (event + log entry) x 2 + assignment rules + release
+PLAIN = 11 + LOCK
+# one SELECT of the tags (creating missing ones costs their own INSERTs) + one INSERT of the links
+TAGS = 2
+# locked rule + pool (with the chosen person) + rule UPDATE + (event + log entry) x 2 (assigned, status changed) + lead UPDATE
+ROUND_ROBIN = 8
+# tag + link + (event + log entry)
+DUPLICATE = 4
+
+
+def data(brands, **fields):
+    return services.LeadData(brand=brands["intralog"], contact_name="Ana", **fields)
+
+
+@pytest.fixture
+def existing_tags():
+    from taggit.models import Tag
+
+    for name in ("urgent", "web", "duplicate"):
+        Tag.objects.create(name=name, slug=name)
+
+
+@pytest.fixture
+def round_robin(brands, employee, other_employee):
+    return AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
+
+
+def test_plain_lead(brands, django_assert_num_queries):
+    services.create_lead(data(brands, email="first@example.com"))
+    with django_assert_num_queries(PLAIN):
+        lead = services.create_lead(data(brands, email="ana@example.com"))
+    assert lead.status.key == "pending" and lead.duplicate_of is None
+
+
+def test_lead_with_tags(brands, existing_tags, django_assert_num_queries):
+    services.create_lead(data(brands, email="first@example.com"))
+    with django_assert_num_queries(PLAIN + TAGS):
+        lead = services.create_lead(data(brands, email="ana@example.com", tags=["urgent", "web", "urgent"]))
+    assert sorted(lead.tags.names()) == ["urgent", "web"]
+
+
+def test_assigned_duplicate_with_tags(
+    brands, existing_tags, round_robin, employee, django_assert_num_queries
+):
+    original = services.create_lead(data(brands, email="ana@example.com"))
+    with django_assert_num_queries(PLAIN + TAGS + ROUND_ROBIN + DUPLICATE):
+        lead = services.create_lead(data(brands, email="ANA@example.com ", tags=["urgent"]))
+    assert lead.duplicate_of == original
+    assert sorted(lead.tags.names()) == ["duplicate", "urgent"]
+    assert lead.assignee is not None and lead.status.key == "assigned"
+    lead.refresh_from_db()
+    assert lead.status.key == "assigned" and lead.assignee is not None
+    kinds = list(lead.events.order_by("pk").values_list("kind", "to_value"))
+    assert kinds == [
+        ("created", "pending"),
+        ("classified", "pending"),
+        ("classified", "duplicate"),
+        ("assigned", lead.assignee.get_username()),
+        ("status_changed", "assigned"),
+    ]
+    actions = list(
+        ModelLogEntry.objects.filter(object_id=str(lead.pk)).order_by("pk").values_list("action", flat=True)
+    )
+    assert actions == [
+        "wagtail.create",
+        "crm.lead.classified",
+        "crm.lead.classified",
+        "crm.lead.assigned",
+        "crm.lead.status_changed",
+    ]
+
+
+def test_rule_tags_and_status_in_one_insert(brands, existing_tags, django_assert_num_queries):
+    junk = PipelineStatus.objects.get(key="negative")
+    ClassificationRule.objects.create(
+        name="Spam", order=1, field="message", pattern="casino", add_tags="spam, web", set_status=junk
+    )
+    services.create_lead(data(brands, message="hello"))
+    # no contact: no lock nor original lookup; a junk lead skips the assignment rules; taggit creates
+    # the new "spam" tag with its own get-or-create (a SELECT, two savepoints and the INSERT)
+    with django_assert_num_queries(PLAIN - LOCK - 2 + TAGS + 6):
+        lead = services.create_lead(data(brands, message="casino", tags=["web"]))
+    assert sorted(lead.tags.names()) == ["spam", "web"]
+    assert lead.status == junk and lead.assignee is None
+    assert TaggedLead.objects.filter(content_object=lead).count() == 2
+
+
+def test_tag_signals_as_taggit_sends_them(brands, existing_tags):
+    seen = []
+
+    def watch(sender, action, instance, pk_set, **kwargs):
+        seen.append((action, instance.pk, sorted(pk_set), instance.tags.filter(pk__in=pk_set).count()))
+
+    m2m_changed.connect(watch, sender=TaggedLead, dispatch_uid="test-watch-tags")
+    try:
+        lead = services.create_lead(data(brands, email="a@example.com", tags=["urgent"]))
+    finally:
+        m2m_changed.disconnect(sender=TaggedLead, dispatch_uid="test-watch-tags")
+    urgent = lead.tags.get().pk
+    assert seen == [("pre_add", lead.pk, [urgent], 0), ("post_add", lead.pk, [urgent], 1)]
+
+
+def test_log_entry_takes_the_log_context_user_and_uuid(brands, manager):
+    with LogContext(user=manager) as context:
+        lead = services.create_lead(data(brands, email="a@example.com"))
+    entries = ModelLogEntry.objects.filter(object_id=str(lead.pk))
+    assert {(entry.user_id, entry.uuid) for entry in entries} == {(manager.pk, context.uuid)}
+    assert LeadEvent.objects.filter(lead=lead, actor__isnull=False).count() == 0
+    assert entries.first().label == str(lead)
+
+
+def test_unregistered_log_action_is_still_refused(brands, monkeypatch):
+    from django.core.exceptions import ValidationError
+
+    monkeypatch.setitem(services.LOG_ACTIONS, LeadEvent.Kind.CREATED, "crm.lead.unknown")
+    with pytest.raises(ValidationError):
+        services.create_lead(data(brands, email="a@example.com"))
+    assert not Lead.objects.exists()
