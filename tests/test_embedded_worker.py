@@ -12,8 +12,8 @@ from intralog import jobs
 pytestmark = pytest.mark.skipif(not jobs.is_embedded(), reason="the embedded worker is the no-Redis mode")
 
 
-@pytest.mark.django_db(transaction=True)
-def test_embedded_worker_runs_due_periodic_jobs(admin_user):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_embedded_worker_runs_due_periodic_jobs():
     expired = Invitation.objects.create(
         email="late@example.com", role=Role.EMPLOYEE, expires_at=timezone.now() - timedelta(hours=1)
     )
