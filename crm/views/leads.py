@@ -32,6 +32,7 @@ from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.widgets import AdminSnippetChooser
 
 from crm import access, services
 from crm.exports import LeadSpreadsheetExportMixin
@@ -402,6 +403,26 @@ INSPECT_FIELDS = [
 ]
 
 
+class LoadedLeadChooser(AdminSnippetChooser):
+    """The lead chooser, given the lead it starts on: it shows that lead without fetching it again."""
+
+    def __init__(self, *args, loaded=None, **kwargs):
+        super().__init__(Lead, *args, **kwargs)
+        self.loaded = loaded
+
+    def get_instance(self, value):
+        if self.loaded is not None and str(value) == str(self.loaded.pk):
+            return self.loaded
+        return super().get_instance(value)
+
+
+def merge_form(lead, user):
+    """The merge form of the inspect page; the chooser starts on the lead's original, already loaded."""
+    form = MergeForm(lead=lead, user=user)
+    form.fields["into"].widget = LoadedLeadChooser(loaded=lead.duplicate_of)
+    return form
+
+
 class LeadInspectView(snippet_views.InspectView):
     """Everything about one lead: fields, raw payload, linked leads, the timeline and the actions."""
 
@@ -459,7 +480,7 @@ class LeadInspectView(snippet_views.InspectView):
             ("contact", _("Log a contact attempt"), ContactAttemptForm()),
             ("note", _("Add a note"), NoteForm()),
             ("assign", _("Assign"), AssignForm(lead=lead)),
-            ("merge", _("Merge into another lead"), MergeForm(lead=lead, user=user)),
+            ("merge", _("Merge into another lead"), merge_form(lead, user)),
         ]
         # The lead was fetched through leads_for, so it is in scope: only the role decides here.
         return [
