@@ -57,8 +57,12 @@ def pick_assignee(rule):
     return people[chosen]
 
 
-def matching_rules(lead):
-    rules = AssignmentRule.objects.filter(is_enabled=True, brand_id=lead.brand_id).select_related("owner")
+def enabled_rules(brand_id):
+    return list(AssignmentRule.objects.filter(is_enabled=True, brand_id=brand_id).select_related("owner"))
+
+
+def matching_rules(lead, rules=None):
+    rules = enabled_rules(lead.brand_id) if rules is None else rules
     return [rule for rule in rules if rule.matches(lead)]
 
 
@@ -79,12 +83,13 @@ def auto_assign(lead):
     return assignee
 
 
-def choose_assignee(lead):
+def choose_assignee(lead, rules=None):
     """``(rule, person)``: the first matching rule that has someone available and who; ``(None, None)``.
 
-    Takes the round-robin turn: call it inside the transaction that assigns the lead.
+    ``rules``: the brand's enabled rules when already read. Takes the round-robin turn: call it inside
+    the transaction that assigns the lead.
     """
-    for rule in matching_rules(lead):
+    for rule in matching_rules(lead, rules):
         assignee = pick_assignee(rule)
         if assignee is not None:
             return rule, assignee

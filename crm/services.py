@@ -154,19 +154,51 @@ def _tag_new_lead(lead, names, present):
     m2m_changed.send(action="post_add", **signal)
 
 
+class NewLeadLookups:
+    """What ``create_lead`` reads for every lead (statuses, classification and assignment rules), read once.
+
+    For importers creating many leads in one go: pass one instance to each ``create_lead`` call of a
+    batch. Rule changes made meanwhile apply from the next batch.
+    """
+
+    def __init__(self):
+        self._statuses = None
+        self._classification_rules = None
+        self._assignment_rules = {}
+
+    def statuses(self):
+        if self._statuses is None:
+            self._statuses = _new_lead_statuses()
+        return self._statuses
+
+    def classification_rules(self):
+        from .classification import enabled_rules
+
+        if self._classification_rules is None:
+            self._classification_rules = enabled_rules()
+        return self._classification_rules
+
+    def assignment_rules(self, brand_id):
+        from .assignment import enabled_rules
+
+        if brand_id not in self._assignment_rules:
+            self._assignment_rules[brand_id] = enabled_rules(brand_id)
+        return self._assignment_rules[brand_id]
+
+
 @transaction.atomic
-def create_lead(data: LeadData, actor=None):
+def create_lead(data: LeadData, actor=None, *, lookups=None):
     """Create a lead, classify it, link it to the lead it repeats and assign it. Returns the lead.
 
     Classification and duplicate detection run before the lead is saved, so the ``created`` event
     (and whatever listens to it) already sees the final status, ``skip_alerts`` and ``duplicate_of``.
     Junk leads are not auto-assigned. Raises ``IntegrityError`` when a lead with the same external
-    reference exists.
+    reference exists. ``lookups`` (a ``NewLeadLookups``) shares the rules and statuses between calls.
     """
     from . import assignment, classification, duplicates
 
     now = timezone.now()
-    statuses = _new_lead_statuses()
+    statuses = lookups.statuses() if lookups else _new_lead_statuses()
     values = {name: getattr(data, name) for name in _LEAD_FIELDS}
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
@@ -182,7 +214,7 @@ def create_lead(data: LeadData, actor=None):
         status=statuses["pending"],
     )
     initial_status = lead.status
-    outcome = classification.evaluate(lead)
+    outcome = classification.evaluate(lead, lookups.classification_rules() if lookups else None)
     _apply_classification(lead, outcome)
     duplicates.lock_contact(lead)
     original = duplicates.find_original(lead)
@@ -199,7 +231,8 @@ def create_lead(data: LeadData, actor=None):
         _tag_new_lead(lead, [duplicates.DUPLICATE_TAG], tag_ids)
         duplicates.record_duplicate(lead, original, tag=False)
     if lead.status.stage != Stage.JUNK:
-        rule, assignee = assignment.choose_assignee(lead)
+        rules = lookups.assignment_rules(lead.brand_id) if lookups else None
+        rule, assignee = assignment.choose_assignee(lead, rules)
         if assignee is not None:
             _apply_assignment(
                 lead,

@@ -134,3 +134,23 @@ def test_unregistered_log_action_is_still_refused(brands, monkeypatch):
     with pytest.raises(ValidationError):
         services.create_lead(data(brands, email="a@example.com"))
     assert not Lead.objects.exists()
+
+
+def test_shared_lookups_for_a_batch(
+    brands, existing_tags, round_robin, employee, other_employee, django_assert_num_queries
+):
+    lookups = services.NewLeadLookups()
+    services.create_lead(data(brands, email="first@example.com"), lookups=lookups)
+    # statuses, classification rules and the brand's assignment rules are read once per batch
+    with django_assert_num_queries(PLAIN - 3 + TAGS + ROUND_ROBIN):
+        second = services.create_lead(data(brands, email="b@example.com", tags=["web"]), lookups=lookups)
+    third = services.create_lead(data(brands, email="c@example.com"), lookups=lookups)
+    assert {second.assignee, third.assignee} == {employee, other_employee}
+    assert second.status.key == third.status.key == "assigned"
+    assert list(second.tags.names()) == ["web"]
+    assert list(third.events.order_by("pk").values_list("kind", flat=True)) == [
+        "created",
+        "classified",
+        "assigned",
+        "status_changed",
+    ]
