@@ -161,6 +161,7 @@ def run(args):
     rows, users = cases()
     clients = {role: _client(user) for role, user in users.items()}
     runs = 10 if args.quick else 20
+    load_before = os.getloadavg()[0]
     measurements = []
     for name, role, path, query in rows:
         measurement = measure(name, _request(clients[role], path, query), runs=runs, warmup=3)
@@ -169,6 +170,7 @@ def run(args):
         measurements.append(measurement)
         print(measurement.detailed_row(), flush=True)
 
+    load_after = os.getloadavg()[0]
     counts = {_case_key(m.name): m.queries for m in measurements}
     bigger_pages = query_counts(page_size=PAGE_SIZES[1])
     small = comparison_counts(COMPARISON_LEADS) if leads != COMPARISON_LEADS else counts
@@ -176,7 +178,9 @@ def run(args):
         f"Machine: {machine_line()}  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · dataset: {leads:,} leads · {report}  ",
         f"Each case: 3 warm-up requests, then {runs} timed requests through Django's test client "
-        "(server time, including template rendering), signed in with `force_login`.",
+        "(server time, including template rendering), signed in with `force_login`.  ",
+        f"Machine load (1-minute average) before / after the timed cases: {load_before:.1f} / {load_after:.1f} "
+        f"on {os.cpu_count()} cores; wall times include waiting for a CPU, the Python CPU column does not.",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],
