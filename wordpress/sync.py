@@ -95,6 +95,7 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
         submissions = _store_raw(source, form, records, origin)
         context = FormContext(source, form)
         lead_source = wordpress_lead_source()
+        lookups = services.NewLeadLookups()
         ids = [key for key in submissions if key]
         existing = {
             lead.external_id: lead
@@ -107,7 +108,7 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
             key = str(item.get("external_id") or "")
             submission, previous_status = submissions.get(key, (None, ""))
             outcome = _store_one(
-                source, form, item, submission, previous_status, existing, context, lead_source
+                source, form, item, submission, previous_status, existing, context, lead_source, lookups
             )
             counts[outcome] += 1
             if submission is not None:
@@ -172,7 +173,7 @@ def _store_raw(source, form, records, origin):
     return result
 
 
-def _store_one(source, form, item, submission, previous_status, existing, context, lead_source):
+def _store_one(source, form, item, submission, previous_status, existing, context, lead_source, lookups):
     """Store one record; returns the count it adds to: created, updated, duplicates or quarantined."""
     key = str(item.get("external_id") or "")
     lead_id = existing.get(key).pk if key in existing else None
@@ -195,7 +196,7 @@ def _store_one(source, form, item, submission, previous_status, existing, contex
     try:
         if submission is None:
             raise RecordError(_("The submission has no usable id."))
-        lead = services.create_lead(lead_data(item, context, lead_source))
+        lead = services.create_lead(lead_data(item, context, lead_source), lookups=lookups)
     except RecordError as error:
         return _quarantine(source, form, item, submission, str(error))
     except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
