@@ -35,6 +35,9 @@ def _apply_role_permissions(sender, app_config=None, **kwargs):
 
     from .roles import apply_role_permissions
 
+    if kwargs.get("plan") is None:
+        # Sent by ``flush`` (tests), not ``migrate``: serialized test data brings the groups back.
+        return
     # Run once, after every app's permissions exist (post_migrate is sent only for apps with models).
     with_models = [config for config in apps.get_app_configs() if config.models_module is not None]
     if app_config is not None and app_config is with_models[-1]:

@@ -9,7 +9,7 @@ from bench.loader import BENCH_SOURCE, ensure_dataset
 from crm import services
 from crm.models import Brand, Lead, LeadEvent, TaggedLead
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 @pytest.fixture(autouse=True)

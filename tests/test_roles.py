@@ -43,7 +43,7 @@ def test_migrate_reapplies_role_permissions(db):
     """Every migrate ends with post_migrate, which puts each role's exact permissions back."""
     group = Group.objects.get(name=ROLE_GROUP_NAMES[Role.MARKETING])
     group.permissions.clear()
-    emit_post_migrate_signal(verbosity=0, interactive=False, db="default")
+    emit_post_migrate_signal(verbosity=0, interactive=False, db="default", plan=[])
     assert group.permissions.count() == len(ROLE_PERMISSIONS[Role.MARKETING])
 
 
