@@ -330,6 +330,18 @@ def test_inspect_shows_timeline_duplicates_and_payload(make_lead, manager, emplo
     assert content.index('data-event-kind="assigned"') < content.index('data-event-kind="created"')
 
 
+def test_timeline_names_statuses_and_fields_not_their_keys(make_lead, manager, employee, client_for):
+    from crm.services import change_status, edit_lead
+
+    lead = make_lead("Etiquetas", assignee=employee)
+    change_status(lead, "to_quote", manager)
+    edit_lead(lead, manager, {"company": "Nueva SA", "location": "Rosario"})
+    content = client_for(manager).get(url("inspect", lead)).content.decode()
+    assert "Assigned → To quote" in content
+    assert "Changed: Company, Location" in content
+    assert "assigned → to_quote" not in content
+
+
 def test_actions_are_post_only_for_changes_and_need_csrf(make_lead, manager):
     lead = make_lead("Csrf")
     client = Client(enforce_csrf_checks=True)

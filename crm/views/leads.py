@@ -9,7 +9,7 @@ import json
 
 from django import forms
 from django.contrib.admin.utils import quote
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
@@ -49,7 +49,7 @@ from crm.forms.leads import (
     MergeForm,
     NoteForm,
 )
-from crm.models import Lead, Role
+from crm.models import Lead, LeadEvent, PipelineStatus, Role
 from crm.normalise import phone_to_e164
 from crm.pagination import CappedCountPaginator
 from crm.templatetags.crm_leads import status_badge
@@ -78,6 +78,31 @@ def lead_url(name, lead):
 def has_lead_access(user):
     """Whether the user works with leads at all (marketing does not)."""
     return user.is_authenticated and user.is_active and user.has_perm("crm.view_lead")
+
+
+def _field_label(name):
+    try:
+        return str(capfirst(Lead._meta.get_field(name).verbose_name))
+    except FieldDoesNotExist:
+        return name
+
+
+def label_event_values(events):
+    """Give each event readable ``from_label``/``to_label``: status labels, field names, else the raw value."""
+    status_labels = {}
+    if any(event.kind == LeadEvent.Kind.STATUS_CHANGED for event in events):
+        status_labels = {status.key: status.display_label for status in PipelineStatus.objects.all()}
+    for event in events:
+        if event.kind == LeadEvent.Kind.STATUS_CHANGED:
+            event.from_label = status_labels.get(event.from_value, event.from_value)
+            event.to_label = status_labels.get(event.to_value, event.to_value)
+        elif event.kind == LeadEvent.Kind.EDITED:
+            event.from_label = ""
+            event.to_label = ", ".join(
+                _field_label(name.strip()) for name in event.to_value.split(",") if name.strip()
+            )
+        else:
+            event.from_label, event.to_label = event.from_value, event.to_value
 
 
 # Listing ---------------------------------------------------------------------------------------------
@@ -446,7 +471,9 @@ class LeadInspectView(snippet_views.InspectView):
     def get_timeline(self):
         lead = self.object
         events = lead.history() if hasattr(lead, "history") else lead.events.all()
-        return list(events.select_related("actor").order_by("-created_at", "-pk")[: TIMELINE_LIMIT + 1])
+        timeline = list(events.select_related("actor").order_by("-created_at", "-pk")[: TIMELINE_LIMIT + 1])
+        label_event_values(timeline)
+        return timeline
 
     def get_linked_leads(self):
         user, lead = self.request.user, self.object
