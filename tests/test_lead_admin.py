@@ -126,6 +126,22 @@ def test_status_badge_uses_status_colour(make_lead, manager, client_for):
     assert "background-color: #6b7280" in content
 
 
+def test_listing_rows_escape_lead_text_and_offer_the_user_s_actions(
+    make_lead, manager, admin_user, client_for
+):
+    lead = make_lead("<b>Ana</b> & Co", company="<i>Acme</i>", tags=["<x>caliente"])
+    content = listing(client_for(manager))
+    assert "&lt;b&gt;Ana&lt;/b&gt; &amp; Co" in content
+    assert "&lt;i&gt;Acme&lt;/i&gt;" in content
+    assert "&lt;x&gt;caliente" in content
+    assert "<b>Ana" not in content and "<i>Acme" not in content
+    assert f'id="snippet_{lead.pk}_title"' in content
+    assert f'aria-describedby="snippet_{lead.pk}_title"' in content
+    assert url("edit", lead) in content and url("inspect", lead) in content
+    assert url("delete", lead) not in content
+    assert url("delete", lead) in listing(client_for(admin_user))
+
+
 def test_create_goes_through_the_service(brands, manager, client_for):
     phone = Source.objects.get(key="phone")
     response = client_for(manager).post(

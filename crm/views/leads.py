@@ -14,18 +14,15 @@ from django.db import models
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.formats import date_format, localize
+from django.utils.formats import date_format
 from django.utils.functional import cached_property
-from django.utils.html import format_html
 from django.utils.text import capfirst
-from django.utils.timesince import timesince
-from django.utils.timezone import localtime, template_localtime
+from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
 from wagtail.admin import messages
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
-from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
@@ -52,7 +49,7 @@ from crm.forms.leads import (
 from crm.models import Lead, LeadEvent, PipelineStatus, Role
 from crm.normalise import phone_to_e164
 from crm.pagination import CappedCountPaginator
-from crm.templatetags.crm_leads import status_badge
+from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
 
 LISTING_RELATED = ("brand", "service", "status", "assignee", "source", "campaign")
 LISTING_DEFERRED = ("message", "raw_payload", "extra")
@@ -106,48 +103,6 @@ def label_event_values(events):
 
 
 # Listing ---------------------------------------------------------------------------------------------
-
-
-class LeadTitleColumn(TitleColumn):
-    cell_template_name = "crm/leads/columns/name_cell.html"
-
-
-class PlainColumn(Column):
-    """A text cell rendered without a template: 50 rows × several columns add up at every request."""
-
-    def render_cell_html(self, instance, parent_context):
-        value = self.get_value(instance)
-        return self.cell_html("" if value is None else value)
-
-    def cell_html(self, content):
-        if self.classname:
-            return format_html('<td class="{}">{}</td>', self.classname, content)
-        return format_html("<td>{}</td>", content)
-
-
-class StatusBadgeColumn(PlainColumn):
-    def render_cell_html(self, instance, parent_context):
-        badge = status_badge(instance.status)
-        return self.cell_html(
-            format_html(
-                '<span class="w-status crm-status-badge" style="background-color: {colour}; color: {text};'
-                ' border-color: {colour};" data-status="{key}">{label}</span>',
-                colour=badge["colour"],
-                text=badge["text_colour"],
-                key=instance.status.key if instance.status else "",
-                label=instance.status.display_label if instance.status else "",
-            )
-        )
-
-
-class AgeColumn(PlainColumn):
-    def render_cell_html(self, instance, parent_context):
-        value = self.get_value(instance)
-        if not value:
-            return self.cell_html("")
-        return self.cell_html(
-            format_html('<span title="{}">{}</span>', localize(template_localtime(value)), timesince(value))
-        )
 
 
 def source_and_campaign(lead):
@@ -214,7 +169,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     @cached_property
     def columns(self):
         return [
-            BulkActionsCheckboxColumn("bulk_actions", obj_type="snippet"),
+            LeadCheckboxColumn("bulk_actions", obj_type="snippet"),
             self._get_title_column_class(LeadTitleColumn)(
                 "contact_name",
                 label=gettext_lazy("Name and company"),
