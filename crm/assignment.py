@@ -96,5 +96,48 @@ def choose_assignee(lead, rules=None):
     return None, None
 
 
+def choose_assignees(leads, rules_for):
+    """``choose_assignee`` for each of ``leads`` in order, as if they were created one by one.
+
+    ``rules_for(brand_id)`` gives a brand's enabled rules. The round-robin rules that may be used are
+    locked in one query (in rule order), their pools read once each, and each rule used is updated once.
+    Returns one ``(rule, person)`` (or ``(None, None)``) per lead.
+    """
+    matches = [matching_rules(lead, rules_for(lead.brand_id)) for lead in leads]
+    turns = {}
+    round_robin = {
+        rule.pk for found in matches for rule in found if rule.mode == AssignmentRule.Mode.ROUND_ROBIN
+    }
+    if round_robin:
+        locked = AssignmentRule.objects.select_for_update().filter(pk__in=round_robin)
+        for rule in locked.order_by("brand_id", "order", "pk"):
+            people = {person.pk: person for person in round_robin_people(rule)}
+            turns[rule.pk] = [rule.last_assignee_id, people, sorted(people), 0]
+    chosen = []
+    for found in matches:
+        choice = (None, None)
+        for rule in found:
+            if rule.mode == AssignmentRule.Mode.FIXED:
+                owner = rule.owner
+                if owner is not None and owner.is_active:
+                    choice = (rule, owner)
+                    break
+                continue
+            turn = turns[rule.pk]
+            if not turn[2]:
+                continue
+            turn[0] = next_in_turn(turn[2], turn[0])
+            turn[3] += 1
+            choice = (rule, turn[1][turn[0]])
+            break
+        chosen.append(choice)
+    for pk, (last, _people, _pool, count) in turns.items():
+        if count:
+            AssignmentRule.objects.filter(pk=pk).update(
+                last_assignee_id=last, assigned_count=F("assigned_count") + count
+            )
+    return chosen
+
+
 def rule_note(rule):
     return _("Assigned by rule “%(rule)s”.") % {"rule": rule.name}

@@ -5,7 +5,8 @@ A repeat is linked to the earliest original and tagged; nothing is merged silent
 """
 
 from django.db import connection
-from django.db.models import Q
+from django.db.models import F, Q, Window
+from django.db.models.functions import RowNumber
 from django.utils.translation import gettext as _
 
 from .models import Lead
@@ -13,21 +14,43 @@ from .models import Lead
 DUPLICATE_TAG = "duplicate"
 
 
+def contact_keys(lead):
+    """``(field, value)`` pairs by which ``lead`` repeats another: a usable email, the E.164 phone."""
+    if lead.email and "@" in lead.email:
+        yield "email", lead.email
+    if lead.phone_e164:
+        yield "phone_e164", lead.phone_e164
+
+
 def lock_contact(lead):
     """On PostgreSQL, serialise creations sharing this brand+email or brand+phone until commit.
 
     Two copies of one submission arriving together would otherwise both see no original.
     """
+    lock_contacts([lead])
+
+
+_LOCK_SQL = (
+    "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) "
+    "FROM (SELECT key FROM unnest(%s::text[]) WITH ORDINALITY AS keys(key, n) ORDER BY n) AS ordered"
+)
+
+
+def lock_contacts(leads):
+    """``lock_contact`` for many leads in one query, every key in one sorted order (no deadlock)."""
     if connection.vendor != "postgresql":
         return
+    names = {"email": "email", "phone_e164": "phone"}
     keys = sorted(
-        f"crm.lead:{lead.brand_id}:{kind}:{value}"
-        for kind, value in (("email", lead.email if "@" in lead.email else ""), ("phone", lead.phone_e164))
-        if value
+        {
+            f"crm.lead:{lead.brand_id}:{names[field]}:{value}"
+            for lead in leads
+            for field, value in contact_keys(lead)
+        }
     )
-    with connection.cursor() as cursor:
-        for key in keys:
-            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [key])
+    if keys:
+        with connection.cursor() as cursor:
+            cursor.execute(_LOCK_SQL, [keys])
 
 
 def find_original(lead):
@@ -37,10 +60,8 @@ def find_original(lead):
     itself a duplicate, its original (duplicates always point at the root). Works on an unsaved lead.
     """
     match = Q()
-    if lead.email and "@" in lead.email:
-        match |= Q(email=lead.email)
-    if lead.phone_e164:
-        match |= Q(phone_e164=lead.phone_e164)
+    for field, value in contact_keys(lead):
+        match |= Q(**{field: value})
     if not match:
         return None
     candidates = Lead.objects.filter(match, brand_id=lead.brand_id).select_related("duplicate_of")
@@ -50,6 +71,59 @@ def find_original(lead):
     if earliest is None:
         return None
     return earliest.duplicate_of or earliest
+
+
+def find_originals(leads):
+    """``find_original`` for new, unsaved leads in creation order, with one query per contact field.
+
+    Returns, per lead, None, the primary key of its original among saved leads, or the earlier lead of
+    ``leads`` that is its original (earlier in the list wins over later, as if created one by one).
+    """
+    wanted = {}
+    for lead in leads:
+        for field, value in contact_keys(lead):
+            wanted.setdefault(field, {}).setdefault(lead.brand_id, set()).add(value)
+    saved = {}
+    for field, by_brand in wanted.items():
+        match = Q()
+        for brand_id, values in by_brand.items():
+            match |= Q(brand_id=brand_id, **{f"{field}__in": sorted(values)})
+        first = Window(
+            RowNumber(),
+            partition_by=[F("brand_id"), F(field)],
+            order_by=[F("received_at").asc(), F("pk").asc()],
+        )
+        rows = (
+            Lead.objects.filter(match)
+            .annotate(rank=first)
+            .filter(rank=1)
+            .values_list("brand_id", field, "received_at", "pk", "duplicate_of_id")
+        )
+        for brand_id, value, received_at, pk, root in rows:
+            saved[(brand_id, field, value)] = ((received_at, 0, pk), root or pk)
+    in_batch, result = {}, []
+    for index, lead in enumerate(leads):
+        best = None
+        for field, value in contact_keys(lead):
+            key = (lead.brand_id, field, value)
+            for candidate in (saved.get(key), in_batch.get(key)):
+                if candidate is not None and (best is None or candidate[0] < best[0]):
+                    best = candidate
+        root = best[1] if best else None
+        result.append(root)
+        entry = ((lead.received_at, 1, index), root if root is not None else lead)
+        for field, value in contact_keys(lead):
+            in_batch.setdefault((lead.brand_id, field, value), entry)
+    return result
+
+
+def duplicate_event(original_pk):
+    """The fields of the ``classified`` event recording that a lead repeats lead ``original_pk``."""
+    return {
+        "to_value": DUPLICATE_TAG,
+        "note": _("Repeats lead #%(pk)s.") % {"pk": original_pk},
+        "data": {"duplicate_of": original_pk, "tags": [DUPLICATE_TAG]},
+    }
 
 
 def record_duplicate(lead, original, *, tag=True):
@@ -62,13 +136,7 @@ def record_duplicate(lead, original, *, tag=True):
 
     if tag:
         lead.tags.add(DUPLICATE_TAG)
-    return record_event(
-        lead,
-        LeadEvent.Kind.CLASSIFIED,
-        to_value=DUPLICATE_TAG,
-        note=_("Repeats lead #%(pk)s.") % {"pk": original.pk},
-        data={"duplicate_of": original.pk, "tags": [DUPLICATE_TAG]},
-    )
+    return record_event(lead, LeadEvent.Kind.CLASSIFIED, **duplicate_event(original.pk))
 
 
 def link_duplicate(lead):

@@ -2,9 +2,10 @@
 
 Each function changes the lead, writes a ``LeadEvent`` and a Wagtail log entry in one transaction,
 and sends ``crm.signals.lead_event_recorded`` inside that transaction (alerts build their outbox
-from it). Admin views, imports, forms and jobs call these; nothing else writes leads.
+from it); ``create_leads``, the batch path, sends ``crm.signals.lead_events_recorded`` once instead. Admin views, imports, forms and jobs call these; nothing else writes leads.
 """
 
+import copy
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
@@ -18,7 +19,7 @@ from wagtail.log_actions import registry as log_registry
 from wagtail.models import ModelLogEntry
 
 from .models import Lead, LeadEvent, PipelineStatus, Stage, TaggedLead
-from .signals import lead_event_recorded
+from .signals import lead_event_recorded, lead_events_recorded
 
 LOG_ACTIONS = {
     LeadEvent.Kind.CREATED: "wagtail.create",
@@ -67,7 +68,28 @@ def record_event(
     lead, kind, actor=None, *, from_value="", to_value="", note="", channel="", outcome="", data=None
 ):
     """Write one lead event and its Wagtail log entry. Call inside the transaction that changed the lead."""
-    event = LeadEvent.objects.create(
+    event = _new_event(
+        lead,
+        kind,
+        actor,
+        timezone.now(),
+        from_value=from_value,
+        to_value=to_value,
+        note=note,
+        channel=channel,
+        outcome=outcome,
+        data=data,
+    )
+    event.save()
+    log_lead(lead, LOG_ACTIONS[kind], event.actor, _log_data(event))
+    lead_event_recorded.send(sender=LeadEvent, event=event)
+    return event
+
+
+def _new_event(
+    lead, kind, actor, now, *, from_value="", to_value="", note="", channel="", outcome="", data=None
+):
+    return LeadEvent(
         lead=lead,
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         kind=kind,
@@ -77,15 +99,12 @@ def record_event(
         channel=channel,
         outcome=outcome,
         data=data or {},
+        created_at=now,
     )
-    log_lead(
-        lead,
-        LOG_ACTIONS[kind],
-        event.actor,
-        {"event": event.pk, "from": event.from_value, "to": event.to_value, "note": note[:500]},
-    )
-    lead_event_recorded.send(sender=LeadEvent, event=event)
-    return event
+
+
+def _log_data(event):
+    return {"event": event.pk, "from": event.from_value, "to": event.to_value, "note": event.note[:500]}
 
 
 def log_lead(lead, action, user, data):
@@ -97,20 +116,41 @@ def log_lead(lead, action, user, data):
     log_registry.scan_for_actions()
     if log_registry.get_log_model_for_instance(lead) is not ModelLogEntry:
         return log(instance=lead, action=action, user=user, data=data)
-    context = get_active_log_context()
-    entry = ModelLogEntry(
+    entry = _log_entry(lead, action, user, data, timezone.now(), get_active_log_context())
+    entry.full_clean(exclude=["content_type", "user"])
+    models.Model.save(entry)
+    return entry
+
+
+def _log_entry(lead, action, user, data, now, context):
+    return ModelLogEntry(
         content_type=ContentType.objects.get_for_model(lead, for_concrete_model=False),
         object_id=str(lead.pk),
         label=ModelLogEntry.objects.get_instance_title(lead),
         action=action,
-        timestamp=timezone.now(),
+        timestamp=now,
         data=data or {},
         user=user or context.user,
         uuid=context.uuid,
     )
-    entry.full_clean(exclude=["content_type", "user"])
-    models.Model.save(entry)
-    return entry
+
+
+def _log_events(events, now):
+    """The Wagtail log entries of saved events, in one insert; each action is validated once."""
+    log_registry.scan_for_actions()
+    if log_registry.get_log_model_for_instance(events[0].lead) is not ModelLogEntry:
+        for event in events:
+            log(instance=event.lead, action=LOG_ACTIONS[event.kind], user=event.actor, data=_log_data(event))
+        return
+    context = get_active_log_context()
+    entries, checked = [], set()
+    for event in events:
+        entry = _log_entry(event.lead, LOG_ACTIONS[event.kind], event.actor, _log_data(event), now, context)
+        if entry.action not in checked:
+            entry.full_clean(exclude=["content_type", "user"])
+            checked.add(entry.action)
+        entries.append(entry)
+    ModelLogEntry.objects.bulk_create(entries)
 
 
 def _touch(lead, now=None, fields=()):
@@ -130,28 +170,6 @@ def _new_lead_statuses():
     if "pending" not in statuses:
         raise PipelineStatus.DoesNotExist("PipelineStatus matching query does not exist.")
     return statuses
-
-
-def _tag_new_lead(lead, names, present):
-    """Add tags to a lead created in this transaction with one insert; ``present`` holds the tag ids it has.
-
-    Same tags and ``m2m_changed`` signals as ``lead.tags.add``, without its query and savepoint per tag.
-    """
-    manager = lead.tags
-    tags = {tag.pk: tag for tag in manager._to_tag_model_instances(names, {}) if tag.pk not in present}
-    signal = {
-        "sender": TaggedLead,
-        "instance": lead,
-        "reverse": False,
-        "model": TaggedLead.tag_model(),
-        "pk_set": set(tags),
-        "using": lead._state.db,
-    }
-    m2m_changed.send(action="pre_add", **signal)
-    if tags:
-        TaggedLead.objects.bulk_create([TaggedLead(tag=tag, content_object=lead) for tag in tags.values()])
-        present.update(tags)
-    m2m_changed.send(action="post_add", **signal)
 
 
 class NewLeadLookups:
@@ -194,69 +212,277 @@ def create_lead(data: LeadData, actor=None, *, lookups=None):
     (and whatever listens to it) already sees the final status, ``skip_alerts`` and ``duplicate_of``.
     Junk leads are not auto-assigned. Raises ``IntegrityError`` when a lead with the same external
     reference exists. ``lookups`` (a ``NewLeadLookups``) shares the rules and statuses between calls.
+    Sends ``lead_event_recorded`` once per event.
     """
+    return _create_leads([data], actor, lookups, batch=False)[0]
+
+
+@transaction.atomic
+def create_leads(drafts, actor=None, *, lookups=None):
+    """``create_lead`` for a batch of ``LeadData``, in a few queries whatever the batch size.
+
+    Same leads, events, log entries, tags, duplicates and assignments as creating them one by one in
+    order (an earlier draft is the original of a later one sharing its contact). Returns one item per
+    draft: the lead, or None when a lead with its external reference exists (or came earlier in the
+    batch). Sends ``lead_events_recorded`` once with every event instead of ``lead_event_recorded``;
+    each event's ``lead`` is the lead as it was when that event happened.
+    """
+    drafts = list(drafts)
+    fresh = _without_existing_refs(drafts)
+    leads = iter(_create_leads([drafts[index] for index in fresh], actor, lookups, batch=True))
+    fresh = set(fresh)
+    return [next(leads) if index in fresh else None for index in range(len(drafts))]
+
+
+def _without_existing_refs(drafts):
+    """Indexes of the drafts whose external reference is new (not saved, not earlier in the batch)."""
+    refs = {(d.external_source, d.external_form, d.external_id) for d in drafts if d.external_id}
+    saved = set()
+    if refs:
+        match = models.Q()
+        for source, form in {(ref[0], ref[1]) for ref in refs}:
+            ids = [ref[2] for ref in refs if ref[:2] == (source, form)]
+            match |= models.Q(external_source=source, external_form=form, external_id__in=ids)
+        saved = set(Lead.objects.filter(match).values_list("external_source", "external_form", "external_id"))
+    fresh = []
+    for index, draft in enumerate(drafts):
+        ref = (draft.external_source, draft.external_form, draft.external_id)
+        if draft.external_id:
+            if ref in saved:
+                continue
+            saved.add(ref)
+        fresh.append(index)
+    return fresh
+
+
+@dataclass
+class _NewLead:
+    """A lead being created and what happened to it, in the order the events record it."""
+
+    data: LeadData
+    lead: Lead
+    outcome: object
+    reason: str
+    classified_status: object
+    original: object = None
+    rule: object = None
+    assignee: object = None
+    tags: list = field(default_factory=list)
+
+
+def _create_leads(drafts, actor, lookups, *, batch):
     from . import assignment, classification, duplicates
 
+    if not drafts:
+        return []
+    lookups = lookups or NewLeadLookups()
     now = timezone.now()
-    statuses = lookups.statuses() if lookups else _new_lead_statuses()
+    statuses = lookups.statuses()
+    rules = lookups.classification_rules()
+    items = []
+    for data in drafts:
+        lead = _new_lead(data, now, statuses["pending"])
+        outcome = classification.evaluate(lead, rules)
+        reason = outcome.reason
+        _apply_classification(lead, outcome, reason)
+        items.append(_NewLead(data, lead, outcome, reason, lead.status))
+    duplicates.lock_contacts([item.lead for item in items])
+    for item, original in zip(items, duplicates.find_originals([item.lead for item in items]), strict=True):
+        item.original = original
+        if isinstance(original, int):
+            item.lead.duplicate_of_id = original
+    open_items = [item for item in items if item.lead.status.stage != Stage.JUNK]
+    if open_items:
+        chosen = assignment.choose_assignees([item.lead for item in open_items], lookups.assignment_rules)
+        for item, (rule, person) in zip(open_items, chosen, strict=True):
+            if person is not None:
+                _assign_new(item, rule, person, now, statuses)
+    leads = [item.lead for item in items]
+    Lead.objects.bulk_create(leads)
+    linked = []
+    for item in items:
+        if isinstance(item.original, Lead):
+            item.original = item.original.pk
+            item.lead.duplicate_of_id = item.original
+            linked.append(item.lead)
+    if linked:
+        Lead.objects.bulk_update(linked, ["duplicate_of"])
+    _tag_new_leads(items)
+    events = _record_new_lead_events(items, actor, now)
+    if batch:
+        lead_events_recorded.send(sender=LeadEvent, events=events)
+    else:
+        for event in events:
+            lead_event_recorded.send(sender=LeadEvent, event=event)
+    return leads
+
+
+def _new_lead(data, now, pending):
     values = {name: getattr(data, name) for name in _LEAD_FIELDS}
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
         from .normalise import phone_to_e164
 
         values["phone_e164"] = phone_to_e164(values["phone"])
-    lead = Lead(
+    return Lead(
         **values,
         submitted_at=data.submitted_at or now,
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,
-        status=statuses["pending"],
+        status=pending,
     )
-    initial_status = lead.status
-    outcome = classification.evaluate(lead, lookups.classification_rules() if lookups else None)
-    _apply_classification(lead, outcome)
-    duplicates.lock_contact(lead)
-    original = duplicates.find_original(lead)
-    lead.duplicate_of = original
-    lead.save()
-    record_event(
-        lead, LeadEvent.Kind.CREATED, actor, to_value=lead.status.key, data={"source": _key(lead.source)}
+
+
+def _assign_new(item, rule, person, now, statuses):
+    """Give a new lead to ``person`` before it is saved; a pending lead becomes assigned."""
+    lead = item.lead
+    item.rule, item.assignee = rule, person
+    lead.assignee = person
+    lead.assigned_at = now
+    if lead.status.key == "pending":
+        lead.status = statuses.get("assigned") or PipelineStatus.objects.get(key="assigned")
+        lead.status_changed_at = now
+
+
+def _tag_new_leads(items):
+    """Tags of new leads (the draft's, the classification's, ``duplicate``) in one lookup and one insert.
+
+    Sends the ``m2m_changed`` signals ``lead.tags.add`` would, once per lead.
+    """
+    from .duplicates import DUPLICATE_TAG
+
+    for item in items:
+        item.tags = [*item.data.tags, *item.outcome.tags, *([DUPLICATE_TAG] if item.original else [])]
+    names = list(dict.fromkeys(name for item in items for name in item.tags))
+    if not names:
+        return
+    tagged = [item for item in items if item.tags]
+    found = tagged[0].lead.tags._to_tag_model_instances(names, {})
+    by_name = {tag.name: tag for tag in found}
+    folded = {tag.name.casefold(): tag for tag in found}
+    model = TaggedLead.tag_model()
+    signals = []
+    for item in tagged:
+        tags = {}
+        for name in item.tags:
+            tag = by_name.get(name) or folded[name.casefold()]
+            tags.setdefault(tag.pk, tag)
+        signal = {
+            "sender": TaggedLead,
+            "instance": item.lead,
+            "reverse": False,
+            "model": model,
+            "pk_set": set(tags),
+            "using": item.lead._state.db,
+        }
+        signals.append((signal, tags))
+        m2m_changed.send(action="pre_add", **signal)
+    TaggedLead.objects.bulk_create(
+        [TaggedLead(tag=tag, content_object=s["instance"]) for s, tags in signals for tag in tags.values()]
     )
-    tag_ids = set()
-    if data.tags or outcome.tags:
-        _tag_new_lead(lead, [*data.tags, *outcome.tags], tag_ids)
-    _record_classification(lead, outcome, initial_status, tag=False)
-    if original is not None:
-        _tag_new_lead(lead, [duplicates.DUPLICATE_TAG], tag_ids)
-        duplicates.record_duplicate(lead, original, tag=False)
-    if lead.status.stage != Stage.JUNK:
-        rules = lookups.assignment_rules(lead.brand_id) if lookups else None
-        rule, assignee = assignment.choose_assignee(lead, rules)
-        if assignee is not None:
-            _apply_assignment(
-                lead,
-                assignee,
-                None,
-                assignment.rule_note(rule),
-                automatic=True,
-                data={"rule": rule.pk},
-                assigned_status=statuses.get("assigned"),
+    for signal, _tags in signals:
+        m2m_changed.send(action="post_add", **signal)
+
+
+def _record_new_lead_events(items, actor, now):
+    """The events and log entries of new leads, each in one insert; returns the events in order.
+
+    Each event's ``lead`` is a copy of the lead as it was when that event happened one by one.
+    """
+    from .assignment import rule_note
+    from .duplicates import duplicate_event
+
+    events = []
+    for item in items:
+        lead = item.lead
+        before = lead
+        if item.assignee is not None:
+            before = copy.copy(lead)
+            before.assignee, before.assigned_at = None, None
+            before.status = item.classified_status
+            while_assigning = copy.copy(before)
+            while_assigning.assignee, while_assigning.assigned_at = lead.assignee, lead.assigned_at
+        status = item.classified_status.key
+        events.append(
+            _new_event(
+                before,
+                LeadEvent.Kind.CREATED,
+                actor,
+                now,
+                to_value=status,
+                data={"source": _key(lead.source)},
             )
-    return lead
+        )
+        events.append(
+            _new_event(
+                before,
+                LeadEvent.Kind.CLASSIFIED,
+                actor,
+                now,
+                from_value="pending",
+                to_value=status,
+                note=item.reason,
+                data=_classification_data(item.outcome),
+            )
+        )
+        if item.original:
+            events.append(
+                _new_event(before, LeadEvent.Kind.CLASSIFIED, None, now, **duplicate_event(item.original))
+            )
+        if item.assignee is not None:
+            events.append(
+                _new_event(
+                    while_assigning,
+                    LeadEvent.Kind.ASSIGNED,
+                    None,
+                    now,
+                    to_value=item.assignee.get_username(),
+                    note=rule_note(item.rule),
+                    data={
+                        "from_id": None,
+                        "to_id": item.assignee.pk,
+                        "automatic": True,
+                        "rule": item.rule.pk,
+                    },
+                )
+            )
+            if status == "pending":
+                events.append(
+                    _new_event(
+                        while_assigning,
+                        LeadEvent.Kind.STATUS_CHANGED,
+                        None,
+                        now,
+                        from_value="pending",
+                        to_value=lead.status.key,
+                    )
+                )
+    LeadEvent.objects.bulk_create(events)
+    _log_events(events, now)
+    return events
 
 
 def normalise_email(text):
     return (text or "").strip().lower()
 
 
-def _apply_classification(lead, outcome):
+def _apply_classification(lead, outcome, reason=None):
     if outcome.status is not None:
         lead.status = outcome.status
     if outcome.priority:
         lead.priority = outcome.priority
     lead.skip_alerts = lead.skip_alerts or outcome.skip_alerts
-    lead.classification_reason = outcome.reason
+    lead.classification_reason = outcome.reason if reason is None else reason
+
+
+def _classification_data(outcome):
+    return {
+        "rules": [rule.pk for rule in outcome.rules],
+        "tags": outcome.tags,
+        "priority": outcome.priority,
+        "skip_alerts": outcome.skip_alerts,
+    }
 
 
 def _record_classification(lead, outcome, previous_status, actor=None, *, tag=True):
@@ -269,12 +495,7 @@ def _record_classification(lead, outcome, previous_status, actor=None, *, tag=Tr
         from_value=previous_status.key,
         to_value=lead.status.key,
         note=outcome.reason,
-        data={
-            "rules": [rule.pk for rule in outcome.rules],
-            "tags": outcome.tags,
-            "priority": outcome.priority,
-            "skip_alerts": outcome.skip_alerts,
-        },
+        data=_classification_data(outcome),
     )
 
 

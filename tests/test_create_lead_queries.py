@@ -15,15 +15,16 @@ pytestmark = pytest.mark.django_db
 # rules) are warm. The PostgreSQL advisory lock that serialises creations of one contact is one query more.
 LOCK = 1 if connection.vendor == "postgresql" else 0
 
-# savepoint + statuses + classification rules + [lock] + original lookup + INSERT lead
-# + (event + log entry) x 2 + assignment rules + release
-PLAIN = 11 + LOCK
+# savepoint + statuses + classification rules + [lock] + original lookup + assignment rules
+# + INSERT lead + INSERT events + INSERT log entries + release
+PLAIN = 9 + LOCK
 # one SELECT of the tags (creating missing ones costs their own INSERTs) + one INSERT of the links
 TAGS = 2
-# locked rule + pool (with the chosen person) + rule UPDATE + (event + log entry) x 2 (assigned, status changed) + lead UPDATE
-ROUND_ROBIN = 8
-# tag + link + (event + log entry)
-DUPLICATE = 4
+# locked rule + pool (with the chosen person) + rule UPDATE; the lead is inserted assigned, and its
+# assigned and status-changed events join the event and log-entry inserts
+ROUND_ROBIN = 3
+# the duplicate tag, event and log entry join the tag lookup and the inserts (TAGS when it is the only tag)
+DUPLICATE = 0
 
 
 def data(brands, **fields):
