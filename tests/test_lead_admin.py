@@ -3,7 +3,9 @@
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from taggit.models import Tag
+from wagtail.users.models import UserProfile
 
 from crm import pagination
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Source
@@ -437,3 +439,16 @@ def test_lead_chooser_search(make_lead, manager, client_for):
     assert "Bravo Chooser" in content and "Alfa Chooser" not in content and "Bravo Ajeno" not in content
     content = client.get(reverse("crm_lead_chooser:choose_results"), {"q": f"#{bravo.pk}"}).content.decode()
     assert "Bravo Chooser" in content and "Alfa Chooser" not in content
+
+
+def test_sources_are_named_in_the_reader_s_language(make_lead, manager, client_for):
+    phone = Source.objects.get(key="phone")
+    with translation.override("es-ar"):
+        assert str(phone) == "Teléfono"
+    with translation.override("en"):
+        assert str(phone) == "Phone"
+    make_lead("Llamó", source=phone)
+    profile = UserProfile.get_for_user(manager)
+    profile.preferred_language = "es-ar"
+    profile.save()
+    assert "Teléfono" in listing(client_for(manager))

@@ -46,7 +46,8 @@ class Source(models.Model):
     """Where a lead came from: web form, WordPress, phone, email, WhatsApp, referral, walk-in, other."""
 
     key = models.SlugField(_("key"), max_length=32, unique=True)
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name (English)"), max_length=80)
+    name_es = models.CharField(_("name (Spanish)"), max_length=80, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -54,7 +55,12 @@ class Source(models.Model):
         verbose_name_plural = _("sources")
 
     def __str__(self):
-        return self.name
+        return self.display_name
+
+    @property
+    def display_name(self):
+        language = (get_language() or "en").lower()
+        return self.name_es if language.startswith("es") and self.name_es else self.name
 
 
 class Campaign(models.Model):

@@ -105,9 +105,9 @@ class SourceViewSet(SnippetViewSet):
     model = Source
     icon = "site"
     menu_order = 110
-    list_display = ["name", "key"]
-    search_fields = ["name", "key"]
-    form_fields = ["key", "name"]
+    list_display = ["name", "name_es", "key"]
+    search_fields = ["name", "name_es", "key"]
+    form_fields = ["key", "name", "name_es"]
 
 
 class CampaignViewSet(BrandScopedViewSetMixin, SnippetViewSet):
