@@ -78,6 +78,9 @@ class FakeWhatsAppServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body are separate writes: without TCP_NODELAY each reply on a kept-alive
+            # connection waits for the client's delayed ACK (40 ms), which no real API does.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args):
                 pass
@@ -194,6 +197,8 @@ class FakeSMTPServer:
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
+            disable_nagle_algorithm = True
+
             def reply(self, line):
                 self.wfile.write(line.encode() + b"\r\n")
 

@@ -157,6 +157,13 @@ class Message:
     def whatsapp_text(self):
         return self._render("alerts/whatsapp/alert.txt").strip()
 
+    def render_email(self):
+        """Render the email bodies now (in the thread that holds the database connection)."""
+        return self.text, self.html
+
+    def render_whatsapp(self):
+        return self.whatsapp_text
+
     @property
     def whatsapp_parameters(self):
         return [self.headline, self.custom or self.summary, self.link or "-"]

@@ -122,6 +122,20 @@ class NotificationQuerySet(models.QuerySet):
         )
 
 
+# Our own error codes (skips and delivery problems we detect); providers' errors keep their text.
+ERROR_TEXTS = {
+    "not_allowed": _("The recipient may not see this lead."),
+    "conditions": _("The lead no longer matches the rule."),
+    "rule_inactive": _("The rule is no longer active."),
+    "lead_muted": _("Alerts are off for this lead."),
+    "gone": _("The rule, the lead or the recipient was deleted."),
+    "missing_email": _("The recipient has no email address."),
+    "missing_phone": _("The recipient has no WhatsApp number."),
+    "invalid_phone": _("The recipient's WhatsApp number is invalid."),
+    "not_configured": _("WhatsApp is not configured."),
+}
+
+
 class Notification(models.Model):
     """The outbox: one message for one recipient on one channel, because of one rule and one cause."""
 
@@ -135,19 +149,41 @@ class Notification(models.Model):
         FAILED = "failed", _("Failed")
         SKIPPED = "skipped", _("Skipped")
 
+    # No database constraints on the references: a rule or person deleted while a lead is being
+    # created must not make the lead's commit fail. Deletions cascade through the ORM.
     rule = models.ForeignKey(
-        AlertRule, on_delete=models.CASCADE, related_name="notifications", verbose_name=_("rule")
+        AlertRule,
+        on_delete=models.CASCADE,
+        related_name="notifications",
+        verbose_name=_("rule"),
+        db_constraint=False,
     )
-    cause = models.CharField(_("cause"), max_length=120, db_index=True)
+    cause = models.CharField(_("cause"), max_length=120)
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
     event = models.ForeignKey(
-        LeadEvent, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("event")
+        LeadEvent,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("event"),
+        db_constraint=False,
     )
     lead = models.ForeignKey(
-        Lead, on_delete=models.CASCADE, null=True, blank=True, related_name="+", verbose_name=_("lead")
+        Lead,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lead"),
+        db_constraint=False,
     )
     recipient = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("recipient")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("recipient"),
+        db_constraint=False,
     )
     channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
@@ -157,7 +193,7 @@ class Notification(models.Model):
     error_code = models.CharField(_("error code"), max_length=40, blank=True)
     error = models.TextField(_("error"), blank=True)
     needs_admin = models.BooleanField(_("needs an admin"), default=False)
-    provider_id = models.CharField(_("provider message id"), max_length=128, blank=True, db_index=True)
+    provider_id = models.CharField(_("provider message id"), max_length=128, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -171,18 +207,38 @@ class Notification(models.Model):
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
         permissions = [("resend_notification", _("Can resend notifications"))]
+        # Cause first: the unique index also serves lookups by cause. The other indexes are partial,
+        # so a new row adds entries only to the ones that matter while it is waiting.
         constraints = [
             models.UniqueConstraint(
-                fields=["rule", "cause", "recipient", "channel"], name="alerts_notification_once"
+                fields=["cause", "rule", "recipient", "channel"], name="alerts_notification_once"
             )
         ]
         indexes = [
-            models.Index(fields=["status", "next_attempt_at"], name="alerts_notification_due"),
-            models.Index(fields=["status", "claimed_at"], name="alerts_notification_claimed"),
+            models.Index(
+                fields=["status", "next_attempt_at"],
+                name="alerts_notification_waiting",
+                condition=models.Q(status__in=["pending", "digest"]),
+            ),
+            models.Index(
+                fields=["claimed_at"],
+                name="alerts_notification_sending",
+                condition=models.Q(status="sending"),
+            ),
+            models.Index(
+                fields=["provider_id"],
+                name="alerts_notification_provider",
+                condition=~models.Q(provider_id=""),
+            ),
         ]
 
     def __str__(self):
         return f"{self.get_trigger_display()} → {self.recipient} ({self.get_channel_display()})"
+
+    def get_error_display(self):
+        """The error in the reader's language for our own codes; the provider's text otherwise."""
+        known = ERROR_TEXTS.get(self.error_code)
+        return known if known is not None else self.error
 
 
 class Breach(models.Model):

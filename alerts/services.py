@@ -12,9 +12,11 @@ import threading
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import cache
+from typing import NamedTuple
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
@@ -60,32 +62,34 @@ def quiet_until(spec, now):
     return release
 
 
-def _rows(snapshot, spec, cause, now, *, lead=None, event=None, assignee_id=None, context=None):
+class Row(NamedTuple):
+    """An outbox row to insert (a tuple: no model instance is built in the lead's transaction)."""
+
+    rule_id: int
+    cause: str
+    trigger: str
+    recipient_id: int
+    channel: str
+    status: str
+    next_attempt_at: datetime | None = None
+    event_id: int | None = None
+    lead_id: int | None = None
+    context: dict | None = None
+
+
+def _rows(snapshot, spec, cause, now, *, lead=None, event_id=None, assignee_id=None, context=None):
     held_until = quiet_until(spec, now)
     status = Status.DIGEST if spec.digest else Status.PENDING
-    rows = []
-    for user_id in snapshot.recipients(spec, lead, assignee_id):
-        for channel in snapshot.channels_for(spec, user_id):
-            rows.append(
-                Notification(
-                    rule_id=spec.id,
-                    cause=cause,
-                    trigger=spec.trigger,
-                    event=event,
-                    lead=lead,
-                    recipient_id=user_id,
-                    channel=channel,
-                    status=status,
-                    next_attempt_at=held_until,
-                    context=context or {},
-                    created_at=now,
-                )
-            )
-    return rows
+    lead_id = lead.pk if lead is not None else None
+    return [
+        Row(spec.id, cause, spec.trigger, user_id, channel, status, held_until, event_id, lead_id, context)
+        for user_id in snapshot.recipients(spec, lead, assignee_id)
+        for channel in snapshot.channels_for(spec, user_id)
+    ]
 
 
-def rows_for_event(event, snapshot=None):
-    """The outbox rows a lead event calls for (nothing is written)."""
+def rows_for_event(event, snapshot=None, now=None):
+    """The outbox rows a lead event calls for (nothing is written, nothing is queried)."""
     trigger = LEAD_EVENT_TRIGGERS.get(event.kind)
     if trigger is None:
         return []
@@ -102,7 +106,7 @@ def rows_for_event(event, snapshot=None):
         assignee_id = (event.data or {}).get("to_id")
         if not assignee_id:
             return []
-    now = timezone.now()
+    now = now or timezone.now()
     cause = f"event:{event.pk}"
     rows = []
     for spec in specs:
@@ -111,7 +115,7 @@ def rows_for_event(event, snapshot=None):
         # Tags are added after the ``created`` event: they are checked at delivery.
         if not spec.matches_lead(lead, stage):
             continue
-        rows.extend(_rows(snapshot, spec, cause, now, lead=lead, event=event, assignee_id=assignee_id))
+        rows.extend(_rows(snapshot, spec, cause, now, lead=lead, event_id=event.pk, assignee_id=assignee_id))
     return rows
 
 
@@ -124,10 +128,83 @@ def on_lead_event(sender, event, **kwargs):
         save_rows(rows)
 
 
-def save_rows(rows):
+def on_lead_events(sender, events, **kwargs):
+    """Receiver of ``crm.signals.lead_events_recorded``: the outbox of a whole batch in one INSERT."""
+    if not settings.ALERTS_ENABLED or not events:
+        return
+    snapshot = rules.current()
+    now = timezone.now()
+    rows = [row for event in events for row in rows_for_event(event, snapshot, now)]
+    if rows:
+        save_rows(rows, now)
+
+
+def save_rows(rows, now=None):
     """Insert outbox rows (a rerun of the same cause inserts nothing) and deliver them after commit."""
-    Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    insert_rows(rows, now or timezone.now())
     deliver_after_commit({row.cause for row in rows})
+
+
+_INSERTED = (
+    "rule_id",
+    "cause",
+    "trigger",
+    "recipient_id",
+    "channel",
+    "status",
+    "next_attempt_at",
+    "event_id",
+    "lead_id",
+    "context",
+    "created_at",
+)
+
+
+@cache
+def _insert_sql(vendor, count):
+    quote = connection.ops.quote_name
+    constants = ("attempts", "error_code", "error", "needs_admin", "provider_id")
+    columns = ", ".join(quote(name) for name in (*_INSERTED, *constants))
+    values = "(" + ", ".join(["%s"] * len(_INSERTED)) + ", 0, '', '', FALSE, '')"
+    return (
+        f"INSERT INTO {quote(Notification._meta.db_table)} ({columns}) "  # noqa: S608 - placeholders only
+        f"VALUES {', '.join([values] * count)} ON CONFLICT DO NOTHING"
+    )
+
+
+def insert_rows(rows, now):
+    """One ``INSERT ... ON CONFLICT DO NOTHING`` for the rows (split only past the driver's parameter limit).
+
+    Plain SQL rather than ``bulk_create``: this runs inside every lead's transaction, where the ORM's
+    per-field preparation cost more than the insert itself.
+    """
+    ops = connection.ops
+    prepare_json = Notification._meta.get_field("context").get_db_prep_save
+    created = ops.adapt_datetimefield_value(now)
+    empty = prepare_json({}, connection)
+    params = []
+    for row in rows:
+        params += (
+            row.rule_id,
+            row.cause,
+            row.trigger,
+            row.recipient_id,
+            row.channel,
+            row.status,
+            ops.adapt_datetimefield_value(row.next_attempt_at) if row.next_attempt_at else None,
+            row.event_id,
+            row.lead_id,
+            prepare_json(row.context, connection) if row.context else empty,
+            created,
+        )
+    width = len(_INSERTED)
+    size = min(1000, (connection.features.max_query_params or 65535) // width)
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), size):
+            count = min(size, len(rows) - start)
+            cursor.execute(
+                _insert_sql(connection.vendor, count), params[start * width : (start + count) * width]
+            )
 
 
 _pending = threading.local()
@@ -232,14 +309,15 @@ _flag_connections = {}
 
 def _flag_connection():
     """A Redis client kept per queue URL: a new client per lead would open a new TCP connection."""
-    from intralog.jobs import connection, is_embedded
+    from intralog.jobs import connection as redis_connection
+    from intralog.jobs import is_embedded
 
     if is_embedded():
-        return connection(settings.ALERTS_QUEUE)
+        return redis_connection(settings.ALERTS_QUEUE)
     url = settings.RQ_QUEUES[settings.ALERTS_QUEUE]["URL"]
     client = _flag_connections.get(url)
     if client is None:
-        client = _flag_connections[url] = connection(settings.ALERTS_QUEUE)
+        client = _flag_connections[url] = redis_connection(settings.ALERTS_QUEUE)
     return client
 
 
@@ -357,61 +435,96 @@ def _record_breach(snapshot, spec, lead, since, now):
 # Delivering
 
 
-def claim(queryset, now, limit=BATCH):
-    """Mark due rows as being sent by us; rows another worker holds are left alone."""
-    with transaction.atomic():
-        ids = list(queryset.select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(status=Status.SENDING, claimed_at=now)
-    return ids
+def claim(now, *, causes=(), ids=(), limit=BATCH):
+    """Mark up to ``limit`` due rows as being sent by this worker and return their ids, WhatsApp first.
+
+    One ``UPDATE ... RETURNING``. On PostgreSQL the rows are picked ``FOR UPDATE SKIP LOCKED``, so
+    concurrent workers take disjoint rows without waiting; SQLite runs one writer at a time, and the
+    ``status`` condition makes a row claimable once either way.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    where = ["status = %s", "(next_attempt_at IS NULL OR next_attempt_at <= %s)"]
+    params = [Status.PENDING, adapt(now)]
+    for column, values in (("cause", list(causes)), ("id", list(ids))):
+        if values:
+            where.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
+            params += values
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    sql = (
+        f"UPDATE {table} SET status = %s, claimed_at = %s WHERE status = %s AND id IN ("  # noqa: S608
+        f"SELECT id FROM {table} WHERE {' AND '.join(where)} "
+        f"ORDER BY CASE WHEN channel = %s THEN 0 ELSE 1 END, id LIMIT %s{lock}) RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Status.SENDING, adapt(now), Status.PENDING, *params, Channel.WHATSAPP, limit])
+        return sorted(pk for (pk,) in cursor.fetchall())
 
 
 def deliver(causes=(), ids=(), now=None):
     """Deliver the due rows of these causes (or ids), then whatever else is due, in batches.
 
-    Draining the backlog lets one job send many rows over shared connections when leads arrive
-    faster than single jobs run; the jobs that follow find nothing left and end at once.
+    Draining the backlog lets one job send many rows over kept connections when leads arrive faster
+    than single jobs run; the jobs that follow find nothing left and end at once.
     """
-    now = now or timezone.now()
-    due = Notification.objects.due(now)
-    own = due.filter(cause__in=list(causes)) if causes else due.filter(pk__in=list(ids))
-    claimed = claim(own, now) if (causes or ids) else []
     handled = 0
-    for _round in range(settings.ALERTS_DRAIN_BATCHES + 1):
-        if len(claimed) < BATCH and settings.ALERTS_DRAIN_BATCHES:
-            claimed += claim(due.exclude(pk__in=claimed).order_by("pk"), now, BATCH - len(claimed))
+    if causes or ids:
+        current = now or timezone.now()
+        claimed = claim(current, causes=causes, ids=ids)
+        if claimed:
+            send_claimed(claimed, current)
+            handled += len(claimed)
+    for _round in range(settings.ALERTS_DRAIN_BATCHES):
+        current = now or timezone.now()
+        claimed = claim(current)
         if not claimed:
             break
-        send_claimed(claimed, now)
+        send_claimed(claimed, current)
         handled += len(claimed)
-        claimed = []
-        now = timezone.now()
     return handled
 
 
 def _load(ids):
-    return list(
-        Notification.objects.filter(pk__in=ids)
-        .select_related(
-            "rule",
-            "lead__brand",
-            "lead__status",
-            "lead__service",
-            "lead__source",
-            "lead__assignee",
-            "recipient__wagtail_userprofile",
-        )
-        .order_by("pk")
+    """Claimed rows with their rule, lead and recipient; rows sharing a lead or a person share the object.
+
+    Rows whose rule, lead or recipient was deleted meanwhile are skipped.
+    """
+    from crm.models import User
+
+    from .models import AlertRule
+
+    notifications = list(Notification.objects.filter(pk__in=ids).order_by("pk"))
+    rules_by_id = AlertRule.objects.in_bulk({n.rule_id for n in notifications})
+    people = User.objects.select_related("wagtail_userprofile").in_bulk(
+        {n.recipient_id for n in notifications}
     )
+    leads = (
+        Lead.objects.select_related("brand", "status", "service", "source", "assignee")
+        .defer("raw_payload", "extra")
+        .in_bulk({n.lead_id for n in notifications if n.lead_id})
+    )
+    loaded, gone = [], []
+    for notification in notifications:
+        rule = rules_by_id.get(notification.rule_id)
+        recipient = people.get(notification.recipient_id)
+        lead = leads.get(notification.lead_id) if notification.lead_id else None
+        if rule is None or recipient is None or (notification.lead_id and lead is None):
+            notification.attempts += 1
+            _skipped(notification, "gone")
+            gone.append(notification)
+            continue
+        notification.rule, notification.recipient, notification.lead = rule, recipient, lead
+        loaded.append(notification)
+    record(gone)
+    return loaded
 
 
 def send_claimed(ids, now, force=False):
-    """Send claimed rows: confirm conditions and visibility, render, send, record the outcome."""
+    """Send claimed rows: confirm conditions and visibility, render, send (WhatsApp first), record."""
     notifications = _load(ids)
     snapshot = rules.current()
     tags = _tags_of({n.lead_id for n in notifications if n.lead_id and _needs_tags(snapshot, n)})
     visible = {}
-    windows = _open_windows(notifications, now)
     emails, whatsapps = [], []
     for notification in notifications:
         notification.attempts += 1
@@ -429,35 +542,87 @@ def send_claimed(ids, now, force=False):
         else:
             whatsapps.append(notification)
     messages = MessageCache()
-    with ThreadPoolExecutor(max_workers=settings.ALERTS_SEND_THREADS) as pool:
-        tasks = [
-            pool.submit(_send_whatsapp, notification, messages.get(notification), windows, now)
-            for notification in whatsapps
-        ]
-        chunk = max(1, -(-len(emails) // max(1, settings.ALERTS_SEND_THREADS)))
-        tasks += [
-            pool.submit(_send_emails, emails[start : start + chunk], now, messages)
-            for start in range(0, len(emails), chunk)
-        ]
-        for task in tasks:
-            task.result()
-    Notification.objects.bulk_update(
-        notifications,
-        [
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "error_code",
-            "error",
-            "needs_admin",
-            "provider_id",
-            "sent_at",
-        ],
-    )
+    windows = _open_windows(whatsapps, now)
+    outgoing = []
+    for notification in whatsapps:
+        message, in_window = messages.get(notification), str(notification.recipient.whatsapp) in windows
+        if in_window:
+            message.render_whatsapp()
+        outgoing.append((notification, message, in_window))
+    pool = sender_pool()
+    for task in [
+        pool.submit(_send_whatsapp, n, message, in_window, now) for n, message, in_window in outgoing
+    ]:
+        task.result()
+    for notification in emails:
+        messages.get(notification).render_email()
+    chunk = max(1, -(-len(emails) // max(1, settings.ALERTS_SEND_THREADS)))
+    for task in [
+        pool.submit(_send_emails, emails[start : start + chunk], now, messages)
+        for start in range(0, len(emails), chunk)
+    ]:
+        task.result()
+    record(notifications)
+
+
+_pool_lock = threading.Lock()
+_pool_state = {}
+
+
+def sender_pool():
+    """Sender threads kept for the life of the process, so each keeps its HTTP and SMTP connections."""
+    size = max(1, settings.ALERTS_SEND_THREADS)
+    with _pool_lock:
+        if _pool_state.get("key") != (os.getpid(), size):
+            _pool_state["pool"] = ThreadPoolExecutor(max_workers=size, thread_name_prefix="alerts-send")
+            _pool_state["key"] = (os.getpid(), size)
+        return _pool_state["pool"]
+
+
+_RESULTS = ("status", "attempts", "next_attempt_at", "error_code", "error", "needs_admin", "sent_at")
+
+
+def record(notifications, size=250):
+    """Store the outcome of claimed rows: one UPDATE per group of rows with the same outcome.
+
+    Only rows still ``sending`` change: a row the sweeper handed back meanwhile is not overwritten.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    groups = defaultdict(list)
+    for n in notifications:
+        key = (
+            n.status,
+            n.attempts,
+            adapt(n.next_attempt_at),
+            n.error_code,
+            n.error,
+            n.needs_admin,
+            adapt(n.sent_at),
+        )
+        groups[key].append(n)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    assignments = ", ".join(f"{name} = %s" for name in _RESULTS)
+    with connection.cursor() as cursor:
+        for values, members in groups.items():
+            for start in range(0, len(members), size):
+                part = members[start : start + size]
+                providers = [(n.pk, n.provider_id) for n in part if n.provider_id]
+                provider_sql = "''"
+                params = list(values)
+                if providers:
+                    whens = " ".join("WHEN %s THEN %s" for _ in providers)
+                    provider_sql = f"CASE id {whens} ELSE '' END"
+                    params += [value for pair in providers for value in pair]
+                params += [Status.SENDING, *(n.pk for n in part)]
+                cursor.execute(
+                    f"UPDATE {table} SET {assignments}, provider_id = {provider_sql} "  # noqa: S608
+                    f"WHERE status = %s AND id IN ({', '.join(['%s'] * len(part))})",
+                    params,
+                )
 
 
 class MessageCache:
-    """One rendering per lead, rule, trigger and language (many recipients share an alert)."""
+    """One rendering per alert content and language: the rows of one cause share it across rules and people."""
 
     def __init__(self):
         self.lock = threading.Lock()
@@ -465,7 +630,14 @@ class MessageCache:
 
     def get(self, notification):
         language = language_of(notification.recipient)
-        key = (notification.cause, notification.rule_id, language)
+        rule = notification.rule
+        key = (
+            notification.cause,
+            notification.trigger,
+            notification.context.get("threshold", rule.threshold),
+            rule.message_es if language == "es" else rule.message_en,
+            language,
+        )
         with self.lock:
             message = self.messages.get(key)
             if message is None:
@@ -511,14 +683,10 @@ def _may_see(user, lead):
 
 
 def _skipped(notification, reason):
+    """Skip a row; the reason is a code (``Notification.get_error_display`` shows it translated)."""
     notification.status = Status.SKIPPED
     notification.error_code = reason
-    notification.error = {
-        "not_allowed": "The recipient may not see this lead.",
-        "conditions": "The lead no longer matches the rule.",
-        "rule_inactive": "The rule is no longer active.",
-        "lead_muted": "Alerts are off for this lead.",
-    }.get(reason, reason)
+    notification.error = ""
 
 
 def _succeeded(notification, provider_id, now):
@@ -561,10 +729,9 @@ def _open_windows(notifications, now):
     )
 
 
-def _send_whatsapp(notification, message, windows, now, template=None):
+def _send_whatsapp(notification, message, in_window, now, template=None):
     try:
         to = whatsapp_channel.valid_number(notification.recipient.whatsapp)
-        in_window = str(notification.recipient.whatsapp) in windows
         provider_id = whatsapp_channel.send(
             to,
             text=message.whatsapp_text if in_window else None,
@@ -579,26 +746,16 @@ def _send_whatsapp(notification, message, windows, now, template=None):
     return True
 
 
-def _send_emails(notifications, now, messages=None):
-    messages = messages or MessageCache()
-    try:
-        with email_channel.connection() as backend:
-            for notification in notifications:
-                _send_email(backend, notification, messages.get(notification), now)
-    except DeliveryError as error:
-        for notification in notifications:
-            if notification.status == Status.SENDING:
-                _failed(notification, error, now)
-
-
-def _send_email(backend, notification, message, now, held_status=Status.PENDING):
-    try:
-        email_channel.send(backend, notification.recipient.email, message.subject, message.text, message.html)
-    except DeliveryError as error:
-        _failed(notification, error, now, held_status)
-        return False
-    _succeeded(notification, "", now)
-    return True
+def _send_emails(notifications, now, messages):
+    """Send over this thread's kept SMTP connection (one connection serves many batches)."""
+    for notification in notifications:
+        message = messages.get(notification)
+        try:
+            email_channel.send_kept(notification.recipient.email, message.subject, message.text, message.html)
+        except DeliveryError as error:
+            _failed(notification, error, now)
+        else:
+            _succeeded(notification, "", now)
 
 
 def resend(notification, actor=None):
@@ -664,26 +821,12 @@ def send_digests(now=None):
         if reason:
             _skipped(notification, reason)
         groups[(notification.recipient_id, notification.channel)].append(notification)
-    handled = []
-    for (_recipient_id, channel), notifications in groups.items():
-        handled.extend(notifications)
-        wanted = [n for n in notifications if n.status == Status.SENDING]
+    for (_recipient_id, channel), members in groups.items():
+        wanted = [n for n in members if n.status == Status.SENDING]
         if wanted:
             _send_digest(wanted, channel, now)
-    Notification.objects.bulk_update(
-        handled,
-        [
-            "status",
-            "attempts",
-            "next_attempt_at",
-            "error_code",
-            "error",
-            "needs_admin",
-            "provider_id",
-            "sent_at",
-        ],
-    )
-    return len(handled)
+    record(notifications)
+    return len(ids)
 
 
 def _send_digest(notifications, channel, now):

@@ -3,7 +3,7 @@
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from crm.models import PipelineStatus, User
-from crm.signals import integration_failed, lead_event_recorded
+from crm.signals import integration_failed, lead_event_recorded, lead_events_recorded
 
 from . import rules, services
 from .models import AlertPreferences, AlertRule
@@ -11,6 +11,7 @@ from .models import AlertPreferences, AlertRule
 
 def connect():
     lead_event_recorded.connect(services.on_lead_event, dispatch_uid="alerts_on_lead_event")
+    lead_events_recorded.connect(services.on_lead_events, dispatch_uid="alerts_on_lead_events")
     integration_failed.connect(services.on_integration_failed, dispatch_uid="alerts_on_integration_failed")
     for model in (AlertRule, AlertPreferences, User, PipelineStatus):
         post_save.connect(rules.invalidate, sender=model, dispatch_uid=f"alerts_reload_save_{model.__name__}")

@@ -1,6 +1,7 @@
 """WhatsApp alerts through the WhatsApp Business Cloud API (``POST {base}/{phone-number-id}/messages``)."""
 
 import threading
+from functools import lru_cache
 
 import phonenumbers
 import requests
@@ -15,16 +16,24 @@ ADMIN_CODES = {"10", "190", "200"}
 _local = threading.local()
 
 
-def _session():
+def _session(url):
+    """This thread's session (kept-alive connections). Proxies from the environment are read once:
+    left to ``requests``, every call would stat ``~/.netrc`` and scan the environment again."""
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.trust_env = False
+        session.proxies = requests.utils.get_environ_proxies(url)
     return session
 
 
 def valid_number(number):
     """The number as WhatsApp wants it (digits, no plus), or raise a permanent ``DeliveryError``."""
-    text = str(number or "").strip()
+    return _valid_number(str(number or "").strip())
+
+
+@lru_cache(maxsize=4096)
+def _valid_number(text):
     if not text:
         raise DeliveryError("missing_phone", "The recipient has no WhatsApp number.")
     try:
@@ -66,7 +75,7 @@ def post(payload):
         raise DeliveryError("not_configured", "WhatsApp is not configured.", needs_admin=True)
     url = f"{settings.WHATSAPP_API_BASE_URL.rstrip('/')}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
     try:
-        response = _session().post(
+        response = _session(url).post(
             url,
             json=payload,
             headers={"Authorization": f"Bearer {settings.WHATSAPP_TOKEN}"},

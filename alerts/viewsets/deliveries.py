@@ -94,7 +94,7 @@ class DeliveryViewSet(ModelViewSet):
                 messages.error(
                     request,
                     _("Sending failed: %(code)s %(error)s")
-                    % {"code": notification.error_code, "error": notification.error},
+                    % {"code": notification.error_code, "error": notification.get_error_display()},
                 )
             return redirect(self.get_url_name("index"))
         return TemplateResponse(
