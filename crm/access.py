@@ -5,10 +5,10 @@ marketing none. Within scope, assigning, merging and exporting are for managers 
 """
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from .models import CLOSED_STAGES, Brand, Lead, Role, Stage
+from .models import CLOSED_STAGES, Brand, Lead, LeadEvent, Role, Stage
 
 ACTIONS = frozenset({"change_status", "assign", "note", "contact", "merge", "edit", "export"})
 MANAGEMENT_ACTIONS = frozenset({"assign", "merge", "export"})
@@ -36,21 +36,36 @@ def brand_ids(user):
     return _brand_scope(user)[0]
 
 
+def _lead_rule(user):
+    """What ``user`` may see, as a condition on leads: ``Q()`` for everything, None for nothing."""
+    if not _is_active(user):
+        return None
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role == Role.MANAGER:
+        ids, every_brand = _brand_scope(user)
+        return Q() if every_brand else Q(brand_id__in=sorted(ids))
+    if user.role == Role.EMPLOYEE:
+        return Q(assignee=user)
+    return None
+
+
 def leads_for(user, queryset=None):
     """The leads ``user`` may see: admins all, managers their brands, employees their own, marketing none."""
     queryset = Lead.objects.all() if queryset is None else queryset
-    if not _is_active(user):
+    rule = _lead_rule(user)
+    if rule is None:
         return queryset.none()
-    if user.role == Role.ADMIN:
-        return queryset
-    if user.role == Role.MANAGER:
-        ids, every_brand = _brand_scope(user)
-        if every_brand:
-            return queryset
-        return queryset.filter(brand_id__in=sorted(ids))
-    if user.role == Role.EMPLOYEE:
-        return queryset.filter(assignee=user)
-    return queryset.none()
+    return queryset.filter(rule) if rule else queryset
+
+
+def events_for(user, queryset=None):
+    """The events of the leads ``user`` may see: the rules of ``leads_for``, applied through the event's lead."""
+    queryset = LeadEvent.objects.all() if queryset is None else queryset
+    rule = _lead_rule(user)
+    if rule is None:
+        return queryset.none()
+    return queryset.filter(**{f"lead__{key}": value for key, value in rule.children}) if rule else queryset
 
 
 def _in_scope(user, lead):

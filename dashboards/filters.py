@@ -256,6 +256,7 @@ class DashboardFilter:
     refresh: bool
     lead_q: Q
     values: dict
+    rollup_q: Q = Q()
 
     @property
     def previous(self):
@@ -293,14 +294,17 @@ def read_filters(params, catalogue, *, show_assignee=True, today=None):
         )
     elif status.startswith("status:"):
         lead_q &= Q(status_id=int(status[7:]))
-    assignee = good.get("assignee") or ""
-    if assignee == "none":
-        lead_q &= Q(assignee__isnull=True)
-    elif assignee:
-        lead_q &= Q(assignee_id=int(assignee))
     for name in ("service", "source", "campaign"):
         if good.get(name):
             lead_q &= Q(**{f"{name}_id": good[name]})
+    rollup_q = lead_q
+    assignee = good.get("assignee") or ""
+    if assignee == "none":
+        lead_q &= Q(assignee__isnull=True)
+        rollup_q &= Q(pk__in=[])
+    elif assignee:
+        lead_q &= Q(assignee_id=int(assignee))
+        rollup_q &= Q(person_id=int(assignee))
     return form, DashboardFilter(
         period=period,
         range=DateRange(first, last),
@@ -309,4 +313,5 @@ def read_filters(params, catalogue, *, show_assignee=True, today=None):
         refresh=bool(good.get("refresh")),
         lead_q=lead_q,
         values=good,
+        rollup_q=rollup_q,
     )

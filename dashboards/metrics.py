@@ -7,15 +7,29 @@ settings, and return plain dicts and lists sized by the number of groups, never 
 import datetime
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, DateTimeField, F, FloatField, IntegerField, Q, Sum, Value, When
-from django.db.models.fields.json import KT
-from django.db.models.functions import Cast, TruncDay, TruncMonth, TruncWeek
+from django.db.models import (
+    Case,
+    Count,
+    DateTimeField,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+    Window,
+)
+from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWeek
+from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from crm.access import brand_ids
+from crm.access import brand_ids, events_for
 from crm.models import Lead, LeadEvent, Role, Stage
 
-from .sql import Percentile, Seconds
+from .models import PersonDay
+from .sql import BusinessClock, GroupingSets, Percentile, Seconds, business_clock
 
 TRUNCATE = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 HOUR = 3600.0
@@ -34,6 +48,7 @@ class StatusGroups:
     junk: list
     open: list
     quoted_or_later: list
+    open_or_won: list = field(default_factory=list)
     keys_open_or_won: list = field(default_factory=list)
     keys_won: list = field(default_factory=list)
     keys_quoted: list = field(default_factory=list)
@@ -54,6 +69,7 @@ class StatusGroups:
             lost=ids(lambda row: row["stage"] == Stage.LOST),
             junk=ids(lambda row: row["stage"] == Stage.JUNK),
             open=ids(lambda row: row["stage"] in (Stage.NEW, Stage.OPEN)),
+            open_or_won=ids(lambda row: row["stage"] in (Stage.OPEN, Stage.WON)),
             quoted_or_later=ids(
                 lambda row: (
                     quoted_order is not None
@@ -212,17 +228,38 @@ def latest_leads(user, flt, groups, limit=5):
     )
 
 
+# ---------------------------------------------------------------- periods
+
+
+def _period(flt, field):
+    """0 for rows of the period, 1 for the previous period's (only when comparing)."""
+    whens = [When(flt.range.q(field), then=Value(0))]
+    if flt.compare:
+        whens.append(When(flt.previous.q(field), then=Value(1)))
+    return Case(*whens, default=None, output_field=IntegerField())
+
+
+def _periods_q(flt, field="received_at"):
+    return flt.range.q(field) | flt.previous.q(field) if flt.compare else flt.range.q(field)
+
+
+def _if(condition, then=1):
+    return Case(When(condition, then=then), default=None, output_field=FloatField())
+
+
 # ---------------------------------------------------------------- pipeline
 
 
 def status_distribution(user, flt, groups, settings, now=None):
-    """Per status: leads, median and p90 days in the status, stale leads. One query."""
+    """Per status: leads, median and p90 days in the status, stale leads, and the previous period's
+    leads (``previous``, when comparing). One query."""
     now = now or timezone.now()
     age = Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))
     stale_before = now - datetime.timedelta(days=settings.stale_days)
     rows = (
-        flt.leads(user)
-        .values("status_id")
+        flt.scope(user)
+        .filter(_periods_q(flt))
+        .values("status_id", period=_period(flt, "received_at"))
         .annotate(
             leads=Count("pk"),
             median_age=Percentile(age, 0.5),
@@ -231,34 +268,75 @@ def status_distribution(user, flt, groups, settings, now=None):
         )
         .order_by()
     )
-    return {row["status_id"]: row for row in rows}
+    current, previous = {}, {}
+    for row in rows:
+        (current if row.pop("period") == 0 else previous)[row["status_id"]] = row
+    for pk in previous:
+        current.setdefault(pk, {"status_id": pk, "leads": 0, "median_age": None, "p90_age": None, "stale": 0})
+    if flt.compare:
+        for pk, row in current.items():
+            row["previous"] = previous.get(pk, {}).get("leads", 0)
+    return current
 
 
-def stage_funnel(user, flt, groups, total):
-    """Received → reached an open status → reached a won status, from status-change events. One query."""
-    reached = (
-        _events_scope(user, flt)
+def stage_funnel(user, flt, groups, distribution):
+    """Received → reached an open status → reached a won status, for the period's leads (and the
+    previous period's, as ``previous``). One query.
+
+    A lead now in an open or won status has reached an open one, a lead now won has won; only the
+    others are looked up among their ``created`` and ``status_changed`` events.
+    """
+    open_or_won = set(groups.open_or_won)
+    won = set(groups.won)
+    counts = {}
+    for period in (0, 1) if flt.compare else (0,):
+        key = "leads" if period == 0 else "previous"
+        rows = distribution.values()
+        counts[period] = {
+            "new": sum(row.get(key, 0) for row in rows),
+            "open": sum(row.get(key, 0) for row in rows if row["status_id"] in open_or_won),
+            "won": sum(row.get(key, 0) for row in rows if row["status_id"] in won),
+        }
+    earliest = flt.previous if flt.compare else flt.range
+    events = (
+        events_for(user)
         .filter(
-            flt.range.q("lead__received_at"),
-            created_at__gte=flt.range.start,
-            kind=LeadEvent.Kind.STATUS_CHANGED,
+            _prefixed(flt.lead_q & _periods_q(flt), "lead__"),
+            kind__in=[LeadEvent.Kind.CREATED, LeadEvent.Kind.STATUS_CHANGED],
+            created_at__gte=earliest.start,
+            to_value__in=groups.keys_open_or_won,
         )
-        .aggregate(
-            open=Count("lead", distinct=True, filter=Q(to_value__in=groups.keys_open_or_won)),
-            won=Count("lead", distinct=True, filter=Q(to_value__in=groups.keys_won)),
-        )
+        .exclude(lead__status_id__in=groups.won)
     )
-    steps = [("new", total), ("open", reached["open"]), ("won", reached["won"])]
-    funnel = []
-    for index, (stage, count) in enumerate(steps):
-        funnel.append(
-            {
-                "stage": stage,
-                "leads": count,
-                "from_previous": ratio(count, steps[index - 1][1]) if index else None,
-                "from_start": ratio(count, total),
-            }
+    aggregates = {}
+    for period in counts:
+        window = (flt.range if period == 0 else flt.previous).q("lead__received_at")
+        aggregates[f"open_{period}"] = Count(
+            "lead", distinct=True, filter=window & ~Q(lead__status_id__in=groups.open_or_won)
         )
+        aggregates[f"won_{period}"] = Count(
+            "lead", distinct=True, filter=window & Q(to_value__in=groups.keys_won)
+        )
+    extra = events.aggregate(**aggregates)
+    for period, figures in counts.items():
+        figures["open"] += extra[f"open_{period}"]
+        figures["won"] += extra[f"won_{period}"]
+    funnel = []
+    steps = ["new", "open", "won"]
+    for index, stage in enumerate(steps):
+        step = {"stage": stage}
+        for period, prefix in ((0, ""), (1, "previous_")):
+            if period not in counts:
+                continue
+            figures = counts[period]
+            step[f"{prefix}leads"] = figures[stage]
+            step[f"{prefix}from_previous"] = (
+                ratio(figures[stage], figures[steps[index - 1]]) if index else None
+            )
+            step[f"{prefix}from_start"] = ratio(figures[stage], figures["new"])
+        if 1 in counts:
+            step["previous"] = step.pop("previous_leads")
+        funnel.append(step)
     return funnel
 
 
@@ -286,20 +364,6 @@ def stale_leads(user, flt, groups, settings, now=None, limit=20):
 # ---------------------------------------------------------------- team
 
 
-def _events_scope(user, flt):
-    """Events of leads ``user`` may see that match the filters (the same rules as ``crm.access``)."""
-    events = LeadEvent.objects.all()
-    if not user.is_authenticated or not user.is_active:
-        return events.none()
-    if user.role == Role.MANAGER:
-        events = events.filter(lead__brand_id__in=sorted(brand_ids(user)))
-    elif user.role == Role.EMPLOYEE:
-        events = events.filter(lead__assignee=user)
-    elif user.role != Role.ADMIN:
-        return events.none()
-    return events.filter(_prefixed(flt.lead_q, "lead__"))
-
-
 def _prefixed(q, prefix):
     """The same condition on a related lead: ``Q(brand_id=1)`` → ``Q(lead__brand_id=1)``."""
     clone = Q()
@@ -311,50 +375,51 @@ def _prefixed(q, prefix):
     return clone
 
 
-def _lead_figures(settings, now):
-    """Per-lead aggregates shared by the team table, its totals and the personal panel."""
-    sla = datetime.timedelta(hours=settings.sla_hours)
+def sla_conditions(settings, now):
+    """``(met, due)``: a lead met the first-contact SLA / its SLA has run out (contacted or not).
+
+    In calendar hours, or in business hours (Monday to Friday, the configured opening hours, the
+    site's time zone) when ``sla_business_hours`` is set.
+    """
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
-    response = Case(
+    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False)
+    if not settings.sla_business_hours:
+        sla = datetime.timedelta(hours=settings.sla_hours)
+        met = contacted_after_assignment & Q(first_contacted_at__lte=F("assigned_at") + sla)
+        return met, contacted_after_assignment | (waiting & Q(assigned_at__lt=now - sla))
+    zone = timezone.get_default_timezone()
+    start, end = settings.business_day_start, settings.business_day_end
+
+    def clock(name):
+        return BusinessClock(F(name), start, end, str(zone))
+
+    seconds = settings.sla_hours * HOUR
+    elapsed = ExpressionWrapper(clock("first_contacted_at") - clock("assigned_at"), output_field=FloatField())
+    waited = ExpressionWrapper(
+        Value(business_clock(now, start, end, zone)) - clock("assigned_at"), output_field=FloatField()
+    )
+    met = contacted_after_assignment & Q(LessThanOrEqual(elapsed, seconds))
+    return met, contacted_after_assignment | (waiting & Q(GreaterThan(waited, seconds)))
+
+
+def _response():
+    contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
+    return Case(
         When(contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))),
         output_field=FloatField(),
     )
+
+
+def _lead_figures(settings, now):
+    """Per-lead aggregates of the personal panel (the team table uses the same conditions)."""
+    met, due = sla_conditions(settings, now)
     return {
         "leads": Count("pk"),
         "contacted": Count("pk", filter=Q(first_contacted_at__isnull=False)),
-        "median_response": Percentile(response, 0.5),
-        "p90_response": Percentile(response, 0.9),
-        "sla_met": Count(
-            "pk", filter=contacted_after_assignment & Q(first_contacted_at__lte=F("assigned_at") + sla)
-        ),
-        "sla_due": Count(
-            "pk",
-            filter=contacted_after_assignment
-            | Q(first_contacted_at__isnull=True, assigned_at__isnull=False, assigned_at__lt=now - sla),
-        ),
-    }
-
-
-def _open_figures(groups, settings, now):
-    stale_before = now - datetime.timedelta(days=settings.stale_days)
-    return {
-        "open": Count("pk", filter=Q(status_id__in=groups.open)),
-        "stale": Count("pk", filter=Q(status_id__in=groups.open, last_activity_at__lt=stale_before)),
-    }
-
-
-def _event_figures(groups):
-    return {
-        "activity": Count("pk"),
-        "contacted_leads": Count("lead", distinct=True, filter=Q(kind=LeadEvent.Kind.CONTACT_ATTEMPT)),
-        "quoted": Count(
-            "lead",
-            distinct=True,
-            filter=Q(kind=LeadEvent.Kind.STATUS_CHANGED, to_value__in=groups.keys_quoted),
-        ),
-        "won": Count(
-            "lead", distinct=True, filter=Q(kind=LeadEvent.Kind.STATUS_CHANGED, to_value__in=groups.keys_won)
-        ),
+        "median_response": Percentile(_response(), 0.5),
+        "p90_response": Percentile(_response(), 0.9),
+        "sla_met": Count("pk", filter=met),
+        "sla_due": Count("pk", filter=due),
     }
 
 
@@ -371,47 +436,175 @@ TEAM_COLUMNS = [
     "stale",
     "activity",
 ]
+TEAM_TOTALS = [
+    "assigned",
+    "contacted_leads",
+    "median_response_hours",
+    "sla_share",
+    "quoted",
+    "won",
+    "conversion",
+    "activity",
+]
+ROLLUP_COUNTERS = ["activity", "contacted", "first_contacts", "quoted", "won"]
 
 
-def team_performance(user, flt, groups, settings, now=None):
-    """Per salesperson and for the team: figures from their events in the period and their leads. Three queries."""
-    now = now or timezone.now()
-    leads = flt.leads(user).exclude(assignee__isnull=True)
-    lead_figures = {**_lead_figures(settings, now), **_open_figures(groups, settings, now)}
-    events = _events_scope(user, flt).filter(flt.range.q("created_at"))
-    people_events = events.filter(actor__isnull=False)
-    lead_rows = _with_total(leads, "assignee_id", lead_figures)
-    event_rows = _with_total(people_events, "actor_id", _event_figures(groups))
-    assigned_rows = (
-        events.filter(kind=LeadEvent.Kind.ASSIGNED)
-        .annotate(to_id=Cast(KT("data__to_id"), IntegerField()))
-        .exclude(to_id__isnull=True)
-        .values("to_id")
+def _rollup_scope(user):
+    """The rollup rows of the leads ``user`` may see (rows carry the lead's brand); None for none."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    if user.role == Role.ADMIN:
+        return Q()
+    if user.role == Role.MANAGER:
+        return Q(brand_id__in=sorted(brand_ids(user)))
+    return None
+
+
+def _rollup_days(user, flt):
+    """Rollup sums per local day and person over the period (and the previous one). One query."""
+    scope = _rollup_scope(user)
+    if scope is None:
+        return []
+    first = (flt.previous if flt.compare else flt.range).first_day
+    return list(
+        PersonDay.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
+        .values("day", "person_id")
+        .annotate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
+        .order_by()
+    )
+
+
+def _assigned_days(user, flt):
+    """Leads per current assignee and local day of their assignment, over the period(s). One query."""
+    return list(
+        flt.scope(user)
+        .filter(_periods_q(flt, "assigned_at"), assignee__isnull=False)
+        .annotate(day=TruncDate("assigned_at"))
+        .values("assignee_id", "day")
         .annotate(assigned=Count("pk"))
         .order_by()
     )
-    total = {}
-    people = {}
+
+
+def _lead_rows(user, flt, groups, settings, now):
+    """Lead figures per (period, assignee) and per period, for leads received in the period(s). One query."""
+    met, due = sla_conditions(settings, now)
+    stale_before = now - datetime.timedelta(days=settings.stale_days)
+    columns = {
+        "period": _period(flt, "received_at"),
+        "assignee": F("assignee_id"),
+        "contacted": _if(Q(first_contacted_at__isnull=False)),
+        "response": _response(),
+        "sla_met": _if(met),
+        "sla_due": _if(due),
+        "open": _if(Q(status_id__in=groups.open)),
+        "stale": _if(Q(status_id__in=groups.open, last_activity_at__lt=stale_before)),
+    }
+    aggregates = {
+        "leads": ("count", "period", None),
+        "contacted": ("count", "contacted", None),
+        "median_response": ("percentile", "response", 0.5),
+        "p90_response": ("percentile", "response", 0.9),
+        "sla_met": ("count", "sla_met", None),
+        "sla_due": ("count", "sla_due", None),
+        "open": ("count", "open", None),
+        "stale": ("count", "stale", None),
+    }
+    leads = flt.scope(user).filter(_periods_q(flt), assignee__isnull=False)
+    return GroupingSets(leads, columns, [("period", "assignee"), ("period",)], aggregates).rows()
+
+
+def team_figures(user, flt, groups, settings, now=None):
+    """Everything the team page shows, from three queries.
+
+    Per salesperson and for the team: leads assigned in the period (their current assignment), first
+    contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
+    SLA, open and stale leads of the leads received in the period. With comparison, ``previous`` holds
+    the previous period's team totals. ``trend``: per week of the period, leads assigned, leads
+    contacted for the first time and leads won.
+    """
+    now = now or timezone.now()
+    people, totals = {}, {0: {}, 1: {}}
 
     def person(pk):
         return people.setdefault(pk, {"person_id": pk})
 
-    for row in [*lead_rows, *event_rows]:
-        pk = row.pop("group")
-        (total if pk is None else person(pk)).update(row)
-    for row in assigned_rows:
-        person(row["to_id"])["assigned"] = row["assigned"]
-    total["assigned"] = sum(row.get("assigned", 0) for row in people.values())
-    return [_team_row(row) for row in people.values()], _team_row(total)
+    for index, row in _lead_rows(user, flt, groups, settings, now):
+        period = row.pop("period")
+        if index == 0:
+            if period == 0:
+                person(row.pop("assignee")).update(row)
+        else:
+            totals[period].update(row)
+    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
+    weeks = {
+        week: {"bucket": week, "assigned": 0, "contacted": 0, "won": 0}
+        for week in _buckets(flt.range.first_day, flt.range.last_day, "week")
+    }
+
+    def period_of(day):
+        return next(
+            (period for period, span in ranges.items() if span.first_day <= day <= span.last_day), None
+        )
+
+    def week_of(day):
+        return day - datetime.timedelta(days=day.weekday())
+
+    for row in _assigned_days(user, flt):
+        day = _bucket_day(row["day"])
+        period = period_of(day)
+        if period is None:
+            continue
+        total = totals[period]
+        total["assigned"] = total.get("assigned", 0) + row["assigned"]
+        if period == 0:
+            mine = person(row["assignee_id"])
+            mine["assigned"] = mine.get("assigned", 0) + row["assigned"]
+            weeks[week_of(day)]["assigned"] += row["assigned"]
+    for row in _rollup_days(user, flt):
+        day = _bucket_day(row["day"])
+        period = period_of(day)
+        if period is None:
+            continue
+        total = totals[period]
+        for name, target in (
+            ("activity", "activity"),
+            ("first_contacts", "contacted_leads"),
+            ("quoted", "quoted"),
+            ("won", "won"),
+        ):
+            total[target] = total.get(target, 0) + row[name]
+        if period == 0:
+            mine = person(row["person_id"])
+            for name, target in (
+                ("activity", "activity"),
+                ("contacted", "contacted_leads"),
+                ("quoted", "quoted"),
+                ("won", "won"),
+            ):
+                mine[target] = mine.get(target, 0) + row[name]
+            week = weeks[week_of(day)]
+            week["contacted"] += row["first_contacts"]
+            week["won"] += row["won"]
+    return {
+        "rows": [_team_row(row) for row in people.values()],
+        "total": _team_row(totals[0]),
+        "previous": _team_row(totals[1]) if flt.compare else None,
+        "trend": list(weeks.values()),
+    }
 
 
-def _with_total(queryset, group, figures):
-    """Figures per ``group`` value plus one row for all (``group`` None), in one UNION query."""
-    per_group = queryset.values(group=F(group)).annotate(**figures).order_by()
-    everyone = (
-        queryset.annotate(group=Value(None, IntegerField())).values("group").annotate(**figures).order_by()
-    )
-    return list(per_group.union(everyone, all=True))
+def team_performance(user, flt, groups, settings, now=None):
+    """``(rows, total)`` of ``team_figures``."""
+    figures = team_figures(user, flt, groups, settings, now)
+    return figures["rows"], figures["total"]
+
+
+def weekly_trend(user, flt, groups, settings=None, now=None):
+    """The weekly trend of ``team_figures``."""
+    from .models import DashboardSettings
+
+    return team_figures(user, flt, groups, settings or DashboardSettings.load(), now)["trend"]
 
 
 def _team_row(row):
@@ -428,7 +621,7 @@ def _team_row(row):
         "won",
         "assigned",
     ):
-        row.setdefault(name, 0)
+        row[name] = int(row.get(name) or 0)
     row.setdefault("median_response", None)
     row.setdefault("p90_response", None)
     row["median_response_hours"] = (
@@ -440,39 +633,6 @@ def _team_row(row):
     return row
 
 
-def weekly_trend(user, flt, groups):
-    """Per week of the period: leads assigned, leads contacted and leads won, from events. One query."""
-    rows = (
-        _events_scope(user, flt)
-        .filter(flt.range.q("created_at"))
-        .annotate(week=TruncWeek("created_at"))
-        .values("week")
-        .annotate(
-            assigned=Count("pk", filter=Q(kind=LeadEvent.Kind.ASSIGNED) & ~Q(to_value="")),
-            contacted=Count("lead", distinct=True, filter=Q(kind=LeadEvent.Kind.CONTACT_ATTEMPT)),
-            won=Count(
-                "lead",
-                distinct=True,
-                filter=Q(kind=LeadEvent.Kind.STATUS_CHANGED, to_value__in=groups.keys_won),
-            ),
-        )
-        .order_by("week")
-    )
-    found = {_bucket_day(row["week"]): row for row in rows}
-    trend = []
-    for week in _buckets(flt.range.first_day, flt.range.last_day, "week"):
-        row = found.get(week, {})
-        trend.append(
-            {
-                "bucket": week,
-                "assigned": row.get("assigned", 0),
-                "contacted": row.get("contacted", 0),
-                "won": row.get("won", 0),
-            }
-        )
-    return trend
-
-
 # ---------------------------------------------------------------- campaigns
 
 CAMPAIGN_DIMENSIONS = {
@@ -481,61 +641,75 @@ CAMPAIGN_DIMENSIONS = {
     "service": ("service_id",),
     "brand": ("brand_id",),
 }
-
-
-def _campaign_figures(groups):
-    return {
-        "leads": Count("pk"),
-        "valid": Count("pk", filter=~Q(status_id__in=groups.junk)),
-        "contacted": Count("pk", filter=Q(first_contacted_at__isnull=False)),
-        "quoted": Count("pk", filter=Q(status_id__in=groups.quoted_or_later)),
-        "won": Count("pk", filter=Q(status_id__in=groups.won)),
-        "median_to_won": Percentile(
-            Case(
-                When(status_id__in=groups.won, then=Seconds(F("status_changed_at"), F("received_at"))),
-                output_field=FloatField(),
-            ),
-            0.5,
-        ),
-    }
+CAMPAIGN_COMPARED = ("leads", "won", "conversion")
 
 
 def campaign_effectiveness(user, flt, groups, catalogue):
-    """Per campaign, UTM combination, service and brand. Four queries.
+    """Per campaign, UTM combination, service and brand, in one query (GROUPING SETS).
 
-    A campaign's spend is shared equally among its leads shown, so every group's cost is the
-    spend of the campaigns its leads belong to, in proportion.
+    A campaign's spend is shared equally among its leads of the period, so every group's cost is the
+    spend of the campaigns its leads belong to, in proportion. With comparison, every row also holds
+    the previous period's leads, won and conversion (``previous_*``).
     """
-    leads = flt.leads(user)
-    figures = _campaign_figures(groups)
-    by_campaign = list(leads.values("campaign_id").annotate(**figures).order_by())
-    shares = []
-    for row in by_campaign:
-        campaign = catalogue.campaigns.get(row["campaign_id"])
-        if campaign is not None:
-            shares.append(
-                When(campaign_id=row["campaign_id"], then=Value(float(campaign["spend"]) / row["leads"]))
-            )
-    cost = (
-        Sum(Case(*shares, default=None, output_field=FloatField())) if shares else Value(None, FloatField())
-    )
-    tables = {"campaign": [_campaign_row(row, catalogue) for row in by_campaign]}
-    for name, fields in CAMPAIGN_DIMENSIONS.items():
-        if name == "campaign":
-            continue
-        rows = leads.values(*fields).annotate(**figures, cost=cost).order_by()
-        tables[name] = [_finish_campaign_row(dict(row)) for row in rows]
-    return tables
-
-
-def _campaign_row(row, catalogue):
-    row = dict(row)
-    campaign = catalogue.campaigns.get(row["campaign_id"])
-    row["cost"] = float(campaign["spend"]) if campaign is not None else None
-    return _finish_campaign_row(row)
+    period = _period(flt, "received_at")
+    spends = [
+        When(campaign_id=pk, then=Value(float(campaign["spend"])))
+        for pk, campaign in catalogue.campaigns.items()
+    ]
+    spend = Case(*spends, default=None, output_field=FloatField()) if spends else Value(None, FloatField())
+    per_campaign = Window(Count("pk"), partition_by=[period, F("campaign_id")])
+    columns = {
+        "period": period,
+        "campaign_id": F("campaign_id"),
+        "utm_source": F("utm_source"),
+        "utm_medium": F("utm_medium"),
+        "utm_campaign": F("utm_campaign"),
+        "service_id": F("service_id"),
+        "brand_id": F("brand_id"),
+        "valid": _if(~Q(status_id__in=groups.junk)),
+        "contacted": _if(Q(first_contacted_at__isnull=False)),
+        "quoted": _if(Q(status_id__in=groups.quoted_or_later)),
+        "won": _if(Q(status_id__in=groups.won)),
+        "to_won": Case(
+            When(status_id__in=groups.won, then=Seconds(F("status_changed_at"), F("received_at"))),
+            output_field=FloatField(),
+        ),
+        "share": ExpressionWrapper(spend / per_campaign, output_field=FloatField()),
+    }
+    aggregates = {
+        "leads": ("count", "period", None),
+        "valid": ("count", "valid", None),
+        "contacted": ("count", "contacted", None),
+        "quoted": ("count", "quoted", None),
+        "won": ("count", "won", None),
+        "median_to_won": ("percentile", "to_won", 0.5),
+        "cost": ("sum", "share", None),
+    }
+    names = list(CAMPAIGN_DIMENSIONS)
+    sets = [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()]
+    leads = flt.scope(user).filter(_periods_q(flt))
+    tables = {name: {} for name in names}
+    previous = {name: {} for name in names}
+    for index, row in GroupingSets(leads, columns, sets, aggregates).rows():
+        name = names[index]
+        key = tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name])
+        row = _finish_campaign_row(row)
+        (tables if row.pop("period") == 0 else previous)[name][key] = row
+    result = {}
+    for name in names:
+        rows = list(tables[name].values())
+        if flt.compare:
+            for row in rows:
+                before = previous[name].get(tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name]), {})
+                for figure in CAMPAIGN_COMPARED:
+                    row[f"previous_{figure}"] = before.get(figure, 0 if figure != "conversion" else None)
+        result[name] = rows
+    return result
 
 
 def _finish_campaign_row(row):
+    for name in ("leads", "valid", "contacted", "quoted", "won"):
+        row[name] = int(row[name] or 0)
     row["conversion"] = ratio(row["won"], row["valid"])
     row["cost_per_lead"] = ratio(row["cost"], row["leads"]) if row.get("cost") is not None else None
     row["cost_per_won"] = ratio(row["cost"], row["won"]) if row.get("cost") is not None else None

@@ -1,6 +1,8 @@
-"""Dashboard settings (SLA, stale threshold) and the permission that opens the dashboards."""
+"""Dashboard settings (SLA, stale threshold), the permission that opens the dashboards, and the
+rollup of what people did per day that the team figures read."""
 
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import connection, models
 from django.utils.translation import gettext_lazy as _
@@ -23,6 +25,22 @@ class DashboardSettings(BaseGenericSetting):
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("An open lead with no activity for this many days counts as stale."),
     )
+    sla_business_hours = models.BooleanField(
+        _("count only business hours"),
+        default=False,
+        help_text=_(
+            "Measure the first-contact SLA in business hours: Monday to Friday, between the opening and "
+            "closing hours below (the site's time zone)."
+        ),
+    )
+    business_day_start = models.PositiveSmallIntegerField(
+        _("business day opens at (hour)"), default=9, validators=[MaxValueValidator(23)]
+    )
+    business_day_end = models.PositiveSmallIntegerField(
+        _("business day closes at (hour)"),
+        default=18,
+        validators=[MinValueValidator(1), MaxValueValidator(24)],
+    )
     ranking_min_leads = models.PositiveSmallIntegerField(
         _("minimum leads to rank"),
         default=5,
@@ -34,6 +52,11 @@ class DashboardSettings(BaseGenericSetting):
         verbose_name = _("dashboard settings")
         verbose_name_plural = _("dashboard settings")
         permissions = [("view_dashboards", _("Can view the management dashboards"))]
+
+    def clean(self):
+        start, end = self.business_day_start, self.business_day_end
+        if start is not None and end is not None and end <= start:
+            raise ValidationError({"business_day_end": _("The business day must close after it opens.")})
 
     @staticmethod
     def cache_key():
@@ -52,3 +75,45 @@ class DashboardSettings(BaseGenericSetting):
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         cache.delete(self.cache_key())
+
+
+class PersonDay(models.Model):
+    """What people did on leads, per local day, person and the lead's current brand, service, source,
+    campaign and status (0 stands for none). Kept by ``dashboards.rollup`` from the lead events.
+
+    ``activity`` counts events; ``contacted`` the person's first contact attempt on a lead;
+    ``first_contacts`` the lead's first contact attempt by anyone; ``quoted`` and ``won`` the first time
+    a lead reached the quoted status or a won-stage status. Events without a person are not counted.
+    """
+
+    day = models.DateField()
+    person_id = models.BigIntegerField()
+    brand_id = models.BigIntegerField()
+    service_id = models.BigIntegerField(default=0)
+    source_id = models.BigIntegerField(default=0)
+    campaign_id = models.BigIntegerField(default=0)
+    status_id = models.BigIntegerField()
+    activity = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    first_contacts = models.IntegerField(default=0)
+    quoted = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=[
+                    "day",
+                    "person_id",
+                    "brand_id",
+                    "service_id",
+                    "source_id",
+                    "campaign_id",
+                    "status_id",
+                ],
+                name="dashboards_personday_key",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} · {self.person_id}"

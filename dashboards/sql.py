@@ -4,6 +4,7 @@ PostgreSQL computes percentiles with ``percentile_cont``; SQLite gets an equival
 function registered on each connection, so both back ends return the same interpolated value.
 """
 
+import datetime
 import math
 
 from django.db.models import Aggregate, FloatField, Func
@@ -89,3 +90,139 @@ class _SQLitePercentile:
 def register_sqlite_functions(sender, connection, **kwargs):
     if connection.vendor == "sqlite":
         connection.connection.create_aggregate("DASHBOARDS_PERCENTILE", 2, _SQLitePercentile)
+        connection.connection.create_function(
+            "DASHBOARDS_BUSINESS_CLOCK", 4, _sqlite_business_clock, deterministic=True
+        )
+
+
+WEEK_OFFSET = 3  # 1970-01-01, day 0 of the epoch, was a Thursday: (day + 3) % 7 is 0 on Mondays
+
+
+def business_clock(value, start_hour, end_hour, tzinfo):
+    """Business seconds from a fixed Monday to ``value``: Monday to Friday, ``start_hour`` to ``end_hour``
+    local time. The business time between two moments is the difference of their clocks."""
+    if value is None:
+        return None
+    local = value.astimezone(tzinfo).replace(tzinfo=None)
+    seconds = (local - datetime.datetime(1970, 1, 1)).total_seconds()
+    day = math.floor(seconds / 86400)
+    weekday = (day + WEEK_OFFSET) % 7
+    start, length = start_hour * 3600, (end_hour - start_hour) * 3600
+    days_before = ((day + WEEK_OFFSET) // 7) * 5 + min(weekday, 5)
+    today = min(max(seconds - day * 86400 - start, 0), length) if weekday < 5 else 0
+    return days_before * length + today
+
+
+class BusinessClock(Func):
+    """``business_clock`` of a datetime expression, in SQL (a registered function on SQLite)."""
+
+    output_field = FloatField()
+    arity = 1
+
+    def __init__(self, expression, start_hour, end_hour, tzname, **extra):
+        self.start_hour, self.end_hour, self.tzname = int(start_hour), int(end_hour), str(tzname)
+        super().__init__(expression, **extra)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        inner, inner_params = compiler.compile(self.source_expressions[0])
+        if connection.vendor == "sqlite":
+            return (
+                f"DASHBOARDS_BUSINESS_CLOCK({inner}, %s, %s, %s)",
+                (*inner_params, self.tzname, self.start_hour, self.end_hour),
+            )
+        token = "\x00"  # noqa: S105
+        day = f"FLOOR({token} / 86400)"
+        weekday = f"MOD(({day})::int + {WEEK_OFFSET}, 7)"
+        start, length = self.start_hour * 3600, (self.end_hour - self.start_hour) * 3600
+        sql = (
+            f"((FLOOR(({day} + {WEEK_OFFSET}) / 7) * 5 + LEAST({weekday}, 5)) * {length}"
+            f" + CASE WHEN {weekday} < 5 THEN LEAST(GREATEST({token} - {day} * 86400 - {start}, 0), {length})"
+            " ELSE 0 END)"
+        )
+        uses = sql.count(token)
+        seconds = f"EXTRACT(EPOCH FROM ({inner} AT TIME ZONE %s))::float8"
+        return sql.replace(token, seconds), (*inner_params, self.tzname) * uses
+
+
+def _sqlite_business_clock(value, tzname, start_hour, end_hour):
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    moment = datetime.datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.UTC)
+    return business_clock(moment, start_hour, end_hour, ZoneInfo(tzname))
+
+
+class GroupingSets:
+    """Aggregates over the rows of a queryset, grouped by several sets of its columns in ONE query:
+    ``GROUP BY GROUPING SETS`` on PostgreSQL, a ``UNION ALL`` of grouped selects elsewhere.
+
+    ``columns``: name → expression of the rows (compiled from the queryset); ``aggregates``: name →
+    ``(function, column, argument)`` with function one of count, sum, percentile.
+    """
+
+    def __init__(self, queryset, columns, sets, aggregates):
+        self.queryset, self.columns, self.sets, self.aggregates = queryset, columns, sets, aggregates
+
+    def _aggregate_sql(self, vendor, function, column, argument):
+        if function == "count":
+            return f"COUNT(t.{column})"
+        if function == "sum":
+            return f"SUM(t.{column})"
+        if vendor == "postgresql":
+            return f"PERCENTILE_CONT({float(argument)!r}) WITHIN GROUP (ORDER BY t.{column})"
+        return f"DASHBOARDS_PERCENTILE(t.{column}, {float(argument)!r})"
+
+    def rows(self):
+        """``(index of the set, row dict)`` for every group; columns outside the set are absent."""
+        from django.db import connections
+
+        inner = self.queryset.order_by().values(
+            **{f"c_{name}": value for name, value in self.columns.items()}
+        )
+        connection = connections[inner.db]
+        sql, params = inner.query.sql_with_params()
+        keys = sorted({name for group in self.sets for name in group}, key=list(self.columns).index)
+        aggregates = ", ".join(
+            f"{self._aggregate_sql(connection.vendor, *spec)} AS a_{name}"
+            for name, spec in self.aggregates.items()
+        )
+        aggregates = aggregates.replace("t.", "t.c_")
+        if connection.vendor == "postgresql":
+            key_list = ", ".join(f"t.c_{name}" for name in keys)
+            sets = ", ".join("(" + ", ".join(f"t.c_{name}" for name in group) + ")" for group in self.sets)
+            outer = (
+                f"SELECT GROUPING({key_list}), {key_list}, {aggregates} FROM ({sql}) t "  # noqa: S608
+                f"GROUP BY GROUPING SETS ({sets})"
+            )
+            outer_params = params
+        else:
+            parts = []
+            for index, group in enumerate(self.sets):
+                selected = ", ".join(f"t.c_{name}" if name in group else "NULL" for name in keys)
+                group_by = f" GROUP BY {', '.join(f't.c_{name}' for name in group)}" if group else ""
+                parts.append(f"SELECT {index}, {selected}, {aggregates} FROM ({sql}) t{group_by}")  # noqa: S608
+            outer = " UNION ALL ".join(parts)
+            outer_params = params * len(self.sets)
+        masks = {
+            sum(
+                1 << (len(keys) - 1 - position) for position, name in enumerate(keys) if name not in group
+            ): index
+            for index, group in enumerate(self.sets)
+        }
+        with connection.cursor() as cursor:
+            cursor.execute(outer, outer_params)
+            found = cursor.fetchall()
+        names = list(self.aggregates)
+        result = []
+        for values in found:
+            index = masks[values[0]] if connection.vendor == "postgresql" else values[0]
+            group = self.sets[index]
+            row = {name: values[1 + position] for position, name in enumerate(keys) if name in group}
+            for name, value in zip(names, values[1 + len(keys) :], strict=True):
+                counted = self.aggregates[name][0] == "count"
+                row[name] = value if value is None else int(value) if counted else float(value)
+            result.append((index, row))
+        return result

@@ -19,6 +19,7 @@ from .tables import (
     DATETIME,
     DAYS,
     HOURS,
+    INTEGER,
     MONEY,
     PERCENT,
     TEXT,
@@ -156,10 +157,15 @@ class OverviewView(DashboardView):
         user, flt = self.request.user, self.filters
         kpis, recent = metrics.overview_kpis(user, flt, self.groups, self.now)
         for kpi in kpis:
-            kpi["label"] = KPI_LABELS[kpi["key"]]
+            kpi["label"], kpi["kind"] = KPI_LABELS[kpi["key"]], INTEGER
         recent_kpis = [
-            {"key": "new_today", "label": _("New today"), "value": recent["new_today"]},
-            {"key": "new_this_week", "label": _("New this week"), "value": recent["new_this_week"]},
+            {"key": "new_today", "label": _("New today"), "value": recent["new_today"], "kind": INTEGER},
+            {
+                "key": "new_this_week",
+                "label": _("New this week"),
+                "value": recent["new_this_week"],
+                "kind": INTEGER,
+            },
         ]
         series = metrics.leads_over_time(user, flt)
         columns = [Column("bucket", _("Period start"), DATE), Column("leads", _("Leads"))]
@@ -226,13 +232,14 @@ class PipelineView(DashboardView):
                     "status": status_label(status),
                     "stage": Stage(status["stage"]).label,
                     "leads": leads,
+                    "previous": row.get("previous", 0),
                     "share": metrics.ratio(leads, total),
                     "median_age": _days(row.get("median_age")),
                     "p90_age": _days(row.get("p90_age")),
                     "stale": row.get("stale", 0),
                 }
             )
-        funnel = metrics.stage_funnel(user, flt, self.groups, total)
+        funnel = metrics.stage_funnel(user, flt, self.groups, distribution)
         for step in funnel:
             step["stage"] = {"new": _("Received"), "open": _("Reached an open status"), "won": _("Won")}[
                 step["stage"]
@@ -246,20 +253,35 @@ class PipelineView(DashboardView):
             for value, label in Stage.choices
         ]
         stale = metrics.stale_leads(user, flt, self.groups, self.settings, self.now)
+        funnel_columns = [
+            Column("stage", _("Step"), TEXT),
+            Column("leads", _("Leads")),
+            Column("from_previous", _("Conversion from the previous step"), PERCENT),
+            Column("from_start", _("Share of received"), PERCENT),
+        ]
+        status_columns = [
+            Column("status", _("Status"), TEXT),
+            Column("stage", _("Stage"), TEXT),
+            Column("leads", _("Leads")),
+            Column("share", _("Share"), PERCENT),
+            Column("median_age", _("Median time in status"), DAYS),
+            Column("p90_age", _("90th percentile time in status"), DAYS),
+            Column("stale", _("Stale")),
+        ]
+        funnel_series = ["leads"]
+        if flt.compare:
+            funnel_columns += [
+                Column("previous", _("Leads, previous period")),
+                Column(
+                    "previous_from_previous", _("Conversion from the previous step, previous period"), PERCENT
+                ),
+                Column("previous_from_start", _("Share of received, previous period"), PERCENT),
+            ]
+            status_columns.insert(3, Column("previous", _("Leads, previous period")))
+            funnel_series.append("previous")
         return [
             DataTable(
-                "funnel",
-                _("Funnel by stage"),
-                [
-                    Column("stage", _("Step"), TEXT),
-                    Column("leads", _("Leads")),
-                    Column("from_previous", _("Conversion from the previous step"), PERCENT),
-                    Column("from_start", _("Share of received"), PERCENT),
-                ],
-                funnel,
-                "funnel",
-                "stage",
-                ["leads"],
+                "funnel", _("Funnel by stage"), funnel_columns, funnel, "funnel", "stage", funnel_series
             ),
             DataTable(
                 "stages",
@@ -277,15 +299,7 @@ class PipelineView(DashboardView):
             DataTable(
                 "statuses",
                 _("Status distribution and aging"),
-                [
-                    Column("status", _("Status"), TEXT),
-                    Column("stage", _("Stage"), TEXT),
-                    Column("leads", _("Leads")),
-                    Column("share", _("Share"), PERCENT),
-                    Column("median_age", _("Median time in status"), DAYS),
-                    Column("p90_age", _("90th percentile time in status"), DAYS),
-                    Column("stale", _("Stale")),
-                ],
+                status_columns,
                 status_rows,
                 "bar",
                 "status",
@@ -321,15 +335,44 @@ class TeamView(DashboardView):
 
     def build(self):
         user, flt = self.request.user, self.filters
-        rows, total = metrics.team_performance(user, flt, self.groups, self.settings, self.now)
+        figures = metrics.team_figures(user, flt, self.groups, self.settings, self.now)
+        rows, total, trend = figures["rows"], figures["total"], figures["trend"]
         for row in rows:
             row["person"] = self.label("people", row["person_id"])
         total["person"] = str(_("Team total"))
         rows.sort(key=lambda row: str(row["person"]).lower())
         rows, sort = sort_rows(rows, TEAM_COLUMNS, self.request.GET.get("sort", ""))
         self.sort = sort
-        trend = metrics.weekly_trend(user, flt, self.groups)
-        return [
+        settings = self.settings
+        if settings.sla_business_hours:
+            sla = _("SLA: %(hours)s business hours (Monday to Friday, %(start)s:00 to %(end)s:00).") % {
+                "hours": settings.sla_hours,
+                "start": settings.business_day_start,
+                "end": settings.business_day_end,
+            }
+        else:
+            sla = _("SLA: %(hours)s hours.") % {"hours": settings.sla_hours}
+        sections = []
+        if flt.compare:
+            previous = figures["previous"]
+            sections.append(
+                {
+                    "title": _("Team totals"),
+                    "compare": True,
+                    "kpis": [
+                        {
+                            "key": key,
+                            "label": label,
+                            "kind": kind,
+                            "value": total[key],
+                            "previous": previous[key],
+                            "change": metrics.change(total[key], previous[key]),
+                        }
+                        for key, label, kind in TEAM_TOTAL_KPIS
+                    ],
+                }
+            )
+        return sections + [
             DataTable(
                 "team",
                 _("Per salesperson"),
@@ -339,10 +382,14 @@ class TeamView(DashboardView):
                 "person",
                 ["assigned", "contacted_leads", "won"],
                 note=_(
-                    "Assigned, contacted, quoted, won and activity count events in the period; first-contact "
-                    "times, SLA, open and stale count leads received in the period. SLA: %(hours)s hours."
+                    "Assigned: leads whose current assignment was made in the period. Contacted, quoted and "
+                    "won: the first contact attempt a person made on a lead, and the first time a lead "
+                    "reached the quoted or a won status, in the period (the team total counts each lead "
+                    "once). Activity: events people recorded. First-contact times, SLA, open and stale: "
+                    "leads received in the period."
                 )
-                % {"hours": self.settings.sla_hours},
+                + " "
+                + sla,
             ),
             DataTable(
                 "trend",
@@ -363,6 +410,17 @@ class TeamView(DashboardView):
     def get_context_data(self, **kwargs):
         return super().get_context_data(sort=getattr(self, "sort", ""), **kwargs)
 
+
+TEAM_TOTAL_KPIS = [
+    ("assigned", _("Leads assigned"), INTEGER),
+    ("contacted_leads", _("Leads contacted"), INTEGER),
+    ("median_response_hours", _("Median time to first contact"), HOURS),
+    ("sla_share", _("Contacted within SLA"), PERCENT),
+    ("quoted", _("Quoted"), INTEGER),
+    ("won", _("Won"), INTEGER),
+    ("conversion", _("Conversion (won / assigned)"), PERCENT),
+    ("activity", _("Activity (events)"), INTEGER),
+]
 
 TEAM_COLUMNS = [
     Column("person", _("Salesperson"), TEXT, sortable=True),
@@ -391,6 +449,13 @@ CAMPAIGN_FIGURE_COLUMNS = [
     Column("cost_per_won", _("Cost per won deal"), MONEY, sortable=True),
     Column("median_to_won_days", _("Median time to won"), DAYS, sortable=True),
     Column("rank", _("Mark"), TEXT),
+]
+
+
+CAMPAIGN_PREVIOUS_COLUMNS = [
+    Column("previous_leads", _("Leads, previous period"), sortable=True),
+    Column("previous_won", _("Won, previous period"), sortable=True),
+    Column("previous_conversion", _("Conversion, previous period"), PERCENT, sortable=True),
 ]
 
 
@@ -431,6 +496,8 @@ class CampaignsView(DashboardView):
             metrics.mark_best_and_worst(rows, self.settings.ranking_min_leads)
             rows.sort(key=lambda row: -row["leads"])
             columns = name_columns + CAMPAIGN_FIGURE_COLUMNS
+            if flt.compare:
+                columns = columns[:-1] + CAMPAIGN_PREVIOUS_COLUMNS + columns[-1:]
             rows, self.sort = sort_rows(rows, columns, sort)
             for row in rows:
                 row["rank"] = {"best": _("Best"), "worst": _("Worst")}.get(row["rank"], "")

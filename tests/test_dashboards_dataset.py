@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from crm import services
 from crm.models import Campaign, Lead, LeadEvent, Service, Source
+from dashboards import rollup
 
 LOCAL = ZoneInfo("America/Argentina/Buenos_Aires")
 TIMESTAMPS = [
@@ -109,4 +110,5 @@ def build(brands, manager, emp1, emp2):
     lead = new_lead(local(2, 20, 10), intralog, "P2", service=s2, source=phone)
     leads["P2"] = move(lead, local(2, 21, 10), "won", manager)
     leads["O1"] = new_lead(local(12, 1, 10, year=2025), intralog, "O1", service=s1, source=phone)
+    rollup.rebuild()  # the events were moved in time after the rollup counted them
     return {"leads": leads, "services": (s1, s2, s3), "campaigns": (c1, c2)}

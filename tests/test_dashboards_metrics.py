@@ -195,7 +195,8 @@ def test_aging_median_across_leads(data, admin_user, settings_row):
 
 def test_stage_funnel(data, admin_user):
     flt, groups, _catalogue = context(admin_user)
-    funnel = metrics.stage_funnel(admin_user, flt, groups, 7)
+    distribution = metrics.status_distribution(admin_user, flt, groups, DashboardSettings.load(), NOW)
+    funnel = metrics.stage_funnel(admin_user, flt, groups, distribution)
     assert [(step["stage"], step["leads"]) for step in funnel] == [("new", 7), ("open", 6), ("won", 1)]
     assert funnel[1]["from_previous"] == pytest.approx(6 / 7)
     assert funnel[2]["from_previous"] == pytest.approx(1 / 6)

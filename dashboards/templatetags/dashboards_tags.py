@@ -19,6 +19,7 @@ DECIMALS = {
 @register.filter
 def cell(value, kind):
     """A table value formatted for the active language (thousand separators, decimal comma in Spanish)."""
+    kind = kind or tables.INTEGER
     if value is None or value == "":
         return "—"
     if kind == tables.DATE:
