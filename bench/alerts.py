@@ -179,24 +179,44 @@ def _lead_data(brand, index):
     )
 
 
-def _creation_times(brand, runs):
-    """Lead creation time with alerts off and on, interleaved; returns (off_ms, on_ms)."""
+def _creation_times(brand, pairs, blocks=4, warmup=20):
+    """Lead creation time with alerts off and on, interleaved in ABBA order (off, on, on, off, ...).
+
+    Returns ``{enabled: [(wall_ms, cpu_ms), ...]}`` and the overhead of each of ``blocks`` consecutive
+    blocks of pairs (so the spread shows how stable the figure is).
+    """
     from django.conf import settings
 
     from crm.services import create_lead
 
+    for index in range(warmup):
+        settings.ALERTS_ENABLED = bool(index % 2)
+        create_lead(_lead_data(brand, f"w{index}"))
     timings = {False: [], True: []}
-    for index in range(runs * 2 + 20):
-        enabled = bool(index % 2)
-        settings.ALERTS_ENABLED = enabled
-        data = _lead_data(brand, f"c{index}")
-        start = time.perf_counter()
-        create_lead(data)
-        elapsed = (time.perf_counter() - start) * 1000
-        if index >= 20:
-            timings[enabled].append(elapsed)
+    block_overheads = []
+    per_block = max(1, pairs // blocks)
+    for block in range(blocks):
+        block_timings = {False: [], True: []}
+        for pair in range(per_block):
+            order = (False, True) if pair % 2 == 0 else (True, False)
+            for enabled in order:
+                settings.ALERTS_ENABLED = enabled
+                data = _lead_data(brand, f"c{block}-{pair}-{int(enabled)}")
+                wall, cpu = time.perf_counter(), time.process_time()
+                create_lead(data)
+                sample = ((time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000)
+                block_timings[enabled].append(sample)
+        block_overheads.append(
+            _overhead([w for w, _c in block_timings[False]], [w for w, _c in block_timings[True]])
+        )
+        for enabled in (False, True):
+            timings[enabled] += block_timings[enabled]
     settings.ALERTS_ENABLED = True
-    return timings[False], timings[True]
+    return timings, block_overheads
+
+
+def _overhead(off, on, average=statistics.median):
+    return (average(on) - average(off)) / average(off) * 100
 
 
 def _discard_pending():
@@ -248,8 +268,9 @@ def child(burst):
         brand, people = _scenario()
         rules.invalidate()
 
-        runs = max(burst // 4, 50)
-        off, on = _creation_times(brand, runs)
+        load_before = os.getloadavg()
+        pairs = max(burst // 2, 100)
+        creation, block_overheads = _creation_times(brand, pairs)
         _discard_pending()
         _post(fake_url + "/_fake/clear")
 
@@ -274,6 +295,7 @@ def child(burst):
                 break
             time.sleep(0.5)
         drained_seconds = time.perf_counter() - burst_start
+        load_after = os.getloadavg()
         time.sleep(1)
         statuses = dict(_status_counts(Notification))
         requests = [r for r in _fetch(fake_url + "/_fake/requests") if r["path"].endswith("/messages")]
@@ -293,18 +315,30 @@ def child(burst):
         whatsapp_keys.append((lead_pk, request["json"]["to"]))
         if lead_pk in created:
             latencies.append((request["time"] - created[lead_pk]) * 1000)
-    email_keys = []
+    email_keys, email_latencies = [], []
     for email in emails:
         match = LEAD_LINK.search(email["text"])
-        email_keys.append((int(match.group(1)) if match else None, tuple(email["to"])))
+        lead_pk = int(match.group(1)) if match else None
+        email_keys.append((lead_pk, tuple(email["to"])))
+        if lead_pk in created:
+            email_latencies.append((email["time"] - created[lead_pk]) * 1000)
     duplicates = (len(whatsapp_keys) - len(set(whatsapp_keys))) + (len(email_keys) - len(set(email_keys)))
     delivered = len(set(whatsapp_keys)) + len(set(email_keys))
+    off = [wall for wall, _cpu in creation[False]]
+    on = [wall for wall, _cpu in creation[True]]
+    off_cpu = [cpu for _wall, cpu in creation[False]]
+    on_cpu = [cpu for _wall, cpu in creation[True]]
     off_median, on_median = statistics.median(off), statistics.median(on)
-    overhead = (on_median - off_median) / off_median * 100
-    mean_overhead = (statistics.mean(on) - statistics.mean(off)) / statistics.mean(off) * 100
+    overhead = _overhead(off, on)
+    mean_overhead = _overhead(off, on, statistics.mean)
+    cpu_overhead = _overhead(off_cpu, on_cpu)
+    spread = ", ".join(f"{value:+.1f}" for value in block_overheads)
     p95 = percentile(latencies, 95)
+    load = "load average (1, 5, 15 min) {:.2f} {:.2f} {:.2f} before, {:.2f} {:.2f} {:.2f} after the burst".format(
+        *load_before, *load_after
+    )
     body = f"""
-Machine: {machine_line()}. One RQ `SimpleWorker` on the `{settings.ALERTS_QUEUE}` queue (real Redis),
+Machine: {machine_line()}; {load}. One RQ `SimpleWorker` on the `{settings.ALERTS_QUEUE}` queue (real Redis),
 fake Cloud API and SMTP servers in their own process on 127.0.0.1, PostgreSQL.
 Scenario: {burst} new INTRALOG leads created back to back; 3 rules match each (the brand manager by email
 and WhatsApp, a chosen admin by WhatsApp, the admin role (2 people) by email) → {expected} notifications.
@@ -318,14 +352,18 @@ and WhatsApp, a chosen admin by WhatsApp, the admin role (2 people) by email) �
 | lead commit → WhatsApp request, median | {statistics.median(latencies) if latencies else 0:.0f} ms | |
 | lead commit → WhatsApp request, p95 | {p95:.0f} ms | ≤ 2000 ms |
 | lead commit → WhatsApp request, max | {max(latencies) if latencies else 0:.0f} ms | |
+| lead commit → email, median / p95 | {statistics.median(email_latencies) if email_latencies else 0:.0f} ms / {percentile(email_latencies, 95):.0f} ms | |
 | burst creation time / until all delivered | {burst_seconds:.1f} s / {drained_seconds:.1f} s | |
-| lead creation, alerts off (median, p95, {len(off)} runs) | {off_median:.2f} ms, {percentile(off, 95):.2f} ms | |
-| lead creation, alerts on (median, p95, {len(on)} runs) | {on_median:.2f} ms, {percentile(on, 95):.2f} ms | |
+| lead creation, alerts off (median, mean, p95; {len(off)} runs) | {off_median:.2f}, {statistics.mean(off):.2f}, {percentile(off, 95):.2f} ms | |
+| lead creation, alerts on (median, mean, p95; {len(on)} runs) | {on_median:.2f}, {statistics.mean(on):.2f}, {percentile(on, 95):.2f} ms | |
 | creation overhead of alerts (median) | {overhead:+.1f} % | ≤ +10 % |
 | creation overhead of alerts (mean) | {mean_overhead:+.1f} % | |
+| creation overhead, median of each of {len(block_overheads)} blocks | {spread} % | |
+| creation overhead in process CPU time (median) | {cpu_overhead:+.1f} % | |
 
-Creation times are measured interleaved (off, on, off, …) before the worker starts, so the only
-difference is the receiver (one outbox `INSERT` from the in-memory rules) and the after-commit enqueue.
+Creation times are measured before the worker starts, off and on interleaved in ABBA order
+(off, on, on, off, …) so drift and the order of a pair cancel out; the only difference is the receiver
+(one plain outbox `INSERT` built from the in-memory rules) and the after-commit wake-up of the worker.
 """
     write_section("alerts", "Alerts: burst of new leads to email and WhatsApp", body)
     print(body)
