@@ -5,8 +5,7 @@ A repeat is linked to the earliest original and tagged; nothing is merged silent
 """
 
 from django.db import connection
-from django.db.models import F, Q, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from .models import Lead
@@ -84,23 +83,12 @@ def find_originals(leads):
         for field, value in contact_keys(lead):
             wanted.setdefault(field, {}).setdefault(lead.brand_id, set()).add(value)
     saved = {}
-    for field, by_brand in wanted.items():
-        match = Q()
-        for brand_id, values in by_brand.items():
-            match |= Q(brand_id=brand_id, **{f"{field}__in": sorted(values)})
-        first = Window(
-            RowNumber(),
-            partition_by=[F("brand_id"), F(field)],
-            order_by=[F("received_at").asc(), F("pk").asc()],
-        )
-        rows = (
-            Lead.objects.filter(match)
-            .annotate(rank=first)
-            .filter(rank=1)
-            .values_list("brand_id", field, "received_at", "pk", "duplicate_of_id")
-        )
-        for brand_id, value, received_at, pk, root in rows:
-            saved[(brand_id, field, value)] = ((received_at, 0, pk), root or pk)
+    if wanted:
+        sql, params = _earliest_sql(wanted)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            for field, brand_id, value, received_at, pk, root in cursor.fetchall():
+                saved[(brand_id, field, value)] = ((received_at, 0, pk), root or pk)
     in_batch, result = {}, []
     for index, lead in enumerate(leads):
         best = None
@@ -115,6 +103,31 @@ def find_originals(leads):
         for field, value in contact_keys(lead):
             in_batch.setdefault((lead.brand_id, field, value), entry)
     return result
+
+
+# Names come from the model; values are parameters.
+_EARLIEST = (
+    "SELECT '{field}', k.brand_id, k.value, l.received_at, l.id, l.duplicate_of_id "
+    "FROM keys{number} AS k JOIN {table} AS l ON l.id = (SELECT x.id FROM {table} AS x "
+    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.received_at, x.id LIMIT 1)"
+)
+
+
+def _earliest_sql(wanted):
+    """One query: per (field, brand, value) wanted, the earliest saved lead with it (by its indexes).
+
+    A correlated ``LIMIT 1`` per key keeps PostgreSQL on the (brand, field) b-tree indexes, where an
+    ``IN`` list may be planned on a trigram index at a far higher cost.
+    """
+    table = Lead._meta.db_table
+    keys, parts, params = [], [], []
+    for number, (field, by_brand) in enumerate(sorted(wanted.items())):
+        column = Lead._meta.get_field(field).column
+        pairs = [(brand_id, value) for brand_id, values in by_brand.items() for value in sorted(values)]
+        keys.append(f"keys{number}(brand_id, value) AS (VALUES {', '.join(['(%s, %s)'] * len(pairs))})")
+        params += [item for pair in pairs for item in pair]
+        parts.append(_EARLIEST.format(field=field, number=number, table=table, column=column))
+    return f"WITH {', '.join(keys)} {' UNION ALL '.join(parts)}", params
 
 
 def duplicate_event(original_pk):

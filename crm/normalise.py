@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit
 
 import phonenumbers
@@ -107,6 +108,7 @@ _SCIENTIFIC = re.compile(r"\d[.,]?\d*e\+?\d+", re.I)
 _AMBA_MOBILE_WITHOUT_AREA = re.compile(r"^15(\d{8})$")
 
 
+@lru_cache(maxsize=4096)
 def phone_to_e164(text, region=DEFAULT_REGION):
     """The number in E.164 form, or "" when it is not a valid phone number.
 

@@ -6,11 +6,12 @@ from it); ``create_leads``, the batch path, sends ``crm.signals.lead_events_reco
 """
 
 import copy
+import json
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -150,7 +151,7 @@ def _log_events(events, now):
             entry.full_clean(exclude=["content_type", "user"])
             checked.add(entry.action)
         entries.append(entry)
-    ModelLogEntry.objects.bulk_create(entries)
+    bulk_insert(entries)
 
 
 def _touch(lead, now=None, fields=()):
@@ -298,7 +299,7 @@ def _create_leads(drafts, actor, lookups, *, batch):
             if person is not None:
                 _assign_new(item, rule, person, now, statuses)
     leads = [item.lead for item in items]
-    Lead.objects.bulk_create(leads)
+    bulk_insert(leads)
     linked = []
     for item in items:
         if isinstance(item.original, Lead):
@@ -315,6 +316,81 @@ def _create_leads(drafts, actor, lookups, *, batch):
         for event in events:
             lead_event_recorded.send(sender=LeadEvent, event=event)
     return leads
+
+
+def bulk_insert(objs):
+    """Insert new model instances of one model and set their primary keys, like ``bulk_create``.
+
+    On PostgreSQL the rows go in with ``COPY`` under ids taken from the table's sequence first, which
+    costs a fraction of ``bulk_create``'s per-field preparation and array encoding (two queries instead
+    of one, so small batches, other databases and other field types go through ``bulk_create``).
+    Values must be plain (no expressions). No signals are sent.
+    """
+    if not objs:
+        return objs
+    model = type(objs[0])
+    meta = model._meta
+    fields = meta.concrete_fields
+    if (
+        len(objs) < _COPY_FROM
+        or connection.vendor != "postgresql"
+        or not all(field.get_internal_type() in _COPY_TYPES or field.is_relation for field in fields)
+    ):
+        return model.objects.bulk_create(objs)
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+            [meta.db_table, meta.pk.column, len(objs)],
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+        encoders = {
+            index: field.encoder
+            for index, field in enumerate(fields)
+            if field.get_internal_type() == "JSONField"
+        }
+        stamps = [
+            index
+            for index, field in enumerate(fields)
+            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+        ]
+        names = [field.attname for field in fields]
+        with cursor.cursor.copy(
+            f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        ) as copy:
+            for obj, pk in zip(objs, ids, strict=True):
+                obj.pk = pk
+                for index in stamps:
+                    setattr(obj, names[index], now)
+                row = [getattr(obj, name) for name in names]
+                for index, encoder in encoders.items():
+                    if row[index] is not None:
+                        row[index] = json.dumps(row[index], cls=encoder)
+                copy.write_row(row)
+    for obj in objs:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objs
+
+
+_COPY_FROM = 10
+_COPY_TYPES = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "BooleanField",
+    "CharField",
+    "DateTimeField",
+    "IntegerField",
+    "JSONField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+    "UUIDField",
+}
 
 
 def _new_lead(data, now, pending):
@@ -378,7 +454,7 @@ def _tag_new_leads(items):
         }
         signals.append((signal, tags))
         m2m_changed.send(action="pre_add", **signal)
-    TaggedLead.objects.bulk_create(
+    bulk_insert(
         [TaggedLead(tag=tag, content_object=s["instance"]) for s, tags in signals for tag in tags.values()]
     )
     for signal, _tags in signals:
@@ -458,7 +534,7 @@ def _record_new_lead_events(items, actor, now):
                         to_value=lead.status.key,
                     )
                 )
-    LeadEvent.objects.bulk_create(events)
+    bulk_insert(events)
     _log_events(events, now)
     return events
 

@@ -3,7 +3,7 @@
 from django.utils.translation import gettext as _
 
 from crm.matching import CampaignRules, ServiceCatalogue
-from crm.models import Lead
+from crm.models import Lead, Source
 from crm.normalise import clean_text, clean_value, extract_utm, fold, normalise_email, phone_to_e164
 from crm.services import LeadData
 
@@ -80,6 +80,7 @@ class FormContext:
                 self.mapping[str(key).strip()] = target
         self.services = ServiceCatalogue(form.brand)
         self.campaigns = CampaignRules(form.brand)
+        self.lead_source = Source.objects.filter(key="wordpress").first()
 
     def target(self, label, field_ids):
         folded = fold(label)

@@ -2,19 +2,21 @@
 
 import logging
 import os
+import queue
 import socket
+import threading
 import uuid
 from collections import Counter
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from crm import services
-from crm.models import Lead, Source
+from crm.models import Lead
 from crm.signals import integration_failed
 
 from .client import CredentialsError, SyncError
@@ -79,12 +81,13 @@ def release_lock(source, owner):
 # ---- storing records ------------------------------------------------------------------------------
 
 
-def wordpress_lead_source():
-    return Source.objects.filter(key="wordpress").first()
+def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cursor=True, mapped=None):
+    """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts.
 
-
-def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cursor=True):
-    """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts."""
+    The page's new leads are created together (``crm.services.create_leads``); if that fails, each
+    record is tried on its own so that one bad record is quarantined and the others are stored.
+    ``mapped``: the records' ``LeadData`` (or the exception mapping raised), when already computed.
+    """
     counts = Counter(fetched=len(records))
     with transaction.atomic():
         form = (
@@ -93,30 +96,30 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
             .get(pk=form.pk)
         )
         submissions = _store_raw(source, form, records, origin)
-        context = FormContext(source, form)
-        lead_source = wordpress_lead_source()
-        lookups = services.NewLeadLookups()
         ids = [key for key in submissions if key]
-        existing = {
-            lead.external_id: lead
-            for lead in Lead.objects.filter(
+        existing = dict(
+            Lead.objects.filter(
                 external_source=source.external_key, external_form=str(form.form_id), external_id__in=ids
-            ).only("pk", "external_id")
-        }
-        changed = []
-        for item in records:
+            ).values_list("external_id", "pk")
+        )
+        context = None
+        pending = {}
+        for index, item in enumerate(records):
             key = str(item.get("external_id") or "")
             submission, previous_status = submissions.get(key, (None, ""))
-            outcome = _store_one(
-                source, form, item, submission, previous_status, existing, context, lead_source, lookups
-            )
-            counts[outcome] += 1
-            if submission is not None:
-                changed.append(submission)
-        Submission.objects.bulk_update(
-            [sub for sub in {id(sub): sub for sub in changed}.values() if sub.pk],
-            ["state", "reason", "lead", "updated_at"],
-        )
+            outcome = _store_known(source, form, item, submission, previous_status, existing, pending)
+            if outcome is None:
+                if mapped is None:
+                    context = context or FormContext(source, form)
+                    data = map_record(item, context)
+                else:
+                    data = mapped[index]
+                outcome = _prepare(source, form, item, submission, data, pending)
+            if outcome:
+                counts[outcome] += 1
+        if pending:
+            counts.update(_create_pending(source, form, list(pending.values())))
+        _save_states(submissions.values())
         if advance_cursor:
             numeric = [numeric_id(item.get("external_id")) for item in records]
             numeric = [value for value in numeric if value is not None]
@@ -142,13 +145,14 @@ def _store_raw(source, form, records, origin):
     now = timezone.now()
     for key, item in keyed.items():
         sub = found.get(key)
+        status = str(item.get("status") or "")[:16]
         if sub is None:
             sub = Submission(
                 source=source,
                 form_id=str(form.form_id),
                 external_id=key,
                 origin=origin,
-                upstream_status=str(item.get("status") or "")[:16],
+                upstream_status=status,
                 payload=item["raw"],
                 received_at=now,
                 updated_at=now,
@@ -156,27 +160,23 @@ def _store_raw(source, form, records, origin):
             new.append(sub)
             result[key] = (sub, "")
             continue
+        sub.saved_state = (sub.state, sub.reason, sub.lead_id)
         result[key] = (sub, sub.upstream_status)
-        status = str(item.get("status") or "")[:16]
-        if sub.payload != item["raw"] or sub.upstream_status != status:
+        if sub.upstream_status != status or sub.payload != item["raw"]:
             sub.payload, sub.upstream_status, sub.updated_at = item["raw"], status, now
             updated.append(sub)
-    if new:
-        Submission.objects.bulk_create(new, ignore_conflicts=True)
-        refetched = Submission.objects.filter(
-            source=source, form_id=str(form.form_id), external_id__in=[sub.external_id for sub in new]
-        )
-        for sub in refetched:
-            result[sub.external_id] = (sub, result[sub.external_id][1])
+    services.bulk_insert(new)
+    for sub in new:
+        sub.saved_state = (Submission.State.RECEIVED, "", None)
     if updated:
         Submission.objects.bulk_update(updated, ["payload", "upstream_status", "updated_at"])
     return result
 
 
-def _store_one(source, form, item, submission, previous_status, existing, context, lead_source, lookups):
-    """Store one record; returns the count it adds to: created, updated, duplicates or quarantined."""
+def _store_known(source, form, item, submission, previous_status, existing, pending):
+    """Count a record that needs no new lead (already stored, dismissed, repeated in the page); else None."""
     key = str(item.get("external_id") or "")
-    lead_id = existing.get(key).pk if key in existing else None
+    lead_id = existing.get(key)
     if lead_id is None and submission is not None and submission.lead_id:
         lead_id = submission.lead_id
     if lead_id is not None:
@@ -193,18 +193,107 @@ def _store_one(source, form, item, submission, previous_status, existing, contex
         return "duplicates"
     if submission is not None and submission.state == Submission.State.DISMISSED:
         return "duplicates"
+    if key and key in pending:
+        return "duplicates"
+    return None
+
+
+def map_record(item, context):
+    """The record's ``LeadData``, or the exception that keeps it from being one."""
     try:
-        if submission is None:
-            raise RecordError(_("The submission has no usable id."))
-        lead = services.create_lead(lead_data(item, context, lead_source), lookups=lookups)
-    except RecordError as error:
-        return _quarantine(source, form, item, submission, str(error))
+        return lead_data(item, context, context.lead_source)
     except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
-        logger.warning("wordpress: record %s/%s quarantined: %r", form.form_id, key, error)
-        return _quarantine(source, form, item, submission, f"{type(error).__name__}: {error}"[:2000])
-    existing[key] = lead
-    submission.state, submission.reason, submission.lead = Submission.State.STORED, "", lead
-    return "created"
+        return error
+
+
+def _prepare(source, form, item, submission, data, pending):
+    """Queue a mapped record in ``pending``; a record that cannot be mapped is quarantined."""
+    key = str(item.get("external_id") or "")
+    if submission is None:
+        return _quarantine(source, form, item, submission, _("The submission has no usable id."))
+    if isinstance(data, RecordError):
+        return _quarantine(source, form, item, submission, str(data))
+    if isinstance(data, Exception):
+        return _quarantine(source, form, item, submission, _failure(form, key, data))
+    pending[key] = (item, submission, data)
+    return ""
+
+
+def _create_pending(source, form, pending):
+    """Create the leads of a page's new records; returns their counts."""
+    lookups = services.NewLeadLookups()
+    try:
+        with transaction.atomic():
+            leads = services.create_leads([data for _item, _sub, data in pending], lookups=lookups)
+    except Exception as error:  # noqa: BLE001 - retried one by one below
+        logger.warning(
+            "wordpress: page of form %s failed as a batch, storing one by one: %r", form.form_id, error
+        )
+        leads = None
+    counts = Counter()
+    for index, (item, submission, data) in enumerate(pending):
+        if leads is not None:
+            lead = leads[index]
+        else:
+            try:
+                with transaction.atomic():
+                    lead = services.create_leads([data], lookups=lookups)[0]
+            except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
+                counts[
+                    _quarantine(source, form, item, submission, _failure(form, data.external_id, error))
+                ] += 1
+                continue
+        if lead is None:
+            lead_id = (
+                Lead.objects.filter(
+                    external_source=data.external_source,
+                    external_form=data.external_form,
+                    external_id=data.external_id,
+                )
+                .values_list("pk", flat=True)
+                .first()
+            )
+            counts["duplicates"] += 1
+        else:
+            lead_id = lead.pk
+            counts["created"] += 1
+        submission.state, submission.reason, submission.lead_id = Submission.State.STORED, "", lead_id
+    return counts
+
+
+def _failure(form, key, error):
+    logger.warning("wordpress: record %s/%s quarantined: %r", form.form_id, key, error)
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+_STORED_SQL = (
+    "WITH stored(id, lead_id) AS (VALUES {rows}) "
+    "UPDATE {table} SET state = %s, reason = '', updated_at = %s, "
+    "lead_id = (SELECT stored.lead_id FROM stored WHERE stored.id = {table}.id) "
+    "WHERE id IN (SELECT id FROM stored)"
+)
+
+
+def _save_states(submissions):
+    """Write the submissions' new state, reason and lead: the stored ones in one statement."""
+    now = timezone.now()
+    stored, others = [], []
+    for sub, _status in submissions:
+        if sub.pk is None or (sub.state, sub.reason, sub.lead_id) == sub.saved_state:
+            continue
+        if sub.state == Submission.State.STORED and sub.lead_id:
+            stored.append(sub)
+        else:
+            others.append(sub)
+    if stored:
+        sql = _STORED_SQL.format(rows=", ".join(["(%s, %s)"] * len(stored)), table=Submission._meta.db_table)
+        params = [value for sub in stored for value in (sub.pk, sub.lead_id)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, Submission.State.STORED, now])
+    for sub in others:
+        sub.updated_at = now
+    if others:
+        Submission.objects.bulk_update(others, ["state", "reason", "lead", "updated_at"])
 
 
 def _quarantine(source, form, item, submission, reason):
@@ -293,8 +382,11 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
 
 def _sync_form(source, form, connector, counts, full, owner, between_pages):
     start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
-    for page in connector.fetch_new(form.form_id, start):
-        counts.update(store_page(source, form, page))
+    context = FormContext(
+        source, SourceForm.objects.select_related("brand", "default_service").get(pk=form.pk)
+    )
+    for page, mapped in _fetched_ahead(connector.fetch_new(form.form_id, start), context):
+        counts.update(store_page(source, form, page, mapped=mapped))
         renew_lock(source, owner)
         if between_pages:
             between_pages(form, counts)
@@ -308,6 +400,51 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
         counts["created"] += rescanned["created"]
         counts["quarantined"] += rescanned["quarantined"]
     SourceForm.objects.filter(pk=form.pk).update(rescanned_at=now)
+
+
+def _fetched_ahead(pages, context):
+    """``(page, mapped records)`` from ``pages``, fetched and mapped one page ahead in a thread.
+
+    The next page is read from the site and normalised while this one is written to the database.
+    The thread touches no database: ``context`` is loaded beforehand. Errors surface in page order.
+    """
+    ready = queue.Queue(maxsize=1)
+    stop = threading.Event()
+    language = translation.get_language()
+
+    def put(item):
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work():
+        translation.activate(language)
+        try:
+            for page in pages:
+                if not put((page, [map_record(item, context) for item in page])):
+                    return
+        except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
+            put(error)
+        else:
+            put(None)
+
+    worker = threading.Thread(target=work, name="wordpress-fetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ready.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def _save_counts(run, form, counts, error):
