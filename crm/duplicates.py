@@ -4,8 +4,12 @@ A repeat is linked to the earliest original and tagged; nothing is merged silent
 (``crm.services.merge_leads`` is the explicit merge).
 """
 
+from datetime import UTC
+
 from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from .models import Lead
@@ -88,7 +92,7 @@ def find_originals(leads):
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
             for field, brand_id, value, received_at, pk, root in cursor.fetchall():
-                saved[(brand_id, field, value)] = ((received_at, 0, pk), root or pk)
+                saved[(brand_id, field, value)] = ((_aware(received_at), 0, pk), root or pk)
     in_batch, result = {}, []
     for index, lead in enumerate(leads):
         best = None
@@ -103,6 +107,13 @@ def find_originals(leads):
         for field, value in contact_keys(lead):
             in_batch.setdefault((lead.brand_id, field, value), entry)
     return result
+
+
+def _aware(value):
+    """A datetime read by a raw query (SQLite gives naive UTC, or text) as an aware one."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    return timezone.make_aware(value, UTC) if timezone.is_naive(value) else value
 
 
 # Names come from the model; values are parameters.

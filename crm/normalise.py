@@ -82,9 +82,16 @@ def clean_value(value, multiline=False):
 
 def fold(text):
     """Case- and accent-insensitive comparison key."""
+    return _fold(text) if isinstance(text, str) else _fold_uncached(text)
+
+
+def _fold_uncached(text):
     decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _SPACES.sub(" ", re.sub(r"[^\w\s]|_", " ", stripped)).strip()
+
+
+_fold = lru_cache(maxsize=4096)(_fold_uncached)
 
 
 def normalise_email(value):
