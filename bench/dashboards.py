@@ -3,6 +3,8 @@
 ``python -m bench dashboards`` (``make bench``); writes the "dashboards" section of RESULTS.md.
 """
 
+import os
+import time
 from datetime import UTC, datetime
 
 from django.test import Client
@@ -51,13 +53,35 @@ def _request(client, page, query):
     return call
 
 
+def _load(values):
+    return " ".join(f"{value:.1f}" for value in values)
+
+
+def ensure_rollup():
+    """Rebuild the team rollup when the dataset was loaded without it (``bench.loader`` now builds it)."""
+    from django.db import connection
+
+    from dashboards.models import PersonDay
+    from dashboards.rollup import rebuild
+
+    if PersonDay.objects.exists():
+        return "rollup present"
+    started = time.perf_counter()
+    rebuild()
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) dashboards_personday")
+    return f"rollup rebuilt in {time.perf_counter() - started:.0f} s"
+
+
 def run(args):
     leads = QUICK_LEADS if args.quick else args.leads
     report = ensure_dataset(leads)
     print(report, flush=True)
+    print(ensure_rollup(), flush=True)
     runs = 10 if args.quick else getattr(args, "dashboard_runs", 10)
     clients = {}
     measurements = []
+    load_before = os.getloadavg()
     for name, user, page, query in cases():
         if user.pk not in clients:
             clients[user.pk] = Client()
@@ -71,8 +95,11 @@ def run(args):
         measurement.note = "; ".join(misses) or "ok"
         measurements.append(measurement)
         print(measurement.row(), flush=True)
+    load_after = os.getloadavg()
     lines = [
         f"Machine: {machine_line()}  ",
+        f"Load average (1/5/15 min) before / after the timed cases: {_load(load_before)} / {_load(load_after)} "
+        f"on {os.cpu_count()} cores; wall times include waiting for a CPU.  ",
         f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · dataset: {leads:,} leads · {report}  ",
         f"Each case: 3 warm-up requests, then {runs} timed requests through Django's test client "
         "(server time, including the Wagtail admin frame and template rendering), signed in with "

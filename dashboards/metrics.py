@@ -19,7 +19,6 @@ from django.db.models import (
     Sum,
     Value,
     When,
-    Window,
 )
 from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWeek
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
@@ -52,6 +51,7 @@ class StatusGroups:
     keys_open_or_won: list = field(default_factory=list)
     keys_won: list = field(default_factory=list)
     keys_quoted: list = field(default_factory=list)
+    keys_closed_or_new: list = field(default_factory=list)
 
     @classmethod
     def from_catalogue(cls, catalogue):
@@ -82,6 +82,9 @@ class StatusGroups:
             ],
             keys_won=[row["key"] for row in statuses.values() if row["stage"] == Stage.WON],
             keys_quoted=["quoted"],
+            keys_closed_or_new=[
+                row["key"] for row in statuses.values() if row["stage"] not in (Stage.OPEN, Stage.WON)
+            ],
         )
 
 
@@ -233,6 +236,8 @@ def latest_leads(user, flt, groups, limit=5):
 
 def _period(flt, field):
     """0 for rows of the period, 1 for the previous period's (only when comparing)."""
+    if not flt.compare:
+        return Value(0, output_field=IntegerField())
     whens = [When(flt.range.q(field), then=Value(0))]
     if flt.compare:
         whens.append(When(flt.previous.q(field), then=Value(1)))
@@ -283,8 +288,9 @@ def stage_funnel(user, flt, groups, distribution):
     """Received → reached an open status → reached a won status, for the period's leads (and the
     previous period's, as ``previous``). One query.
 
-    A lead now in an open or won status has reached an open one, a lead now won has won; only the
-    others are looked up among their ``created`` and ``status_changed`` events.
+    A lead now in an open or won status has reached an open one, a lead now won has won. Of the
+    others, a lead reached an open status when it left one for a new, lost or junk status, and won
+    when it was moved to a won status (both are status changes, read from one index on PostgreSQL).
     """
     open_or_won = set(groups.open_or_won)
     won = set(groups.won)
@@ -302,18 +308,19 @@ def stage_funnel(user, flt, groups, distribution):
         events_for(user)
         .filter(
             _prefixed(flt.lead_q & _periods_q(flt), "lead__"),
-            kind__in=[LeadEvent.Kind.CREATED, LeadEvent.Kind.STATUS_CHANGED],
+            kind=LeadEvent.Kind.STATUS_CHANGED,
             created_at__gte=earliest.start,
-            to_value__in=groups.keys_open_or_won,
+            to_value__in=[*groups.keys_won, *groups.keys_closed_or_new],
         )
         .exclude(lead__status_id__in=groups.won)
+    )
+    left_open = Q(to_value__in=groups.keys_closed_or_new, from_value__in=groups.keys_open_or_won) & ~Q(
+        lead__status_id__in=groups.open_or_won
     )
     aggregates = {}
     for period in counts:
         window = (flt.range if period == 0 else flt.previous).q("lead__received_at")
-        aggregates[f"open_{period}"] = Count(
-            "lead", distinct=True, filter=window & ~Q(lead__status_id__in=groups.open_or_won)
-        )
+        aggregates[f"open_{period}"] = Count("lead", distinct=True, filter=window & left_open)
         aggregates[f"won_{period}"] = Count(
             "lead", distinct=True, filter=window & Q(to_value__in=groups.keys_won)
         )
@@ -645,64 +652,86 @@ CAMPAIGN_COMPARED = ("leads", "won", "conversion")
 
 
 def campaign_effectiveness(user, flt, groups, catalogue):
-    """Per campaign, UTM combination, service and brand, in one query (GROUPING SETS).
+    """Per campaign, UTM combination, service and brand. Two queries.
 
-    A campaign's spend is shared equally among its leads of the period, so every group's cost is the
-    spend of the campaigns its leads belong to, in proportion. With comparison, every row also holds
-    the previous period's leads, won and conversion (``previous_*``).
+    The counts come grouped by every dimension at once (a few hundred groups at most) and are added
+    up per table; the median time to won comes from the won leads, grouped per table in one query
+    (GROUPING SETS). A campaign's spend is shared equally among its leads of the period, so every
+    group's cost is the spend of the campaigns its leads belong to, in proportion. With comparison,
+    every row also holds the previous period's leads, won and conversion (``previous_*``).
     """
     period = _period(flt, "received_at")
-    spends = [
-        When(campaign_id=pk, then=Value(float(campaign["spend"])))
-        for pk, campaign in catalogue.campaigns.items()
-    ]
-    spend = Case(*spends, default=None, output_field=FloatField()) if spends else Value(None, FloatField())
-    per_campaign = Window(Count("pk"), partition_by=[period, F("campaign_id")])
-    columns = {
-        "period": period,
-        "campaign_id": F("campaign_id"),
-        "utm_source": F("utm_source"),
-        "utm_medium": F("utm_medium"),
-        "utm_campaign": F("utm_campaign"),
-        "service_id": F("service_id"),
-        "brand_id": F("brand_id"),
-        "valid": _if(~Q(status_id__in=groups.junk)),
-        "contacted": _if(Q(first_contacted_at__isnull=False)),
-        "quoted": _if(Q(status_id__in=groups.quoted_or_later)),
-        "won": _if(Q(status_id__in=groups.won)),
-        "to_won": Case(
-            When(status_id__in=groups.won, then=Seconds(F("status_changed_at"), F("received_at"))),
-            output_field=FloatField(),
-        ),
-        "share": ExpressionWrapper(spend / per_campaign, output_field=FloatField()),
-    }
-    aggregates = {
-        "leads": ("count", "period", None),
-        "valid": ("count", "valid", None),
-        "contacted": ("count", "contacted", None),
-        "quoted": ("count", "quoted", None),
-        "won": ("count", "won", None),
-        "median_to_won": ("percentile", "to_won", 0.5),
-        "cost": ("sum", "share", None),
-    }
-    names = list(CAMPAIGN_DIMENSIONS)
-    sets = [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()]
     leads = flt.scope(user).filter(_periods_q(flt))
-    tables = {name: {} for name in names}
-    previous = {name: {} for name in names}
-    for index, row in GroupingSets(leads, columns, sets, aggregates).rows():
+    dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
+    finest = (
+        leads.values(*dimensions, period=period)
+        .annotate(
+            leads=Count("pk"),
+            valid=Count("pk", filter=~Q(status_id__in=groups.junk)),
+            contacted=Count("pk", filter=Q(first_contacted_at__isnull=False)),
+            quoted=Count("pk", filter=Q(status_id__in=groups.quoted_or_later)),
+            won=Count("pk", filter=Q(status_id__in=groups.won)),
+        )
+        .order_by()
+    )
+    names = list(CAMPAIGN_DIMENSIONS)
+    medians = GroupingSets(
+        leads.filter(status_id__in=groups.won),
+        {
+            "period": period,
+            **{field: F(field) for field in dimensions},
+            "to_won": Seconds(F("status_changed_at"), F("received_at")),
+        },
+        [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()],
+        {"median_to_won": ("percentile", "to_won", 0.5)},
+    ).rows()
+    finest = list(finest)
+    per_campaign = {}
+    for row in finest:
+        key = (row["period"], row["campaign_id"])
+        per_campaign[key] = per_campaign.get(key, 0) + row["leads"]
+    tables = {(period_, name): {} for period_ in (0, 1) for name in names}
+    for row in finest:
+        campaign = catalogue.campaigns.get(row["campaign_id"])
+        share = (
+            float(campaign["spend"]) * row["leads"] / per_campaign[(row["period"], row["campaign_id"])]
+            if campaign is not None
+            else None
+        )
+        for name, fields in CAMPAIGN_DIMENSIONS.items():
+            key = tuple(row[field] for field in fields)
+            group = tables[(row["period"], name)].setdefault(
+                key,
+                {
+                    **dict(zip(fields, key, strict=True)),
+                    "leads": 0,
+                    "valid": 0,
+                    "contacted": 0,
+                    "quoted": 0,
+                    "won": 0,
+                    "cost": None,
+                    "median_to_won": None,
+                },
+            )
+            for figure in ("leads", "valid", "contacted", "quoted", "won"):
+                group[figure] += row[figure]
+            if share is not None:
+                group["cost"] = (group["cost"] or 0) + share
+    for index, row in medians:
         name = names[index]
         key = tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name])
-        row = _finish_campaign_row(row)
-        (tables if row.pop("period") == 0 else previous)[name][key] = row
+        group = tables[(row["period"], name)].get(key)
+        if group is not None:
+            group["median_to_won"] = row["median_to_won"]
     result = {}
     for name in names:
-        rows = list(tables[name].values())
+        rows = [_finish_campaign_row(row) for row in tables[(0, name)].values()]
         if flt.compare:
+            before = {key: _finish_campaign_row(row) for key, row in tables[(1, name)].items()}
             for row in rows:
-                before = previous[name].get(tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name]), {})
+                previous = before.get(tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name]), {})
                 for figure in CAMPAIGN_COMPARED:
-                    row[f"previous_{figure}"] = before.get(figure, 0 if figure != "conversion" else None)
+                    row[f"previous_{figure}"] = previous.get(figure, 0 if figure != "conversion" else None)
         result[name] = rows
     return result
 
