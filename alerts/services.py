@@ -452,15 +452,21 @@ def claim(now, *, causes=(), ids=(), limit=BATCH):
         if values:
             where.append(f"{column} IN ({', '.join(['%s'] * len(values))})")
             params += values
-    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    # The picked ids are materialized once: as an ``IN (subquery ... LIMIT)`` the planner may run the
+    # subquery again per row and claim more than ``limit`` rows.
+    if connection.features.has_select_for_update_skip_locked:
+        picked, lock = "AS MATERIALIZED", " FOR UPDATE SKIP LOCKED"
+    else:
+        picked, lock = "AS", ""
     table = connection.ops.quote_name(Notification._meta.db_table)
     sql = (
-        f"UPDATE {table} SET status = %s, claimed_at = %s WHERE status = %s AND id IN ("  # noqa: S608
-        f"SELECT id FROM {table} WHERE {' AND '.join(where)} "
-        f"ORDER BY CASE WHEN channel = %s THEN 0 ELSE 1 END, id LIMIT %s{lock}) RETURNING id"
+        f"WITH picked {picked} (SELECT id FROM {table} WHERE {' AND '.join(where)} "  # noqa: S608
+        f"ORDER BY CASE WHEN channel = %s THEN 0 ELSE 1 END, id LIMIT %s{lock}) "
+        f"UPDATE {table} SET status = %s, claimed_at = %s "
+        f"WHERE status = %s AND id IN (SELECT id FROM picked) RETURNING id"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [Status.SENDING, adapt(now), Status.PENDING, *params, Channel.WHATSAPP, limit])
+        cursor.execute(sql, [*params, Channel.WHATSAPP, limit, Status.SENDING, adapt(now), Status.PENDING])
         return sorted(pk for (pk,) in cursor.fetchall())
 
 
