@@ -383,3 +383,149 @@ def test_bad_filters_are_reported_and_ignored(data, manager, brands):
     assert flt.period == "last_30"
     assert flt.values.get("brand") is None
     assert manager.role == Role.MANAGER
+
+
+# ---------------------------------------------------------------- business-hours SLA
+
+
+def test_business_clock_counts_weekday_opening_hours():
+    from dashboards.sql import business_clock
+
+    from .test_dashboards_dataset import LOCAL
+
+    def hours(start, end):
+        return (business_clock(end, 9, 18, LOCAL) - business_clock(start, 9, 18, LOCAL)) / HOUR
+
+    # 2 March 2026 is a Monday.
+    assert hours(local(3, 2, 10), local(3, 6, 17)) == 8 + 3 * 9 + 8  # Monday 10:00 to Friday 17:00
+    assert hours(local(3, 6, 17), local(3, 9, 10)) == 2  # across the weekend
+    assert hours(local(3, 7, 11), local(3, 8, 20)) == 0  # Saturday to Sunday
+    assert hours(local(3, 9, 7), local(3, 9, 9, 30)) == 0.5  # before opening
+    assert hours(local(3, 9, 17), local(3, 10, 8)) == 1  # after closing, to before the next opening
+
+
+@pytest.fixture
+def business_hours(settings_row):
+    settings_row.sla_business_hours = True
+    settings_row.business_day_start, settings_row.business_day_end = 9, 18
+    return settings_row
+
+
+def test_sla_share_in_business_hours(data, admin_user, employee, other_employee, business_hours):
+    # Business time from assignment to first contact: L1 2 h (Mon 10→12), L2 9 h (Tue 09→19 closes
+    # at 18), L3 0 h (Mon 08→09, before opening), L7 0 h (Saturday). Calendar: 2, 10, 1 and 4 hours.
+    business_hours.sla_hours = 1
+    flt, groups, _catalogue = context(admin_user)
+    rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    rows = {row["person_id"]: row for row in rows}
+    assert (rows[employee.pk]["sla_met"], rows[employee.pk]["sla_due"]) == (1, 4)  # L7
+    assert (rows[other_employee.pk]["sla_met"], rows[other_employee.pk]["sla_due"]) == (1, 2)  # L3
+    assert (total["sla_met"], total["sla_due"], total["sla_share"]) == (2, 6, pytest.approx(2 / 6))
+    business_hours.sla_business_hours = False
+    rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    assert (total["sla_met"], total["sla_due"]) == (1, 6)  # only L3, exactly one hour
+
+
+def test_uncontacted_leads_fall_due_after_the_business_hours(data, admin_user, business_hours):
+    # Waiting leads at NOW (Wed 1 April 12:00): L4 assigned Mon 16 March 10:00 has waited 8 + 4 × 9
+    # + 5 × 9 + 2 × 9 + 3 = 110 business hours (386 calendar hours); L6, assigned Wed 25 March 10:00,
+    # 8 + 2 × 9 + 2 × 9 + 3 = 47 (170 calendar hours).
+    business_hours.sla_hours = 120
+    flt, groups, _catalogue = context(admin_user)
+    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    assert (total["sla_met"], total["sla_due"], total["sla_share"]) == (4, 4, 1.0)
+    business_hours.sla_hours = 100
+    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    assert (total["sla_met"], total["sla_due"]) == (4, 5)  # L4 is now due, L6 not yet
+    business_hours.sla_business_hours = False
+    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    assert (total["sla_met"], total["sla_due"]) == (4, 6)
+
+
+def test_personal_panel_sla_in_business_hours(data, employee, business_hours):
+    from crm import services
+
+    at(local(3, 31, 10), services.assign, data["leads"]["L5"], employee, None)
+    business_hours.sla_hours = 40
+    # Assigned since 2 March 12:00: L2 (9 business hours to contact: met), L6 (waiting 47 h: due),
+    # L7 (0 h: met), L5 (Tue 31 March 10:00, waiting 8 + 3 = 11 h: not due yet).
+    mine = metrics.personal_figures(employee, business_hours, now=NOW)["figures"]
+    assert (mine["sla_met"], mine["sla_due"], mine["sla_share"]) == (2, 3, pytest.approx(2 / 3))
+
+
+def test_business_day_must_close_after_it_opens(settings_row):
+    from django.core.exceptions import ValidationError
+
+    settings_row.business_day_start, settings_row.business_day_end = 18, 9
+    with pytest.raises(ValidationError):
+        settings_row.full_clean()
+
+
+# ---------------------------------------------------------------- comparison with the previous period
+
+COMPARED = {**MARCH, "compare": "on"}
+
+
+def test_status_distribution_and_funnel_of_the_previous_period(data, admin_user, settings_row):
+    # The previous period (29 January – 28 February) received P1 (still pending) and P2 (won).
+    flt, groups, catalogue = context(admin_user, COMPARED)
+    rows = metrics.status_distribution(admin_user, flt, groups, settings_row, NOW)
+    previous = {catalogue.statuses[pk]["key"]: row["previous"] for pk, row in rows.items() if row["previous"]}
+    assert previous == {"pending": 1, "won": 1}
+    assert sum(row["leads"] for row in rows.values()) == 7
+    funnel = metrics.stage_funnel(admin_user, flt, groups, rows)
+    assert [(step["stage"], step["leads"], step["previous"]) for step in funnel] == [
+        ("new", 7, 2),
+        ("open", 6, 1),
+        ("won", 1, 1),
+    ]
+    assert funnel[1]["previous_from_previous"] == 0.5
+    assert funnel[2]["previous_from_previous"] == 1.0
+    assert funnel[2]["previous_from_start"] == 0.5
+
+
+def test_funnel_counts_leads_that_left_an_open_or_won_status(data, admin_user, manager, settings_row):
+    from crm import services
+
+    # L1 (won) goes back to pending: it still reached an open status and won.
+    at(local(3, 30), lambda lead: services.change_status(lead, "pending", manager), data["leads"]["L1"])
+    flt, groups, _catalogue = context(admin_user)
+    rows = metrics.status_distribution(admin_user, flt, groups, settings_row, NOW)
+    funnel = metrics.stage_funnel(admin_user, flt, groups, rows)
+    assert [(step["stage"], step["leads"]) for step in funnel] == [("new", 7), ("open", 6), ("won", 1)]
+
+
+def test_team_totals_of_the_previous_period(data, admin_user, manager, settings_row):
+    flt, groups, _catalogue = context(admin_user, COMPARED)
+    figures = metrics.team_figures(admin_user, flt, groups, settings_row, NOW)
+    previous, total = figures["previous"], figures["total"]
+    # February: nobody was assigned a lead; the manager moved P2 to won (one event).
+    assert (previous["assigned"], previous["contacted_leads"], previous["quoted"], previous["won"]) == (
+        0,
+        0,
+        0,
+        1,
+    )
+    assert (previous["activity"], previous["median_response_hours"], previous["sla_share"]) == (1, None, None)
+    assert previous["conversion"] is None
+    assert (total["assigned"], total["won"], total["activity"]) == (6, 1, 22)
+    assert metrics.change(total["activity"], previous["activity"]) == 21
+
+
+def test_campaign_rows_carry_the_previous_period(data, admin_user):
+    c1, c2 = data["campaigns"]
+    flt, groups, catalogue = context(admin_user, COMPARED)
+    tables = metrics.campaign_effectiveness(admin_user, flt, groups, catalogue)
+    campaigns = {row["campaign_id"]: row for row in tables["campaign"]}
+    assert {
+        pk: (row["previous_leads"], row["previous_won"], row["previous_conversion"])
+        for pk, row in campaigns.items()
+    } == {
+        c1.pk: (1, 0, 0.0),  # P1
+        c2.pk: (0, 0, None),
+        None: (1, 1, 1.0),  # P2
+    }
+    assert (campaigns[c1.pk]["leads"], campaigns[c1.pk]["cost"]) == (4, 1000)  # the period's own figures
+    utm = {(row["utm_source"], row["utm_medium"], row["utm_campaign"]): row for row in tables["utm"]}
+    assert utm[("google", "cpc", "spring")]["previous_leads"] == 1
+    assert (utm[("", "", "")]["previous_leads"], utm[("", "", "")]["previous_won"]) == (1, 1)

@@ -211,3 +211,42 @@ def test_pipeline_page_lists_stale_leads(data, client_for, admin_user):
     html = client_for(admin_user).get(url("pipeline", MARCH)).content.decode()
     stale = html.split('data-table="stale"')[1].split("</table>")[0]
     assert re.findall(r">(L\d)<", stale) == ["L2", "L4", "L5", "L7"]
+
+
+def test_every_page_compares_with_the_previous_period(data, client_for, admin_user):
+    client = client_for(admin_user)
+    funnel = csv_rows(client.get(url("pipeline", MARCH + "&compare=on&export=funnel")))
+    assert funnel[0][4] == "Leads, previous period"
+    assert [row[4] for row in funnel[1:]] == ["2", "1", "1"]
+    statuses = csv_rows(client.get(url("pipeline", MARCH + "&compare=on&export=statuses")))
+    header = statuses[0]
+    pending = dict(zip(header, next(row for row in statuses if row[0] == "Pending"), strict=True))
+    assert (pending["Leads"], pending["Leads, previous period"]) == ("1", "1")
+    html = client.get(url("team", MARCH + "&compare=on")).content.decode()
+    assert kpi(html, "assigned") == "6"
+    assert kpi(html, "activity") == "22"
+    assert "(+2,100.0 %)" in html  # activity: 22 against 1
+    campaigns = csv_rows(client.get(url("campaigns", MARCH + "&compare=on&export=campaign")))
+    spring = dict(zip(campaigns[0], next(row for row in campaigns if row[0] == "Spring search"), strict=True))
+    assert (spring["Leads, previous period"], spring["Won, previous period"]) == ("1", "0")
+    assert "Leads, previous period" not in client.get(url("campaigns", MARCH)).content.decode()
+
+
+def test_team_page_states_the_business_hours_sla(data, client_for, admin_user):
+    from dashboards.models import DashboardSettings
+
+    DashboardSettings.objects.update_or_create(
+        pk=DashboardSettings.load().pk,
+        defaults={
+            "sla_hours": 1,
+            "sla_business_hours": True,
+            "business_day_start": 9,
+            "business_day_end": 18,
+        },
+    )
+    client = client_for(admin_user)
+    html = client.get(url("team")).content.decode()
+    assert "SLA: 1 business hours (Monday to Friday, 9:00 to 18:00)." in html
+    team = csv_rows(client.get(url("team", MARCH + "&export=team")))
+    total = dict(zip(team[0], team[-1], strict=True))
+    assert total["Contacted within SLA"] == "33.3"  # L3 and L7 of six leads due

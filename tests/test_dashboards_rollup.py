@@ -1,0 +1,115 @@
+"""The team rollup kept by the event receivers equals the one rebuilt from the events, and costs
+nothing when no person acted."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from crm import services
+from crm.models import AssignmentRule, PipelineStatus, Service, Source
+from dashboards import rollup
+from dashboards.models import PersonDay
+
+pytestmark = pytest.mark.django_db
+
+
+def snapshot():
+    """Rollup rows without the all-zero ones moves leave behind, as comparable tuples."""
+    fields = [*rollup.KEY, *rollup.COUNTERS]
+    return sorted(row for row in PersonDay.objects.values_list(*fields) if any(row[len(rollup.KEY) :]))
+
+
+def per_person():
+    totals = {}
+    for row in PersonDay.objects.values("person_id", *rollup.COUNTERS):
+        mine = totals.setdefault(row["person_id"], dict.fromkeys(rollup.COUNTERS, 0))
+        for name in rollup.COUNTERS:
+            mine[name] += row[name]
+    return totals
+
+
+@pytest.fixture
+def catalogue(brands):
+    return {
+        "pallets": Service.objects.create(brand=brands["intralog"], name="Pallets"),
+        "storage": Service.objects.create(brand=brands["intralog"], name="Storage"),
+        "web": Source.objects.get(key="web_form"),
+    }
+
+
+def lead_data(brands, catalogue, name):
+    return services.LeadData(
+        brand=brands["intralog"], contact_name=name, service=catalogue["pallets"], source=catalogue["web"]
+    )
+
+
+def test_receivers_keep_what_a_rebuild_computes(brands, catalogue, manager, employee, other_employee):
+    lead = services.create_lead(lead_data(brands, catalogue, "A"))
+    assert not PersonDay.objects.exists()  # no person acted
+    lead = services.assign(lead, employee, manager)
+    services.log_contact_attempt(lead, employee, "phone", "no_answer")
+    services.log_contact_attempt(lead, employee, "phone", "reached")
+    services.log_contact_attempt(lead, other_employee, "email", "reached")
+    lead = services.change_status(lead, "quoted", employee)
+    lead = services.edit_lead(lead, manager, {"service": catalogue["storage"]})
+    lead = services.change_status(lead, "won", employee)
+    lead = services.change_status(lead, "interested", manager)
+    lead = services.change_status(lead, "won", other_employee)
+    services.add_note(lead, other_employee, "Signed again.")
+    services.create_lead(lead_data(brands, catalogue, "B"), manager)
+    services.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
+
+    kept = snapshot()
+    mine = per_person()
+    # employee1: two contacts, quoted, won; their first contact is the lead's first.
+    assert mine[employee.pk] == {"activity": 4, "contacted": 1, "first_contacts": 1, "quoted": 1, "won": 1}
+    # employee2: a contact (their first, not the lead's), a second win (not counted), a note.
+    assert mine[other_employee.pk] == {
+        "activity": 3,
+        "contacted": 1,
+        "first_contacts": 0,
+        "quoted": 0,
+        "won": 0,
+    }
+    # Every contribution of lead A sits under its current service and status.
+    won = PipelineStatus.objects.get(key="won")
+    rows_of_a = PersonDay.objects.filter(person_id__in=[employee.pk, other_employee.pk]).exclude(
+        activity=0, contacted=0, first_contacts=0, quoted=0, won=0
+    )
+    assert {(row.service_id, row.status_id) for row in rows_of_a} == {(catalogue["storage"].pk, won.pk)}
+    assert {row[0] for row in kept} == {timezone.localdate()}
+
+    rollup.rebuild()
+    assert snapshot() == kept
+
+
+def test_batch_creation_adds_the_person_events_once(brands, catalogue, manager):
+    services.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
+    kept = snapshot()
+    assert per_person()[manager.pk]["activity"] >= 2  # at least the two "created" events
+    rollup.rebuild()
+    assert snapshot() == kept
+
+
+def test_leads_created_and_assigned_without_a_person_cost_no_rollup_query(
+    brands, catalogue, employee, other_employee
+):
+    AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
+    services.create_lead(lead_data(brands, catalogue, "first"))
+    with CaptureQueriesContext(connection) as queries:
+        lead = services.create_lead(lead_data(brands, catalogue, "second"))
+        services.create_leads([lead_data(brands, catalogue, "third")])
+    assert lead.assignee is not None
+    assert not [query for query in queries.captured_queries if "dashboards_personday" in query["sql"]]
+    assert not PersonDay.objects.exists()
+
+
+def test_rebuild_counts_only_people(brands, catalogue, manager, employee):
+    lead = services.create_lead(lead_data(brands, catalogue, "A"))
+    services.assign(lead, employee, manager)
+    PersonDay.objects.all().delete()
+    rollup.rebuild()
+    assert per_person() == {
+        manager.pk: {"activity": 2, "contacted": 0, "first_contacts": 0, "quoted": 0, "won": 0}
+    }
