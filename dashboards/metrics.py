@@ -389,24 +389,35 @@ def sla_conditions(settings, now):
     site's time zone) when ``sla_business_hours`` is set.
     """
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
-    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False)
     if not settings.sla_business_hours:
         sla = datetime.timedelta(hours=settings.sla_hours)
         met = contacted_after_assignment & Q(first_contacted_at__lte=F("assigned_at") + sla)
-        return met, contacted_after_assignment | (waiting & Q(assigned_at__lt=now - sla))
-    zone = timezone.get_default_timezone()
-    start, end = settings.business_day_start, settings.business_day_end
-
-    def clock(name):
-        return BusinessClock(F(name), start, end, str(zone))
-
-    seconds = settings.sla_hours * HOUR
-    elapsed = ExpressionWrapper(clock("first_contacted_at") - clock("assigned_at"), output_field=FloatField())
-    waited = ExpressionWrapper(
-        Value(business_clock(now, start, end, zone)) - clock("assigned_at"), output_field=FloatField()
+        return met, contacted_after_assignment | overdue_condition(settings, now)
+    met = contacted_after_assignment & Q(
+        LessThanOrEqual(_business_elapsed(settings, F("first_contacted_at")), settings.sla_hours * HOUR)
     )
-    met = contacted_after_assignment & Q(LessThanOrEqual(elapsed, seconds))
-    return met, contacted_after_assignment | (waiting & Q(GreaterThan(waited, seconds)))
+    return met, contacted_after_assignment | overdue_condition(settings, now)
+
+
+def overdue_condition(settings, now):
+    """Assigned, not contacted, and the SLA (calendar or business hours) has run out by ``now``."""
+    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False)
+    if not settings.sla_business_hours:
+        return waiting & Q(assigned_at__lt=now - datetime.timedelta(hours=settings.sla_hours))
+    zone = timezone.get_default_timezone()
+    clock_now = Value(business_clock(now, settings.business_day_start, settings.business_day_end, zone))
+    return waiting & Q(GreaterThan(_business_elapsed(settings, clock_now), settings.sla_hours * HOUR))
+
+
+def _business_elapsed(settings, until):
+    """Business seconds from the lead's assignment to ``until`` (an expression)."""
+    zone = str(timezone.get_default_timezone())
+    start, end = settings.business_day_start, settings.business_day_end
+    if not isinstance(until, Value):
+        until = BusinessClock(until, start, end, zone)
+    return ExpressionWrapper(
+        until - BusinessClock(F("assigned_at"), start, end, zone), output_field=FloatField()
+    )
 
 
 def _response():
@@ -767,11 +778,8 @@ def personal_figures(user, settings, days=30, now=None):
     """An employee's own open leads by status, overdue leads and figures of the last ``days`` days. Three queries."""
     now = now or timezone.now()
     mine = Lead.objects.filter(assignee=user)
-    sla_before = now - datetime.timedelta(hours=settings.sla_hours)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
-    overdue_q = Q(first_contacted_at__isnull=True, assigned_at__lt=sla_before) | Q(
-        last_activity_at__lt=stale_before
-    )
+    overdue_q = overdue_condition(settings, now) | Q(last_activity_at__lt=stale_before)
     by_status = list(
         mine.filter(status__stage__in=[Stage.NEW, Stage.OPEN])
         .values("status_id", "status__key", "status__label", "status__label_es", "status__order")

@@ -451,6 +451,14 @@ def test_personal_panel_sla_in_business_hours(data, employee, business_hours):
     # L7 (0 h: met), L5 (Tue 31 March 10:00, waiting 8 + 3 = 11 h: not due yet).
     mine = metrics.personal_figures(employee, business_hours, now=NOW)["figures"]
     assert (mine["sla_met"], mine["sla_due"], mine["sla_share"]) == (2, 3, pytest.approx(2 / 3))
+    # Overdue with a 20-hour SLA: L5 has waited 11 business hours (26 calendar hours); L2 is stale.
+    business_hours.sla_hours = 20
+    assert [str(lead) for lead in metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]] == [
+        "L2"
+    ]
+    business_hours.sla_business_hours = False
+    overdue = metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]
+    assert [str(lead) for lead in overdue] == ["L2", "L5"]
 
 
 def test_business_day_must_close_after_it_opens(settings_row):
