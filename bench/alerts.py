@@ -4,8 +4,8 @@
 ``ALERTS_BENCH_REDIS_URL``), the fake WhatsApp/SMTP servers in a third process and one RQ worker
 (``SimpleWorker`` on the alerts queue) in a fourth. It measures:
 
-- lead creation time with alerts off and on (interleaved, before the worker starts, so only the
-  outbox insert and the after-commit enqueue differ);
+- lead creation time with alerts off and on (ABBA-interleaved in blocks, wall and CPU time, before the
+  worker starts, so only the outbox insert and the after-commit wake-up differ) and its queries;
 - for the burst, the time from each lead's commit to its WhatsApp request at the fake Cloud API;
 - that every expected message arrived exactly once.
 """
@@ -162,6 +162,11 @@ def _scenario():
     )
     chosen.users.set([people["bench-alerts-chosen"]])
     AlertRule.objects.create(name="Bench: admins", trigger="new_lead", role=Role.ADMIN)
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # earlier runs' deleted rows must not weigh on this one
+        for table in ("alerts_notification", "crm_lead", "crm_leadevent"):
+            cursor.execute(f"VACUUM ANALYZE {table}")
     return brand, people
 
 
@@ -213,6 +218,25 @@ def _creation_times(brand, pairs, blocks=4, warmup=20):
             timings[enabled] += block_timings[enabled]
     settings.ALERTS_ENABLED = True
     return timings, block_overheads
+
+
+def _creation_queries(brand):
+    """Queries of one lead creation with alerts off and on (after a warm-up creation each)."""
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from crm.services import create_lead
+
+    counts = {}
+    for enabled in (False, True):
+        settings.ALERTS_ENABLED = enabled
+        create_lead(_lead_data(brand, f"q{int(enabled)}-warm"))
+        with CaptureQueriesContext(connection) as captured:
+            create_lead(_lead_data(brand, f"q{int(enabled)}"))
+        counts[enabled] = len(captured.captured_queries)
+    settings.ALERTS_ENABLED = True
+    return counts
 
 
 def _overhead(off, on, average=statistics.median):
@@ -270,6 +294,7 @@ def child(burst):
 
         load_before = os.getloadavg()
         pairs = max(burst // 2, 100)
+        queries = _creation_queries(brand)
         creation, block_overheads = _creation_times(brand, pairs)
         _discard_pending()
         _post(fake_url + "/_fake/clear")
@@ -360,6 +385,7 @@ and WhatsApp, a chosen admin by WhatsApp, the admin role (2 people) by email) â†
 | creation overhead of alerts (mean) | {mean_overhead:+.1f} % | |
 | creation overhead, median of each of {len(block_overheads)} blocks | {spread} % | |
 | creation overhead in process CPU time (median) | {cpu_overhead:+.1f} % | |
+| queries of one lead creation, alerts off / on | {queries[False]} / {queries[True]} | one `INSERT` more |
 
 Creation times are measured before the worker starts, off and on interleaved in ABBA order
 (off, on, on, off, â€¦) so drift and the order of a pair cancel out; the only difference is the receiver

@@ -143,3 +143,33 @@ def test_account_preferences_reject_a_bad_number(employee, client_for):
     assert response.status_code == 200
     employee.refresh_from_db()
     assert not employee.whatsapp
+
+
+def test_our_error_codes_are_shown_in_the_readers_language(
+    alerts_env, admin_user, manager, employee, make_rule, new_lead, client_for
+):
+    from django.utils import translation
+    from django.utils.translation import gettext
+    from wagtail.users.models import UserProfile
+
+    make_rule("chosen", "new_lead", users=[employee])
+    make_rule("managers", "new_lead", notify_brand_managers=True, send_email=False, send_whatsapp=True)
+    new_lead()
+    hidden = Notification.objects.get(recipient=employee)
+    no_phone = Notification.objects.get(recipient=manager)
+    assert (hidden.status, hidden.error_code, hidden.error) == (Status.SKIPPED, "not_allowed", "")
+    assert (no_phone.status, no_phone.error_code) == (Status.FAILED, "missing_phone")
+
+    profile = UserProfile.get_for_user(admin_user)
+    profile.preferred_language = "es-ar"
+    profile.save()
+    client = client_for(admin_user)
+    with translation.override("es-ar"):
+        expected = [
+            gettext("The recipient may not see this lead."),
+            gettext("The recipient has no WhatsApp number."),
+        ]
+    for notification, text in zip((hidden, no_phone), expected, strict=True):
+        page = client.get(reverse("alerts_deliveries:inspect", args=[notification.pk]))
+        assert page.status_code == 200
+        assert text in page.content.decode()
