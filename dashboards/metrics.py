@@ -245,7 +245,10 @@ def _period(flt, field):
 
 
 def _periods_q(flt, field="received_at"):
-    return flt.range.q(field) | flt.previous.q(field) if flt.compare else flt.range.q(field)
+    """The period, or the period and the previous one (they touch: one range, one index scan)."""
+    if not flt.compare:
+        return flt.range.q(field)
+    return Q(**{f"{field}__gte": flt.previous.start, f"{field}__lt": flt.range.end})
 
 
 def _if(condition, then=1):
@@ -257,31 +260,26 @@ def _if(condition, then=1):
 
 def status_distribution(user, flt, groups, settings, now=None):
     """Per status: leads, median and p90 days in the status, stale leads, and the previous period's
-    leads (``previous``, when comparing). One query."""
+    leads (``previous``, when comparing). One query, grouped by status only."""
     now = now or timezone.now()
-    age = Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))
-    stale_before = now - datetime.timedelta(days=settings.stale_days)
-    rows = (
-        flt.scope(user)
-        .filter(_periods_q(flt))
-        .values("status_id", period=_period(flt, "received_at"))
-        .annotate(
-            leads=Count("pk"),
-            median_age=Percentile(age, 0.5),
-            p90_age=Percentile(age, 0.9),
-            stale=Count("pk", filter=Q(status_id__in=groups.open, last_activity_at__lt=stale_before)),
-        )
-        .order_by()
+    current = flt.range.q()
+    age = Case(
+        When(current, then=Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))),
+        output_field=FloatField(),
     )
-    current, previous = {}, {}
-    for row in rows:
-        (current if row.pop("period") == 0 else previous)[row["status_id"]] = row
-    for pk in previous:
-        current.setdefault(pk, {"status_id": pk, "leads": 0, "median_age": None, "p90_age": None, "stale": 0})
+    stale_before = now - datetime.timedelta(days=settings.stale_days)
+    figures = {
+        "leads": Count("pk", filter=current),
+        "median_age": Percentile(age, 0.5),
+        "p90_age": Percentile(age, 0.9),
+        "stale": Count(
+            "pk", filter=current & Q(status_id__in=groups.open, last_activity_at__lt=stale_before)
+        ),
+    }
     if flt.compare:
-        for pk, row in current.items():
-            row["previous"] = previous.get(pk, {}).get("leads", 0)
-    return current
+        figures["previous"] = Count("pk", filter=flt.previous.q())
+    rows = flt.scope(user).filter(_periods_q(flt)).values("status_id").annotate(**figures).order_by()
+    return {row["status_id"]: row for row in rows}
 
 
 def stage_funnel(user, flt, groups, distribution):
@@ -505,31 +503,41 @@ def _assigned_days(user, flt):
 
 
 def _lead_rows(user, flt, groups, settings, now):
-    """Lead figures per (period, assignee) and per period, for leads received in the period(s). One query."""
+    """Lead figures per assignee and for everyone, each with ``_0`` (the period) and ``_1`` (the
+    previous one) columns, for leads received in the period(s). One query (GROUPING SETS)."""
     met, due = sla_conditions(settings, now)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
-    columns = {
-        "period": _period(flt, "received_at"),
-        "assignee": F("assignee_id"),
-        "contacted": _if(Q(first_contacted_at__isnull=False)),
-        "response": _response(),
-        "sla_met": _if(met),
-        "sla_due": _if(due),
-        "open": _if(Q(status_id__in=groups.open)),
-        "stale": _if(Q(status_id__in=groups.open, last_activity_at__lt=stale_before)),
+    contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
+    counted = {
+        "leads": Q(),
+        "contacted": Q(first_contacted_at__isnull=False),
+        "sla_met": met,
+        "sla_due": due,
+        "open": Q(status_id__in=groups.open),
+        "stale": Q(status_id__in=groups.open, last_activity_at__lt=stale_before),
     }
-    aggregates = {
-        "leads": ("count", "period", None),
-        "contacted": ("count", "contacted", None),
-        "median_response": ("percentile", "response", 0.5),
-        "p90_response": ("percentile", "response", 0.9),
-        "sla_met": ("count", "sla_met", None),
-        "sla_due": ("count", "sla_due", None),
-        "open": ("count", "open", None),
-        "stale": ("count", "stale", None),
-    }
+    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
+    columns = {"assignee": F("assignee_id")}
+    aggregates = {}
+    for index, span in spans.items():
+        for name, condition in counted.items():
+            columns[f"{name}_{index}"] = _if(span.q() & condition)
+            aggregates[f"{name}_{index}"] = ("count", f"{name}_{index}", None)
+        columns[f"response_{index}"] = Case(
+            When(
+                span.q() & contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))
+            ),
+            output_field=FloatField(),
+        )
+        aggregates[f"median_response_{index}"] = ("percentile", f"response_{index}", 0.5)
+        aggregates[f"p90_response_{index}"] = ("percentile", f"response_{index}", 0.9)
     leads = flt.scope(user).filter(_periods_q(flt), assignee__isnull=False)
-    return GroupingSets(leads, columns, [("period", "assignee"), ("period",)], aggregates).rows()
+    rows = []
+    for set_index, row in GroupingSets(leads, columns, [("assignee",), ()], aggregates).rows():
+        for index in spans:
+            figures = {name: row[f"{name}_{index}"] for name in [*counted, "median_response", "p90_response"]}
+            rows.append((set_index, {"period": index, "assignee": row.get("assignee"), **figures}))
+    return rows
 
 
 def team_figures(user, flt, groups, settings, now=None):
@@ -548,12 +556,11 @@ def team_figures(user, flt, groups, settings, now=None):
         return people.setdefault(pk, {"person_id": pk})
 
     for index, row in _lead_rows(user, flt, groups, settings, now):
-        period = row.pop("period")
-        if index == 0:
-            if period == 0:
-                person(row.pop("assignee")).update(row)
-        else:
+        period, assignee = row.pop("period"), row.pop("assignee")
+        if index == 1:
             totals[period].update(row)
+        elif period == 0 and row["leads"]:
+            person(assignee).update(row)
     ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
     weeks = {
         week: {"bucket": week, "assigned": 0, "contacted": 0, "won": 0}
@@ -674,17 +681,31 @@ def campaign_effectiveness(user, flt, groups, catalogue):
     period = _period(flt, "received_at")
     leads = flt.scope(user).filter(_periods_q(flt))
     dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
-    finest = (
-        leads.values(*dimensions, period=period)
-        .annotate(
-            leads=Count("pk"),
-            valid=Count("pk", filter=~Q(status_id__in=groups.junk)),
-            contacted=Count("pk", filter=Q(first_contacted_at__isnull=False)),
-            quoted=Count("pk", filter=Q(status_id__in=groups.quoted_or_later)),
-            won=Count("pk", filter=Q(status_id__in=groups.won)),
-        )
-        .order_by()
+    counted = {
+        "leads": Q(),
+        "valid": ~Q(status_id__in=groups.junk),
+        "contacted": Q(first_contacted_at__isnull=False),
+        "quoted": Q(status_id__in=groups.quoted_or_later),
+        "won": Q(status_id__in=groups.won),
+    }
+    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
+    finest = leads.values(*dimensions).annotate(
+        **{
+            f"{name}_{index}": Count("pk", filter=span.q() & condition)
+            for name, condition in counted.items()
+            for index, span in spans.items()
+        }
     )
+    finest = [
+        {
+            **{field: row[field] for field in dimensions},
+            "period": index,
+            **{name: row[f"{name}_{index}"] for name in counted},
+        }
+        for row in finest.order_by()
+        for index in spans
+        if row[f"leads_{index}"]
+    ]
     names = list(CAMPAIGN_DIMENSIONS)
     medians = GroupingSets(
         leads.filter(status_id__in=groups.won),
@@ -696,7 +717,6 @@ def campaign_effectiveness(user, flt, groups, catalogue):
         [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()],
         {"median_to_won": ("percentile", "to_won", 0.5)},
     ).rows()
-    finest = list(finest)
     per_campaign = {}
     for row in finest:
         key = (row["period"], row["campaign_id"])
