@@ -39,6 +39,9 @@ def cases():
         rows.append((f"{page} · admin · no filter (last 30 days)", admin, page, ""))
         rows.append((f"{page} · admin · brand + source + stage", admin, page, filtered))
         rows.append((f"{page} · manager (one brand) · no filter", manager, page, ""))
+        rows.append(
+            (f"{page} · admin · no filter, compared with the previous period", admin, page, "compare=on")
+        )
     return rows
 
 
@@ -105,7 +108,7 @@ def run(args):
         "(server time, including the Wagtail admin frame and template rendering), signed in with "
         f"`force_login`. Targets: p95 ≤ {TARGET_MS} ms and ≤ {TARGET_QUERIES} queries per page. "
         "Three filters = brand INTRALOG + source web form + stage open; no filter = the default period, "
-        "the last 30 days.",
+        "the last 30 days; compared = the same with the previous 30 days alongside.",
         "",
         TABLE_HEADER,
         *[m.row() for m in measurements],

@@ -74,7 +74,8 @@ def _signed(rows_sql, rows_params, dimensions, dimension_params, sign, join_lead
 
 
 def _upsert(parts):
-    """Add the signed contribution rows of ``parts`` to the rollup in one statement."""
+    """Add the signed contribution rows of ``parts`` to the rollup in one statement (rows in key
+    order, so concurrent transactions lock shared rows in the same order)."""
     union = " UNION ALL ".join(sql for sql, _params in parts)
     params = [value for _sql, part_params in parts for value in part_params]
     key = ", ".join(KEY)
@@ -82,7 +83,7 @@ def _upsert(parts):
     updates = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in COUNTERS)
     sql = (
         f"INSERT INTO {TABLE} ({key}, {', '.join(COUNTERS)}) "  # noqa: S608
-        f"SELECT {key}, {sums} FROM ({union}) x WHERE 1 = 1 GROUP BY {key} "
+        f"SELECT {key}, {sums} FROM ({union}) x WHERE 1 = 1 GROUP BY {key} ORDER BY {key} "
         f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
     with connection.cursor() as cursor:
