@@ -159,9 +159,9 @@ class Lead(models.Model):
 
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
-    email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
+    email = models.CharField(_("email"), max_length=254, blank=True)
     phone = models.CharField(_("phone as given"), max_length=64, blank=True)
-    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20, blank=True, db_index=True)
+    phone_e164 = models.CharField(_("phone (E.164)"), max_length=20, blank=True)
     location = models.CharField(_("location"), max_length=200, blank=True)
     service = models.ForeignKey(
         Service,
@@ -173,7 +173,9 @@ class Lead(models.Model):
     )
     service_text = models.CharField(_("service as given"), max_length=200, blank=True)
     message = models.TextField(_("message"), blank=True)
-    brand = models.ForeignKey(Brand, on_delete=models.PROTECT, related_name="leads", verbose_name=_("brand"))
+    brand = models.ForeignKey(
+        Brand, on_delete=models.PROTECT, related_name="leads", verbose_name=_("brand"), db_index=False
+    )
     source = models.ForeignKey(
         Source,
         on_delete=models.SET_NULL,
@@ -201,7 +203,11 @@ class Lead(models.Model):
     raw_payload = models.JSONField(_("raw payload"), default=dict, blank=True)
     extra = models.JSONField(_("extra fields"), default=dict, blank=True)
     status = models.ForeignKey(
-        PipelineStatus, on_delete=models.PROTECT, related_name="leads", verbose_name=_("status")
+        PipelineStatus,
+        on_delete=models.PROTECT,
+        related_name="leads",
+        verbose_name=_("status"),
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -210,6 +216,7 @@ class Lead(models.Model):
         blank=True,
         related_name="assigned_leads",
         verbose_name=_("assignee"),
+        db_index=False,
     )
     priority = models.PositiveSmallIntegerField(
         _("priority"), choices=Priority.choices, default=Priority.NORMAL
@@ -272,7 +279,6 @@ class Lead(models.Model):
             models.Index(fields=["-received_at", "-id"], name="crm_lead_received"),
             models.Index(fields=["assignee", "status", "-received_at"], name="crm_lead_assignee_status"),
             models.Index(fields=["status", "-received_at"], name="crm_lead_status_received"),
-            models.Index(fields=["brand", "-received_at"], name="crm_lead_brand_received"),
             models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
             models.Index(fields=["brand", "phone_e164"], name="crm_lead_brand_phone"),
         ]
@@ -316,7 +322,9 @@ class LeadEvent(models.Model):
         LEFT_MESSAGE = "left_message", _("Left a message")
         WRONG_NUMBER = "wrong_number", _("Wrong contact details")
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="events", verbose_name=_("lead"))
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="events", verbose_name=_("lead"), db_index=False
+    )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -324,6 +332,7 @@ class LeadEvent(models.Model):
         blank=True,
         related_name="lead_events",
         verbose_name=_("actor"),
+        db_index=False,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     from_value = models.CharField(_("from"), max_length=100, blank=True)
