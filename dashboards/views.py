@@ -4,7 +4,7 @@ from django.core.exceptions import PermissionDenied
 from django.urls import NoReverseMatch, reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.translation import get_language, to_locale
+from django.utils.translation import get_language, ngettext, to_locale
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
@@ -344,14 +344,15 @@ class TeamView(DashboardView):
         rows, sort = sort_rows(rows, TEAM_COLUMNS, self.request.GET.get("sort", ""))
         self.sort = sort
         settings = self.settings
+        hours = settings.sla_hours
         if settings.sla_business_hours:
-            sla = _("SLA: %(hours)s business hours (Monday to Friday, %(start)s:00 to %(end)s:00).") % {
-                "hours": settings.sla_hours,
-                "start": settings.business_day_start,
-                "end": settings.business_day_end,
-            }
+            sla = ngettext(
+                "SLA: %(hours)s business hour (Monday to Friday, %(start)s:00 to %(end)s:00).",
+                "SLA: %(hours)s business hours (Monday to Friday, %(start)s:00 to %(end)s:00).",
+                hours,
+            ) % {"hours": hours, "start": settings.business_day_start, "end": settings.business_day_end}
         else:
-            sla = _("SLA: %(hours)s hours.") % {"hours": settings.sla_hours}
+            sla = ngettext("SLA: %(hours)s hour.", "SLA: %(hours)s hours.", hours) % {"hours": hours}
         sections = []
         if flt.compare:
             previous = figures["previous"]

@@ -246,7 +246,7 @@ def test_team_page_states_the_business_hours_sla(data, client_for, admin_user):
     )
     client = client_for(admin_user)
     html = client.get(url("team")).content.decode()
-    assert "SLA: 1 business hours (Monday to Friday, 9:00 to 18:00)." in html
+    assert "SLA: 1 business hour (Monday to Friday, 9:00 to 18:00)." in html
     team = csv_rows(client.get(url("team", MARCH + "&export=team")))
     total = dict(zip(team[0], team[-1], strict=True))
     assert total["Contacted within SLA"] == "33.3"  # L3 and L7 of six leads due
