@@ -184,7 +184,7 @@ def _lead_data(brand, index):
     )
 
 
-def _creation_times(brand, pairs, blocks=4, warmup=20):
+def _creation_times(brand, pairs, blocks=5, warmup=20):
     """Lead creation time with alerts off and on, interleaved in ABBA order (off, on, on, off, ...).
 
     Returns ``{enabled: [(wall_ms, cpu_ms), ...]}`` and the overhead of each of ``blocks`` consecutive
@@ -293,7 +293,7 @@ def child(burst):
         rules.invalidate()
 
         load_before = os.getloadavg()
-        pairs = max(burst // 2, 100)
+        pairs = max(burst, 100)
         queries = _creation_queries(brand)
         creation, block_overheads = _creation_times(brand, pairs)
         _discard_pending()
