@@ -338,7 +338,10 @@ class _Handler(BaseHTTPRequestHandler):
                 )
                 return self._send(fault.status, body.encode(), "application/json", fault.retry_after)
         status, payload, headers = self._route(parts.path, query)
-        body = json.dumps(payload, ensure_ascii=False).encode()
+        try:
+            body = json.dumps(payload, ensure_ascii=False).encode()
+        except UnicodeEncodeError:
+            body = json.dumps(payload).encode()
         if fault is not None and fault.body == "truncated":
             body = body[: max(1, len(body) // 2)]
         self._send(status, body, "application/json; charset=UTF-8", None, headers)

@@ -135,6 +135,8 @@ def lead_data(record, context, wordpress_source=None):
         flags.append("unknown_service")
     if service is None and not service_text:
         service = context.form.default_service
+    if record.get("cleaned"):
+        flags.append("unstorable_characters_removed")
     status_tag = SPAM_TAGS.get(record.get("status"))
     if status_tag:
         tags.append(status_tag)

@@ -165,6 +165,13 @@ class Submission(models.Model):
     origin = models.CharField(_("origin"), max_length=8, choices=Origin.choices, default=Origin.PULL)
     upstream_status = models.CharField(_("status upstream"), max_length=16, blank=True)
     payload = models.JSONField(_("raw payload"), default=dict)
+    digest = models.CharField(
+        _("payload digest"),
+        max_length=32,
+        blank=True,
+        editable=False,
+        help_text=_("Of the status and payload as the site sent them; a re-read that matches is skipped."),
+    )
     state = models.CharField(_("state"), max_length=12, choices=State.choices, default=State.RECEIVED)
     reason = models.TextField(_("quarantine reason"), blank=True)
     lead = models.ForeignKey(

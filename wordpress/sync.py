@@ -1,10 +1,13 @@
 """The sync: pull each form page by page, store raw then lead, advance the cursor in the same transaction."""
 
+import hashlib
+import json
 import logging
 import os
 import queue
 import socket
 import threading
+import time
 import uuid
 from collections import Counter
 from datetime import timedelta
@@ -84,11 +87,20 @@ def release_lock(source, owner):
 def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cursor=True, mapped=None):
     """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts.
 
-    The page's new leads are created together (``crm.services.create_leads``); if that fails, each
-    record is tried on its own so that one bad record is quarantined and the others are stored.
-    ``mapped``: the records' ``LeadData`` (or the exception mapping raised), when already computed.
+    A record whose digest matches its stored submission (already a lead, or dismissed) is counted as a
+    duplicate and not looked at again; a page of only such records opens no transaction. The page's new
+    leads are created together (``crm.services.create_leads``); if that fails, each record is tried on
+    its own so that one bad record is quarantined and the others are stored. ``mapped``: the records'
+    ``LeadData`` (or the exception mapping raised; None where not mapped yet), when already computed.
     """
+    for item in records:
+        fingerprint(item)
     counts = Counter(fetched=len(records))
+    if not advance_cursor or _cursor_after(records) <= form.cursor:
+        settled = _settled(source, form, records)
+        if len(settled) == len(records):
+            counts["duplicates"] += len(records)
+            return counts
     with transaction.atomic():
         form = (
             SourceForm.objects.select_for_update(of=("self",))
@@ -96,7 +108,7 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
             .get(pk=form.pk)
         )
         submissions = _store_raw(source, form, records, origin)
-        ids = [key for key in submissions if key]
+        ids = [key for key, (sub, _status) in submissions.items() if not sub.unchanged]
         existing = dict(
             Lead.objects.filter(
                 external_source=source.external_key, external_form=str(form.form_id), external_id__in=ids
@@ -107,13 +119,15 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
         for index, item in enumerate(records):
             key = str(item.get("external_id") or "")
             submission, previous_status = submissions.get(key, (None, ""))
+            if submission is not None and submission.unchanged and key not in pending:
+                counts["duplicates"] += 1
+                continue
             outcome = _store_known(source, form, item, submission, previous_status, existing, pending)
             if outcome is None:
-                if mapped is None:
+                data = mapped[index] if mapped is not None else None
+                if data is None:
                     context = context or FormContext(source, form)
                     data = map_record(item, context)
-                else:
-                    data = mapped[index]
                 outcome = _prepare(source, form, item, submission, data, pending)
             if outcome:
                 counts[outcome] += 1
@@ -121,15 +135,94 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
             counts.update(_create_pending(source, form, list(pending.values())))
         _save_states(submissions.values())
         if advance_cursor:
-            numeric = [numeric_id(item.get("external_id")) for item in records]
-            numeric = [value for value in numeric if value is not None]
-            if numeric and max(numeric) > form.cursor:
-                SourceForm.objects.filter(pk=form.pk, cursor__lt=max(numeric)).update(cursor=max(numeric))
+            last = _cursor_after(records)
+            if last > form.cursor:
+                SourceForm.objects.filter(pk=form.pk, cursor__lt=last).update(cursor=last)
     return counts
 
 
+def _cursor_after(records):
+    numeric = [numeric_id(item.get("external_id")) for item in records]
+    return max((value for value in numeric if value is not None), default=0)
+
+
+def fingerprint(item):
+    """The record's digest (its status and raw payload as the site sent them), kept in ``item["digest"]``.
+
+    Text PostgreSQL cannot store (NUL characters, lone surrogates) is removed from the record's raw
+    payload, fields and meta; ``item["cleaned"]`` tells that it was.
+    """
+    if "digest" in item:
+        return item["digest"]
+    text = json.dumps(
+        [item.get("status"), item.get("raw")],
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=str,
+    )
+    try:
+        data = text.encode()
+        unsafe = "\\u0000" in text
+    except UnicodeEncodeError:
+        data = text.encode("utf-8", "surrogatepass")
+        unsafe = True
+    item["digest"] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if unsafe:
+        cleaned = {name: storable(item.get(name)) for name in ("raw", "fields", "meta", "field_ids")}
+        if any(cleaned[name] != item.get(name) for name in cleaned):
+            item.update(cleaned)
+            item["cleaned"] = True
+            logger.warning(
+                "wordpress: record %s/%s had characters the database cannot store; removed",
+                item.get("form_id"),
+                item.get("external_id"),
+            )
+    return item["digest"]
+
+
+def storable(value):
+    """``value`` (JSON data) without NUL characters and with lone surrogates replaced."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode()
+        return value
+    if isinstance(value, dict):
+        return {storable(key): storable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [storable(item) for item in value]
+    return value
+
+
+def _settled(source, form, records):
+    """External ids of the records already stored unchanged (a lead, or dismissed), in one query."""
+    digests = {str(item.get("external_id") or ""): item["digest"] for item in records}
+    rows = Submission.objects.filter(
+        source=source, form_id=str(form.form_id), external_id__in=[key for key in digests if key]
+    ).values_list("external_id", "digest", "state", "lead_id")
+    return {
+        key
+        for key, digest, state, lead_id in rows
+        if digest == digests.get(key) and _is_settled(state, lead_id)
+    }
+
+
+def _is_settled(state, lead_id):
+    return (state == Submission.State.STORED and lead_id is not None) or state == Submission.State.DISMISSED
+
+
+_RAW_FIELDS = ("id", "external_id", "digest", "state", "reason", "lead_id", "upstream_status")
+
+
 def _store_raw(source, form, records, origin):
-    """Upsert the raw payloads; ``{external_id: (submission, previous upstream status)}``."""
+    """Upsert the raw payloads; ``{external_id: (submission, previous upstream status)}``.
+
+    Each submission's ``unchanged`` tells that its digest matched and it needs nothing more.
+    """
     keyed = {}
     for item in records:
         key = str(item.get("external_id") or "")
@@ -139,7 +232,7 @@ def _store_raw(source, form, records, origin):
         sub.external_id: sub
         for sub in Submission.objects.filter(
             source=source, form_id=str(form.form_id), external_id__in=list(keyed)
-        )
+        ).only(*_RAW_FIELDS)
     }
     result, new, updated = {}, [], []
     now = timezone.now()
@@ -154,22 +247,31 @@ def _store_raw(source, form, records, origin):
                 origin=origin,
                 upstream_status=status,
                 payload=item["raw"],
+                digest=item["digest"],
                 received_at=now,
                 updated_at=now,
             )
+            sub.unchanged = False
             new.append(sub)
             result[key] = (sub, "")
             continue
         sub.saved_state = (sub.state, sub.reason, sub.lead_id)
         result[key] = (sub, sub.upstream_status)
-        if sub.upstream_status != status or sub.payload != item["raw"]:
-            sub.payload, sub.upstream_status, sub.updated_at = item["raw"], status, now
+        same = sub.digest == item["digest"] and sub.upstream_status == status
+        sub.unchanged = same and _is_settled(sub.state, sub.lead_id)
+        if not same:
+            sub.payload, sub.digest, sub.upstream_status, sub.updated_at = (
+                item["raw"],
+                item["digest"],
+                status,
+                now,
+            )
             updated.append(sub)
     services.bulk_insert(new)
     for sub in new:
         sub.saved_state = (Submission.State.RECEIVED, "", None)
     if updated:
-        Submission.objects.bulk_update(updated, ["payload", "upstream_status", "updated_at"])
+        Submission.objects.bulk_update(updated, ["payload", "digest", "upstream_status", "updated_at"])
     return result
 
 
@@ -385,9 +487,13 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     context = FormContext(
         source, SourceForm.objects.select_related("brand", "default_service").get(pk=form.pk)
     )
-    for page, mapped in _fetched_ahead(connector.fetch_new(form.form_id, start), context):
-        counts.update(store_page(source, form, page, mapped=mapped))
-        renew_lock(source, owner)
+    pages = _fetched_ahead(connector.fetch_new(form.form_id, start), context, context.form.cursor)
+    renewed = time.monotonic()
+    for page, mapped in pages:
+        counts.update(store_page(source, context.form, page, mapped=mapped))
+        if time.monotonic() - renewed > setting("WORDPRESS_LOCK_SECONDS") / 20:
+            renew_lock(source, owner)
+            renewed = time.monotonic()
         if between_pages:
             between_pages(form, counts)
     now = timezone.now()
@@ -402,11 +508,13 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     SourceForm.objects.filter(pk=form.pk).update(rescanned_at=now)
 
 
-def _fetched_ahead(pages, context):
+def _fetched_ahead(pages, context, cursor):
     """``(page, mapped records)`` from ``pages``, fetched and mapped one page ahead in a thread.
 
-    The next page is read from the site and normalised while this one is written to the database.
-    The thread touches no database: ``context`` is loaded beforehand. Errors surface in page order.
+    The next page is read from the site, digested and normalised while this one is written to the
+    database. Records at or below ``cursor`` (most likely stored already) are left unmapped (None):
+    ``store_page`` maps them only if they turn out new or changed. The thread touches no database:
+    ``context`` is loaded beforehand. Errors surface in page order.
     """
     ready = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -425,7 +533,13 @@ def _fetched_ahead(pages, context):
         translation.activate(language)
         try:
             for page in pages:
-                if not put((page, [map_record(item, context) for item in page])):
+                mapped = []
+                for item in page:
+                    fingerprint(item)
+                    number = numeric_id(item.get("external_id"))
+                    known = number is not None and number <= cursor
+                    mapped.append(None if known else map_record(item, context))
+                if not put((page, mapped)):
                     return
         except BaseException as error:  # noqa: BLE001 - handed to the consuming thread
             put(error)

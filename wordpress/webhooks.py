@@ -234,7 +234,7 @@ def record_from_submission(submission):
 
 def process_delivery(delivery_id):
     """Turn an accepted delivery into leads (or quarantined records). Safe to run twice."""
-    from .sync import _quarantine, store_page
+    from .sync import _quarantine, storable, store_page
 
     with transaction.atomic():
         delivery = (
@@ -273,7 +273,7 @@ def process_delivery(delivery_id):
                     source=source,
                     form_id=str(item["form_id"])[:32],
                     external_id=str(item["external_id"])[:64],
-                    defaults={"payload": item["raw"], "origin": Submission.Origin.WEBHOOK},
+                    defaults={"payload": storable(item["raw"]), "origin": Submission.Origin.WEBHOOK},
                 )
                 if sub.state != Submission.State.STORED:
                     _quarantine(source, None, item, sub, reason)
