@@ -390,6 +390,12 @@ and WhatsApp, a chosen admin by WhatsApp, the admin role (2 people) by email) �
 Creation times are measured before the worker starts, off and on interleaved in ABBA order
 (off, on, on, off, …) so drift and the order of a pair cancel out; the only difference is the receiver
 (one plain outbox `INSERT` built from the in-memory rules) and the after-commit wake-up of the worker.
+That `INSERT` is the whole overhead: about one round trip to PostgreSQL, so its share grows when the
+machine is busy and every round trip waits longer for the server to be scheduled.
+
+Delivery: commits wake one coalesced drain job (a Redis flag); the job claims due rows 200 at a time
+with one `UPDATE … RETURNING` (`FOR UPDATE SKIP LOCKED`), WhatsApp rows first, renders each alert once
+per lead and language, and sends from kept sender threads over kept HTTP and SMTP connections.
 """
     write_section("alerts", "Alerts: burst of new leads to email and WhatsApp", body)
     print(body)
