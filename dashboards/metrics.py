@@ -162,7 +162,7 @@ def _midnight(day):
 def leads_over_time(user, flt):
     """Leads received per day, week or month of the period (and the previous period, aligned). One query."""
     trunc = TRUNCATE[flt.interval]
-    when = flt.range.q() | flt.previous.q() if flt.compare else flt.range.q()
+    when = _periods_q(flt)
     rows = (
         flt.scope(user)
         .filter(when)
