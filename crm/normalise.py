@@ -59,13 +59,25 @@ def clean_text(value, multiline=False):
         return ""
     if isinstance(value, (list, tuple)):
         value = ", ".join(clean_text(item) for item in value if clean_text(item))
-    text = unicodedata.normalize("NFC", str(value)).translate(ZERO_WIDTH)
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= _CACHED_LENGTH:
+        return _clean_cached(text, multiline)
+    return _clean(text, multiline)
+
+
+def _clean(text, multiline):
+    text = unicodedata.normalize("NFC", text).translate(ZERO_WIDTH)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
     if not multiline:
         return _SPACES.sub(" ", text).strip()
     lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+# Short values (services, places, UTM values, labels) repeat across submissions.
+_CACHED_LENGTH = 120
+_clean_cached = lru_cache(maxsize=8192)(_clean)
 
 
 def is_junk(text):

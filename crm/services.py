@@ -34,6 +34,64 @@ LOG_ACTIONS = {
 }
 
 
+_UNSET = object()
+
+
+class ModelBuilder:
+    """Instances of one model built the way ``Model.from_db`` builds them: positional values.
+
+    ``Model(**kwargs)`` costs a descriptor call and a default lookup per field; the positional form
+    assigns attributes directly. Relations are given as objects (cached on the instance, as the
+    keyword form does) or as ``<name>_id``. Signals ``pre_init``/``post_init`` are still sent.
+    """
+
+    def __init__(self, model):
+        self.model = model
+        fields = model._meta.concrete_fields
+        self.index = {model_field.attname: number for number, model_field in enumerate(fields)}
+        self.relations = {
+            model_field.name: (number, model_field.target_field.attname)
+            for number, model_field in enumerate(fields)
+            if model_field.is_relation
+        }
+        self.row = []
+        self.factories = []
+        for number, model_field in enumerate(fields):
+            if model_field.has_default() and callable(model_field.default):
+                self.row.append(_UNSET)
+                self.factories.append((number, model_field.default))
+            else:
+                self.row.append(model_field.get_default())
+
+    def __call__(self, values, related=None):
+        row = self.row.copy()
+        index = self.index
+        for name, value in values.items():
+            row[index[name]] = value
+        if related:
+            for name, obj in related.items():
+                number, target = self.relations[name]
+                row[number] = None if obj is None else getattr(obj, target)
+        for number, factory in self.factories:
+            if row[number] is _UNSET:
+                row[number] = factory()
+        instance = self.model(*row)
+        if related:
+            instance._state.fields_cache.update(related)
+        return instance
+
+
+_builders = {}
+
+
+def build(model, values, related=None):
+    """A new unsaved ``model`` instance from attribute ``values`` and ``related`` objects (see ``ModelBuilder``)."""
+    builder = _builders.get(model)
+    if builder is None:
+        builder = _builders[model] = ModelBuilder(model)
+    return builder(values, related)
+
+
 @dataclass
 class LeadData:
     """Normalised input for a new lead, whatever channel it came from."""
@@ -90,17 +148,19 @@ def record_event(
 def _new_event(
     lead, kind, actor, now, *, from_value="", to_value="", note="", channel="", outcome="", data=None
 ):
-    return LeadEvent(
-        lead=lead,
-        actor=actor if getattr(actor, "is_authenticated", False) else None,
-        kind=kind,
-        from_value=str(from_value or "")[:100],
-        to_value=str(to_value or "")[:100],
-        note=note,
-        channel=channel,
-        outcome=outcome,
-        data=data or {},
-        created_at=now,
+    return build(
+        LeadEvent,
+        {
+            "kind": kind,
+            "from_value": str(from_value or "")[:100],
+            "to_value": str(to_value or "")[:100],
+            "note": note,
+            "channel": channel,
+            "outcome": outcome,
+            "data": data or {},
+            "created_at": now,
+        },
+        {"lead": lead, "actor": actor if getattr(actor, "is_authenticated", False) else None},
     )
 
 
@@ -123,16 +183,21 @@ def log_lead(lead, action, user, data):
     return entry
 
 
-def _log_entry(lead, action, user, data, now, context):
-    return ModelLogEntry(
-        content_type=ContentType.objects.get_for_model(lead, for_concrete_model=False),
-        object_id=str(lead.pk),
-        label=ModelLogEntry.objects.get_instance_title(lead),
-        action=action,
-        timestamp=now,
-        data=data or {},
-        user=user or context.user,
-        uuid=context.uuid,
+def _log_entry(lead, action, user, data, now, context, content_type=None):
+    return build(
+        ModelLogEntry,
+        {
+            "object_id": str(lead.pk),
+            "label": ModelLogEntry.objects.get_instance_title(lead),
+            "action": action,
+            "timestamp": now,
+            "data": data or {},
+            "uuid": context.uuid,
+        },
+        {
+            "content_type": content_type or ContentType.objects.get_for_model(lead, for_concrete_model=False),
+            "user": user or context.user,
+        },
     )
 
 
@@ -144,9 +209,12 @@ def _log_events(events, now):
             log(instance=event.lead, action=LOG_ACTIONS[event.kind], user=event.actor, data=_log_data(event))
         return
     context = get_active_log_context()
+    content_type = ContentType.objects.get_for_model(events[0].lead, for_concrete_model=False)
     entries, checked = [], set()
     for event in events:
-        entry = _log_entry(event.lead, LOG_ACTIONS[event.kind], event.actor, _log_data(event), now, context)
+        entry = _log_entry(
+            event.lead, LOG_ACTIONS[event.kind], event.actor, _log_data(event), now, context, content_type
+        )
         if entry.action not in checked:
             entry.full_clean(exclude=["content_type", "user"])
             checked.add(entry.action)
@@ -368,9 +436,10 @@ def bulk_insert(objs):
                     if row[index] is not None:
                         row[index] = json.dumps(row[index], cls=encoder)
                 copy.write_row(row)
+    alias = connection.alias
     for obj in objs:
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
     return objs
 
 
@@ -400,14 +469,15 @@ def _new_lead(data, now, pending):
         from .normalise import phone_to_e164
 
         values["phone_e164"] = phone_to_e164(values["phone"])
-    return Lead(
-        **values,
+    related = {name: values.pop(name) for name in _LEAD_RELATIONS}
+    related["status"] = pending
+    values.update(
         submitted_at=data.submitted_at or now,
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,
-        status=pending,
     )
+    return build(Lead, values, related)
 
 
 def _assign_new(item, rule, person, now, statuses):
@@ -455,7 +525,11 @@ def _tag_new_leads(items):
         signals.append((signal, tags))
         m2m_changed.send(action="pre_add", **signal)
     bulk_insert(
-        [TaggedLead(tag=tag, content_object=s["instance"]) for s, tags in signals for tag in tags.values()]
+        [
+            build(TaggedLead, {"tag_id": pk, "content_object_id": s["instance"].pk})
+            for s, tags in signals
+            for pk in tags
+        ]
     )
     for signal, _tags in signals:
         m2m_changed.send(action="post_add", **signal)
@@ -637,6 +711,9 @@ _LEAD_FIELDS = [
     "extra",
     "created_by",
 ]
+
+
+_LEAD_RELATIONS = ("brand", "service", "source", "campaign", "created_by")
 
 
 def _key(obj):

@@ -240,16 +240,19 @@ def _store_raw(source, form, records, origin):
         sub = found.get(key)
         status = str(item.get("status") or "")[:16]
         if sub is None:
-            sub = Submission(
-                source=source,
-                form_id=str(form.form_id),
-                external_id=key,
-                origin=origin,
-                upstream_status=status,
-                payload=item["raw"],
-                digest=item["digest"],
-                received_at=now,
-                updated_at=now,
+            sub = services.build(
+                Submission,
+                {
+                    "form_id": str(form.form_id),
+                    "external_id": key,
+                    "origin": origin,
+                    "upstream_status": status,
+                    "payload": item["raw"],
+                    "digest": item["digest"],
+                    "received_at": now,
+                    "updated_at": now,
+                },
+                {"source": source},
             )
             sub.unchanged = False
             new.append(sub)
