@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from django import forms
 from django.db.models import CharField, DecimalField, IntegerField, Q, Value
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import leads_for
@@ -138,7 +139,7 @@ def load_catalogue(user):
             number="order",
         ),
         _part(services, "service", a="name", b="brand__name", number="brand_id"),
-        _part(Source.objects.all(), "source", a="key", b="name"),
+        _part(Source.objects.all(), "source", a="key", b="name", c="name_es"),
         _part(
             campaigns, "campaign", a="name", b="utm_source", c="utm_medium", d="utm_campaign", money="spend"
         ),
@@ -166,7 +167,7 @@ def _catalogue_row(kind, a, b, c, d, number, money):
     if kind == "service":
         return {"name": a, "brand": b, "brand_id": number}
     if kind == "source":
-        return {"key": a, "name": b}
+        return {"key": a, "name": localised_name(b, c)}
     if kind == "campaign":
         return {"name": a, "utm_source": b, "utm_medium": c, "utm_campaign": d, "spend": money}
     full_name = f"{b} {c}".strip()
@@ -177,11 +178,13 @@ def _sorted(rows, key):
     return dict(sorted(rows.items(), key=lambda item: (item[1][key], item[0])))
 
 
-def status_label(status):
-    from django.utils.translation import get_language
-
+def localised_name(english, spanish):
     language = (get_language() or "en").lower()
-    return status["label_es"] if language.startswith("es") and status["label_es"] else status["label"]
+    return spanish if language.startswith("es") and spanish else english
+
+
+def status_label(status):
+    return localised_name(status["label"], status["label_es"])
 
 
 class DashboardFilterForm(forms.Form):

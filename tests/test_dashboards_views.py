@@ -178,6 +178,9 @@ def test_spanish_labels_and_number_formats(data, client_for, admin_user):
     assert "50,0 %" in team
     assert "Rendimiento" in html or "Team performance" in html  # Spanish catalogue may lag behind
     assert 'value="2026-03-01"' in html  # the date input keeps the ISO value the browser needs
+    by_source = client_for(admin_user).get(url("overview", MARCH)).content.decode()
+    by_source = by_source.split('data-table="source"')[1].split("</table>")[0]
+    assert "Teléfono" in by_source and "Formulario web" in by_source and "Phone" not in by_source
 
 
 def test_charts_have_their_data_next_to_them(data, client_for, admin_user):
