@@ -350,7 +350,7 @@ class LeadEvent(models.Model):
         indexes = [
             models.Index(fields=["lead", "-created_at"], name="crm_event_lead_time"),
             models.Index(fields=["kind", "created_at"], name="crm_event_kind_time"),
-            models.Index(fields=["actor", "kind", "created_at"], name="crm_event_actor_kind_time"),
+            models.Index(fields=["actor"], condition=models.Q(actor__isnull=False), name="crm_event_actor"),
         ]
 
     def __str__(self):
