@@ -296,6 +296,7 @@ def _error(code, message, status):
 class _Handler(BaseHTTPRequestHandler):
     site: FakeWordPress
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
