@@ -63,12 +63,28 @@ def _make_source(site, name, forms=FORMS):
     return source
 
 
+# The child reports its own peak (VmHWM of its address space). ``ru_maxrss`` of a child would not do:
+# Linux carries the parent's high-water mark into a vforked child across exec, and the parent here holds
+# every lead it deleted at reset.
+PEAK_MARK = "peak-rss-kb:"
+CHILD = f"""
+import sys
+from django.core.management import execute_from_command_line
+try:
+    execute_from_command_line(["manage.py", "wp_sync", *sys.argv[1:]])
+finally:
+    status = open("/proc/self/status").read()
+    peak = status.split("VmHWM:")[1].split()[0]
+    print("{PEAK_MARK}", peak, file=sys.stderr)
+"""
+
+
 def _child_sync(site, full=False):
     """Run ``wp_sync`` in a child process; returns (sync seconds, server seconds, run, child max RSS MB)."""
     from wordpress.models import SyncRun
 
     env = dict(os.environ, DATABASE_URL=_database_url(), DJANGO_SETTINGS_MODULE="intralog.settings.bench")
-    command = [sys.executable, "manage.py", "wp_sync", NAME] + (["--full"] if full else [])
+    command = [sys.executable, "-c", CHILD, NAME] + (["--full"] if full else [])
     server_before = site.server_seconds
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -79,7 +95,7 @@ def _child_sync(site, full=False):
     run = SyncRun.objects.filter(source__name=NAME).order_by("-pk").first()
     seconds = (run.finished_at - run.started_at).total_seconds()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    rss_mb = usage.ru_maxrss / 1024
+    rss_mb = int(completed.stderr.rsplit(PEAK_MARK, 1)[1].split()[0]) / 1024
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
     return seconds, site.server_seconds - server_before, run, rss_mb, wall, cpu
 

@@ -1,14 +1,14 @@
 """The sync creates each page's leads in one batch; a batch that fails is stored record by record."""
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 
 from crm import services
 from crm.models import Lead
 from crm.signals import lead_events_recorded
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.models import SourceForm, Submission, SyncRun
-from wordpress.sync import reconcile, sync_source
+from wordpress.sync import GrowthStatistics, reconcile, sync_source
 
 
 def test_a_failing_record_is_quarantined_and_the_rest_of_its_page_stored(
@@ -64,3 +64,19 @@ def test_second_sync_creates_and_updates_nothing(fake_wp, make_source, fast_retr
     again = sync_source(source, full=True)
     assert again.created == again.updated == again.quarantined == 0 and again.duplicates == 17
     assert dict(Submission.objects.filter(source=source).values_list("pk", "updated_at")) == submissions
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="table statistics are PostgreSQL's")
+def test_a_sync_that_grows_its_tables_refreshes_their_statistics(
+    fake_wp, make_source, fast_retries, monkeypatch
+):
+    monkeypatch.setattr(GrowthStatistics, "MINIMUM", 10)
+
+    def estimated_rows():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'wordpress_submission'")
+            return cursor.fetchone()[0]
+
+    assert estimated_rows() <= 0
+    sync_source(make_source(fake_wp, "collection"))
+    assert estimated_rows() >= 10

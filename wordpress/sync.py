@@ -201,9 +201,13 @@ def storable(value):
 def _settled(source, form, records):
     """External ids of the records already stored unchanged (a lead, or dismissed), in one query."""
     digests = {str(item.get("external_id") or ""): item["digest"] for item in records}
-    rows = Submission.objects.filter(
-        source=source, form_id=str(form.form_id), external_id__in=[key for key in digests if key]
-    ).values_list("external_id", "digest", "state", "lead_id")
+    rows = (
+        Submission.objects.filter(
+            source=source, form_id=str(form.form_id), external_id__in=[key for key in digests if key]
+        )
+        .order_by()
+        .values_list("external_id", "digest", "state", "lead_id")
+    )
     return {
         key
         for key, digest, state, lead_id in rows
@@ -232,7 +236,9 @@ def _store_raw(source, form, records, origin):
         sub.external_id: sub
         for sub in Submission.objects.filter(
             source=source, form_id=str(form.form_id), external_id__in=list(keyed)
-        ).only(*_RAW_FIELDS)
+        )
+        .order_by()
+        .only(*_RAW_FIELDS)
     }
     result, new, updated = {}, [], []
     now = timezone.now()
@@ -485,6 +491,45 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
     return run
 
 
+class GrowthStatistics:
+    """Re-ANALYZE the tables a sync grows once they have grown by a tenth since their last statistics.
+
+    A first sync can multiply these tables many times over in one run. Planned on the statistics of
+    the smaller table, the per-page lookups by external id turn into scans of the whole form (14 ms a
+    page instead of 0.3 ms at 100,000 submissions), and PostgreSQL's autovacuum, when it runs at all,
+    catches up only after its nap. PostgreSQL only; elsewhere this does nothing.
+    """
+
+    TABLES = ("wordpress_submission", "crm_lead", "crm_leadevent", "crm_taggedlead")
+    MINIMUM = 5_000
+
+    def __init__(self):
+        self.enabled = connection.vendor == "postgresql"
+        self.grown = 0
+        self.threshold = self._threshold() if self.enabled else 0
+
+    def _threshold(self):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(MAX(GREATEST(reltuples, 0)), 0) FROM pg_class WHERE relname = %s",
+                ["wordpress_submission"],
+            )
+            rows = cursor.fetchone()[0]
+        return max(self.MINIMUM, int(rows / 10))
+
+    def note(self, stored):
+        if not self.enabled:
+            return
+        self.grown += stored
+        if self.grown < self.threshold:
+            return
+        with connection.cursor() as cursor:
+            for table in self.TABLES:
+                cursor.execute(f"ANALYZE {table}")  # noqa: S608 - constant table names
+        self.grown = 0
+        self.threshold = self._threshold()
+
+
 def _sync_form(source, form, connector, counts, full, owner, between_pages):
     start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
     context = FormContext(
@@ -492,8 +537,11 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     )
     pages = _fetched_ahead(connector.fetch_new(form.form_id, start), context, context.form.cursor)
     renewed = time.monotonic()
+    statistics = GrowthStatistics()
     for page, mapped in pages:
-        counts.update(store_page(source, context.form, page, mapped=mapped))
+        stored = store_page(source, context.form, page, mapped=mapped)
+        counts.update(stored)
+        statistics.note(stored["created"] + stored["quarantined"])
         if time.monotonic() - renewed > setting("WORDPRESS_LOCK_SECONDS") / 20:
             renew_lock(source, owner)
             renewed = time.monotonic()
