@@ -15,6 +15,7 @@ from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
 from intralog.jobs import get_queue
+from tests.fake_wordpress import *  # noqa: F403 - fixtures
 
 Status = Notification.Status
 
@@ -242,3 +243,28 @@ def test_two_drains_at_once_send_every_row_exactly_once(pending_rows, settings):
     emails = [(tuple(m["to"]), m["message"]["Subject"]) for m in pending_rows["smtp"].messages]
     assert len(whatsapp) == len(set(whatsapp)) == 20
     assert len(emails) == len(set(emails)) == 20
+
+
+def test_leads_synced_from_wordpress_alert_once(
+    fake_wp, make_source, fast_retries, make_rule, manager, alerts_env, django_capture_on_commit_callbacks
+):
+    from crm.models import Lead, Stage
+    from wordpress.sync import sync_source
+
+    make_rule("new", "new_lead", notify_brand_managers=True)
+    source = make_source(fake_wp, "collection", forms=(("3", "intralog"),))
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_source(source)
+    run_jobs()
+    synced = Lead.objects.filter(external_source=source.external_key)
+    alerted = set(synced.exclude(status__stage=Stage.JUNK).values_list("pk", flat=True))
+    assert synced.count() == 12 and alerted
+    assert set(Notification.objects.values_list("lead_id", flat=True)) == alerted
+    assert set(Notification.objects.values_list("recipient_id", "status")) == {(manager.pk, Status.SENT)}
+    assert len(alerts_env["smtp"].messages) == len(alerted)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sync_source(source, full=True)
+    run_jobs()
+    assert Notification.objects.count() == len(alerted)
+    assert len(alerts_env["smtp"].messages) == len(alerted)
