@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import resource
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -218,6 +219,12 @@ def _columns(model, skip):
 _RENDERER = None
 
 
+def _default_signals():
+    """Pool workers die on SIGTERM whatever handlers the forking process had (an RQ worker's ask twice)."""
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _render(bounds):
     return _RENDERER(bounds)
 
@@ -243,7 +250,11 @@ class _Loader:
         connection.close()
         chunks = [(start, min(start + CHUNK, n_leads)) for start in range(0, n_leads, CHUNK)]
         context = multiprocessing.get_context("fork")
-        with context.Pool(WORKERS) as pool, transaction.atomic(), connection.cursor() as cursor:
+        with (
+            context.Pool(WORKERS, initializer=_default_signals) as pool,
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
             cursor.execute("SET LOCAL maintenance_work_mem = '1GB'")
             cursor.execute("SET LOCAL synchronous_commit = off")
             mark = time.perf_counter()
@@ -252,6 +263,8 @@ class _Loader:
             self.step("truncate + drop indexes", mark)
             mark = time.perf_counter()
             events = self._copy(cursor.cursor, pool.imap(_render, chunks), stdout)
+            pool.close()
+            pool.join()
             self.step("generate + COPY", mark)
             mark = time.perf_counter()
             for statement in saved:

@@ -1,8 +1,19 @@
+import signal
+
 import pytest
 
 from crm.models import Brand, Role, User
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _signal_handlers_restored():
+    """Burst RQ workers in tests install SIGINT/SIGTERM handlers; later forks must not inherit them."""
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
+    yield
+    for number, handler in handlers.items():
+        signal.signal(number, handler)
 
 
 @pytest.fixture
