@@ -4,7 +4,7 @@ import threading
 
 import pytest
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from alerts import rules, services
@@ -16,6 +16,7 @@ from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
 from intralog.jobs import get_queue
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
+from tests.threads import in_thread
 
 Status = Notification.Status
 
@@ -145,22 +146,6 @@ def test_rows_whose_rule_was_deleted_meanwhile_are_skipped_not_stuck(
     assert not alerts_env["smtp"].messages
 
 
-def _in_thread(func, *args):
-    result = {}
-
-    def target():
-        try:
-            result["value"] = func(*args)
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            result["error"] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, result
-
-
 @pytest.fixture
 def pending_rows(alerts_env, make_rule, brands, manager, admin_user):
     """40 pending rows (10 leads × manager email and WhatsApp, admin email and WhatsApp), none sent yet."""
@@ -192,9 +177,9 @@ def test_a_claim_skips_rows_another_open_claim_holds():
             release.wait(10)
         return ids
 
-    first, first_result = _in_thread(claim_and_hold)
+    first, first_result = in_thread(claim_and_hold)
     assert holding.wait(10)
-    second, second_result = _in_thread(services.claim, timezone.now())
+    second, second_result = in_thread(services.claim, timezone.now())
     second.join(5)
     blocked = second.is_alive()
     release.set()
@@ -227,7 +212,7 @@ def test_two_drains_at_once_send_every_row_exactly_once(pending_rows, settings):
             barrier.wait(10)
             return services.deliver()
 
-        threads = [_in_thread(drain) for _ in range(2)]
+        threads = [in_thread(drain) for _ in range(2)]
         for thread, _result in threads:
             thread.join(60)
     finally:

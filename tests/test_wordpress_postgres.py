@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from crm.models import Lead
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
+from tests.threads import in_thread
 from wordpress.connectors import connector_for
 from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
 from wordpress.sync import store_page, sync_source
@@ -29,27 +30,11 @@ pytestmark = [
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _in_thread(func, *args, **kwargs):
-    result = {}
-
-    def target():
-        try:
-            result["value"] = func(*args, **kwargs)
-        except Exception as error:  # noqa: BLE001 - reported to the test
-            result["error"] = error
-        finally:
-            connections.close_all()
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    return thread, result
-
-
 def test_two_syncs_of_one_source_at_once(fake_wp, make_source, fast_retries):
     source = make_source(fake_wp, "collection")
     fake_wp.fail(path="form_id=3", delay=0.3, times=100)
-    first, first_result = _in_thread(sync_source, source)
-    second, second_result = _in_thread(sync_source, WordPressSource.objects.get(pk=source.pk))
+    first, first_result = in_thread(sync_source, source)
+    second, second_result = in_thread(sync_source, WordPressSource.objects.get(pk=source.pk))
     first.join(30)
     second.join(30)
     runs = [first_result.get("value"), second_result.get("value")]
@@ -72,7 +57,7 @@ def test_the_same_page_stored_by_two_workers_at_once_creates_each_lead_once(
         barrier.wait()
         return store_page(source, form, page)
 
-    threads = [_in_thread(store) for _ in range(2)]
+    threads = [in_thread(store) for _ in range(2)]
     for thread, _result in threads:
         thread.join(30)
     counts = [result["value"] for _thread, result in threads]
