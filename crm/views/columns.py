@@ -63,11 +63,12 @@ def _dropdown(button):
 
 
 class LeadTitleColumn(TitleColumn):
-    """Name (linked to the inspect page), company, duplicate and tag badges, and the row's buttons."""
+    """Name (linked to the inspect page), company, duplicate and tag badges, and the row's buttons.
 
-    def render_cell_html(self, instance, parent_context):
-        title_id = self.get_title_id(instance, parent_context)
-        lead = instance
+    The listing view wraps it with Wagtail's ``ButtonsColumnMixin``, which supplies ``get_buttons``.
+    """
+
+    def render_cell_html(self, lead, parent_context):
         badges = []
         if lead.company and lead.contact_name:
             badges.append(format_html('<div class="w-text-14 w-text-text-meta">{}</div>', lead.company))
@@ -80,15 +81,15 @@ class LeadTitleColumn(TitleColumn):
             '<td class="{classname}title"><div class="title-wrapper"><a href="{url}"><span id="{title_id}">'
             "{title}</span></a>{badges}</div>{buttons}</td>",
             classname=f"{self.classname} " if self.classname else "",
-            url=self.get_link_url(instance, parent_context),
-            title_id=title_id,
+            url=self.get_link_url(lead, parent_context),
+            title_id=self.get_title_id(lead, parent_context),
             title=str(lead) or self.empty_value_display,
             badges=format_html_join("", "{}", ((badge,) for badge in badges)),
-            buttons=self._buttons_html(instance, parent_context),
+            buttons=self._buttons_html(lead, parent_context),
         )
 
     def _buttons_html(self, instance, parent_context):
-        buttons = sorted(getattr(self, "get_buttons", lambda *args: [])(instance, parent_context))
+        buttons = sorted(self.get_buttons(instance, parent_context))
         if not buttons:
             return ""
         items = [
