@@ -7,7 +7,6 @@ A repeat is linked to the earliest original and tagged; nothing is merged silent
 from datetime import UTC
 
 from django.db import connection
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -25,14 +24,6 @@ def contact_keys(lead):
         yield "phone_e164", lead.phone_e164
 
 
-def lock_contact(lead):
-    """On PostgreSQL, serialise creations sharing this brand+email or brand+phone until commit.
-
-    Two copies of one submission arriving together would otherwise both see no original.
-    """
-    lock_contacts([lead])
-
-
 _LOCK_SQL = (
     "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) "
     "FROM (SELECT key FROM unnest(%s::text[]) WITH ORDINALITY AS keys(key, n) ORDER BY n) AS ordered"
@@ -40,7 +31,11 @@ _LOCK_SQL = (
 
 
 def lock_contacts(leads):
-    """``lock_contact`` for many leads in one query, every key in one sorted order (no deadlock)."""
+    """On PostgreSQL, serialise creations sharing a brand+email or brand+phone until commit.
+
+    Two copies of one submission arriving together would otherwise both see no original. One query for
+    all ``leads``, every key taken in one sorted order (no deadlock).
+    """
     if connection.vendor != "postgresql":
         return
     names = {"email": "email", "phone_e164": "phone"}
@@ -56,28 +51,11 @@ def lock_contacts(leads):
             cursor.execute(_LOCK_SQL, [keys])
 
 
-def find_original(lead):
-    """The original lead that ``lead`` repeats, or None.
-
-    The earliest other lead of the same brand sharing the email or the E.164 phone; when that one is
-    itself a duplicate, its original (duplicates always point at the root). Works on an unsaved lead.
-    """
-    match = Q()
-    for field, value in contact_keys(lead):
-        match |= Q(**{field: value})
-    if not match:
-        return None
-    candidates = Lead.objects.filter(match, brand_id=lead.brand_id).select_related("duplicate_of")
-    if lead.pk is not None:
-        candidates = candidates.exclude(pk=lead.pk)
-    earliest = candidates.order_by("received_at", "pk").first()
-    if earliest is None:
-        return None
-    return earliest.duplicate_of or earliest
-
-
 def find_originals(leads):
-    """``find_original`` for new, unsaved leads in creation order, with one query per contact field.
+    """The original each new, unsaved lead repeats (or None), in creation order, one query per contact field.
+
+    The original is the earliest other lead of the same brand sharing the email or the E.164 phone; when
+    that one is itself a duplicate, its original (duplicates always point at the root).
 
     Returns, per lead, None, the primary key of its original among saved leads, or the earlier lead of
     ``leads`` that is its original (earlier in the list wins over later, as if created one by one).
@@ -148,27 +126,3 @@ def duplicate_event(original_pk):
         "note": _("Repeats lead #%(pk)s.") % {"pk": original_pk},
         "data": {"duplicate_of": original_pk, "tags": [DUPLICATE_TAG]},
     }
-
-
-def record_duplicate(lead, original, *, tag=True):
-    """Tag ``lead`` (already linked to ``original``) and record a ``classified`` event.
-
-    ``tag=False`` when the caller has added the tag already.
-    """
-    from .models import LeadEvent
-    from .services import record_event
-
-    if tag:
-        lead.tags.add(DUPLICATE_TAG)
-    return record_event(lead, LeadEvent.Kind.CLASSIFIED, **duplicate_event(original.pk))
-
-
-def link_duplicate(lead):
-    """Link a saved lead to the earlier one it repeats and tag it. Returns the original or None."""
-    original = find_original(lead)
-    if original is None:
-        return None
-    lead.duplicate_of = original
-    lead.save(update_fields=["duplicate_of"])
-    record_duplicate(lead, original)
-    return original

@@ -334,8 +334,7 @@ def _create_pending(source, form, pending):
     """Create the leads of a page's new records; returns their counts."""
     lookups = services.NewLeadLookups()
     try:
-        with transaction.atomic():
-            leads = services.create_leads([data for _item, _sub, data in pending], lookups=lookups)
+        leads = services.create_leads([data for _item, _sub, data in pending], lookups=lookups)
     except Exception as error:  # noqa: BLE001 - retried one by one below
         logger.warning(
             "wordpress: page of form %s failed as a batch, storing one by one: %r", form.form_id, error
@@ -347,8 +346,7 @@ def _create_pending(source, form, pending):
             lead = leads[index]
         else:
             try:
-                with transaction.atomic():
-                    lead = services.create_leads([data], lookups=lookups)[0]
+                lead = services.create_leads([data], lookups=lookups)[0]
             except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
                 counts[
                     _quarantine(source, form, item, submission, _failure(form, data.external_id, error))
