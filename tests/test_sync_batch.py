@@ -2,6 +2,7 @@
 
 import pytest
 from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
 from crm import services
 from crm.models import Lead
@@ -67,16 +68,13 @@ def test_second_sync_creates_and_updates_nothing(fake_wp, make_source, fast_retr
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="table statistics are PostgreSQL's")
+@pytest.mark.parametrize(("minimum", "analyzed"), [(10, True), (10**9, False)])
 def test_a_sync_that_grows_its_tables_refreshes_their_statistics(
-    fake_wp, make_source, fast_retries, monkeypatch
+    fake_wp, make_source, fast_retries, monkeypatch, minimum, analyzed
 ):
-    monkeypatch.setattr(GrowthStatistics, "MINIMUM", 10)
-
-    def estimated_rows():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'wordpress_submission'")
-            return cursor.fetchone()[0]
-
-    assert estimated_rows() <= 0
-    sync_source(make_source(fake_wp, "collection"))
-    assert estimated_rows() >= 10
+    monkeypatch.setattr(GrowthStatistics, "MINIMUM", minimum)
+    with CaptureQueriesContext(connection) as queries:
+        sync_source(make_source(fake_wp, "collection"))
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert ("ANALYZE wordpress_submission" in statements) is analyzed
+    assert ("ANALYZE crm_lead" in statements) is analyzed
