@@ -106,6 +106,11 @@ def record(event):
     """Add one event to the rollup (a receiver of ``lead_event_recorded``); one query, none without a person."""
     if event.actor_id is None:
         return
+    if event.created_at == event.lead.received_at:
+        # An event of the lead's creation: its saved row already holds what the whole creation
+        # (classification, an automatic assignment) leaves, as in the batch path.
+        record_batch([event])
+        return
     dimensions, values = _new_dimensions(event)
     own_sql, own_params = _contributions("e.lead_id = %s", "e.id = %s", [event.lead_id, event.pk])
     parts = [_signed(own_sql, own_params, dimensions, values, 1, join_lead=False)]

@@ -126,3 +126,15 @@ def test_demo_seed_fills_the_rollup(brands):
     assert sum(row[len(rollup.KEY)] for row in seeded) > 0  # activity of the demo team
     rollup.rebuild()
     assert snapshot() == seeded
+
+
+def test_a_lead_a_person_creates_and_a_rule_assigns_is_filed_as_a_rebuild_files_it(
+    brands, catalogue, manager, employee, other_employee
+):
+    AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
+    lead = services.create_lead(lead_data(brands, catalogue, "by hand"), manager)
+    assert lead.assignee is not None and lead.status.key == "assigned"
+    kept = snapshot()
+    assert {row.status_id for row in PersonDay.objects.filter(person_id=manager.pk)} == {lead.status_id}
+    rollup.rebuild()
+    assert snapshot() == kept
