@@ -65,7 +65,22 @@ def events_for(user, queryset=None):
     rule = _lead_rule(user)
     if rule is None:
         return queryset.none()
-    return queryset.filter(**{f"lead__{key}": value for key, value in rule.children}) if rule else queryset
+    return queryset.filter(on_related_lead(rule, "lead__")) if rule else queryset
+
+
+def on_related_lead(condition, prefix):
+    """A condition on leads, rewritten for a model that reaches the lead via ``prefix``.
+
+    ``on_related_lead(Q(brand_id=1), "lead__")`` is ``Q(lead__brand_id=1)``; nested, negated and OR'd
+    conditions keep their shape.
+    """
+    clone = Q()
+    clone.connector, clone.negated = condition.connector, condition.negated
+    for child in condition.children:
+        clone.children.append(
+            on_related_lead(child, prefix) if isinstance(child, Q) else (prefix + child[0], child[1])
+        )
+    return clone
 
 
 def _in_scope(user, lead):

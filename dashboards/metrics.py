@@ -24,7 +24,7 @@ from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWee
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from crm.access import brand_ids, events_for
+from crm.access import brand_ids, events_for, on_related_lead
 from crm.models import Lead, LeadEvent, Role, Stage
 
 from .models import PersonDay
@@ -305,7 +305,7 @@ def stage_funnel(user, flt, groups, distribution):
     events = (
         events_for(user)
         .filter(
-            _prefixed(flt.lead_q & _periods_q(flt), "lead__"),
+            on_related_lead(flt.lead_q & _periods_q(flt), "lead__"),
             kind=LeadEvent.Kind.STATUS_CHANGED,
             created_at__gte=earliest.start,
             to_value__in=[*groups.keys_won, *groups.keys_closed_or_new],
@@ -367,17 +367,6 @@ def stale_leads(user, flt, groups, settings, now=None, limit=20):
 
 
 # ---------------------------------------------------------------- team
-
-
-def _prefixed(q, prefix):
-    """The same condition on a related lead: ``Q(brand_id=1)`` → ``Q(lead__brand_id=1)``."""
-    clone = Q()
-    clone.connector, clone.negated = q.connector, q.negated
-    for child in q.children:
-        clone.children.append(
-            _prefixed(child, prefix) if isinstance(child, Q) else (prefix + child[0], child[1])
-        )
-    return clone
 
 
 def sla_conditions(settings, now):
