@@ -494,13 +494,14 @@ def _assign_new(item, rule, person, now, statuses):
 def _tag_new_leads(items):
     """Tags of new leads (the draft's, the classification's, ``duplicate``) in one lookup and one insert.
 
-    Sends the ``m2m_changed`` signals ``lead.tags.add`` would, once per lead.
+    Tags new to the database are created in name order, so two batches creating the same new tags at
+    once wait for each other instead of deadlocking. Sends the ``m2m_changed`` signals ``lead.tags.add`` would, once per lead.
     """
     from .duplicates import DUPLICATE_TAG
 
     for item in items:
         item.tags = [*item.data.tags, *item.outcome.tags, *([DUPLICATE_TAG] if item.original else [])]
-    names = list(dict.fromkeys(name for item in items for name in item.tags))
+    names = sorted({name for item in items for name in item.tags}, key=lambda name: (name.casefold(), name))
     if not names:
         return
     tagged = [item for item in items if item.tags]

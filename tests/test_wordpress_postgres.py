@@ -67,26 +67,32 @@ def test_the_same_page_stored_by_two_workers_at_once_creates_each_lead_once(
     assert Submission.objects.filter(source=source).count() == len(page)
 
 
-def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
-    source = make_source(fake_wp, "gravity")
-    fake_wp.fail(path="/forms/3/entries", delay=60, skip=1)
+def _form_leads(source, form_id):
+    return Lead.objects.filter(external_source=source.external_key, external_form=form_id)
+
+
+def _start_wp_sync(source, processes=1):
     env = dict(
         os.environ,
+        WORDPRESS_SYNC_PROCESSES=str(processes),
         DJANGO_SETTINGS_MODULE="intralog.settings.test",
         DATABASE_URL=_database_url(),
         PYTHONPATH=str(ROOT),
     )
     env.pop("REDIS_URL", None)
-    worker = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "manage.py", "wp_sync", source.name],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def _kill_when(worker, condition):
     try:
         deadline = time.monotonic() + 60
-        while Lead.objects.filter(external_source=source.external_key).count() < 5:
+        while not condition():
             assert time.monotonic() < deadline, "the worker stored nothing"
             assert worker.poll() is None
             time.sleep(0.2)
@@ -95,7 +101,14 @@ def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
     finally:
         if worker.poll() is None:
             worker.kill()
-    assert Lead.objects.filter(external_source=source.external_key).count() == 5
+
+
+def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
+    source = make_source(fake_wp, "gravity")
+    fake_wp.fail(path="/forms/3/entries", delay=60, skip=1)
+    worker = _start_wp_sync(source)
+    _kill_when(worker, lambda: _form_leads(source, "3").count() >= 5)
+    assert _form_leads(source, "3").count() == 5
     assert SyncRun.objects.get(source=source).status == SyncRun.Status.RUNNING
     source.refresh_from_db()
     assert source.lock_owner
@@ -110,6 +123,28 @@ def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
     assert "No differences" in reconcile_out.getvalue()
     ids = list(Lead.objects.filter(external_source=source.external_key).values_list("external_id", flat=True))
     assert len(ids) == len(set(ids)) == 17
+
+
+def test_forms_sync_in_parallel_processes_that_die_with_the_worker(fake_wp, make_source):
+    """Form 3 waits on its second page while form 7 finishes in another process; killing the worker
+    kills the process still syncing form 3, which stores nothing after that."""
+    source = make_source(fake_wp, "collection")
+    fake_wp.fail(path="form_id=3", delay=3, skip=1)
+    worker = _start_wp_sync(source, processes=2)
+    _kill_when(
+        worker,
+        lambda: _form_leads(source, "3").count() >= 5 and _form_leads(source, "7").count() == 5,
+    )
+    time.sleep(4)
+    assert _form_leads(source, "3").count() == 5
+    assert _form_leads(source, "7").count() == 5
+
+    fake_wp.faults.clear()
+    run = sync_source(WordPressSource.objects.get(pk=source.pk))
+    assert run.status == SyncRun.Status.SUCCEEDED
+    assert run.form_counts["3"]["created"] == 7
+    assert run.form_counts["7"]["created"] == 0
+    assert _form_leads(source, "3").count() == 12
 
 
 def _database_url():

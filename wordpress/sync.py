@@ -1,18 +1,23 @@
 """The sync: pull each form page by page, store raw then lead, advance the cursor in the same transaction."""
 
+import ctypes
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
 import queue
+import signal
 import socket
+import sys
 import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from datetime import timedelta
 
-from django.db import connection, transaction
+from django.db import connection, connections, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -464,19 +469,14 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
     run = SyncRun.objects.create(source=source, trigger=trigger, full=full)
     errors = []
     try:
-        connector = connector_for(source)
-        for form in source.forms.select_related("brand").order_by("form_id"):
-            counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
-            try:
-                _sync_form(source, form, connector, counts, full, owner, between_pages)
-            except CredentialsError:
+        forms = list(source.forms.select_related("brand").order_by("form_id"))
+        for form, counts, error in _synced_forms(source, forms, full, owner, between_pages):
+            if isinstance(error, CredentialsError):
                 _save_counts(run, form, counts, _("credentials refused"))
-                raise
-            except SyncError as error:
+                raise error
+            if error is not None:
                 errors.append(f"{form.form_id}: {error}")
-                _save_counts(run, form, counts, str(error))
-            else:
-                _save_counts(run, form, counts, "")
+            _save_counts(run, form, counts, "" if error is None else str(error))
     except CredentialsError as error:
         _finish(run, source, [str(error)], credentials=True)
         return run
@@ -487,6 +487,73 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
         release_lock(source, owner)
     _finish(run, source, errors)
     return run
+
+
+def _synced_forms(source, forms, full, owner, between_pages):
+    """Sync each form; yields ``(form, counts, SyncError or None)`` as each form ends.
+
+    On PostgreSQL, outside a transaction, forms are synced at once in up to ``WORDPRESS_SYNC_PROCESSES``
+    worker processes (each form in one process, its pages in order), so a source's forms use every core.
+    Elsewhere, and with a ``between_pages`` callback, one after the other in this process.
+    """
+    processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or os.cpu_count() or 1)
+    if (
+        processes > 1
+        and between_pages is None
+        and connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+    ):
+        yield from _synced_in_processes(source, forms, full, owner, processes)
+        return
+    connector = connector_for(source)
+    for form in forms:
+        counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
+        try:
+            _sync_form(source, form, connector, counts, full, owner, between_pages)
+        except SyncError as error:
+            yield form, counts, error
+        else:
+            yield form, counts, None
+
+
+def _synced_in_processes(source, forms, full, owner, processes):
+    """``_synced_forms`` with one form per task in a pool of forked processes that die with this one."""
+    by_pk = {form.pk: form for form in forms}
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(
+        processes, mp_context=context, initializer=_worker_started, initargs=(translation.get_language(),)
+    ) as pool:
+        tasks = [pool.submit(_sync_form_in_worker, source.pk, form.pk, full, owner) for form in forms]
+        try:
+            for task in as_completed(tasks):
+                form_pk, counts, error = task.result()
+                yield by_pk[form_pk], counts, error
+        finally:
+            for task in tasks:
+                task.cancel()
+
+
+def _worker_started(language):
+    """A sync worker process: ends when its parent does (Linux), speaks the parent's language."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    connections.close_all()
+    translation.activate(language)
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def _sync_form_in_worker(source_pk, form_pk, full, owner):
+    source = WordPressSource.objects.get(pk=source_pk)
+    form = SourceForm.objects.select_related("brand").get(pk=form_pk)
+    counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
+    try:
+        _sync_form(source, form, connector_for(source), counts, full, owner, None)
+    except SyncError as error:
+        return form_pk, counts, error
+    return form_pk, counts, None
 
 
 class GrowthStatistics:

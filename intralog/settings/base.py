@@ -246,3 +246,6 @@ ALERTS_SEND_THREADS = env_int("ALERTS_SEND_THREADS", 8)
 ALERTS_DRAIN_BATCHES = env_int("ALERTS_DRAIN_BATCHES", 10)
 ALERTS_WAKE_SECONDS = env_int("ALERTS_WAKE_SECONDS", 30)
 ALERTS_BACKGROUND_WAKE = env_bool("ALERTS_BACKGROUND_WAKE", True)
+
+# WordPress sync: forms of a source sync at once in up to this many processes (0: one per core).
+WORDPRESS_SYNC_PROCESSES = env_int("WORDPRESS_SYNC_PROCESSES", 0)
