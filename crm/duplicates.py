@@ -100,23 +100,36 @@ _EARLIEST = (
     "FROM keys{number} AS k JOIN {table} AS l ON l.id = (SELECT x.id FROM {table} AS x "
     "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.received_at, x.id LIMIT 1)"
 )
+_EARLIEST_POSTGRES = (
+    "SELECT '{field}', k.brand_id, k.value, l.received_at, l.id, l.duplicate_of_id "
+    "FROM unnest(%s::bigint[], %s::text[]) AS k(brand_id, value) CROSS JOIN LATERAL ("
+    "SELECT x.received_at, x.id, x.duplicate_of_id FROM {table} AS x "
+    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.received_at, x.id LIMIT 1) AS l"
+)
 
 
 def _earliest_sql(wanted):
     """One query: per (field, brand, value) wanted, the earliest saved lead with it (by its indexes).
 
-    A correlated ``LIMIT 1`` per key keeps PostgreSQL on the (brand, field) b-tree indexes, where an
-    ``IN`` list may be planned on a trigram index at a far higher cost.
+    A ``LIMIT 1`` per key keeps PostgreSQL on the (brand, field) b-tree indexes, where an ``IN`` list
+    may be planned on a trigram index at a far higher cost. On PostgreSQL the keys go in as two arrays
+    per field (a short statement whatever the batch size) and each is looked up once, laterally.
     """
     table = Lead._meta.db_table
+    postgres = connection.vendor == "postgresql"
     keys, parts, params = [], [], []
     for number, (field, by_brand) in enumerate(sorted(wanted.items())):
         column = Lead._meta.get_field(field).column
         pairs = [(brand_id, value) for brand_id, values in by_brand.items() for value in sorted(values)]
+        if postgres:
+            params += [[brand_id for brand_id, _value in pairs], [value for _brand_id, value in pairs]]
+            parts.append(_EARLIEST_POSTGRES.format(field=field, table=table, column=column))
+            continue
         keys.append(f"keys{number}(brand_id, value) AS (VALUES {', '.join(['(%s, %s)'] * len(pairs))})")
         params += [item for pair in pairs for item in pair]
         parts.append(_EARLIEST.format(field=field, number=number, table=table, column=column))
-    return f"WITH {', '.join(keys)} {' UNION ALL '.join(parts)}", params
+    union = " UNION ALL ".join(parts)
+    return (union if postgres else f"WITH {', '.join(keys)} {union}"), params
 
 
 def duplicate_event(original_pk):

@@ -210,16 +210,27 @@ def _log_events(events, now):
         return
     context = get_active_log_context()
     content_type = ContentType.objects.get_for_model(events[0].lead, for_concrete_model=False)
-    entries, checked = [], set()
+    rows, checked = [], set()
     for event in events:
-        entry = _log_entry(
-            event.lead, LOG_ACTIONS[event.kind], event.actor, _log_data(event), now, context, content_type
-        )
-        if entry.action not in checked:
+        action = LOG_ACTIONS[event.kind]
+        if action not in checked:
+            entry = _log_entry(event.lead, action, event.actor, _log_data(event), now, context, content_type)
             entry.full_clean(exclude=["content_type", "user"])
-            checked.add(entry.action)
-        entries.append(entry)
-    bulk_insert(entries)
+            checked.add(action)
+        user = event.actor or context.user
+        rows.append(
+            {
+                "object_id": str(event.lead_id),
+                "label": ModelLogEntry.objects.get_instance_title(event.lead),
+                "action": action,
+                "timestamp": now,
+                "data": _log_data(event),
+                "uuid": context.uuid,
+                "content_type_id": content_type.pk,
+                "user_id": user.pk if user is not None else None,
+            }
+        )
+    insert_rows(ModelLogEntry, rows)
 
 
 def _touch(lead, now=None, fields=()):
@@ -287,17 +298,19 @@ def create_lead(data: LeadData, actor=None, *, lookups=None):
 
 
 @transaction.atomic
-def create_leads(drafts, actor=None, *, lookups=None):
+def create_leads(drafts, actor=None, *, lookups=None, refs_checked=False):
     """``create_lead`` for a batch of ``LeadData``, in a few queries whatever the batch size.
 
     Same leads, events, log entries, tags, duplicates and assignments as creating them one by one in
     order (an earlier draft is the original of a later one sharing its contact). Returns one item per
     draft: the lead, or None when a lead with its external reference exists (or came earlier in the
     batch). Sends ``lead_events_recorded`` once with every event instead of ``lead_event_recorded``;
-    each event's ``lead`` is the lead as it was when that event happened.
+    each event's ``lead`` is the lead as it was when that event happened. ``refs_checked``: the caller
+    has just read that no lead has these (distinct) external references, so they are not read again;
+    the unique constraint still stops a repeat.
     """
     drafts = list(drafts)
-    fresh = _without_existing_refs(drafts)
+    fresh = range(len(drafts)) if refs_checked else _without_existing_refs(drafts)
     leads = iter(_create_leads([drafts[index] for index in fresh], actor, lookups, batch=True))
     fresh = set(fresh)
     return [next(leads) if index in fresh else None for index in range(len(drafts))]
@@ -311,7 +324,7 @@ def _without_existing_refs(drafts):
         match = models.Q()
         for source, form in {(ref[0], ref[1]) for ref in refs}:
             ids = [ref[2] for ref in refs if ref[:2] == (source, form)]
-            match |= models.Q(external_source=source, external_form=form, external_id__in=ids)
+            match |= models.Q(external_source=source, external_form=form, external_id__any=ids)
         saved = set(Lead.objects.filter(match).values_list("external_source", "external_form", "external_id"))
     fresh = []
     for index, draft in enumerate(drafts):
@@ -397,45 +410,20 @@ def bulk_insert(objs):
     if not objs:
         return objs
     model = type(objs[0])
-    meta = model._meta
-    fields = meta.concrete_fields
-    if (
-        len(objs) < _COPY_FROM
-        or connection.vendor != "postgresql"
-        or not all(field.get_internal_type() in _COPY_TYPES or field.is_relation for field in fields)
-    ):
+    plan = _copy_plan(model)
+    if plan is None or len(objs) < _COPY_FROM or connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
-            [meta.db_table, meta.pk.column, len(objs)],
-        )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-        encoders = {
-            index: field.encoder
-            for index, field in enumerate(fields)
-            if field.get_internal_type() == "JSONField"
-        }
-        stamps = [
-            index
-            for index, field in enumerate(fields)
-            if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
-        ]
-        names = [field.attname for field in fields]
-        with cursor.cursor.copy(
-            f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
-        ) as copy:
-            for obj, pk in zip(objs, ids, strict=True):
-                obj.pk = pk
-                for index in stamps:
-                    setattr(obj, names[index], now)
-                row = [getattr(obj, name) for name in names]
-                for index, encoder in encoders.items():
-                    if row[index] is not None:
-                        row[index] = json.dumps(row[index], cls=encoder)
-                copy.write_row(row)
+    names = plan.names
+
+    def rows(ids):
+        for obj, pk in zip(objs, ids, strict=True):
+            obj.pk = pk
+            for index in plan.stamps:
+                setattr(obj, names[index], now)
+            yield [getattr(obj, name) for name in names]
+
+    _copy(plan, len(objs), rows)
     alias = connection.alias
     for obj in objs:
         obj._state.adding = False
@@ -443,6 +431,113 @@ def bulk_insert(objs):
     return objs
 
 
+def insert_rows(model, rows):
+    """Insert rows given as ``{attname: value}`` (the rest take their field defaults); no instances.
+
+    For rows nothing reads back (log entries, tag links): on PostgreSQL they are written by ``COPY``
+    straight from the dictionaries, skipping the model instances ``bulk_insert`` needs; elsewhere they
+    are built and go through ``bulk_create``. No signals are sent.
+    """
+    if not rows:
+        return
+    plan = _copy_plan(model)
+    if plan is None or len(rows) < _COPY_FROM or connection.vendor != "postgresql":
+        model.objects.bulk_create([build(model, row) for row in rows])
+        return
+    now = timezone.now()
+    index = plan.index
+
+    def values(ids):
+        for row, pk in zip(rows, ids, strict=True):
+            line = plan.defaults.copy()
+            for name, value in row.items():
+                line[index[name]] = value
+            for number, factory in plan.factories:
+                if line[number] is _UNSET:
+                    line[number] = factory()
+            for number in plan.stamps:
+                line[number] = now
+            line[0] = pk
+            yield line
+
+    _copy(plan, len(rows), values)
+
+
+@dataclass
+class _CopyPlan:
+    meta: object
+    names: list
+    index: dict
+    columns: str
+    encoders: dict
+    stamps: list
+    defaults: list
+    factories: list
+
+
+_copy_plans = {}
+
+
+def _copy_plan(model):
+    """How ``COPY`` writes ``model``'s rows (None when a field type is not one it can write), built once."""
+    if model in _copy_plans:
+        return _copy_plans[model]
+    meta = model._meta
+    fields = meta.concrete_fields
+    plan = None
+    if fields[0] is meta.pk and all(
+        field.get_internal_type() in _COPY_TYPES or field.is_relation for field in fields
+    ):
+        builder = ModelBuilder(model)
+        plan = _CopyPlan(
+            meta=meta,
+            names=[field.attname for field in fields],
+            index=builder.index,
+            columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+            encoders={
+                number: field.encoder
+                for number, field in enumerate(fields)
+                if field.get_internal_type() == "JSONField"
+            },
+            stamps=[
+                number
+                for number, field in enumerate(fields)
+                if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
+            ],
+            defaults=builder.row,
+            factories=builder.factories,
+        )
+    _copy_plans[model] = plan
+    return plan
+
+
+def _copy(plan, count, rows):
+    """``COPY`` ``count`` rows into ``plan``'s table; ``rows(ids)`` yields them in field order."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(cursor, plan.meta), count]
+        )
+        ids = sorted(row[0] for row in cursor.fetchall())
+        table = connection.ops.quote_name(plan.meta.db_table)
+        encoders = plan.encoders.items()
+        with cursor.cursor.copy(f"COPY {table} ({plan.columns}) FROM STDIN") as copy:
+            for row in rows(ids):
+                for number, encoder in encoders:
+                    if row[number] is not None:
+                        row[number] = json.dumps(row[number], cls=encoder)
+                copy.write_row(row)
+
+
+def _sequence(cursor, meta):
+    """The name of the sequence behind ``meta``'s primary key, looked up once per process."""
+    name = _sequences.get(meta.db_table)
+    if name is None:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [meta.db_table, meta.pk.column])
+        name = _sequences[meta.db_table] = cursor.fetchone()[0]
+    return name
+
+
+_sequences = {}
 _COPY_FROM = 10
 _COPY_TYPES = {
     "AutoField",
@@ -525,12 +620,9 @@ def _tag_new_leads(items):
         }
         signals.append((signal, tags))
         m2m_changed.send(action="pre_add", **signal)
-    bulk_insert(
-        [
-            build(TaggedLead, {"tag_id": pk, "content_object_id": s["instance"].pk})
-            for s, tags in signals
-            for pk in tags
-        ]
+    insert_rows(
+        TaggedLead,
+        [{"tag_id": pk, "content_object_id": s["instance"].pk} for s, tags in signals for pk in tags],
     )
     for signal, _tags in signals:
         m2m_changed.send(action="post_add", **signal)

@@ -1,3 +1,5 @@
+from crm import lookups  # noqa: F401 - registers ``field__any``
+
 from .leads import (
     CLOSED_STAGES,
     AssignmentRule,
