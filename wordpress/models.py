@@ -158,7 +158,11 @@ class Submission(models.Model):
         WEBHOOK = "webhook", _("Webhook")
 
     source = models.ForeignKey(
-        WordPressSource, on_delete=models.CASCADE, related_name="submissions", verbose_name=_("source")
+        WordPressSource,
+        on_delete=models.CASCADE,
+        related_name="submissions",
+        verbose_name=_("source"),
+        db_index=False,  # the unique (source, form, external id) index leads with it
     )
     form_id = models.CharField(_("form id"), max_length=32)
     external_id = models.CharField(_("external id"), max_length=64)

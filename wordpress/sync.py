@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import timedelta
 
 from django.db import connection, connections, transaction
@@ -512,45 +512,62 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
 def _synced_forms(source, forms, full, owner, between_pages):
     """Sync each form; yields ``(form, counts, SyncError or None)`` as each form ends.
 
-    On PostgreSQL, outside a transaction, forms are synced at once in up to ``WORDPRESS_SYNC_PROCESSES``
-    worker processes (each form in one process, its pages in order), so a source's forms use every core.
-    Elsewhere, and with a ``between_pages`` callback, one after the other in this process.
+    On PostgreSQL, outside a transaction, up to ``WORDPRESS_SYNC_PROCESSES`` forms (default: one per
+    core) are synced at once: this process takes one, forked worker processes the others, each form
+    in one process with its pages in order. Elsewhere, and with a ``between_pages`` callback, one
+    after the other here.
     """
     processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or os.cpu_count() or 1)
-    if (
-        processes > 1
-        and between_pages is None
-        and connection.vendor == "postgresql"
-        and not connection.in_atomic_block
-    ):
-        yield from _synced_in_processes(source, forms, full, owner, processes)
+    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if processes > 1 and parallel and between_pages is None:
+        yield from _synced_in_processes(source, forms, full, owner, processes - 1)
         return
     connector = connector_for(source)
     for form in forms:
-        counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
-        try:
-            _sync_form(source, form, connector, counts, full, owner, between_pages)
-        except SyncError as error:
-            yield form, counts, error
-        else:
-            yield form, counts, None
+        yield _sync_one(source, form, connector, full, owner, between_pages)
 
 
-def _synced_in_processes(source, forms, full, owner, processes):
-    """``_synced_forms`` with one form per task in a pool of forked processes that die with this one."""
+def _sync_one(source, form, connector, full, owner, between_pages=None):
+    counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
+    try:
+        _sync_form(source, form, connector, counts, full, owner, between_pages)
+    except SyncError as error:
+        return form, counts, error
+    return form, counts, None
+
+
+def _synced_in_processes(source, forms, full, owner, workers):
+    """``_synced_forms`` shared between this process and ``workers`` forked ones that die with it.
+
+    Whoever is free takes the next form: the workers through the pool, this process in between.
+    """
     by_pk = {form.pk: form for form in forms}
+    waiting = list(forms)
+    connector = None
     connections.close_all()
     context = multiprocessing.get_context("fork")
+    language = translation.get_language()
     with ProcessPoolExecutor(
-        processes, mp_context=context, initializer=_worker_started, initargs=(translation.get_language(),)
+        workers, mp_context=context, initializer=_worker_started, initargs=(language,)
     ) as pool:
-        tasks = [pool.submit(_sync_form_in_worker, source.pk, form.pk, full, owner) for form in forms]
+        running = set()
         try:
-            for task in as_completed(tasks):
-                form_pk, counts, error = task.result()
-                yield by_pk[form_pk], counts, error
+            while waiting or running:
+                while waiting and len(running) < workers:
+                    form = waiting.pop(0)
+                    running.add(pool.submit(_sync_form_in_worker, source.pk, form.pk, full, owner))
+                if waiting:
+                    connector = connector or connector_for(source)
+                    yield _sync_one(source, waiting.pop(0), connector, full, owner)
+                    ended = {task for task in running if task.done()}
+                else:
+                    ended, _running = wait(running, return_when=FIRST_COMPLETED)
+                for task in ended:
+                    running.discard(task)
+                    form_pk, counts, error = task.result()
+                    yield by_pk[form_pk], counts, error
         finally:
-            for task in tasks:
+            for task in running:
                 task.cancel()
 
 
@@ -568,12 +585,8 @@ PR_SET_PDEATHSIG = 1
 def _sync_form_in_worker(source_pk, form_pk, full, owner):
     source = WordPressSource.objects.get(pk=source_pk)
     form = SourceForm.objects.select_related("brand").get(pk=form_pk)
-    counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
-    try:
-        _sync_form(source, form, connector_for(source), counts, full, owner, None)
-    except SyncError as error:
-        return form_pk, counts, error
-    return form_pk, counts, None
+    _form, counts, error = _sync_one(source, form, connector_for(source), full, owner)
+    return form_pk, counts, error
 
 
 class GrowthStatistics:
