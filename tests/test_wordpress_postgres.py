@@ -154,3 +154,24 @@ def _database_url():
     host = settings["HOST"] or "127.0.0.1"
     port = settings["PORT"] or 5432
     return f"postgres://{user}{password}@{host}:{port}/{settings['NAME']}"
+
+
+@pytest.mark.django_db
+def test_only_pages_pulled_in_cursor_order_commit_without_waiting_for_the_flush(fake_wp, make_source):
+    """A pulled page lost to a server crash is fetched again (its cursor is lost with it); a webhook
+    body was acknowledged, so its commit stays durable."""
+    from django.test.utils import CaptureQueriesContext
+
+    from wordpress.sync import store_page
+
+    source = make_source(fake_wp, "legacy")
+    form = SourceForm.objects.get(source=source, form_id="3")
+    first, second = list(connector_for(source).fetch_new("3", 0))[:2]
+    asynchronous = "SET LOCAL synchronous_commit TO OFF"
+    with CaptureQueriesContext(connection) as pulled:
+        store_page(source, form, first)
+    with CaptureQueriesContext(connection) as delivered:
+        store_page(source, form, second, origin=Submission.Origin.WEBHOOK, advance_cursor=False)
+    assert [query["sql"] for query in pulled].count(asynchronous) == 1
+    assert asynchronous not in [query["sql"] for query in delivered]
+    assert Lead.objects.filter(external_source=source.external_key).count() == len(first) + len(second)
