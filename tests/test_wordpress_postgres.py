@@ -175,3 +175,26 @@ def test_only_pages_pulled_in_cursor_order_commit_without_waiting_for_the_flush(
     assert [query["sql"] for query in pulled].count(asynchronous) == 1
     assert asynchronous not in [query["sql"] for query in delivered]
     assert Lead.objects.filter(external_source=source.external_key).count() == len(first) + len(second)
+
+
+def test_a_form_helper_that_dies_fails_the_run(fake_wp, make_source, settings, monkeypatch):
+    from wordpress import sync
+
+    settings.WORDPRESS_SYNC_PROCESSES = 2
+    source = make_source(fake_wp, "collection")
+    parent = os.getpid()
+    sync_one = sync._sync_one
+
+    def dies_in_a_helper(*args, **kwargs):
+        if os.getpid() != parent:
+            os._exit(1)
+        return sync_one(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "_sync_one", dies_in_a_helper)
+    with pytest.raises(sync.SyncError, match="ended before finishing"):
+        sync_source(source)
+    run = SyncRun.objects.get(source=source)
+    assert run.status == SyncRun.Status.FAILED
+    assert len(run.form_counts) == 1
+    source.refresh_from_db()
+    assert not source.lock_owner

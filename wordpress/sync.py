@@ -5,6 +5,7 @@ import hashlib
 import json
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import queue
 import signal
@@ -14,7 +15,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from datetime import timedelta
 
 from django.db import connection, connections, transaction
@@ -550,57 +550,100 @@ def _sync_one(source, form, connector, full, owner, between_pages=None):
     return form, counts, None
 
 
-def _synced_in_processes(source, forms, full, owner, workers):
-    """``_synced_forms`` shared between this process and ``workers`` forked ones that die with it.
+def _synced_in_processes(source, forms, full, owner, helpers):
+    """``_synced_forms`` shared between this process and ``helpers`` forked ones that die with it.
 
-    Whoever is free takes the next form: the workers through the pool, this process in between.
+    Whoever is free claims the next form (a shared counter); helpers send each form's outcome back
+    through a pipe of their own. A helper that dies unexpectedly fails the run.
     """
-    by_pk = {form.pk: form for form in forms}
-    waiting = list(forms)
-    connector = None
-    connections.close_all()
     context = multiprocessing.get_context("fork")
+    claimed = context.Value("i", 0)
     language = translation.get_language()
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_started, initargs=(language,)
-    ) as pool:
-        running = set()
+    connections.close_all()
+    started = []
+    for _number in range(helpers):
+        receiver, sender = context.Pipe(duplex=False)
+        helper = context.Process(
+            target=_form_helper,
+            args=(source.pk, [form.pk for form in forms], claimed, full, owner, language, sender),
+            daemon=True,
+        )
+        helper.start()
+        sender.close()
+        started.append((helper, receiver))
+    by_pk = {form.pk: form for form in forms}
+    outstanding = len(forms)
+    connector = None
+    try:
+        while (index := _claim(claimed)) < len(forms):
+            connector = connector or connector_for(source)
+            yield _sync_one(source, forms[index], connector, full, owner)
+            outstanding -= 1
+            for form_pk, counts, error in _helper_outcomes(started, timeout=0):
+                outstanding -= 1
+                yield by_pk[form_pk], counts, error
+        while outstanding:
+            for form_pk, counts, error in _helper_outcomes(started, timeout=None):
+                outstanding -= 1
+                yield by_pk[form_pk], counts, error
+    finally:
+        for helper, receiver in started:
+            if outstanding:
+                helper.terminate()
+            helper.join()
+            receiver.close()
+
+
+def _claim(claimed):
+    with claimed.get_lock():
+        index = claimed.value
+        claimed.value += 1
+    return index
+
+
+def _helper_outcomes(started, timeout):
+    """The ``(form pk, counts, error)`` helpers have sent; waits up to ``timeout`` (None: for one)."""
+    receivers = {receiver: helper for helper, receiver in started if not receiver.closed}
+    if not receivers and timeout is None:
+        raise SyncError(_("A sync worker process ended before finishing its forms."))
+    outcomes = []
+    for ready in multiprocessing.connection.wait(
+        [*receivers, *(helper.sentinel for helper in receivers.values())], timeout
+    ):
+        if ready not in receivers:
+            continue
         try:
-            while waiting or running:
-                while waiting and len(running) < workers:
-                    form = waiting.pop(0)
-                    running.add(pool.submit(_sync_form_in_worker, source.pk, form.pk, full, owner))
-                if waiting:
-                    connector = connector or connector_for(source)
-                    yield _sync_one(source, waiting.pop(0), connector, full, owner)
-                    ended = {task for task in running if task.done()}
-                else:
-                    ended, _running = wait(running, return_when=FIRST_COMPLETED)
-                for task in ended:
-                    running.discard(task)
-                    form_pk, counts, error = task.result()
-                    yield by_pk[form_pk], counts, error
-        finally:
-            for task in running:
-                task.cancel()
+            outcome = ready.recv()
+        except EOFError:
+            ready.close()
+            continue
+        if isinstance(outcome, BaseException):
+            raise outcome
+        outcomes.append(outcome)
+    return outcomes
 
 
-def _worker_started(language):
-    """A sync worker process: ends when its parent does (Linux), speaks the parent's language."""
+def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender):
+    """A forked helper: dies with its parent, syncs the forms it claims, sends back each outcome."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     connections.close_all()
     translation.activate(language)
+    try:
+        source = WordPressSource.objects.get(pk=source_pk)
+        connector = connector_for(source)
+        while (index := _claim(claimed)) < len(form_pks):
+            form = SourceForm.objects.select_related("brand").get(pk=form_pks[index])
+            _form, counts, error = _sync_one(source, form, connector, full, owner)
+            sender.send((form.pk, counts, error))
+    except Exception as error:  # noqa: BLE001 - handed to the parent, which fails the run with it
+        sender.send(error)
+    finally:
+        connections.close_all()
+        sender.close()
 
 
 PR_SET_PDEATHSIG = 1
-
-
-def _sync_form_in_worker(source_pk, form_pk, full, owner):
-    source = WordPressSource.objects.get(pk=source_pk)
-    form = SourceForm.objects.select_related("brand").get(pk=form_pk)
-    _form, counts, error = _sync_one(source, form, connector_for(source), full, owner)
-    return form_pk, counts, error
 
 
 class GrowthStatistics:
