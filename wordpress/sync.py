@@ -526,13 +526,17 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
 def _synced_forms(source, forms, full, owner, between_pages):
     """Sync each form; yields ``(form, counts, SyncError or None)`` as each form ends.
 
-    On PostgreSQL, outside a transaction, up to ``WORDPRESS_SYNC_PROCESSES`` forms (default: one per
-    core) are synced at once: this process takes one, forked worker processes the others, each form
-    in one process with its pages in order. Elsewhere, and with a ``between_pages`` callback, one
-    after the other here.
+    On PostgreSQL, from a process's main thread outside a transaction (an RQ job, a command), up to
+    ``WORDPRESS_SYNC_PROCESSES`` forms (default: one per core) are synced at once: this process and
+    forked helpers each claim the next form, each form in one process with its pages in order.
+    Elsewhere, and with a ``between_pages`` callback, one after the other here.
     """
     processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or os.cpu_count() or 1)
-    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    parallel = (
+        connection.vendor == "postgresql"
+        and not connection.in_atomic_block
+        and threading.current_thread() is threading.main_thread()
+    )
     if processes > 1 and parallel and between_pages is None:
         yield from _synced_in_processes(source, forms, full, owner, processes - 1)
         return
