@@ -254,7 +254,8 @@ def run(args):
 
 {total:,} generated submissions (forms 3, 4, 5, 7; collection shape, keyset pages of 100) synced by
 `manage.py wp_sync` in a child process into PostgreSQL; time inside the fake site's handlers is subtracted.
-The worker syncs the four forms at once in {_processes()} forked processes (`WORDPRESS_SYNC_PROCESSES`, default one per core).
+The four forms sync at once in {_processes()} processes (`WORDPRESS_SYNC_PROCESSES`, default one per core): the worker
+and the helpers it forks each claim the next form.
 
 | measure | value | target |
 |---|---|---|
@@ -265,6 +266,7 @@ The worker syncs the four forms at once in {_processes()} forked processes (`WOR
 | throughput on the run's own clock (fake-site time not subtracted; the next page is fetched while one is written) | {created / max(first_seconds, 1e-6):,.0f} leads/s | |
 | worker CPU time (user+system, form processes included) | {first_cpu[0]:.1f} s = {1000 * first_cpu[0] / max(created, 1):.2f} ms per lead | |
 | PostgreSQL CPU time (all its processes) | {first_cpu[1]:.1f} s = {1000 * first_cpu[1] / max(created, 1):.2f} ms per lead | |
+| CPU per lead, worker and PostgreSQL together → the most {os.cpu_count()} cores could sync | {1000 * sum(first_cpu) / max(created, 1):.2f} ms → {os.cpu_count() * created / max(sum(first_cpu), 1e-6):,.0f} leads/s | |
 | machine load (1-min average) before / after | {load_before:.1f} / {load_after:.1f} on {os.cpu_count()} cores | |
 | **worker peak memory: summed RSS of the worker and its form processes** | **{rss_mb:.0f} MB** (summed PSS {pss_mb:.0f} MB) | ≤ {TARGET_RSS_MB} MB: {verdict(rss_mb <= TARGET_RSS_MB)} |
 | second sync (incremental) | {second_only:.2f} s, created {second_run.created}, updated {second_run.updated} ({100 * second_only / sync_only:.1f}% of first) | ≤ 10%: {verdict(second_only <= 0.1 * sync_only and not second_run.created and not second_run.updated)} |
