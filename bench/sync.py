@@ -214,7 +214,7 @@ def _use_own_database():
 def _processes():
     from wordpress.conf import setting
 
-    return min(len(FORMS), setting("WORDPRESS_SYNC_PROCESSES") or os.cpu_count() or 1)
+    return min(len(FORMS), setting("WORDPRESS_SYNC_PROCESSES") or len(os.sched_getaffinity(0)))
 
 
 def run(args):

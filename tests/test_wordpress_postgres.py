@@ -198,3 +198,28 @@ def test_a_form_helper_that_dies_fails_the_run(fake_wp, make_source, settings, m
     assert len(run.form_counts) == 1
     source.refresh_from_db()
     assert not source.lock_owner
+
+
+def test_refused_credentials_stop_the_forms_not_yet_claimed(make_source, settings):
+    from wordpress.fake import FakeWordPress
+
+    settings.WORDPRESS_SYNC_PROCESSES = 2
+    site = FakeWordPress(forms={"3": 3, "4": 3, "5": 3, "7": 3}, seed=3)
+    site.start()
+    try:
+        source = make_source(
+            site,
+            "collection",
+            forms=(("3", "intralog"), ("4", "intralog"), ("5", "intralog"), ("7", "intrapal")),
+        )
+        source.app_password = "wrong"
+        source.save()
+        run = sync_source(source)
+    finally:
+        site.stop()
+    assert run.status == SyncRun.Status.FAILED
+    source.refresh_from_db()
+    assert source.health == WordPressSource.Health.CREDENTIALS_INVALID
+    asked = {form for form in "3457" for path in site.requests if f"form_id={form}" in path}
+    assert 1 <= len(asked) <= 2
+    assert not source.lock_owner

@@ -531,7 +531,7 @@ def _synced_forms(source, forms, full, owner, between_pages):
     forked helpers each claim the next form, each form in one process with its pages in order.
     Elsewhere, and with a ``between_pages`` callback, one after the other here.
     """
-    processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or os.cpu_count() or 1)
+    processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or len(os.sched_getaffinity(0)))
     parallel = (
         connection.vendor == "postgresql"
         and not connection.in_atomic_block
@@ -558,31 +558,35 @@ def _synced_in_processes(source, forms, full, owner, helpers):
     """``_synced_forms`` shared between this process and ``helpers`` forked ones that die with it.
 
     Whoever is free claims the next form (a shared counter); helpers send each form's outcome back
-    through a pipe of their own. A helper that dies unexpectedly fails the run.
+    through a pipe of their own. Refused credentials stop further claims; a helper that dies
+    unexpectedly fails the run; helpers still running when the run ends early are killed.
     """
     context = multiprocessing.get_context("fork")
     claimed = context.Value("i", 0)
     language = translation.get_language()
-    connections.close_all()
-    started = []
-    for _number in range(helpers):
-        receiver, sender = context.Pipe(duplex=False)
-        helper = context.Process(
-            target=_form_helper,
-            args=(source.pk, [form.pk for form in forms], claimed, full, owner, language, sender),
-            daemon=True,
-        )
-        helper.start()
-        sender.close()
-        started.append((helper, receiver))
     by_pk = {form.pk: form for form in forms}
     outstanding = len(forms)
     connector = None
+    started = []
+    connections.close_all()
     try:
+        for _number in range(helpers):
+            receiver, sender = context.Pipe(duplex=False)
+            helper = context.Process(
+                target=_form_helper,
+                args=(source.pk, list(by_pk), claimed, full, owner, language, sender, os.getpid()),
+                daemon=True,
+            )
+            started.append((helper, receiver))
+            helper.start()
+            sender.close()
         while (index := _claim(claimed)) < len(forms):
             connector = connector or connector_for(source)
-            yield _sync_one(source, forms[index], connector, full, owner)
+            outcome = _sync_one(source, forms[index], connector, full, owner)
+            if isinstance(outcome[2], CredentialsError):
+                _stop_claims(claimed, len(forms))
             outstanding -= 1
+            yield outcome
             for form_pk, counts, error in _helper_outcomes(started, timeout=0):
                 outstanding -= 1
                 yield by_pk[form_pk], counts, error
@@ -592,10 +596,11 @@ def _synced_in_processes(source, forms, full, owner, helpers):
                 yield by_pk[form_pk], counts, error
     finally:
         for helper, receiver in started:
-            if outstanding:
-                helper.terminate()
-            helper.join()
             receiver.close()
+            if outstanding and helper.pid is not None:
+                helper.kill()
+            if helper.pid is not None:
+                helper.join()
 
 
 def _claim(claimed):
@@ -605,12 +610,20 @@ def _claim(claimed):
     return index
 
 
+def _stop_claims(claimed, total):
+    with claimed.get_lock():
+        claimed.value = max(claimed.value, total)
+
+
 def _helper_outcomes(started, timeout):
-    """The ``(form pk, counts, error)`` helpers have sent; waits up to ``timeout`` (None: for one)."""
+    """The ``(form pk, counts, error)`` helpers have sent; waits up to ``timeout`` (None: for one).
+
+    An exception a helper sent is raised after the outcomes read with it have been handed over.
+    """
     receivers = {receiver: helper for helper, receiver in started if not receiver.closed}
     if not receivers and timeout is None:
         raise SyncError(_("A sync worker process ended before finishing its forms."))
-    outcomes = []
+    failure = None
     for ready in multiprocessing.connection.wait(
         [*receivers, *(helper.sentinel for helper in receivers.values())], timeout
     ):
@@ -622,15 +635,21 @@ def _helper_outcomes(started, timeout):
             ready.close()
             continue
         if isinstance(outcome, BaseException):
-            raise outcome
-        outcomes.append(outcome)
-    return outcomes
+            failure = outcome
+            continue
+        yield outcome
+    if failure is not None:
+        raise failure
 
 
-def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender):
+def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender, parent_pid):
     """A forked helper: dies with its parent, syncs the forms it claims, sends back each outcome."""
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, signal.SIG_DFL)
     connections.close_all()
     translation.activate(language)
     try:
@@ -639,6 +658,8 @@ def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender):
         while (index := _claim(claimed)) < len(form_pks):
             form = SourceForm.objects.select_related("brand").get(pk=form_pks[index])
             _form, counts, error = _sync_one(source, form, connector, full, owner)
+            if isinstance(error, CredentialsError):
+                _stop_claims(claimed, len(form_pks))
             sender.send((form.pk, counts, error))
     except Exception as error:  # noqa: BLE001 - handed to the parent, which fails the run with it
         sender.send(error)
