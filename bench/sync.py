@@ -211,14 +211,9 @@ def _use_own_database():
     connection.settings_dict["NAME"] = name
 
 
-def _processes():
-    from wordpress.conf import setting
-
-    return min(len(FORMS), setting("WORDPRESS_SYNC_PROCESSES") or len(os.sched_getaffinity(0)))
-
-
 def run(args):
     from wordpress.fake import FakeWordPress
+    from wordpress.sync import sync_processes
 
     total = 5_000 if args.quick else 100_000
     _use_own_database()
@@ -254,7 +249,7 @@ def run(args):
 
 {total:,} generated submissions (forms 3, 4, 5, 7; collection shape, keyset pages of 100) synced by
 `manage.py wp_sync` in a child process into PostgreSQL; time inside the fake site's handlers is subtracted.
-The four forms sync at once in {_processes()} processes (`WORDPRESS_SYNC_PROCESSES`, default one per core): the worker
+The four forms sync at once in {sync_processes(len(FORMS))} processes (`WORDPRESS_SYNC_PROCESSES`, default one per core): the worker
 and the helpers it forks each claim the next form.
 
 | measure | value | target |

@@ -523,6 +523,11 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
     return run
 
 
+def sync_processes(forms):
+    """How many processes sync a source of ``forms`` forms: ``WORDPRESS_SYNC_PROCESSES``, else one per usable CPU."""
+    return min(forms, setting("WORDPRESS_SYNC_PROCESSES") or len(os.sched_getaffinity(0)))
+
+
 def _synced_forms(source, forms, full, owner, between_pages):
     """Sync each form; yields ``(form, counts, SyncError or None)`` as each form ends.
 
@@ -531,7 +536,7 @@ def _synced_forms(source, forms, full, owner, between_pages):
     forked helpers each claim the next form, each form in one process with its pages in order.
     Elsewhere, and with a ``between_pages`` callback, one after the other here.
     """
-    processes = min(len(forms), setting("WORDPRESS_SYNC_PROCESSES") or len(os.sched_getaffinity(0)))
+    processes = sync_processes(len(forms))
     parallel = (
         connection.vendor == "postgresql"
         and not connection.in_atomic_block
