@@ -63,7 +63,8 @@ class ModelBuilder:
             else:
                 self.row.append(model_field.get_default())
 
-    def __call__(self, values, related=None):
+    def values(self, values, related=None):
+        """The instance's field values in field order: ``values`` and ``related`` over the defaults."""
         row = self.row.copy()
         index = self.index
         for name, value in values.items():
@@ -75,7 +76,10 @@ class ModelBuilder:
         for number, factory in self.factories:
             if row[number] is _UNSET:
                 row[number] = factory()
-        instance = self.model(*row)
+        return row
+
+    def __call__(self, values, related=None):
+        instance = self.model(*self.values(values, related))
         if related:
             instance._state.fields_cache.update(related)
         return instance
@@ -86,10 +90,14 @@ _builders = {}
 
 def build(model, values, related=None):
     """A new unsaved ``model`` instance from attribute ``values`` and ``related`` objects (see ``ModelBuilder``)."""
+    return _builder(model)(values, related)
+
+
+def _builder(model):
     builder = _builders.get(model)
     if builder is None:
         builder = _builders[model] = ModelBuilder(model)
-    return builder(values, related)
+    return builder
 
 
 @dataclass
@@ -184,21 +192,21 @@ def log_lead(lead, action, user, data):
 
 
 def _log_entry(lead, action, user, data, now, context, content_type=None):
-    return build(
-        ModelLogEntry,
-        {
-            "object_id": str(lead.pk),
-            "label": ModelLogEntry.objects.get_instance_title(lead),
-            "action": action,
-            "timestamp": now,
-            "data": data or {},
-            "uuid": context.uuid,
-        },
-        {
-            "content_type": content_type or ContentType.objects.get_for_model(lead, for_concrete_model=False),
-            "user": user or context.user,
-        },
-    )
+    content_type = content_type or ContentType.objects.get_for_model(lead, for_concrete_model=False)
+    return build(ModelLogEntry, *_log_values(lead, action, user, data, now, context, content_type))
+
+
+def _log_values(lead, action, user, data, now, context, content_type):
+    """A log entry's ``(values, related objects)`` for ``build`` or, merged as ids, ``insert_rows``."""
+    values = {
+        "object_id": str(lead.pk),
+        "label": ModelLogEntry.objects.get_instance_title(lead),
+        "action": action,
+        "timestamp": now,
+        "data": data or {},
+        "uuid": context.uuid,
+    }
+    return values, {"content_type": content_type, "user": user or context.user}
 
 
 def _log_events(events, now):
@@ -213,23 +221,15 @@ def _log_events(events, now):
     rows, checked = [], set()
     for event in events:
         action = LOG_ACTIONS[event.kind]
-        if action not in checked:
-            entry = _log_entry(event.lead, action, event.actor, _log_data(event), now, context, content_type)
-            entry.full_clean(exclude=["content_type", "user"])
-            checked.add(action)
-        user = event.actor or context.user
-        rows.append(
-            {
-                "object_id": str(event.lead_id),
-                "label": ModelLogEntry.objects.get_instance_title(event.lead),
-                "action": action,
-                "timestamp": now,
-                "data": _log_data(event),
-                "uuid": context.uuid,
-                "content_type_id": content_type.pk,
-                "user_id": user.pk if user is not None else None,
-            }
+        values, related = _log_values(
+            event.lead, action, event.actor, _log_data(event), now, context, content_type
         )
+        if action not in checked:
+            build(ModelLogEntry, values, related).full_clean(exclude=["content_type", "user"])
+            checked.add(action)
+        user = related["user"]
+        values.update(content_type_id=content_type.pk, user_id=user.pk if user is not None else None)
+        rows.append(values)
     insert_rows(ModelLogEntry, rows)
 
 
@@ -445,16 +445,10 @@ def insert_rows(model, rows):
         model.objects.bulk_create([build(model, row) for row in rows])
         return
     now = timezone.now()
-    index = plan.index
 
     def values(ids):
         for row, pk in zip(rows, ids, strict=True):
-            line = plan.defaults.copy()
-            for name, value in row.items():
-                line[index[name]] = value
-            for number, factory in plan.factories:
-                if line[number] is _UNSET:
-                    line[number] = factory()
+            line = plan.builder.values(row)
             for number in plan.stamps:
                 line[number] = now
             line[0] = pk
@@ -466,13 +460,11 @@ def insert_rows(model, rows):
 @dataclass
 class _CopyPlan:
     meta: object
+    builder: ModelBuilder
     names: list
-    index: dict
     columns: str
     encoders: dict
     stamps: list
-    defaults: list
-    factories: list
 
 
 _copy_plans = {}
@@ -488,11 +480,10 @@ def _copy_plan(model):
     if fields[0] is meta.pk and all(
         field.get_internal_type() in _COPY_TYPES or field.is_relation for field in fields
     ):
-        builder = ModelBuilder(model)
         plan = _CopyPlan(
             meta=meta,
+            builder=_builder(model),
             names=[field.attname for field in fields],
-            index=builder.index,
             columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
             encoders={
                 number: field.encoder
@@ -504,8 +495,6 @@ def _copy_plan(model):
                 for number, field in enumerate(fields)
                 if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)
             ],
-            defaults=builder.row,
-            factories=builder.factories,
         )
     _copy_plans[model] = plan
     return plan
