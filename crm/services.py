@@ -7,12 +7,16 @@ from it); ``create_leads``, the batch path, sends ``crm.signals.lead_events_reco
 
 import copy
 import json
+import time
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, models, transaction
-from django.db.models.signals import m2m_changed
+from django.db.models.base import ModelState
+from django.db.models.fields.related_descriptors import ForeignKeyDeferredAttribute
+from django.db.models.query_utils import DeferredAttribute
+from django.db.models.signals import m2m_changed, post_init, pre_init
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.log_actions import get_active_log_context, log
@@ -38,16 +42,23 @@ _UNSET = object()
 
 
 class ModelBuilder:
-    """Instances of one model built the way ``Model.from_db`` builds them: positional values.
+    """Instances of one model built from values in field order, as ``Model.from_db`` builds them.
 
-    ``Model(**kwargs)`` costs a descriptor call and a default lookup per field; the positional form
-    assigns attributes directly. Relations are given as objects (cached on the instance, as the
-    keyword form does) or as ``<name>_id``. Signals ``pre_init``/``post_init`` are still sent.
+    ``Model(**kwargs)`` costs a descriptor call and a default lookup per field. When the model keeps
+    Django's ``__init__``, nothing listens to its ``pre_init``/``post_init`` and its fields keep their
+    values as plain attributes, the values go straight into the instance's ``__dict__`` (where
+    ``Model.__init__`` puts them); otherwise the model is called with them and the signals are sent.
+    Relations are given as objects (cached on the instance, as the keyword form does) or as ``<name>_id``.
     """
 
     def __init__(self, model):
         self.model = model
         fields = model._meta.concrete_fields
+        self.attnames = [model_field.attname for model_field in fields]
+        self.plain_fields = model.__init__ is models.Model.__init__ and all(
+            type(getattr(model, attname, None)) in (DeferredAttribute, ForeignKeyDeferredAttribute)
+            for attname in self.attnames
+        )
         self.index = {model_field.attname: number for number, model_field in enumerate(fields)}
         self.relations = {
             model_field.name: (number, model_field.target_field.attname)
@@ -79,7 +90,13 @@ class ModelBuilder:
         return row
 
     def __call__(self, values, related=None):
-        instance = self.model(*self.values(values, related))
+        model = self.model
+        if self.plain_fields and not (pre_init.has_listeners(model) or post_init.has_listeners(model)):
+            instance = model.__new__(model)
+            instance._state = ModelState()
+            instance.__dict__.update(zip(self.attnames, self.values(values, related), strict=True))
+        else:
+            instance = model(*self.values(values, related))
         if related:
             instance._state.fields_cache.update(related)
         return instance
@@ -256,13 +273,25 @@ class NewLeadLookups:
     """What ``create_lead`` reads for every lead (statuses, classification and assignment rules), read once.
 
     For importers creating many leads in one go: pass one instance to each ``create_lead`` call of a
-    batch. Rule changes made meanwhile apply from the next batch.
+    batch. Rule changes made meanwhile apply from the next batch. With ``max_age`` (seconds), one
+    instance can serve a long import: ``fresh()`` reads everything again once it is that old.
     """
 
-    def __init__(self):
+    def __init__(self, max_age=None):
+        self.max_age = max_age
+        self._forget()
+
+    def _forget(self):
+        self._read_at = time.monotonic()
         self._statuses = None
         self._classification_rules = None
         self._assignment_rules = {}
+
+    def fresh(self):
+        """These lookups, forgotten first when older than ``max_age``."""
+        if self.max_age is not None and time.monotonic() - self._read_at > self.max_age:
+            self._forget()
+        return self
 
     def statuses(self):
         if self._statuses is None:
@@ -423,7 +452,7 @@ def bulk_insert(objs):
                 setattr(obj, names[index], now)
             yield [getattr(obj, name) for name in names]
 
-    _copy(plan, len(objs), rows)
+    _copy(plan, rows(_reserve_ids(plan.meta, len(objs))))
     alias = connection.alias
     for obj in objs:
         obj._state.adding = False
@@ -435,8 +464,8 @@ def insert_rows(model, rows):
     """Insert rows given as ``{attname: value}`` (the rest take their field defaults); no instances.
 
     For rows nothing reads back (log entries, tag links): on PostgreSQL they are written by ``COPY``
-    straight from the dictionaries, skipping the model instances ``bulk_insert`` needs; elsewhere they
-    are built and go through ``bulk_create``. No signals are sent.
+    straight from the dictionaries, skipping the model instances ``bulk_insert`` needs, and the table
+    numbers them; elsewhere they are built and go through ``bulk_create``. No signals are sent.
     """
     if not rows:
         return
@@ -446,15 +475,14 @@ def insert_rows(model, rows):
         return
     now = timezone.now()
 
-    def values(ids):
-        for row, pk in zip(rows, ids, strict=True):
+    def values():
+        for row in rows:
             line = plan.builder.values(row)
             for number in plan.stamps:
                 line[number] = now
-            line[0] = pk
             yield line
 
-    _copy(plan, len(rows), values)
+    _copy(plan, values(), without_pk=True)
 
 
 @dataclass
@@ -463,6 +491,7 @@ class _CopyPlan:
     builder: ModelBuilder
     names: list
     columns: str
+    columns_without_pk: str
     encoders: dict
     stamps: list
 
@@ -485,6 +514,7 @@ def _copy_plan(model):
             builder=_builder(model),
             names=[field.attname for field in fields],
             columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
+            columns_without_pk=", ".join(connection.ops.quote_name(field.column) for field in fields[1:]),
             encoders={
                 number: field.encoder
                 for number, field in enumerate(fields)
@@ -500,21 +530,30 @@ def _copy_plan(model):
     return plan
 
 
-def _copy(plan, count, rows):
-    """``COPY`` ``count`` rows into ``plan``'s table; ``rows(ids)`` yields them in field order."""
+def _reserve_ids(meta, count):
+    """``count`` new primary keys of ``meta``'s table, ascending, taken from its sequence in one query."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(cursor, plan.meta), count]
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence(cursor, meta), count]
         )
-        ids = sorted(row[0] for row in cursor.fetchall())
-        table = connection.ops.quote_name(plan.meta.db_table)
-        encoders = plan.encoders.items()
-        with cursor.cursor.copy(f"COPY {table} ({plan.columns}) FROM STDIN") as copy:
-            for row in rows(ids):
-                for number, encoder in encoders:
-                    if row[number] is not None:
-                        row[number] = json.dumps(row[number], cls=encoder)
-                copy.write_row(row)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def _copy(plan, rows, without_pk=False):
+    """``COPY`` ``rows`` (lists in field order) into ``plan``'s table.
+
+    ``without_pk``: the primary key (each row's first value) is left out and the table numbers the rows.
+    """
+    table = connection.ops.quote_name(plan.meta.db_table)
+    columns = plan.columns_without_pk if without_pk else plan.columns
+    encoders = [(number, encoder and encoder()) for number, encoder in plan.encoders.items()]
+    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            for number, encoder in encoders:
+                value = row[number]
+                if value is not None:
+                    row[number] = encoder.encode(value) if encoder else json.dumps(value)
+            copy.write_row(row[1:] if without_pk else row)
 
 
 def _sequence(cursor, meta):

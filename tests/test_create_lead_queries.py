@@ -155,3 +155,35 @@ def test_shared_lookups_for_a_batch(
         "assigned",
         "status_changed",
     ]
+
+
+def test_lookups_with_a_max_age_are_read_again_once_that_old(brands, monkeypatch):
+    from types import SimpleNamespace
+
+    from django.test.utils import CaptureQueriesContext
+
+    clock = [1000.0]
+    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    lookups = services.NewLeadLookups(max_age=10)
+    services.create_leads([data(brands, email="first@example.com")], lookups=lookups.fresh())
+    negative = PipelineStatus.objects.get(key="negative")
+    ClassificationRule.objects.create(
+        name="Test phrase", order=1, field="message", pattern="zzyzx", set_status=negative
+    )
+    clock[0] += 9
+    with CaptureQueriesContext(connection) as kept_queries:
+        (kept,) = services.create_leads(
+            [data(brands, email="b@example.com", message="zzyzx")], lookups=lookups.fresh()
+        )
+    clock[0] += 2
+    with CaptureQueriesContext(connection) as fresh_queries:
+        (read_again,) = services.create_leads(
+            [data(brands, email="c@example.com", message="zzyzx")], lookups=lookups.fresh()
+        )
+
+    def rule_reads(queries):
+        return sum('FROM "crm_classificationrule"' in query["sql"] for query in queries.captured_queries)
+
+    assert (rule_reads(kept_queries), rule_reads(fresh_queries)) == (0, 1)
+    assert kept.status.key != "negative"
+    assert read_again.status.key == "negative"

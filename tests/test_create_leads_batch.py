@@ -223,3 +223,32 @@ def test_existing_and_repeated_external_references_are_skipped(brands):
 
 def test_empty_batch(brands):
     assert services.create_leads([]) == []
+
+
+def test_built_instances_are_what_the_model_builds_and_init_listeners_still_hear_them(brands):
+    from django.db.models.signals import post_init
+
+    values = {"contact_name": "Ana", "email": "ana@example.com", "priority": 3}
+    built = services.build(Lead, values, {"brand": brands["intralog"]})
+    own = Lead(brand=brands["intralog"], **values)
+    plain = [
+        field.attname
+        for field in Lead._meta.concrete_fields
+        if not (field.has_default() and callable(field.default))
+    ]
+    assert [getattr(built, name) for name in plain] == [getattr(own, name) for name in plain]
+    assert (built._state.adding, built._state.db) == (True, None)
+    assert built.brand is brands["intralog"]
+
+    heard = []
+
+    def listener(sender, instance, **kwargs):
+        heard.append(instance)
+
+    post_init.connect(listener, sender=Lead)
+    try:
+        again = services.build(Lead, values, {"brand": brands["intralog"]})
+    finally:
+        post_init.disconnect(listener, sender=Lead)
+    assert heard == [again]
+    assert again.brand is brands["intralog"] and again.contact_name == "Ana"

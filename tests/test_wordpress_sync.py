@@ -403,6 +403,19 @@ def _host():
     return HOST
 
 
+def test_rules_and_statuses_are_read_once_per_form_not_per_page(fake_wp, make_source, fast_retries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    source = make_source(fake_wp, "collection", forms=(("3", "intralog"),), page_size=3)
+    with CaptureQueriesContext(connection) as queries:
+        run = sync_source(source)
+    assert run.created == 12
+    tables = " ".join(query["sql"] for query in queries.captured_queries)
+    assert tables.count('FROM "crm_classificationrule"') == 1
+    assert tables.count('FROM "crm_pipelinestatus" WHERE "crm_pipelinestatus"."key" IN') == 1
+
+
 def test_sync_page_query_count_does_not_grow_with_existing_rows(
     fake_wp, make_source, fast_retries, django_assert_max_num_queries
 ):

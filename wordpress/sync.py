@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 NON_SITE_PREFIXES = ("wh-", "invalid-")
 COUNT_KEYS = ("fetched", "created", "updated", "duplicates", "quarantined")
 HOST = socket.gethostname()
+# Classification and assignment rules edited while a form syncs apply to its pages within this many seconds.
+RULES_MAX_AGE = 10
 
 
 # ---- the per-source lease -------------------------------------------------------------------------
@@ -89,7 +91,9 @@ def release_lock(source, owner):
 # ---- storing records ------------------------------------------------------------------------------
 
 
-def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cursor=True, mapped=None):
+def store_page(
+    source, form, records, origin=Submission.Origin.PULL, advance_cursor=True, mapped=None, lookups=None
+):
     """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts.
 
     A record whose digest matches its stored submission (already a lead, or dismissed) is counted as a
@@ -97,6 +101,7 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
     leads are created together (``crm.services.create_leads``); if that fails, each record is tried on
     its own so that one bad record is quarantined and the others are stored. ``mapped``: the records'
     ``LeadData`` (or the exception mapping raised; None where not mapped yet), when already computed.
+    ``lookups``: a ``crm.services.NewLeadLookups`` shared by the pages of one run.
     """
     for item in records:
         fingerprint(item)
@@ -139,7 +144,7 @@ def store_page(source, form, records, origin=Submission.Origin.PULL, advance_cur
             if outcome:
                 counts[outcome] += 1
         if pending:
-            counts.update(_create_pending(source, form, list(pending.values())))
+            counts.update(_create_pending(source, form, list(pending.values()), lookups))
         _save_states(submissions.values())
         if advance_cursor:
             last = _cursor_after(records)
@@ -349,9 +354,9 @@ def _prepare(source, form, item, submission, data, pending):
     return ""
 
 
-def _create_pending(source, form, pending):
+def _create_pending(source, form, pending, lookups=None):
     """Create the leads of a page's new records; returns their counts."""
-    lookups = services.NewLeadLookups()
+    lookups = lookups.fresh() if lookups is not None else services.NewLeadLookups()
     try:
         leads = services.create_leads(
             [data for _item, _sub, data in pending], lookups=lookups, refs_checked=True
@@ -725,8 +730,9 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     pages = _fetched_ahead(connector.fetch_new(form.form_id, start), context, context.form.cursor)
     renewed = time.monotonic()
     statistics = GrowthStatistics()
+    lookups = services.NewLeadLookups(max_age=RULES_MAX_AGE)
     for page, mapped in pages:
-        stored = store_page(source, context.form, page, mapped=mapped)
+        stored = store_page(source, context.form, page, mapped=mapped, lookups=lookups)
         counts.update(stored)
         statistics.note(stored["created"] + stored["quarantined"])
         if time.monotonic() - renewed > setting("WORDPRESS_LOCK_SECONDS") / 20:
