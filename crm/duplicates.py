@@ -132,10 +132,17 @@ def _earliest_sql(wanted):
     return (union if postgres else f"WITH {', '.join(keys)} {union}"), params
 
 
-def duplicate_event(original_pk):
-    """The fields of the ``classified`` event recording that a lead repeats lead ``original_pk``."""
+def duplicate_note():
+    return _("Repeats lead #%(pk)s.")
+
+
+def duplicate_event(original_pk, note=None):
+    """The fields of the ``classified`` event recording that a lead repeats lead ``original_pk``.
+
+    ``note``: ``duplicate_note()`` when the caller has translated it already (once for a batch).
+    """
     return {
         "to_value": DUPLICATE_TAG,
-        "note": _("Repeats lead #%(pk)s.") % {"pk": original_pk},
+        "note": (note or duplicate_note()) % {"pk": original_pk},
         "data": {"duplicate_of": original_pk, "tags": [DUPLICATE_TAG]},
     }

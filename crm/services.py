@@ -390,11 +390,14 @@ def _create_leads(drafts, actor, lookups, *, batch):
     now = timezone.now()
     statuses = lookups.statuses()
     rules = lookups.classification_rules()
-    items = []
+    items, reasons = [], {}
     for data in drafts:
         lead = _new_lead(data, now, statuses["pending"])
         outcome = classification.evaluate(lead, rules)
-        reason = outcome.reason
+        matched = tuple(rule.pk for rule in outcome.rules)
+        reason = reasons.get(matched)
+        if reason is None:
+            reason = reasons[matched] = outcome.reason
         _apply_classification(lead, outcome, reason)
         items.append(_NewLead(data, lead, outcome, reason, lead.status))
     duplicates.lock_contacts([item.lead for item in items])
@@ -450,7 +453,8 @@ def bulk_insert(objs):
             obj.pk = pk
             for index in plan.stamps:
                 setattr(obj, names[index], now)
-            yield [getattr(obj, name) for name in names]
+            loaded = obj.__dict__
+            yield [loaded[name] if name in loaded else getattr(obj, name) for name in names]
 
     _copy(plan, rows(_reserve_ids(plan.meta, len(objs))))
     alias = connection.alias
@@ -662,9 +666,9 @@ def _record_new_lead_events(items, actor, now):
     Each event's ``lead`` is a copy of the lead as it was when that event happened one by one.
     """
     from .assignment import rule_note
-    from .duplicates import duplicate_event
+    from .duplicates import duplicate_event, duplicate_note
 
-    events = []
+    events, repeats = [], None
     for item in items:
         lead = item.lead
         before = lead
@@ -698,8 +702,11 @@ def _record_new_lead_events(items, actor, now):
             )
         )
         if item.original:
+            repeats = repeats or duplicate_note()
             events.append(
-                _new_event(before, LeadEvent.Kind.CLASSIFIED, None, now, **duplicate_event(item.original))
+                _new_event(
+                    before, LeadEvent.Kind.CLASSIFIED, None, now, **duplicate_event(item.original, repeats)
+                )
             )
         if item.assignee is not None:
             events.append(
