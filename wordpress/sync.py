@@ -114,11 +114,7 @@ def store_page(
     with transaction.atomic():
         if origin == Submission.Origin.PULL and advance_cursor:
             _commit_without_waiting()
-        form = (
-            SourceForm.objects.select_for_update(of=("self",))
-            .select_related("brand", "default_service")
-            .get(pk=form.pk)
-        )
+        cursor = SourceForm.objects.select_for_update().values_list("cursor", flat=True).get(pk=form.pk)
         submissions = _store_raw(source, form, records, origin)
         ids = [key for key, (sub, _status) in submissions.items() if not sub.unchanged]
         existing = dict(
@@ -148,8 +144,8 @@ def store_page(
         _save_states(submissions.values())
         if advance_cursor:
             last = _cursor_after(records)
-            if last > form.cursor:
-                SourceForm.objects.filter(pk=form.pk, cursor__lt=last).update(cursor=last)
+            if last > cursor:
+                SourceForm.objects.filter(pk=form.pk).update(cursor=last)
     return counts
 
 
