@@ -36,11 +36,23 @@ def _database_url():
 
 
 def _reset(name):
+    """Remove the named sources with their leads and the leads' log entries, then vacuum."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import CharField
+    from django.db.models.functions import Cast
+    from wagtail.models import ModelLogEntry
+
     from crm.models import Lead
     from wordpress.models import WordPressSource
 
+    lead_type = ContentType.objects.get_for_model(Lead)
     for source in WordPressSource.objects.filter(name__startswith=name):
-        Lead.objects.filter(external_source=source.external_key).delete()
+        leads = Lead.objects.filter(external_source=source.external_key)
+        ModelLogEntry.objects.filter(
+            content_type=lead_type,
+            object_id__in=leads.annotate(text_id=Cast("pk", CharField())).values("text_id"),
+        ).delete()
+        leads.delete()
         source.delete()
     # What autovacuum would do after such a delete (this machine's PostgreSQL runs without it).
     with connection.cursor() as cursor:
