@@ -293,3 +293,28 @@ def test_integration_failure_alerts_admins_once_a_day(
     html = message["message"].get_body(("html",)).get_content()
     assert "&lt;b&gt;Unauthorized" in html
     assert "http://testserver/admin/wordpress/sources/edit/1/" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_rows_are_claimed_in_a_commit_of_their_own_before_they_are_sent(
+    alerts_env, make_rule, manager, new_lead, monkeypatch
+):
+    # A WordPress sync commits pulled pages without waiting for the WAL flush. An alert about such a lead
+    # goes out only after its claim has committed on its own, durably, and that flush (the WAL is written
+    # in order) covers the lead's page too: no alert can be sent about a lead a server crash then loses.
+    from django.db import connection
+
+    make_rule(trigger="new_lead", notify_brand_managers=True)
+    send = services.send_claimed
+    seen = []
+
+    def watched(ids, now, **options):
+        statuses = set(Notification.objects.filter(pk__in=ids).values_list("status", flat=True))
+        seen.append((connection.in_atomic_block, connection.get_autocommit(), statuses))
+        return send(ids, now, **options)
+
+    monkeypatch.setattr(services, "send_claimed", watched)
+    new_lead()
+    assert seen == [(False, True, {Status.SENDING})]
+    assert Notification.objects.get().status == Status.SENT
+    assert len(alerts_env["smtp"].messages) == 1

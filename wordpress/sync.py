@@ -155,6 +155,8 @@ def _commit_without_waiting():
     Only for a page pulled in cursor order: the cursor advances in the same transaction, so a page a
     server crash loses is a page the next run fetches again, and the run's own later commits flush
     it with everything before. Webhook bodies and retries keep the durable commit their answer promises.
+    Alerts about the page's leads go out only after their claim commits durably on its own, which
+    flushes this commit first: no alert is sent about a lead a crash then loses.
     """
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
