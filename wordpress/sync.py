@@ -469,7 +469,11 @@ def retry_submission(submission):
     from .webhooks import record_from_submission
 
     source = submission.source
-    form = SourceForm.objects.filter(source=source, form_id=submission.form_id).first()
+    form = (
+        SourceForm.objects.select_related("brand", "default_service")
+        .filter(source=source, form_id=submission.form_id)
+        .first()
+    )
     if form is None:
         raise RecordError(
             _("The form %(form)s is not configured for this source.") % {"form": submission.form_id}
@@ -506,7 +510,7 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
     run = SyncRun.objects.create(source=source, trigger=trigger, full=full)
     errors = []
     try:
-        forms = list(source.forms.select_related("brand").order_by("form_id"))
+        forms = list(source.forms.select_related("brand", "default_service").order_by("form_id"))
         for form, counts, error in _synced_forms(source, forms, full, owner, between_pages):
             if isinstance(error, CredentialsError):
                 _save_counts(run, form, counts, _("credentials refused"))
@@ -664,7 +668,7 @@ def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender, pa
         source = WordPressSource.objects.get(pk=source_pk)
         connector = connector_for(source)
         while (index := _claim(claimed)) < len(form_pks):
-            form = SourceForm.objects.select_related("brand").get(pk=form_pks[index])
+            form = SourceForm.objects.select_related("brand", "default_service").get(pk=form_pks[index])
             _form, counts, error = _sync_one(source, form, connector, full, owner)
             if isinstance(error, CredentialsError):
                 _stop_claims(claimed, len(form_pks))

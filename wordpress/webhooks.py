@@ -261,7 +261,7 @@ def process_delivery(delivery_id):
                 )
             ]
             records[0]["error"] = str(error)
-        forms = {form.form_id: form for form in source.forms.all()}
+        forms = {form.form_id: form for form in source.forms.select_related("brand", "default_service")}
         only_form = next(iter(forms.values())) if len(forms) == 1 else None
         for item in records:
             form = forms.get(str(item["form_id"])) or (only_form if not item["form_id"] else None)
