@@ -295,7 +295,7 @@ def test_integration_failure_alerts_admins_once_a_day(
     assert "http://testserver/admin/wordpress/sources/edit/1/" in html
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_rows_are_claimed_in_a_commit_of_their_own_before_they_are_sent(
     alerts_env, make_rule, manager, new_lead, monkeypatch
 ):
