@@ -91,12 +91,13 @@ class ModelBuilder:
 
     def __call__(self, values, related=None):
         model = self.model
+        row = self.values(values, related)
         if self.plain_fields and not (pre_init.has_listeners(model) or post_init.has_listeners(model)):
             instance = model.__new__(model)
             instance._state = ModelState()
-            instance.__dict__.update(zip(self.attnames, self.values(values, related), strict=True))
+            instance.__dict__.update(zip(self.attnames, row, strict=True))
         else:
-            instance = model(*self.values(values, related))
+            instance = model(*row)
         if related:
             instance._state.fields_cache.update(related)
         return instance
@@ -446,7 +447,7 @@ def bulk_insert(objs):
     if plan is None or len(objs) < _COPY_FROM or connection.vendor != "postgresql":
         return model.objects.bulk_create(objs)
     now = timezone.now()
-    names = plan.names
+    names = plan.builder.attnames
 
     def rows(ids):
         for obj, pk in zip(objs, ids, strict=True):
@@ -493,7 +494,6 @@ def insert_rows(model, rows):
 class _CopyPlan:
     meta: object
     builder: ModelBuilder
-    names: list
     columns: str
     columns_without_pk: str
     encoders: dict
@@ -516,7 +516,6 @@ def _copy_plan(model):
         plan = _CopyPlan(
             meta=meta,
             builder=_builder(model),
-            names=[field.attname for field in fields],
             columns=", ".join(connection.ops.quote_name(field.column) for field in fields),
             columns_without_pk=", ".join(connection.ops.quote_name(field.column) for field in fields[1:]),
             encoders={

@@ -586,7 +586,7 @@ def _synced_in_processes(source, forms, full, owner, helpers):
             receiver, sender = context.Pipe(duplex=False)
             helper = context.Process(
                 target=_form_helper,
-                args=(source.pk, list(by_pk), claimed, full, owner, language, sender, os.getpid()),
+                args=(source, forms, claimed, full, owner, language, sender, os.getpid()),
                 daemon=True,
             )
             started.append((helper, receiver))
@@ -654,8 +654,10 @@ def _helper_outcomes(started, timeout):
         raise failure
 
 
-def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender, parent_pid):
-    """A forked helper: dies with its parent, syncs the forms it claims, sends back each outcome."""
+def _form_helper(source, forms, claimed, full, owner, language, sender, parent_pid):
+    """A forked helper, given the parent's ``source`` and ``forms``: dies with its parent, syncs the
+    forms it claims and sends back each outcome.
+    """
     if sys.platform.startswith("linux"):
         ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent_pid:
@@ -665,13 +667,11 @@ def _form_helper(source_pk, form_pks, claimed, full, owner, language, sender, pa
     connections.close_all()
     translation.activate(language)
     try:
-        source = WordPressSource.objects.get(pk=source_pk)
         connector = connector_for(source)
-        while (index := _claim(claimed)) < len(form_pks):
-            form = SourceForm.objects.select_related("brand", "default_service").get(pk=form_pks[index])
-            _form, counts, error = _sync_one(source, form, connector, full, owner)
+        while (index := _claim(claimed)) < len(forms):
+            form, counts, error = _sync_one(source, forms[index], connector, full, owner)
             if isinstance(error, CredentialsError):
-                _stop_claims(claimed, len(form_pks))
+                _stop_claims(claimed, len(forms))
             sender.send((form.pk, counts, error))
     except Exception as error:  # noqa: BLE001 - handed to the parent, which fails the run with it
         sender.send(error)
