@@ -13,12 +13,13 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from crm.models import Lead
+from crm.models import Brand, Lead, PipelineStatus
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from tests.threads import in_thread
 from wordpress.connectors import connector_for
+from wordpress.fake import FakeWordPress
 from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
-from wordpress.sync import store_page, sync_source
+from wordpress.sync import GrowthStatistics, store_page, sync_source
 
 pytestmark = [
     pytest.mark.postgres,
@@ -101,6 +102,56 @@ def _kill_when(worker, condition):
     finally:
         if worker.poll() is None:
             worker.kill()
+
+
+def _lead_table_scans():
+    """Sequential scans of the lead table so far, this connection's pending counts included."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'crm_lead'")
+        return cursor.fetchone()[0]
+
+
+def _emptied_lead_table(rows):
+    """The lead table as a purge leaves it: no rows, statistics saying so, indexes still their old size."""
+    lead = Lead.objects.create(brand=Brand.objects.first(), status=PipelineStatus.objects.first())
+    columns = [field.column for field in Lead._meta.concrete_fields if not field.primary_key]
+    names = ", ".join(columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO crm_lead ({names}) SELECT {names} FROM crm_lead, generate_series(1, %s) "  # noqa: S608
+            "WHERE id = %s",
+            [rows, lead.pk],
+        )
+        cursor.execute("DELETE FROM crm_lead")
+        cursor.execute("VACUUM ANALYZE crm_lead")
+
+
+@pytest.mark.parametrize(("minimum", "refreshed"), [(100, True), (10**9, False)])
+def test_a_sync_into_an_emptied_lead_table_keeps_its_foreign_key_checks_on_indexes(
+    make_source, settings, monkeypatch, minimum, refreshed
+):
+    """PostgreSQL caches the plans of its foreign-key checks per connection. Made while the emptied lead
+    table is small beside its indexes, they scan it whole on every check until the table is analyzed
+    again; the sync analyzes it as it grows."""
+    settings.WORDPRESS_SYNC_PROCESSES = 1
+    monkeypatch.setattr(GrowthStatistics, "MINIMUM", minimum)
+    site = FakeWordPress(forms={"3": 1500}, seed=11)
+    site.start()
+    try:
+        _emptied_lead_table(rows=50_000)
+        source = make_source(site, "collection", forms=(("3", "intralog"),), page_size=100)
+        before = _lead_table_scans()
+        run = sync_source(source)
+        scans = _lead_table_scans() - before
+    finally:
+        site.stop()
+    assert run.created == 1500
+    if refreshed:
+        assert scans < 1500, "fewer than one scan a lead: the checks went back to the primary key"
+    else:
+        assert scans > 3000, "without the refresh, every check scans the table"
 
 
 def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):

@@ -684,22 +684,32 @@ PR_SET_PDEATHSIG = 1
 
 
 class GrowthStatistics:
-    """Re-ANALYZE the submissions' lookup columns once the table has doubled since its last statistics.
+    """Re-ANALYZE what the sync's plans depend on once the tables have doubled since their last statistics.
 
-    A first sync can multiply the table many times over in one run. Planned on the statistics of the
-    smaller table, the per-page lookups by external id turned into scans of the whole form (14 ms a
-    page instead of 0.3 ms at 100,000 submissions), and PostgreSQL's autovacuum, when it runs at all,
-    catches up only after its nap. Plans only go wrong with a change of scale, so statistics are
-    refreshed on doubling: a handful of ANALYZE runs however far the table grows, each on the columns
-    those lookups read (a whole-table ANALYZE sorts every payload of its sample). The lead table is
-    left to autovacuum: its lookups are probes of its unique external-reference index and per-contact
-    indexes, which PostgreSQL keeps choosing as it grows (row estimates scale with the table's pages),
-    and its full ANALYZE (with the dashboards' multi-column statistics) costs seconds. PostgreSQL only;
-    elsewhere this does nothing.
+    A first sync can multiply the tables many times over in one run, and plans made at the old scale go
+    wrong at the new one:
+
+    - the per-page lookups of submissions by external id turned into scans of the whole form (14 ms a
+      page instead of 0.3 ms at 100,000 submissions);
+    - PostgreSQL's own foreign-key checks (of each new event, tag, submission and duplicate against its
+      lead) are plans it caches per connection. Made while the lead table is small by its statistics
+      (after a purge its indexes keep their size, so an index probe looks dearer than a scan), they
+      scan the whole table on every check until something invalidates them: a quadratic cost that
+      doubled PostgreSQL's time per lead by 100,000 leads in the benchmark.
+
+    Autovacuum, when it runs at all, catches up only after its nap, and does not reach a running sync's
+    cached plans. So statistics are refreshed on doubling, from a small size: a handful of ANALYZE runs
+    however far the tables grow, each on a few columns (a whole-table ANALYZE sorts every payload of its
+    sample, and the lead table's, with the dashboards' multi-column statistics, costs seconds).
+    Analyzing one column still updates the table's size and invalidates the plans cached on it.
+    PostgreSQL only; elsewhere this does nothing.
     """
 
-    COLUMNS = {"wordpress_submission": ("source_id", "form_id", "external_id")}
-    MINIMUM = 5_000
+    COLUMNS = {
+        "wordpress_submission": ("source_id", "form_id", "external_id"),
+        "crm_lead": ("id",),
+    }
+    MINIMUM = 1_000
 
     def __init__(self):
         self.enabled = connection.vendor == "postgresql"
