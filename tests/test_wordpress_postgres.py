@@ -104,12 +104,12 @@ def _kill_when(worker, condition):
             worker.kill()
 
 
-def _lead_table_scans():
-    """Sequential scans of the lead table so far, this connection's pending counts included."""
+def _table_reads(table, column):
+    """A ``pg_stat_user_tables`` counter of ``table`` so far, this connection's pending counts included."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_force_next_flush()")
         cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'crm_lead'")
+        cursor.execute(f"SELECT {column} FROM pg_stat_user_tables WHERE relname = %s", [table])  # noqa: S608
         return cursor.fetchone()[0]
 
 
@@ -142,9 +142,9 @@ def test_a_sync_into_an_emptied_lead_table_keeps_its_foreign_key_checks_on_index
     try:
         _emptied_lead_table(rows=50_000)
         source = make_source(site, "collection", forms=(("3", "intralog"),), page_size=100)
-        before = _lead_table_scans()
+        before = _table_reads("crm_lead", "seq_scan")
         run = sync_source(source)
-        scans = _lead_table_scans() - before
+        scans = _table_reads("crm_lead", "seq_scan") - before
     finally:
         site.stop()
     assert run.created == 1500
@@ -152,6 +152,35 @@ def test_a_sync_into_an_emptied_lead_table_keeps_its_foreign_key_checks_on_index
         assert scans < 1500, "fewer than one scan a lead: the checks went back to the primary key"
     else:
         assert scans > 3000, "without the refresh, every check scans the table"
+
+
+@pytest.mark.parametrize(("minimum", "refreshed"), [(100, True), (10**9, False)])
+def test_a_form_synced_after_another_is_known_to_the_statistics_its_lookups_plan_on(
+    make_source, settings, monkeypatch, minimum, refreshed
+):
+    """Statistics taken when only form 3 had submissions say form 7 is empty: its lookups by external id
+    then read the whole form for every page. The form's own run analyzes as it grows."""
+    settings.WORDPRESS_SYNC_PROCESSES = 1
+    monkeypatch.setattr(GrowthStatistics, "MINIMUM", minimum)
+    site = FakeWordPress(forms={"3": 1500, "7": 1500}, seed=12)
+    site.start()
+    try:
+        source = make_source(site, "collection", forms=(("3", "intralog"),), page_size=100)
+        sync_source(source)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE wordpress_submission")
+        SourceForm.objects.create(source=source, form_id="7", brand=Brand.objects.get(code="intrapal"))
+        assert sync_source(source).created == 1500
+        before = _table_reads("wordpress_submission", "idx_tup_fetch")
+        again = sync_source(source, full=True)
+        fetched = _table_reads("wordpress_submission", "idx_tup_fetch") - before
+    finally:
+        site.stop()
+    assert again.duplicates == 3000 and again.created == 0
+    if refreshed:
+        assert fetched < 2 * 3000, "about one index entry a submission re-read"
+    else:
+        assert fetched > 10_000, "without the refresh, each page of form 7 reads the whole form"
 
 
 def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):

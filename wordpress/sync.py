@@ -684,13 +684,15 @@ PR_SET_PDEATHSIG = 1
 
 
 class GrowthStatistics:
-    """Re-ANALYZE what the sync's plans depend on once the tables have doubled since their last statistics.
+    """Re-ANALYZE what a form's sync plans on once the form has doubled since the statistics last saw it.
 
-    A first sync can multiply the tables many times over in one run, and plans made at the old scale go
-    wrong at the new one:
+    A first sync can multiply the tables many times over in one run, and plans made on statistics of
+    another scale go wrong:
 
-    - the per-page lookups of submissions by external id turned into scans of the whole form (14 ms a
-      page instead of 0.3 ms at 100,000 submissions);
+    - the per-page lookups of submissions by external id read the whole form, with the ids as a filter,
+      when the statistics say the form is (nearly) empty: 14 ms a page instead of 0.3 ms at 100,000
+      submissions. A form synced after others had filled the table was not in its statistics at all,
+      and a later ``--full`` read 12.5 million index entries to re-read 100,000 submissions;
     - PostgreSQL's own foreign-key checks (of each new event, tag, submission and duplicate against its
       lead) are plans it caches per connection. Made while the lead table is small by its statistics
       (after a purge its indexes keep their size, so an index probe looks dearer than a scan), they
@@ -698,11 +700,11 @@ class GrowthStatistics:
       doubled PostgreSQL's time per lead by 100,000 leads in the benchmark.
 
     Autovacuum, when it runs at all, catches up only after its nap, and does not reach a running sync's
-    cached plans. So statistics are refreshed on doubling, from a small size: a handful of ANALYZE runs
-    however far the tables grow, each on a few columns (a whole-table ANALYZE sorts every payload of its
-    sample, and the lead table's, with the dashboards' multi-column statistics, costs seconds).
-    Analyzing one column still updates the table's size and invalidates the plans cached on it.
-    PostgreSQL only; elsewhere this does nothing.
+    cached plans. So a form's run analyzes once it has stored ``MINIMUM`` rows and as many as the form
+    held at the last analysis: a handful of ANALYZE runs however far the form grows, each on a few
+    columns (a whole-table ANALYZE sorts every payload of its sample, and the lead table's, with the
+    dashboards' multi-column statistics, costs seconds). Analyzing one column still updates the table's
+    size and invalidates the plans cached on it. PostgreSQL only; elsewhere this does nothing.
     """
 
     COLUMNS = {
@@ -711,31 +713,28 @@ class GrowthStatistics:
     }
     MINIMUM = 1_000
 
-    def __init__(self):
+    def __init__(self, source, form):
         self.enabled = connection.vendor == "postgresql"
+        self.rows = Submission.objects.filter(source=source, form_id=str(form.form_id))
         self.grown = 0
-        self.threshold = self._threshold() if self.enabled else 0
-
-    def _threshold(self):
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT COALESCE(MAX(GREATEST(reltuples, 0)), 0) FROM pg_class WHERE relname = %s",
-                ["wordpress_submission"],
-            )
-            rows = cursor.fetchone()[0]
-        return max(self.MINIMUM, int(rows))
+        self.known = None
 
     def note(self, stored):
         if not self.enabled:
             return
         self.grown += stored
-        if self.grown < self.threshold:
+        if self.grown < self.MINIMUM or (self.known is not None and self.grown < self.known):
             return
+        rows = self.rows.count()
+        if self.known is None:
+            self.known = rows - self.grown
+            if self.grown < self.known:
+                return
         with connection.cursor() as cursor:
             for table, columns in self.COLUMNS.items():
                 cursor.execute(f"ANALYZE {table} ({', '.join(columns)})")  # noqa: S608 - constant names
         self.grown = 0
-        self.threshold = self._threshold()
+        self.known = rows
 
 
 def _sync_form(source, form, connector, counts, full, owner, between_pages):
@@ -745,7 +744,7 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     )
     pages = _fetched_ahead(connector.fetch_new(form.form_id, start), context, context.form.cursor)
     renewed = time.monotonic()
-    statistics = GrowthStatistics()
+    statistics = GrowthStatistics(source, form)
     lookups = services.NewLeadLookups(max_age=RULES_MAX_AGE)
     for page, mapped in pages:
         stored = store_page(source, context.form, page, mapped=mapped, lookups=lookups)
