@@ -694,10 +694,10 @@ class GrowthStatistics:
       submissions. A form synced after others had filled the table was not in its statistics at all,
       and a later ``--full`` read 12.5 million index entries to re-read 100,000 submissions;
     - PostgreSQL's own foreign-key checks (of each new event, tag, submission and duplicate against its
-      lead) are plans it caches per connection. Made while the lead table is small by its statistics
-      (after a purge its indexes keep their size, so an index probe looks dearer than a scan), they
-      scan the whole table on every check until something invalidates them: a quadratic cost that
-      doubled PostgreSQL's time per lead by 100,000 leads in the benchmark.
+      lead) are plans it caches per connection. Made while the lead table is empty by its statistics,
+      which know nothing of its columns, and its indexes still have their size from before a purge, an
+      index probe looks dearer than a scan: they scan the whole table on every check until something
+      invalidates them, a quadratic cost that doubled PostgreSQL's time per lead in the benchmark.
 
     Autovacuum, when it runs at all, catches up only after its nap, and does not reach a running sync's
     cached plans. So a form's run analyzes once it has stored ``MINIMUM`` rows and as many as the form
