@@ -708,8 +708,8 @@ class GrowthStatistics:
     """
 
     COLUMNS = {
-        "wordpress_submission": ("source_id", "form_id", "external_id"),
-        "crm_lead": ("id",),
+        Submission._meta.db_table: ("source_id", "form_id", "external_id"),
+        Lead._meta.db_table: ("id",),
     }
     MINIMUM = 1_000
 
