@@ -65,7 +65,7 @@ class WordPressClient:
         self.session.headers["User-Agent"] = "INTRALOG-Leads-Sync/1.0"
         self.session.headers["Accept"] = "application/json"
         if source.username or source.app_password:
-            self.session.auth = (source.username, source.app_password.replace(" ", ""))
+            self.session.auth = (source.username, (source.app_password or "").replace(" ", ""))
         self.timeout = (setting("WORDPRESS_CONNECT_TIMEOUT"), setting("WORDPRESS_READ_TIMEOUT"))
         self.max_attempts = setting("WORDPRESS_MAX_ATTEMPTS")
         self.waits = []

@@ -8,6 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
+from encrypted_fields.fields import EncryptedCharField
 from modelcluster.fields import ParentalKey
 from modelcluster.models import ClusterableModel
 
@@ -55,7 +56,9 @@ class WordPressSource(ClusterableModel):
         ),
     )
     username = models.CharField(_("username"), max_length=150, blank=True)
-    app_password = models.CharField(_("application password"), max_length=200, blank=True, editable=False)
+    app_password = EncryptedCharField(
+        _("application password"), max_length=200, blank=True, null=True, editable=False
+    )
     timezone = models.CharField(
         _("site time zone"), max_length=64, default=DEFAULT_TIMEZONE, validators=[validate_timezone]
     )
@@ -67,7 +70,7 @@ class WordPressSource(ClusterableModel):
         default=72,
         help_text=_("Submissions changed upstream within this window (spam, trash) are looked at again."),
     )
-    webhook_secret = models.CharField(_("webhook secret"), max_length=128, default=new_webhook_secret)
+    webhook_secret = EncryptedCharField(_("webhook secret"), max_length=128, default=new_webhook_secret)
     webhook_token = models.CharField(
         _("webhook URL token"), max_length=128, default=new_webhook_token, unique=True
     )

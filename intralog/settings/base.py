@@ -28,6 +28,12 @@ def env_int(name, default):
 
 
 DEBUG = env_bool("DEBUG", False)
+# Earlier SECRET_KEYs, newest first: sessions and signatures made with them, and credentials encrypted
+# with them (``encrypted_fields``), stay readable while they are listed.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
+# Salt of the keys ``encrypted_fields`` derives from SECRET_KEY (not secret; changing it makes stored
+# credentials unreadable).
+SALT_KEY = os.environ.get("FIELD_ENCRYPTION_SALT", "intralog-credentials")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
