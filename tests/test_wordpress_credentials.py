@@ -1,11 +1,14 @@
 """A source's application password and webhook secret are encrypted at rest and read back in clear."""
 
 import pytest
+from cryptography.fernet import Fernet
 from django.core.management import call_command
 from django.db import connection
 
+from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.client import WordPressClient
-from wordpress.models import WordPressSource
+from wordpress.models import SyncRun, WordPressSource
+from wordpress.sync import sync_source
 
 PASSWORD = "abcd EFGH ijkl MNOP qrst UVWX"
 
@@ -55,3 +58,24 @@ def test_the_migration_encrypts_existing_credentials_and_its_reverse_decrypts_th
     assert PASSWORD not in _stored(source, "app_password") and secret not in _stored(source, "webhook_secret")
     again = WordPressSource.objects.get(pk=source.pk)
     assert (again.app_password, again.webhook_secret) == (PASSWORD, secret)
+
+
+@pytest.mark.django_db
+def test_a_password_no_key_decrypts_fails_the_sync_as_credentials_with_the_reason(
+    fake_wp, make_source, fast_retries
+):
+    source = make_source(fake_wp, "legacy")
+    assert not source.password_unreadable
+    other_key = Fernet(Fernet.generate_key()).encrypt(fake_wp.password.encode()).decode()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE wordpress_wordpresssource SET app_password = %s WHERE id = %s", [other_key, source.pk]
+        )
+    source = WordPressSource.objects.get(pk=source.pk)
+    assert source.password_unreadable
+    asked = len(fake_wp.requests)
+    run = sync_source(source)
+    source.refresh_from_db()
+    assert run.status == SyncRun.Status.FAILED and "cannot be decrypted" in run.error
+    assert source.health == WordPressSource.Health.CREDENTIALS_INVALID
+    assert len(fake_wp.requests) == asked

@@ -64,6 +64,13 @@ class WordPressClient:
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = "INTRALOG-Leads-Sync/1.0"
         self.session.headers["Accept"] = "application/json"
+        if source.password_unreadable:
+            raise CredentialsError(
+                _(
+                    "The stored application password cannot be decrypted: SECRET_KEY has changed. List the "
+                    "previous key in SECRET_KEY_FALLBACKS, or enter the password again."
+                )
+            )
         if source.username or source.app_password:
             self.session.auth = (source.username, (source.app_password or "").replace(" ", ""))
         self.timeout = (setting("WORDPRESS_CONNECT_TIMEOUT"), setting("WORDPRESS_READ_TIMEOUT"))

@@ -106,6 +106,16 @@ class WordPressSource(ClusterableModel):
     def has_password(self):
         return bool(self.app_password)
 
+    @property
+    def password_unreadable(self):
+        """Whether the stored application password could not be decrypted (``SECRET_KEY`` changed).
+
+        ``encrypted_fields`` then reads back the Fernet token itself: at least 100 characters, ``gAAAAA``
+        first (version byte 0x80 and a timestamp), which no WordPress application password is.
+        """
+        value = self.app_password or ""
+        return len(value) >= 100 and value.startswith("gAAAAA")
+
 
 class SourceForm(models.Model):
     """One form of a source: its brand, default service, field mapping and sync cursor."""
