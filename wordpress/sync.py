@@ -723,7 +723,7 @@ class GrowthStatistics:
         if not self.enabled:
             return
         self.grown += stored
-        if self.grown < self.MINIMUM or (self.known is not None and self.grown < self.known):
+        if self.grown < max(self.MINIMUM, self.known or 0):
             return
         rows = self.rows.count()
         if self.known is None:
