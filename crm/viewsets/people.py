@@ -7,10 +7,12 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail import hooks
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import HeaderButton, ListingButton
 from wagtail.permissions import policy_registry
 from wagtail.users.views import users as wagtail_users
 from wagtail.users.views.bulk_actions import (
@@ -225,8 +227,87 @@ class InvitationViewSet(ModelViewSet):
 # Sign-in locks (django-axes)
 
 
+class SignInLockTitleColumn(ButtonsColumnMixin, TitleColumn):
+    """The locked username, linked to the lock's page, with the row's buttons (``buttons_for(lock)``)."""
+
+    def __init__(self, *args, buttons_for, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.buttons_for = buttons_for
+
+    def get_buttons(self, instance, parent_context):
+        return self.buttons_for(instance)
+
+
+class SignInLockIndexView(generic.IndexView):
+    """Each lock links to its page and offers "Clear lock" to those who may clear it."""
+
+    @cached_property
+    def columns(self):
+        first, *others = super().columns
+        title = SignInLockTitleColumn(
+            first.name,
+            label=first.label,
+            sort_key=first.sort_key,
+            get_url=self.get_inspect_url,
+            buttons_for=self.get_list_buttons,
+        )
+        return [title, *others]
+
+    def get_list_more_buttons(self, instance):
+        buttons = []
+        if inspect_url := self.get_inspect_url(instance):
+            buttons.append(MenuItem(_("Inspect"), url=inspect_url, icon_name="info-circle", priority=10))
+        return buttons
+
+    def get_list_buttons(self, instance):
+        buttons = super().get_list_buttons(instance)
+        if clear_url := self.get_delete_url(instance):
+            buttons.insert(0, ListingButton(_("Clear lock"), url=clear_url, icon_name="lock-open"))
+        return buttons
+
+
+class SignInLockInspectView(generic.InspectView):
+    def get_page_subtitle(self):
+        return people.sign_in_lock_label(self.object)
+
+    @cached_property
+    def header_buttons(self):
+        if clear_url := self.get_delete_url():
+            return [HeaderButton(_("Clear lock"), url=clear_url, icon_name="lock-open")]
+        return []
+
+    @cached_property
+    def header_more_buttons(self):
+        return []
+
+
+class ClearSignInLockView(generic.DeleteView):
+    """Confirm, then clear the lock through ``crm.people.clear_sign_in_lock`` (which logs it)."""
+
+    page_title = _("Clear sign-in lock")
+    template_name = "crm/people/clear_sign_in_lock.html"
+
+    def get_usage_url(self):
+        return None
+
+    def get_page_subtitle(self):
+        return people.sign_in_lock_label(self.object)
+
+    @property
+    def confirmation_message(self):
+        return _("%(lock)s will be able to sign in again at once.") % {
+            "lock": people.sign_in_lock_label(self.object)
+        }
+
+    def get_success_message(self):
+        return _("Sign-in lock cleared: %(lock)s.") % {"lock": people.sign_in_lock_label(self.object)}
+
+    def delete_action(self):
+        people.clear_sign_in_lock(self.request.user, self.object)
+
+
 class SignInLockViewSet(ModelViewSet):
-    """Admins see who is locked out after failed sign-ins and clear locks by deleting them."""
+    """Admins see who is locked out after failed sign-ins and clear locks ("Clear lock")."""
 
     model = AccessAttempt
     icon = "lock"
@@ -235,6 +316,9 @@ class SignInLockViewSet(ModelViewSet):
     add_to_settings_menu = True
     copy_view_enabled = False
     inspect_view_enabled = True
+    index_view_class = SignInLockIndexView
+    inspect_view_class = SignInLockInspectView
+    delete_view_class = ClearSignInLockView
     list_display = [
         Column("username", label=_("Username")),
         Column("ip_address", label=_("IP address")),
