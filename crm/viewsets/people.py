@@ -3,10 +3,13 @@
 from axes.models import AccessAttempt
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail import hooks
+from wagtail.admin.templatetags.wagtailadmin_tags import timesince_simple
 from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
@@ -173,6 +176,28 @@ for action_class in (AssignCrmRoleBulkAction, SetCrmActiveStateBulkAction, Delet
 # Invitations
 
 
+class DeadlineColumn(DateColumn):
+    """A date that may lie ahead: "in 2 days, 23 hours" until it passes, then "3 hours ago".
+
+    Wagtail's ``DateColumn`` only counts back, so any future time reads "Just now".
+    """
+
+    cell_template_name = "crm/people/deadline_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["relative"] = relative_to_now(context["value"]) if context["value"] else ""
+        return context
+
+
+def relative_to_now(moment, now=None):
+    """``moment`` said relative to now: "in 2 days, 23 hours" ahead, "3 hours ago" behind."""
+    now = now or timezone.now()
+    if moment > now:
+        return _("in %(time)s") % {"time": timeuntil(moment, now, depth=2)}
+    return timesince_simple(moment)
+
+
 class InvitationCreateView(generic.CreateView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "for_user": self.request.user}
@@ -216,7 +241,7 @@ class InvitationViewSet(ModelViewSet):
         Column("status", accessor=people.invitation_status, label=_("Status")),
         Column("invited_by", label=_("Invited by")),
         DateColumn("created_at", label=_("Created")),
-        DateColumn("expires_at", label=_("Expires")),
+        DeadlineColumn("expires_at", label=_("Expires")),
     ]
     list_filter = ["role"]
 
