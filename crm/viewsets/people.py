@@ -10,7 +10,6 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.admin.templatetags.wagtailadmin_tags import timesince_simple
-from wagtail.admin.ui.menus import MenuItem
 from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.usage import UsageView
@@ -266,6 +265,8 @@ class SignInLockTitleColumn(ButtonsColumnMixin, TitleColumn):
 class SignInLockIndexView(generic.IndexView):
     """Each lock links to its page and offers "Clear lock" to those who may clear it."""
 
+    page_title = _("Sign-in locks")
+
     @cached_property
     def columns(self):
         first, *others = super().columns
@@ -278,20 +279,15 @@ class SignInLockIndexView(generic.IndexView):
         )
         return [title, *others]
 
-    def get_list_more_buttons(self, instance):
-        buttons = []
-        if inspect_url := self.get_inspect_url(instance):
-            buttons.append(MenuItem(_("Inspect"), url=inspect_url, icon_name="info-circle", priority=10))
-        return buttons
-
     def get_list_buttons(self, instance):
-        buttons = super().get_list_buttons(instance)
         if clear_url := self.get_delete_url(instance):
-            buttons.insert(0, ListingButton(_("Clear lock"), url=clear_url, icon_name="lock-open"))
-        return buttons
+            return [ListingButton(_("Clear lock"), url=clear_url, icon_name="lock-open")]
+        return []
 
 
 class SignInLockInspectView(generic.InspectView):
+    page_title = _("Sign-in lock")
+
     def get_page_subtitle(self):
         return people.sign_in_lock_label(self.object)
 
