@@ -126,12 +126,39 @@ def check_status_change(actor, lead, status):
     Managers and admins may make any move. Employees only move a lead forward (by stage, then by
     status order) and cannot reopen a won, lost or junk lead. Marketing cannot change statuses.
     """
+    check_status_move(actor, lead.status, status)
+
+
+def check_status_move(actor, current, status):
+    """The pipeline rule of ``check_status_change`` for a lead now at ``current``."""
     if actor.role in (Role.ADMIN, Role.MANAGER):
         return
     if actor.role != Role.EMPLOYEE:
         raise PermissionDenied(_("You may not change the status of leads."))
-    current = lead.status
     if current.stage in CLOSED_STAGES:
         raise PermissionDenied(_("Only a manager can reopen a won, lost or junk lead."))
     if not is_forward(current, status):
         raise PermissionDenied(_("You can only move a lead forward in the pipeline."))
+
+
+def may_move_status(actor, current, status):
+    try:
+        check_status_move(actor, current, status)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def statuses_offered(actor, leads, statuses):
+    """The ``statuses`` ``actor`` may move every one of ``leads`` to, by the rule ``change_status`` enforces.
+
+    A lead's own status is never offered; what is offered is exactly what ``bulk_change_status`` accepts.
+    """
+    current = {lead.status_id: lead.status for lead in leads}
+    if not current:
+        return []
+    return [
+        status
+        for status in statuses
+        if status.pk not in current and all(may_move_status(actor, now, status) for now in current.values())
+    ]

@@ -1,4 +1,4 @@
-"""Wagtail log actions of lead changes (``crm.lead.*``), so the history and audit views label them."""
+"""Wagtail log actions of lead changes (``crm.lead.*``) and people admin, so history and audit views label them."""
 
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -36,3 +36,18 @@ def register_lead_log_actions(actions):
         actions.register_action(action)(
             type("Formatter", (LeadEventFormatter,), {"label": label, "message": message})
         )
+
+
+@hooks.register("register_log_actions")
+def register_people_log_actions(actions):
+    @actions.register_action("crm.sign_in_lock.cleared")
+    class SignInLockCleared(LogFormatter):
+        label = _("Clear sign-in lock")
+        message = _("Sign-in lock cleared")
+
+        def format_message(self, log_entry):
+            data = log_entry.data or {}
+            return _("Sign-in lock cleared: %(username)s from %(address)s") % {
+                "username": data.get("username") or "?",
+                "address": data.get("ip_address") or "?",
+            }

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -194,6 +195,46 @@ def accept_invitation(token, first_name, last_name, password):
     invitation.save(update_fields=["accepted_at", "accepted_user"])
     log(instance=user, action="wagtail.create", user=user)
     return user
+
+
+def can_clear_sign_in_locks(actor):
+    return bool(
+        actor and actor.is_authenticated and actor.is_active and actor.has_perm("axes.delete_accessattempt")
+    )
+
+
+def sign_in_lock_label(attempt):
+    """Who is locked out and from where, e.g. ``ana@example.com from 10.0.0.1``."""
+    return _("%(username)s from %(address)s") % {
+        "username": attempt.username or "?",
+        "address": attempt.ip_address or "?",
+    }
+
+
+@transaction.atomic
+def clear_sign_in_lock(actor, attempt):
+    """Let the locked username sign in again from that address at once; logged. Returns records removed.
+
+    Every failed-attempt record of the same username and address goes (one per browser), so no other
+    record keeps the lock in place.
+    """
+    if not can_clear_sign_in_locks(actor):
+        raise PermissionDenied(_("Only admins can clear sign-in locks."))
+    log(
+        instance=attempt,
+        action="crm.sign_in_lock.cleared",
+        user=actor,
+        title=sign_in_lock_label(attempt),
+        data={
+            "username": attempt.username,
+            "ip_address": attempt.ip_address,
+            "failures": attempt.failures_since_start,
+        },
+    )
+    removed, _by_model = AccessAttempt.objects.filter(
+        username=attempt.username, ip_address=attempt.ip_address
+    ).delete()
+    return removed
 
 
 def purge_expired_invitations(now=None):

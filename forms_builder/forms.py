@@ -28,6 +28,14 @@ AUTOCOMPLETE = {
     "location": "address-level2",
 }
 TEXT_FIELD_TYPES = {"singleline", "multiline", "email", "hidden", "url"}
+NOT_TEXT_BOXES = {"hidden", "checkbox", "radio", "file"}
+
+
+def is_text_box(widget):
+    """Whether the widget is a box the visitor types into: text, email, number, URL, date, textarea."""
+    if isinstance(widget, django.forms.Textarea):
+        return True
+    return isinstance(widget, django.forms.widgets.Input) and widget.input_type not in NOT_TEXT_BOXES
 
 
 class LeadForm(BaseForm):
@@ -48,7 +56,7 @@ class LeadForm(BaseForm):
             widget = form_field.widget
             if isinstance(widget, django.forms.Select) and not isinstance(widget, django.forms.RadioSelect):
                 widget.attrs.setdefault("class", "w3-select w3-border w3-round")
-            elif isinstance(widget, (django.forms.TextInput, django.forms.Textarea, django.forms.DateInput)):
+            elif is_text_box(widget):
                 widget.attrs.setdefault("class", "w3-input w3-border w3-round")
             if name in self.lead_fields:
                 widget.attrs.setdefault("autocomplete", AUTOCOMPLETE.get(self.lead_fields[name], "on"))

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from . import guards, reports, services
 from .forms import RENDER_TOKEN_FIELD
+from .models import RejectionReason
 from .visits import browser_language, client_ip, device_class, read_visit, save_visit, truncate_ip
 
 
@@ -29,10 +30,17 @@ def _visit_context(request, visit, page):
     )
 
 
-def _render(page, request, form=None, *, rejected=False):
+def _render(page, request, form=None, *, rejected=False, too_fast=False):
     context = page.get_context(request)
-    context.update({"form": form, "rejected": rejected})
+    context.update({"form": form, "rejected": rejected, "too_fast": too_fast})
     return TemplateResponse(request, page.get_template(request), context)
+
+
+def _form_again(page, request):
+    """The visitor's answers in the form once more, with a fresh render token."""
+    data = request.POST.copy()
+    data[RENDER_TOKEN_FIELD] = guards.make_render_token(page.pk)
+    return page.get_form(data, request.FILES, page=page, user=request.user)
 
 
 def serve_lead_form(page, request, *args, **kwargs):
@@ -43,7 +51,10 @@ def serve_lead_form(page, request, *args, **kwargs):
     visit = read_visit(request)
     if request.method == "POST":
         reason = guards.rejection_reason(request, page)
-        if reason:
+        if reason == RejectionReason.TOO_FAST:
+            guards.log_rejection(request, page, reason)
+            response = _render(page, request, _form_again(page, request), too_fast=True)
+        elif reason:
             guards.log_rejection(request, page, reason)
             response = _render(page, request, rejected=True)
         else:

@@ -1,15 +1,18 @@
 """Spam guards: honeypot, minimum fill time, forged token, rate limit per IP. Rejections make no lead."""
 
+import time
+
 import pytest
 from django.core.cache import cache
 
 from crm.models import Lead
 from forms_builder.forms import RENDER_TOKEN_FIELD
-from forms_builder.guards import make_render_token
+from forms_builder.guards import make_render_token, rendered_at
 from forms_builder.models import LeadFormSubmission, RejectedSubmission, RejectionReason
 from tests.forms_support import make_form_page, submission
 
 NEUTRAL = "We could not process this submission."
+TOO_FAST = "Your message was not sent yet: it came faster than we expected."
 
 
 @pytest.fixture(autouse=True)
@@ -47,10 +50,36 @@ def test_filled_honeypot_is_rejected(client, form_page):
 
 @pytest.mark.django_db
 def test_submission_faster_than_the_minimum_fill_time_is_rejected(client, form_page, settings):
+    """Refused, but the visitor keeps what they typed: the form comes back filled, with a fresh token."""
     settings.LEAD_FORM_MIN_FILL_SECONDS = 5
-    response = client.post(form_page.url, submission(form_page, seconds_ago=1))
-    rejection = _assert_rejected(response, form_page, RejectionReason.TOO_FAST)
+    sent = submission(form_page, seconds_ago=1)
+    response = client.post(form_page.url, sent)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert TOO_FAST in body
+    assert NEUTRAL not in body and "¡Gracias" not in body
+    assert "honeypot" not in body.lower() and "spam" not in body.lower()
+    assert Lead.objects.count() == 0 and LeadFormSubmission.objects.count() == 0
+    rejection = RejectedSubmission.objects.get()
+    assert (rejection.page_id, rejection.reason) == (form_page.pk, RejectionReason.TOO_FAST)
     assert rejection.fill_seconds < 5
+
+    form = response.context["form"]
+    for name in ("nombre_y_apellido", "razon_social", "telefono", "mensaje", "cantidad_de_pallets"):
+        assert form[name].value() == sent[name]
+        assert f'value="{sent[name]}"' in body or f">\n{sent[name]}</textarea>" in body
+    assert '<option value="Transporte" selected>' in body
+    token = form[RENDER_TOKEN_FIELD].value()
+    assert token != sent[RENDER_TOKEN_FIELD]
+    assert f'value="{token}"' in body
+    assert time.time() - rendered_at(token, form_page.pk) < 5
+
+    resent = {
+        **sent,
+        RENDER_TOKEN_FIELD: make_render_token(form_page.pk, rendered_at(token, form_page.pk) - 5),
+    }
+    client.post(form_page.url, resent)
+    assert Lead.objects.get().contact_name == "María José Ñandú"
 
 
 @pytest.mark.django_db

@@ -7,7 +7,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from crm.access import leads_for
+from crm.access import leads_for, statuses_offered
 from crm.assignment import assignable_users
 from crm.filters import brands_for, user_label
 from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Role, Service, Source, User
@@ -111,7 +111,9 @@ class LeadCreateForm(LeadFormMixin, WagtailAdminModelForm):
 
 
 class ChangeStatusForm(forms.Form):
-    status = forms.ModelChoiceField(queryset=PipelineStatus.objects.all(), label=_("New status"))
+    """Offers only the statuses ``user`` may move the lead(s) to (``crm.access.statuses_offered``)."""
+
+    status = forms.ModelChoiceField(queryset=PipelineStatus.objects.none(), label=_("New status"))
     note = forms.CharField(
         label=_("Note"),
         required=False,
@@ -119,10 +121,17 @@ class ChangeStatusForm(forms.Form):
         help_text=_("Required when the lead is lost or not viable."),
     )
 
-    def __init__(self, *args, lead=None, **kwargs):
+    def __init__(self, *args, user, leads, **kwargs):
         super().__init__(*args, **kwargs)
-        if lead is not None:
-            self.fields["status"].queryset = PipelineStatus.objects.exclude(pk=lead.status_id)
+        offered = statuses_offered(user, leads, PipelineStatus.objects.all())
+        self.fields["status"].queryset = PipelineStatus.objects.filter(
+            pk__in=[status.pk for status in offered]
+        )
+        self.offers_nothing = not offered
+        if self.offers_nothing:
+            self.fields["status"].help_text = _(
+                "No status change is open to you here: only a manager can move a lead back or reopen it."
+            )
 
     def clean(self):
         cleaned = super().clean()
@@ -200,7 +209,7 @@ class BulkAssignForm(forms.Form):
 
 
 class BulkStatusForm(ChangeStatusForm):
-    pass
+    """Offers the statuses open to ``user`` for every selected lead."""
 
 
 class LeadChooserFilterForm(BaseFilterForm):

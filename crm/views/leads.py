@@ -458,7 +458,7 @@ class LeadInspectView(snippet_views.InspectView):
     def get_actions(self):
         user, lead = self.request.user, self.object
         actions = [
-            ("change_status", _("Change status"), ChangeStatusForm(lead=lead)),
+            ("change_status", _("Change status"), ChangeStatusForm(user=user, leads=[lead])),
             ("contact", _("Log a contact attempt"), ContactAttemptForm()),
             ("note", _("Add a note"), NoteForm()),
             ("assign", _("Assign"), AssignForm(lead=lead)),
@@ -468,7 +468,7 @@ class LeadInspectView(snippet_views.InspectView):
         return [
             {"name": name, "label": label, "form": form, "url": lead_url(name, lead)}
             for name, label, form in actions
-            if access.role_may(user, name)
+            if access.role_may(user, name) and not getattr(form, "offers_nothing", False)
         ]
 
     def get_context_data(self, **kwargs):
@@ -570,6 +570,11 @@ class ChangeStatusView(LeadActionView):
     form_class = ChangeStatusForm
     page_title = gettext_lazy("Change status")
     success_message = gettext_lazy("Status changed.")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        lead = kwargs.pop("lead")
+        return {**kwargs, "user": self.request.user, "leads": [lead]}
 
     def perform(self, form):
         services.change_status(
@@ -804,9 +809,8 @@ class BulkStatusAction(LeadFormBulkAction):
     form_class = BulkStatusForm
 
     def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        kwargs.pop("user")
-        return kwargs
+        allowed, _refused = self.get_actionable_objects()
+        return {**super().get_form_kwargs(), "leads": allowed}
 
     @classmethod
     def execute_action(cls, objects, user=None, data=None, **kwargs):

@@ -3,14 +3,18 @@
 from axes.models import AccessAttempt
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail import hooks
-from wagtail.admin.ui.tables import Column, DateColumn
+from wagtail.admin.templatetags.wagtailadmin_tags import timesince_simple
+from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
+from wagtail.admin.widgets.button import HeaderButton, ListingButton
 from wagtail.permissions import policy_registry
 from wagtail.users.views import users as wagtail_users
 from wagtail.users.views.bulk_actions import (
@@ -171,6 +175,28 @@ for action_class in (AssignCrmRoleBulkAction, SetCrmActiveStateBulkAction, Delet
 # Invitations
 
 
+class DeadlineColumn(DateColumn):
+    """A date that may lie ahead: "in 2 days, 23 hours" until it passes, then "3 hours ago".
+
+    Wagtail's ``DateColumn`` only counts back, so any future time reads "Just now".
+    """
+
+    cell_template_name = "crm/people/deadline_cell.html"
+
+    def get_cell_context_data(self, instance, parent_context):
+        context = super().get_cell_context_data(instance, parent_context)
+        context["relative"] = relative_to_now(context["value"]) if context["value"] else ""
+        return context
+
+
+def relative_to_now(moment, now=None):
+    """``moment`` said relative to now: "in 2 days, 23 hours" ahead, "3 hours ago" behind."""
+    now = now or timezone.now()
+    if moment > now:
+        return _("in %(time)s") % {"time": timeuntil(moment, now, depth=2)}
+    return timesince_simple(moment)
+
+
 class InvitationCreateView(generic.CreateView):
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "for_user": self.request.user}
@@ -214,7 +240,7 @@ class InvitationViewSet(ModelViewSet):
         Column("status", accessor=people.invitation_status, label=_("Status")),
         Column("invited_by", label=_("Invited by")),
         DateColumn("created_at", label=_("Created")),
-        DateColumn("expires_at", label=_("Expires")),
+        DeadlineColumn("expires_at", label=_("Expires")),
     ]
     list_filter = ["role"]
 
@@ -225,8 +251,84 @@ class InvitationViewSet(ModelViewSet):
 # Sign-in locks (django-axes)
 
 
+class SignInLockTitleColumn(ButtonsColumnMixin, TitleColumn):
+    """The locked username, linked to the lock's page, with the row's buttons (``buttons_for(lock)``)."""
+
+    def __init__(self, *args, buttons_for, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.buttons_for = buttons_for
+
+    def get_buttons(self, instance, parent_context):
+        return self.buttons_for(instance)
+
+
+class SignInLockIndexView(generic.IndexView):
+    """Each lock links to its page and offers "Clear lock" to those who may clear it."""
+
+    page_title = _("Sign-in locks")
+
+    @cached_property
+    def columns(self):
+        first, *others = super().columns
+        title = SignInLockTitleColumn(
+            first.name,
+            label=first.label,
+            sort_key=first.sort_key,
+            get_url=self.get_inspect_url,
+            buttons_for=self.get_list_buttons,
+        )
+        return [title, *others]
+
+    def get_list_buttons(self, instance):
+        if clear_url := self.get_delete_url(instance):
+            return [ListingButton(_("Clear lock"), url=clear_url, icon_name="lock-open")]
+        return []
+
+
+class SignInLockInspectView(generic.InspectView):
+    page_title = _("Sign-in lock")
+
+    def get_page_subtitle(self):
+        return people.sign_in_lock_label(self.object)
+
+    @cached_property
+    def header_buttons(self):
+        if clear_url := self.get_delete_url():
+            return [HeaderButton(_("Clear lock"), url=clear_url, icon_name="lock-open")]
+        return []
+
+    @cached_property
+    def header_more_buttons(self):
+        return []
+
+
+class ClearSignInLockView(generic.DeleteView):
+    """Confirm, then clear the lock through ``crm.people.clear_sign_in_lock`` (which logs it)."""
+
+    page_title = _("Clear sign-in lock")
+    template_name = "crm/people/clear_sign_in_lock.html"
+
+    def get_usage_url(self):
+        return None
+
+    def get_page_subtitle(self):
+        return people.sign_in_lock_label(self.object)
+
+    @property
+    def confirmation_message(self):
+        return _("%(lock)s will be able to sign in again at once.") % {
+            "lock": people.sign_in_lock_label(self.object)
+        }
+
+    def get_success_message(self):
+        return _("Sign-in lock cleared: %(lock)s.") % {"lock": people.sign_in_lock_label(self.object)}
+
+    def delete_action(self):
+        people.clear_sign_in_lock(self.request.user, self.object)
+
+
 class SignInLockViewSet(ModelViewSet):
-    """Admins see who is locked out after failed sign-ins and clear locks by deleting them."""
+    """Admins see who is locked out after failed sign-ins and clear locks ("Clear lock")."""
 
     model = AccessAttempt
     icon = "lock"
@@ -235,6 +337,9 @@ class SignInLockViewSet(ModelViewSet):
     add_to_settings_menu = True
     copy_view_enabled = False
     inspect_view_enabled = True
+    index_view_class = SignInLockIndexView
+    inspect_view_class = SignInLockInspectView
+    delete_view_class = ClearSignInLockView
     list_display = [
         Column("username", label=_("Username")),
         Column("ip_address", label=_("IP address")),

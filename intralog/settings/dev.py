@@ -1,4 +1,4 @@
-"""Local development: DEBUG on, console email, a secret key generated once and kept on disk."""
+"""Local development: DEBUG on, email to files under .mail/, a secret key generated once and kept on disk."""
 
 import os
 
@@ -20,4 +20,5 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 DEBUG = env_bool("DEBUG", True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "intralog.mail.FileEmailBackend")
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".mail"))

@@ -12,4 +12,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WAGTAILADMIN_BASE_URL = "http://testserver"
+SITE_LANGUAGE_CODE = "en"  # the suite reads the public site in English; tests of the site language set it
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
