@@ -135,3 +135,25 @@ def test_a_killed_run_shows_what_each_form_stored(fake_wp, make_source):
     killed.refresh_from_db()
     assert killed.status == SyncRun.Status.FAILED
     assert killed.form_counts["3"]["created"] == 5
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_rescan_neither_counts_nor_retries_an_unchanged_quarantined_record(
+    fake_wp, make_source, fast_retries, shape
+):
+    from django.utils import timezone
+
+    from wordpress.models import SourceForm, Submission
+
+    broken = sorted(map(int, fake_wp.ids("3")))[-1]
+    fake_wp.corrupt(broken, created_at="ayer", date_created="ayer", date_gmt="ayer", date="ayer")
+    fake_wp.set_status(broken, "active")
+    source = make_source(fake_wp, shape)
+    assert sync_source(source).quarantined == 1
+    SourceForm.objects.filter(source=source).update(
+        fully_rescanned_at=timezone.now() - timezone.timedelta(days=1)
+    )
+    held = Submission.objects.get(source=source, external_id=str(broken))
+    again = sync_source(source)
+    assert again.fetched == again.quarantined == again.created == again.updated == 0, again.form_counts
+    assert Submission.objects.get(pk=held.pk).updated_at == held.updated_at

@@ -803,7 +803,7 @@ def _rescan(source, form, connector, counts, listed=None, full=False):
             listed = set()
             for page in connector.fetch_changed(form.form_id, None if complete else window):
                 listed.update(str(item.get("external_id") or "") for item in page)
-                _count_rescanned(counts, store_page(source, form, page, advance_cursor=False))
+                _store_rescanned(source, form, page, counts)
         vanished = store_vanished(source, form, listed, None if complete else window, confirmed=full)
         _count_rescanned(counts, vanished)
         if complete:
@@ -818,8 +818,29 @@ def _rescan(source, form, connector, counts, listed=None, full=False):
             ).values_list("external_id", flat=True)
         )
         for page in connector.fetch_changed(form.form_id, since, flagged):
-            _count_rescanned(counts, store_page(source, form, page, advance_cursor=False))
+            _store_rescanned(source, form, page, counts)
     SourceForm.objects.filter(pk=form.pk).update(**updates)
+
+
+def _store_rescanned(source, form, page, counts):
+    """Store a re-scan page's new and changed records. Records stored as they are (quarantined ones
+    included: a full sync or the quarantine page retries those) and records without an id are left."""
+    for item in page:
+        fingerprint(item)
+    digests = {str(item.get("external_id") or ""): item["digest"] for item in page}
+    digests.pop("", None)
+    rows = Submission.objects.filter(
+        source=source, form_id=str(form.form_id), external_id__any=list(digests)
+    ).values_list("external_id", "digest", "state", "lead_id")
+    known = {
+        key
+        for key, digest, state, lead_id in rows.order_by()
+        if digest == digests.get(key)
+        and (_is_settled(state, lead_id) or state == Submission.State.QUARANTINED)
+    }
+    page = [item for item in page if str(item.get("external_id") or "") in digests.keys() - known]
+    if page:
+        _count_rescanned(counts, store_page(source, form, page, advance_cursor=False))
 
 
 def _complete_rescan_due(form, now):
