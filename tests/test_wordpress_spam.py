@@ -313,3 +313,21 @@ def test_the_assignee_of_a_worked_lead_hears_when_its_site_flags_it(
     assert len(sent) == 1
     assert "marked spam or trash on its website" in sent[0]["message"]["Subject"]
     assert Notification.objects.get(recipient=employee).lead_id == worked.pk
+
+
+def test_gravity_spam_deleted_on_the_site_still_reconciles(fake_wp, make_source, fast_retries):
+    purged = fake_wp.add("3", created=OLD, status="spam")
+    kept = fake_wp.add("3", created=OLD, status="trash")
+    source = make_source(fake_wp, "gravity")
+    sync(source)
+    fake_wp.submissions["3"] = [item for item in fake_wp.submissions["3"] if item["id"] != purged]
+    report = reconcile(source)
+    assert report["3"]["extra"] == [str(purged)]
+    sync(source)
+    assert Submission.objects.get(source=source, external_id=str(purged)).upstream_status == "removed"
+    assert (
+        lead_of(source, purged).status.stage == Stage.JUNK
+        and "wp-spam" in lead_of(source, purged).tags.names()
+    )
+    assert Submission.objects.get(source=source, external_id=str(kept)).upstream_status == "trash"
+    assert_reconciled(source)

@@ -92,7 +92,7 @@ class Connector:
 
     ``LISTED_STATUSES``: the statuses the shape can list (reconciliation compares those, like with like).
     ``HIDES_FLAGGED``: the site leaves out what it flagged, so a submission that stops being listed was
-    flagged (or deleted) there.
+    flagged (or deleted) there. ``deleted``: after ``fetch_changed``, the ids of ``flagged`` it found gone.
     """
 
     LISTED_STATUSES = (ACTIVE, *SPAM_STATUSES)
@@ -103,6 +103,7 @@ class Connector:
         self.client = client or WordPressClient(source)
         self.tz = zoneinfo.ZoneInfo(source.timezone)
         self.page_size = max(1, min(source.page_size or 100, 100))
+        self.deleted = []
 
     def fetch_new(self, form_id, after_id):
         """Pages (lists of records) with ids greater than ``after_id``, ascending."""
@@ -254,7 +255,9 @@ class GravityConnector(Connector):
 
         Gravity Forms keeps ``date_updated`` when an entry is marked spam or trashed from its entries list,
         so changes cannot be asked for by date: the spam and trash lists are read whole (``since`` unused).
+        The ids of ``flagged`` the site no longer has at all (emptied trash, purged spam) end in ``deleted``.
         """
+        self.deleted = []
         listed = set()
         for status in SPAM_STATUSES:
             for page in self.fetch_new(form_id, 0, status=status):
@@ -264,7 +267,9 @@ class GravityConnector(Connector):
         page = []
         for key in gone:
             entry = self.fetch_entry(key)
-            if entry is not None:
+            if entry is None:
+                self.deleted.append(key)
+            else:
                 page.append(self.to_record(form_id, entry))
             if len(page) >= self.page_size:
                 yield page

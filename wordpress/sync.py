@@ -819,6 +819,10 @@ def _rescan(source, form, connector, counts, listed=None, full=False):
         )
         for page in connector.fetch_changed(form.form_id, since, flagged):
             _store_rescanned(source, form, page, counts)
+        if connector.deleted:
+            Submission.objects.filter(
+                source=source, form_id=str(form.form_id), external_id__in=connector.deleted
+            ).update(upstream_status=REMOVED, digest="", updated_at=now)
     SourceForm.objects.filter(pk=form.pk).update(**updates)
 
 
