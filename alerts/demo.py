@@ -37,6 +37,11 @@ DEMO_RULES = [
         "delivery": AlertRule.Delivery.DIGEST,
     },
     {"name": "WordPress source failing", "trigger": Trigger.INTEGRATION_FAILED, "role": Role.ADMIN},
+    {
+        "name": "My worked lead marked spam on its website",
+        "trigger": Trigger.FLAGGED_UPSTREAM,
+        "notify_assignee": True,
+    },
 ]
 
 

@@ -61,6 +61,7 @@ def headline(trigger, threshold=0):
         % {"count": threshold},
         Trigger.STALE: _("Lead without activity for %(count)s days") % {"count": threshold},
         Trigger.INTEGRATION_FAILED: _("An integration is failing"),
+        Trigger.FLAGGED_UPSTREAM: _("Your lead was marked spam or trash on its website"),
     }.get(trigger, _("Lead alert"))
 
 

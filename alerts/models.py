@@ -17,6 +17,7 @@ class Trigger(models.TextChoices):
     SLA_NOT_CONTACTED = "sla_not_contacted", _("SLA: not contacted N hours after assignment")
     STALE = "stale", _("Stale lead: no activity for N days")
     INTEGRATION_FAILED = "integration_failed", _("A WordPress source failing")
+    FLAGGED_UPSTREAM = "flagged_upstream", _("A worked lead marked spam or trash on its website")
 
 
 LEAD_EVENT_TRIGGERS = {
@@ -24,6 +25,17 @@ LEAD_EVENT_TRIGGERS = {
     LeadEvent.Kind.ASSIGNED: Trigger.ASSIGNED,
     LeadEvent.Kind.STATUS_CHANGED: Trigger.STATUS_CHANGED,
 }
+
+
+def trigger_of(event):
+    """The trigger a lead event fires, or None: its kind's, or for the ``classified`` event of a worked
+    lead its website flagged (``crm.services.mark_junk_upstream``), ``flagged_upstream``."""
+    data = event.data or {}
+    if event.kind == LeadEvent.Kind.CLASSIFIED and data.get("flagged_upstream") and data.get("worked"):
+        return Trigger.FLAGGED_UPSTREAM
+    return LEAD_EVENT_TRIGGERS.get(event.kind)
+
+
 BREACH_TRIGGERS = (Trigger.SLA_UNASSIGNED, Trigger.SLA_NOT_CONTACTED, Trigger.STALE)
 
 

@@ -30,12 +30,12 @@ from .channels import email as email_channel
 from .channels import whatsapp as whatsapp_channel
 from .messages import Digest, Message, language_of, whatsapp_language
 from .models import (
-    LEAD_EVENT_TRIGGERS,
     Breach,
     Channel,
     Notification,
     Trigger,
     WhatsAppContact,
+    trigger_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def _rows(snapshot, spec, cause, now, *, lead=None, event_id=None, assignee_id=N
 
 def rows_for_event(event, snapshot=None, now=None):
     """The outbox rows a lead event calls for (nothing is written, nothing is queried)."""
-    trigger = LEAD_EVENT_TRIGGERS.get(event.kind)
+    trigger = trigger_of(event)
     if trigger is None:
         return []
     snapshot = snapshot or rules.current()

@@ -147,6 +147,8 @@ class LeadData:
     submitted_at: object = None
     tags: list = field(default_factory=list)
     created_by: object = None
+    # The channel already knows the lead is junk (e.g. its website marked it spam): why; it is created closed.
+    junk_reason: str = ""
 
 
 def record_event(
@@ -260,6 +262,11 @@ def default_status():
     return PipelineStatus.objects.get(key="pending")
 
 
+def junk_status():
+    """The first status of the junk stage (``negative`` as seeded), or None when there is none."""
+    return PipelineStatus.objects.filter(stage=Stage.JUNK).order_by("order", "pk").first()
+
+
 def _new_lead_statuses():
     """The ``pending`` and ``assigned`` statuses a new lead may take, in one query."""
     statuses = {
@@ -287,6 +294,7 @@ class NewLeadLookups:
         self._statuses = None
         self._classification_rules = None
         self._assignment_rules = {}
+        self._junk_status = _UNSET
 
     def fresh(self):
         """These lookups, forgotten first when older than ``max_age``."""
@@ -312,6 +320,11 @@ class NewLeadLookups:
         if brand_id not in self._assignment_rules:
             self._assignment_rules[brand_id] = enabled_rules(brand_id)
         return self._assignment_rules[brand_id]
+
+    def junk_status(self):
+        if self._junk_status is _UNSET:
+            self._junk_status = junk_status()
+        return self._junk_status
 
 
 @transaction.atomic
@@ -380,6 +393,8 @@ class _NewLead:
     rule: object = None
     assignee: object = None
     tags: list = field(default_factory=list)
+    # Closed because the channel knew it junk: the status it takes if that is taken back.
+    reopen: str | None = None
 
 
 def _create_leads(drafts, actor, lookups, *, batch):
@@ -399,8 +414,13 @@ def _create_leads(drafts, actor, lookups, *, batch):
         reason = reasons.get(matched)
         if reason is None:
             reason = reasons[matched] = outcome.reason
+        reopen = None
+        if data.junk_reason:
+            reopen = (outcome.status or statuses["pending"]).key
+            outcome.status = lookups.junk_status() or outcome.status
+            reason = data.junk_reason
         _apply_classification(lead, outcome, reason)
-        items.append(_NewLead(data, lead, outcome, reason, lead.status))
+        items.append(_NewLead(data, lead, outcome, reason, lead.status, reopen=reopen))
     duplicates.lock_contacts([item.lead for item in items])
     for item, original in zip(items, duplicates.find_originals([item.lead for item in items]), strict=True):
         item.original = original
@@ -697,7 +717,7 @@ def _record_new_lead_events(items, actor, now):
                 from_value="pending",
                 to_value=status,
                 note=item.reason,
-                data=_classification_data(item.outcome),
+                data=_classification_data(item.outcome, reopen=item.reopen),
             )
         )
         if item.original:
@@ -753,13 +773,16 @@ def _apply_classification(lead, outcome, reason=None):
     lead.classification_reason = outcome.reason if reason is None else reason
 
 
-def _classification_data(outcome):
-    return {
+def _classification_data(outcome, reopen=None):
+    data = {
         "rules": [rule.pk for rule in outcome.rules],
         "tags": outcome.tags,
         "priority": outcome.priority,
         "skip_alerts": outcome.skip_alerts,
     }
+    if reopen:
+        data.update(closed_upstream=True, reopen=reopen)
+    return data
 
 
 def _record_classification(lead, outcome, previous_status, actor=None, *, tag=True):
@@ -811,6 +834,104 @@ def tag_lead(lead, tags, actor=None, note=""):
     )
     _touch(lead)
     return event
+
+
+def is_worked(lead, since=None):
+    """Whether a person has worked the lead (any event of theirs, a contact, a merge), after ``since`` if given."""
+    if since is None and (lead.first_contacted_at or lead.merged_into_id):
+        return True
+    events = LeadEvent.objects.filter(lead=lead, actor__isnull=False)
+    if since is not None:
+        events = events.filter(created_at__gt=since)
+    return events.exists()
+
+
+@transaction.atomic
+def mark_junk_upstream(lead, tag, reason, replaces=()):
+    """The website the lead came from marked its submission junk (spam, trash, gone).
+
+    The lead keeps everything and is tagged ``tag`` (in place of any of ``replaces``). Nobody has worked
+    it (nothing but system events): it is closed in the junk stage, with ``reason``. A person has: it stays
+    where it is, and the tag's ``classified`` event (``data["flagged_upstream"]``) tells its assignee
+    through the alert rules. Returns the lead.
+    """
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    worked = is_worked(lead)
+    present = set(lead.tags.names())
+    stale = [name for name in replaces if name in present and name != tag]
+    if stale:
+        lead.tags.remove(*stale)
+    if tag not in present:
+        lead.tags.add(tag)
+    now = timezone.now()
+    record_event(
+        lead,
+        LeadEvent.Kind.CLASSIFIED,
+        to_value=tag,
+        note=reason,
+        data={"tags": [tag], "removed_tags": stale, "flagged_upstream": True, "worked": worked},
+    )
+    fields = []
+    closing = None if worked or lead.status.is_closed else junk_status()
+    if closing is not None:
+        previous = lead.status
+        lead.status = closing
+        lead.status_changed_at = now
+        fields += ["status", "status_changed_at"]
+        record_event(
+            lead,
+            LeadEvent.Kind.STATUS_CHANGED,
+            from_value=previous.key,
+            to_value=closing.key,
+            note=reason,
+            data={"closed_upstream": True, "reopen": previous.key},
+        )
+    _touch(lead, now, fields)
+    return lead
+
+
+@transaction.atomic
+def clear_junk_upstream(lead, tags, reason):
+    """The website took back its junk mark (e.g. "not spam"): the ``tags`` come off, and a lead the mark
+    closed goes back to the status it had then, unless a person has touched it since. Returns the lead."""
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    removed = [name for name in lead.tags.names() if name in tags]
+    if removed:
+        lead.tags.remove(*removed)
+    now = timezone.now()
+    record_event(
+        lead,
+        LeadEvent.Kind.CLASSIFIED,
+        note=reason,
+        data={"tags": [], "removed_tags": removed, "flagged_upstream": False},
+    )
+    fields = []
+    closed = (
+        LeadEvent.objects.filter(lead=lead, data__closed_upstream=True).order_by("-created_at", "-pk").first()
+    )
+    if (
+        closed is not None
+        and closed.to_value == lead.status.key
+        and not is_worked(lead, since=closed.created_at)
+    ):
+        reopened = PipelineStatus.objects.filter(
+            key=(closed.data or {}).get("reopen") or closed.from_value
+        ).first()
+        if reopened is not None and reopened.pk != lead.status_id:
+            previous = lead.status
+            lead.status = reopened
+            lead.status_changed_at = now
+            fields += ["status", "status_changed_at"]
+            record_event(
+                lead,
+                LeadEvent.Kind.STATUS_CHANGED,
+                from_value=previous.key,
+                to_value=reopened.key,
+                note=reason,
+                data={"reopened_upstream": True},
+            )
+    _touch(lead, now, fields)
+    return lead
 
 
 _LEAD_FIELDS = [

@@ -319,10 +319,26 @@ def test_retry_after_beyond_the_cap_fails_without_waiting(fake_wp, make_source, 
 
 
 @pytest.mark.parametrize(
-    ("username", "password", "status"), [("wp-sync", "wrong", 401), ("wp-viewer", None, 403)]
+    ("username", "password", "status", "health", "says"),
+    [
+        (
+            "wp-sync",
+            "wrong",
+            401,
+            WordPressSource.Health.CREDENTIALS_INVALID,
+            "username or application password",
+        ),
+        (
+            "wp-viewer",
+            None,
+            403,
+            WordPressSource.Health.LACKS_RIGHTS,
+            "“wp-viewer” signed in but lacks the rights",
+        ),
+    ],
 )
 def test_credentials_refused_marks_source_and_tells_admins(
-    fake_wp, make_source, fast_retries, username, password, status
+    fake_wp, make_source, fast_retries, username, password, status, health, says
 ):
     source = make_source(fake_wp, "gravity")
     source.username = username
@@ -338,10 +354,10 @@ def test_credentials_refused_marks_source_and_tells_admins(
         run = sync_source(source)
     finally:
         integration_failed.disconnect(dispatch_uid="test-wp")
-    assert run.status == SyncRun.Status.FAILED and str(status) in run.error
+    assert run.status == SyncRun.Status.FAILED and str(status) in run.error and says in run.error
     assert password is None or password not in run.error
     source.refresh_from_db()
-    assert source.health == WordPressSource.Health.CREDENTIALS_INVALID
+    assert source.health == health and says in source.last_error
     assert received and received[0]["kind"] == "wordpress_source" and received[0]["name"] == source.name
     assert str(source.pk) in received[0]["admin_url"]
     requests_after_failure = len(fake_wp.requests)

@@ -23,7 +23,15 @@ class SyncError(Exception):
 
 
 class CredentialsError(SyncError):
-    """401/403: the username or application password is wrong or lacks the capability."""
+    """401: the username or application password is wrong (or missing)."""
+
+
+class RightsError(CredentialsError):
+    """403: the user signed in, but lacks the capability to read the submissions."""
+
+
+class NotFoundError(SyncError):
+    """404: no such route (plugin off or renamed), form or entry."""
 
 
 def sleep(seconds):
@@ -125,10 +133,22 @@ class WordPressClient:
                     _("The site sent cut-off or invalid JSON (HTTP %(status)s, %(size)s bytes).")
                     % {"status": status, "size": len(body)}
                 ) from error
-        if status in (401, 403):
+        if status == 401:
             raise CredentialsError(
-                _("The site refused the credentials (HTTP %(status)s %(code)s).")
-                % {"status": status, "code": _error_code(data)}
+                _(
+                    "The site refused the username or application password (HTTP 401 %(code)s). "
+                    "Enter them again on the source."
+                )
+                % {"code": _error_code(data)}
+            )
+        if status == 403:
+            raise RightsError(
+                _(
+                    "The WordPress user “%(user)s” signed in but lacks the rights to read the submissions "
+                    "(HTTP 403 %(code)s). Give it the administrator role, or the form plugin's capability "
+                    "to view entries."
+                )
+                % {"user": self.source.username, "code": _error_code(data)}
             )
         if data is None:
             raise SyncError(
@@ -136,7 +156,7 @@ class WordPressClient:
                 % {"status": status}
             )
         if status == 404:
-            raise SyncError(
+            raise NotFoundError(
                 _("Not found (HTTP 404 %(code)s): the plugin is off, renamed, or the form does not exist.")
                 % {"code": _error_code(data)}
             )

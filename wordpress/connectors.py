@@ -10,10 +10,19 @@ from datetime import UTC, datetime
 
 from django.utils.translation import gettext as _
 
-from .client import SyncError, WordPressClient
+from .client import NotFoundError, SyncError, WordPressClient
 
 META_KEYS = ("ip", "source_url", "user_agent")
 SPAM_STATUSES = ("spam", "trash")
+ACTIVE = "active"
+# Not a WordPress status: a submission the legacy endpoint stopped listing (marked spam, trashed or deleted).
+REMOVED = "removed"
+FLAGGED_STATUSES = (*SPAM_STATUSES, REMOVED)
+
+
+def flag_of(status):
+    """The upstream status as the CRM tells them apart: ``spam``, ``trash``, ``removed`` or ``active``."""
+    return status if status in FLAGGED_STATUSES else ACTIVE
 
 
 def parse_local(value, tz):
@@ -79,28 +88,45 @@ def numeric_id(value):
 
 
 class Connector:
-    """Pulls one source: new rows after a cursor, rows changed since a moment, and every id held."""
+    """Pulls one source: new rows after a cursor, rows changed since a moment, and every id held.
+
+    ``LISTED_STATUSES``: the statuses the shape can list (reconciliation compares those, like with like).
+    ``HIDES_FLAGGED``: the site leaves out what it flagged, so a submission that stops being listed was
+    flagged (or deleted) there. ``deleted``: after ``fetch_changed``, the ids of ``flagged`` it found gone.
+    """
+
+    LISTED_STATUSES = (ACTIVE, *SPAM_STATUSES)
+    HIDES_FLAGGED = False
 
     def __init__(self, source, client=None):
         self.source = source
         self.client = client or WordPressClient(source)
         self.tz = zoneinfo.ZoneInfo(source.timezone)
         self.page_size = max(1, min(source.page_size or 100, 100))
+        self.deleted = []
 
     def fetch_new(self, form_id, after_id):
         """Pages (lists of records) with ids greater than ``after_id``, ascending."""
         raise NotImplementedError
 
-    def fetch_changed(self, form_id, since):
-        """Pages of records changed upstream since ``since`` (spam/trash), if the shape can tell."""
+    def fetch_changed(self, form_id, since, flagged=()):
+        """Pages of records whose status may have changed upstream since ``since`` (spam, trash, restored).
+
+        ``since`` None asks for every record the shape can re-read. ``flagged``: the external ids the CRM
+        holds as spam or trash, for shapes that must look them up to notice a restore.
+        """
         return iter(())
 
-    def list_ids(self, form_id):
-        """Every external id the site holds for the form."""
-        ids = set()
+    def list_statuses(self, form_id):
+        """``{external id: status}`` of every submission the site lists for the form."""
+        statuses = {}
         for page in self.fetch_new(form_id, 0):
-            ids.update(item["external_id"] for item in page)
-        return ids
+            statuses.update((item["external_id"], flag_of(item["status"])) for item in page)
+        return statuses
+
+    def list_ids(self, form_id):
+        """Every external id the site lists for the form."""
+        return set(self.list_statuses(form_id))
 
     def _check_list(self, data, key):
         items = data.get(key) if isinstance(data, dict) else None
@@ -110,17 +136,24 @@ class Connector:
 
 
 class LegacyConnector(Connector):
-    """``GET <base>/<form_id>?since_id=&limit=&order=asc`` → ``{"form_submissions": [...]}`` (site-local times)."""
+    """``GET <base>/<form_id>?since_id=&limit=&order=asc`` → ``{"form_submissions": [...]}`` (site-local times).
+
+    The endpoint lists active submissions only: one the site marks spam or trashes just stops appearing.
+    """
+
+    LISTED_STATUSES = (ACTIVE,)
+    HIDES_FLAGGED = True
 
     def url(self, form_id):
         return f"{self.source.url.rstrip('/')}/{form_id}"
 
-    def fetch_new(self, form_id, after_id):
+    def fetch_new(self, form_id, after_id, created_after=None):
         cursor = after_id
         while True:
-            data, _headers = self.client.get(
-                self.url(form_id), {"since_id": cursor, "limit": self.page_size, "order": "asc"}
-            )
+            params = {"since_id": cursor, "limit": self.page_size, "order": "asc"}
+            if created_after is not None:
+                params["after"] = created_after.astimezone(self.tz).strftime("%Y-%m-%d %H:%M:%S")
+            data, _headers = self.client.get(self.url(form_id), params)
             items = self._check_list(data, "form_submissions")
             page = [self.to_record(form_id, item) for item in items]
             if page:
@@ -131,10 +164,15 @@ class LegacyConnector(Connector):
                 return
             cursor = max(ids)
 
-    def list_ids(self, form_id):
+    def fetch_changed(self, form_id, since, flagged=()):
+        """Every listed record created since ``since`` (all of them when None): the sync takes a held
+        submission of that period missing from these pages as flagged on the site."""
+        return self.fetch_new(form_id, 0, created_after=since)
+
+    def list_statuses(self, form_id):
         data, _headers = self.client.get(self.url(form_id))
         return {
-            str(item.get("id"))
+            str(item.get("id")): ACTIVE
             for item in self._check_list(data, "form_submissions")
             if isinstance(item, dict)
         }
@@ -212,27 +250,49 @@ class GravityConnector(Connector):
                 return
             cursor = max(ids)
 
-    def fetch_changed(self, form_id, since):
-        for status in SPAM_STATUSES:
-            page_number = 1
-            while True:
-                items = self._entries(form_id, {"status": status}, "date_updated", "DESC", page_number)
-                page = [self.to_record(form_id, item) for item in items]
-                recent = [
-                    item for item in page if (item["updated_at"] or item["submitted_at"] or since) >= since
-                ]
-                if recent:
-                    yield recent
-                if len(items) < self.page_size or len(recent) < len(page):
-                    break
-                page_number += 1
+    def fetch_changed(self, form_id, since, flagged=()):
+        """Every spam and trash entry, then each of ``flagged`` no longer among them (restored or deleted).
 
-    def list_ids(self, form_id):
-        ids = set()
-        for status in ("active", *SPAM_STATUSES):
+        Gravity Forms keeps ``date_updated`` when an entry is marked spam or trashed from its entries list,
+        so changes cannot be asked for by date: the spam and trash lists are read whole (``since`` unused).
+        The ids of ``flagged`` the site no longer has at all (emptied trash, purged spam) end in ``deleted``.
+        """
+        self.deleted = []
+        listed = set()
+        for status in SPAM_STATUSES:
             for page in self.fetch_new(form_id, 0, status=status):
-                ids.update(item["external_id"] for item in page)
-        return ids
+                listed.update(item["external_id"] for item in page)
+                yield page
+        gone = sorted((key for key in flagged if key not in listed), key=lambda key: numeric_id(key) or 0)
+        page = []
+        for key in gone:
+            entry = self.fetch_entry(key)
+            if entry is None:
+                self.deleted.append(key)
+            else:
+                page.append(self.to_record(form_id, entry))
+            if len(page) >= self.page_size:
+                yield page
+                page = []
+        if page:
+            yield page
+
+    def fetch_entry(self, entry_id):
+        """One entry by id, whatever its status; None when the site no longer has it."""
+        if numeric_id(entry_id) is None:
+            return None
+        try:
+            data, _headers = self.client.get(f"{self.base()}/entries/{numeric_id(entry_id)}")
+        except NotFoundError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    def list_statuses(self, form_id):
+        statuses = {}
+        for status in (ACTIVE, *SPAM_STATUSES):
+            for page in self.fetch_new(form_id, 0, status=status):
+                statuses.update((item["external_id"], status) for item in page)
+        return statuses
 
     def to_record(self, form_id, item):
         if not isinstance(item, dict):
@@ -304,7 +364,9 @@ class CollectionConnector(Connector):
     def fetch_new(self, form_id, after_id):
         return self._walk(form_id, after_id, status="any")
 
-    def fetch_changed(self, form_id, since):
+    def fetch_changed(self, form_id, since, flagged=()):
+        if since is None:
+            return self._walk(form_id, 0, status="any")
         return self._walk(form_id, 0, status="any", modified_after=since.astimezone(UTC).isoformat())
 
     def to_record(self, form_id, item):

@@ -2,6 +2,12 @@
 
 It serves generated Spanish submissions in the three pull shapes, with WordPress' Basic-auth behaviour
 and injectable faults (status codes, ``Retry-After``, HTML pages, cut-off JSON, delays, dropped connections).
+
+Spam and trash as each real API serves them: the legacy endpoint lists active submissions only (what the
+site flags simply disappears from it); Gravity Forms serves one status per query (``search.status``,
+active by default) and keeps an entry's ``date_updated`` when its status changes from the entries list
+(``set_status(..., touch_updated=False)``); the collection serves ``status=any`` and moves ``modified_gmt``
+on every change, status included.
 """
 
 import base64
@@ -181,15 +187,27 @@ class FakeWordPress:
             self.submissions.setdefault(str(form_id), []).append(item)
             return submission_id
 
-    def set_status(self, submission_id, status):
+    def set_status(self, submission_id, status, touch_updated=True):
+        """Mark a submission ``spam``, ``trash`` or ``active`` again.
+
+        ``touch_updated=False`` is what Gravity Forms' entries list does (``GFFormsModel::update_entry_property``):
+        the status changes, ``date_updated`` does not. The collection's ``modified_gmt`` moves either way.
+        """
         with self.lock:
             for items in self.submissions.values():
                 for item in items:
                     if item["id"] == submission_id:
+                        now = datetime.now(UTC).replace(microsecond=0)
                         item["status"] = status
-                        item["updated"] = datetime.now(UTC).replace(microsecond=0)
+                        item["status_changed"] = now
+                        if touch_updated:
+                            item["updated"] = now
                         return item
         raise KeyError(submission_id)
+
+    def statuses(self, form_id):
+        """``{id: status}`` of the form's submissions as the site holds them."""
+        return {str(item["id"]): item["status"] for item in self.submissions.get(str(form_id), [])}
 
     def corrupt(self, submission_id, **values):
         """Serve these raw values in the submission's item, whatever the shape (e.g. a broken date)."""
@@ -277,11 +295,16 @@ class FakeWordPress:
             "form_title": f"Formulario {item['form_id']}",
             "date": item["created"].astimezone(SITE_TZ).strftime("%Y-%m-%dT%H:%M:%S"),
             "date_gmt": item["created"].strftime("%Y-%m-%dT%H:%M:%S"),
-            "modified_gmt": item["updated"].strftime("%Y-%m-%dT%H:%M:%S"),
+            "modified_gmt": _modified(item).strftime("%Y-%m-%dT%H:%M:%S"),
             "status": item["status"],
             "fields": item["fields"],
             "meta": item["meta"],
         }
+
+
+def _modified(item):
+    """When anything about the submission last changed (an edit or its status)."""
+    return max(item["updated"], item.get("status_changed", item["updated"]))
 
 
 def _after(items, after_id):
@@ -381,6 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._legacy(path[len(LEGACY_PATH) + 1 :].strip("/"), query)
             if path.startswith(GRAVITY_PATH + "/forms/"):
                 return self._gravity(path[len(GRAVITY_PATH) + len("/forms/") :].strip("/"), query)
+            if path.startswith(GRAVITY_PATH + "/entries/"):
+                return self._gravity_entry(path[len(GRAVITY_PATH) + len("/entries/") :].strip("/"))
             if path.rstrip("/") == COLLECTION_PATH:
                 return self._collection(query)
         return _error("rest_no_route", "No se encontró ninguna ruta que coincida.", 404)
@@ -391,6 +416,12 @@ class _Handler(BaseHTTPRequestHandler):
             return _error("rest_form_not_found", "Formulario inexistente.", 404)
         rows = _after(items, query.get("since_id", 0))
         rows = [item for item in rows if item["status"] == "active"]
+        if "after" in query:
+            try:
+                moment = datetime.fromisoformat(query["after"].replace(" ", "T")).replace(tzinfo=SITE_TZ)
+            except ValueError:
+                return _error("rest_invalid_param", "Parámetro(s) no válido(s): after", 400)
+            rows = [item for item in rows if item["created"] >= moment]
         rows.sort(key=lambda item: item["id"], reverse=query.get("order") == "desc")
         if "limit" in query:
             rows = rows[: int(query["limit"])]
@@ -435,6 +466,14 @@ class _Handler(BaseHTTPRequestHandler):
             {},
         )
 
+    def _gravity_entry(self, entry_id):
+        """``GET /gf/v2/entries/<id>``: one entry, whatever its status."""
+        for items in self.site.submissions.values():
+            for item in items:
+                if str(item["id"]) == entry_id:
+                    return 200, self.site.render("gravity", item), {}
+        return _error("not_found", f"Entry with id {entry_id} not found", 404)
+
     def _collection(self, query):
         per_page = int(query.get("per_page", 10))
         if not 1 <= per_page <= 100:
@@ -459,7 +498,7 @@ class _Handler(BaseHTTPRequestHandler):
             rows = [item for item in rows if item["status"] == status]
         if "modified_after" in query:
             moment = datetime.fromisoformat(query["modified_after"].replace("Z", "+00:00"))
-            rows = [item for item in rows if item["updated"] > moment]
+            rows = [item for item in rows if _modified(item) > moment]
         key = "id" if query.get("orderby") == "id" else "created"
         rows.sort(key=lambda item: (item[key], item["id"]), reverse=query.get("order", "desc") == "desc")
         total = len(rows) if total is None else total

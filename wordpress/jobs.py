@@ -27,11 +27,9 @@ def process_delivery_job(delivery_id):
 
 
 def dispatch_due_syncs(now=None):
-    """Enqueue a sync for every enabled source whose interval has passed (not for invalid credentials)."""
+    """Enqueue a sync for every enabled source whose interval has passed (not when the site refused access)."""
     now = now or timezone.now()
-    due = WordPressSource.objects.filter(enabled=True).exclude(
-        health=WordPressSource.Health.CREDENTIALS_INVALID
-    )
+    due = WordPressSource.objects.filter(enabled=True).exclude(health__in=WordPressSource.REFUSED_HEALTH)
     due = due.filter(Q(next_sync_at__isnull=True) | Q(next_sync_at__lte=now))
     enqueued = []
     for source in due:

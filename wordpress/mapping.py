@@ -54,9 +54,22 @@ LEAD_FIELDS = {
     "utm_term",
     "utm_content",
 }
-SPAM_TAGS = {"spam": "wp-spam", "trash": "wp-trash"}
+SPAM_TAGS = {"spam": "wp-spam", "trash": "wp-trash", "removed": "wp-removed"}
 INVALID_EMAIL_TAG = "invalid-email"
 UNKNOWN_SERVICE_TAG = "unknown-service"
+
+
+def flag_reason(status):
+    """Why a lead whose submission the site flagged is junk, for its status upstream."""
+    return {
+        "spam": _("Marked spam on the WordPress site."),
+        "trash": _("Moved to the trash on the WordPress site."),
+        "removed": _("No longer listed by the WordPress site (marked spam, trashed or deleted there)."),
+    }.get(status, "")
+
+
+def restore_reason():
+    return _("Active again on the WordPress site.")
 
 
 class RecordError(Exception):
@@ -176,5 +189,6 @@ def lead_data(record, context, wordpress_source=None):
         extra=extra,
         submitted_at=record["submitted_at"],
         tags=tags,
+        junk_reason=flag_reason(record.get("status")),
         **data,
     )

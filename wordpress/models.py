@@ -43,6 +43,7 @@ class WordPressSource(ClusterableModel):
         OK = "ok", _("Healthy")
         FAILING = "failing", _("Failing")
         CREDENTIALS_INVALID = "credentials_invalid", _("Credentials invalid")
+        LACKS_RIGHTS = "lacks_rights", _("User lacks the rights")
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     slug = models.SlugField(_("slug"), max_length=100, unique=True, help_text=_("Used in the webhook URL."))
@@ -98,9 +99,16 @@ class WordPressSource(ClusterableModel):
         """The ``Lead.external_source`` of this source's leads (stable even if the slug changes)."""
         return f"wp-{self.pk}"
 
+    REFUSED_HEALTH = (Health.CREDENTIALS_INVALID, Health.LACKS_RIGHTS)
+
     @property
     def credentials_invalid(self):
         return self.health == self.Health.CREDENTIALS_INVALID
+
+    @property
+    def access_refused(self):
+        """The site refused the credentials (401) or their rights (403): no scheduled sync until edited."""
+        return self.health in self.REFUSED_HEALTH
 
     @property
     def has_password(self):
@@ -146,6 +154,13 @@ class SourceForm(models.Model):
     )
     cursor = models.BigIntegerField(_("last stored id"), default=0, editable=False)
     rescanned_at = models.DateTimeField(_("last re-scan"), null=True, blank=True, editable=False)
+    fully_rescanned_at = models.DateTimeField(
+        _("last complete re-scan"),
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("When every submission the site lists for the form was last compared with the CRM."),
+    )
 
     class Meta:
         ordering = ["source", "form_id"]

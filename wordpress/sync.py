@@ -27,10 +27,10 @@ from crm import services
 from crm.models import Lead
 from crm.signals import integration_failed
 
-from .client import CredentialsError, SyncError
+from .client import CredentialsError, RightsError, SyncError
 from .conf import setting
-from .connectors import connector_for, numeric_id
-from .mapping import SPAM_TAGS, FormContext, RecordError, lead_data
+from .connectors import ACTIVE, FLAGGED_STATUSES, REMOVED, SPAM_STATUSES, connector_for, flag_of, numeric_id
+from .mapping import SPAM_TAGS, FormContext, RecordError, flag_reason, lead_data, restore_reason
 from .models import SourceForm, Submission, SyncRun, WordPressSource
 
 logger = logging.getLogger(__name__)
@@ -39,6 +39,8 @@ COUNT_KEYS = ("fetched", "created", "updated", "duplicates", "quarantined")
 HOST = socket.gethostname()
 # Classification and assignment rules edited while a form syncs apply to its pages within this many seconds.
 RULES_MAX_AGE = 10
+# A form's counts reach its run record at least this often while it syncs (and when it ends).
+PROGRESS_SECONDS = 2
 
 
 # ---- the per-source lease -------------------------------------------------------------------------
@@ -315,20 +317,32 @@ def _store_known(source, form, item, submission, previous_status, existing, pend
     if lead_id is not None:
         if submission is not None and submission.state != Submission.State.STORED:
             submission.state, submission.reason, submission.lead_id = Submission.State.STORED, "", lead_id
-        tag = SPAM_TAGS.get(item.get("status"))
-        if tag and previous_status != item.get("status"):
-            lead = Lead.objects.get(pk=lead_id)
-            if tag not in lead.tags.names():
-                services.tag_lead(
-                    lead, [tag], note=_("Marked %(status)s on the site.") % {"status": item["status"]}
-                )
-                return "updated"
+        if submission is not None and apply_upstream_status(lead_id, previous_status, item.get("status")):
+            return "updated"
         return "duplicates"
     if submission is not None and submission.state == Submission.State.DISMISSED:
         return "duplicates"
     if key and key in pending:
         return "duplicates"
     return None
+
+
+def apply_upstream_status(lead_id, previous, status):
+    """What a status change on the site means for the lead; returns whether the lead changed.
+
+    One policy whatever the shape: flagged (spam, trash, no longer listed) → tagged, and closed as junk
+    unless a person has worked it (then its assignee is told); active again → untagged, and reopened if
+    the flag closed it and nobody touched it since (``crm.services``).
+    """
+    before, after = flag_of(previous), flag_of(status)
+    if before == after:
+        return False
+    lead = Lead.objects.get(pk=lead_id)
+    if after in FLAGGED_STATUSES:
+        services.mark_junk_upstream(lead, SPAM_TAGS[after], flag_reason(after), replaces=SPAM_TAGS.values())
+    else:
+        services.clear_junk_upstream(lead, SPAM_TAGS.values(), restore_reason())
+    return True
 
 
 def map_record(item, context):
@@ -513,13 +527,16 @@ def sync_source(source, full=False, trigger=SyncRun.Trigger.SCHEDULE, between_pa
         forms = list(source.forms.select_related("brand", "default_service").order_by("form_id"))
         for form, counts, error in _synced_forms(source, forms, full, owner, between_pages):
             if isinstance(error, CredentialsError):
-                _save_counts(run, form, counts, _("credentials refused"))
+                refused = (
+                    _("user lacks the rights") if isinstance(error, RightsError) else _("credentials refused")
+                )
+                _save_counts(run, form, counts, refused)
                 raise error
             if error is not None:
                 errors.append(f"{form.form_id}: {error}")
             _save_counts(run, form, counts, "" if error is None else str(error))
     except CredentialsError as error:
-        _finish(run, source, [str(error)], credentials=True)
+        _finish(run, source, [str(error)], refused=error)
         return run
     except Exception as error:
         _finish(run, source, [f"{type(error).__name__}: {error}"])
@@ -746,25 +763,195 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     renewed = time.monotonic()
     statistics = GrowthStatistics(source, form)
     lookups = services.NewLeadLookups(max_age=RULES_MAX_AGE)
-    for page, mapped in pages:
-        stored = store_page(source, context.form, page, mapped=mapped, lookups=lookups)
-        counts.update(stored)
-        statistics.note(stored["created"] + stored["quarantined"])
-        if time.monotonic() - renewed > setting("WORDPRESS_LOCK_SECONDS") / 20:
-            renew_lock(source, owner)
-            renewed = time.monotonic()
-        if between_pages:
-            between_pages(form, counts)
+    progress = FormProgress(source, form)
+    listed = set() if start == 0 and connector.HIDES_FLAGGED else None
+    try:
+        for page, mapped in pages:
+            stored = store_page(source, context.form, page, mapped=mapped, lookups=lookups)
+            counts.update(stored)
+            statistics.note(stored["created"] + stored["quarantined"])
+            if listed is not None:
+                listed.update(str(item.get("external_id") or "") for item in page)
+            if time.monotonic() - renewed > setting("WORDPRESS_LOCK_SECONDS") / 20:
+                renew_lock(source, owner)
+                renewed = time.monotonic()
+            progress.note(counts)
+            if between_pages:
+                between_pages(form, counts)
+    except Exception:
+        progress.flush(counts)
+        raise
+    _rescan(source, form, connector, counts, listed, full)
+
+
+def _rescan(source, form, connector, counts, listed=None, full=False):
+    """Look again at what may have changed on the site since it was stored: spam, trash, restored.
+
+    Collection: rows modified since the last re-scan (at most ``rescan_hours`` back). Gravity Forms: every
+    spam and trash entry, and each one held as such that left those lists. Legacy, which only lists
+    active rows: the rows created in the last ``rescan_hours``, and every row each
+    ``WORDPRESS_COMPLETE_RESCAN_HOURS`` (or after a walk from the start, ``listed``); a held submission of
+    that period it no longer lists was flagged there.
+    The run counts what a re-scan acted on (new, changed, gone), not what it found as it was.
+    """
     now = timezone.now()
-    since = now - timedelta(hours=source.rescan_hours)
-    if form.rescanned_at and form.rescanned_at - timedelta(hours=1) > since:
-        since = form.rescanned_at - timedelta(hours=1)
-    for page in connector.fetch_changed(form.form_id, since):
-        rescanned = store_page(source, form, page, advance_cursor=False)
-        counts["updated"] += rescanned["updated"]
-        counts["created"] += rescanned["created"]
-        counts["quarantined"] += rescanned["quarantined"]
-    SourceForm.objects.filter(pk=form.pk).update(rescanned_at=now)
+    window = now - timedelta(hours=source.rescan_hours)
+    updates = {"rescanned_at": now}
+    if connector.HIDES_FLAGGED:
+        complete = listed is not None or _complete_rescan_due(form, now)
+        if listed is None:
+            listed = set()
+            for page in connector.fetch_changed(form.form_id, None if complete else window):
+                listed.update(str(item.get("external_id") or "") for item in page)
+                _store_rescanned(source, form, page, counts)
+        vanished = store_vanished(source, form, listed, None if complete else window, confirmed=full)
+        _count_rescanned(counts, vanished)
+        if complete:
+            updates["fully_rescanned_at"] = now
+    else:
+        since = window
+        if form.rescanned_at and form.rescanned_at - timedelta(hours=1) > since:
+            since = form.rescanned_at - timedelta(hours=1)
+        flagged = set(
+            Submission.objects.filter(
+                source=source, form_id=str(form.form_id), upstream_status__in=SPAM_STATUSES
+            ).values_list("external_id", flat=True)
+        )
+        for page in connector.fetch_changed(form.form_id, since, flagged):
+            _store_rescanned(source, form, page, counts)
+        if connector.deleted:
+            Submission.objects.filter(
+                source=source, form_id=str(form.form_id), external_id__in=connector.deleted
+            ).update(upstream_status=REMOVED, digest="", updated_at=now)
+    SourceForm.objects.filter(pk=form.pk).update(**updates)
+
+
+def _store_rescanned(source, form, page, counts):
+    """Store a re-scan page's new and changed records. Records stored as they are (quarantined ones
+    included: a full sync or the quarantine page retries those) and records without an id are left."""
+    for item in page:
+        fingerprint(item)
+    digests = {str(item.get("external_id") or ""): item["digest"] for item in page}
+    digests.pop("", None)
+    rows = Submission.objects.filter(
+        source=source, form_id=str(form.form_id), external_id__any=list(digests)
+    ).values_list("external_id", "digest", "state", "lead_id")
+    known = {
+        key
+        for key, digest, state, lead_id in rows.order_by()
+        if digest == digests.get(key)
+        and (_is_settled(state, lead_id) or state == Submission.State.QUARANTINED)
+    }
+    page = [item for item in page if str(item.get("external_id") or "") in digests.keys() - known]
+    if page:
+        _count_rescanned(counts, store_page(source, form, page, advance_cursor=False))
+
+
+def _complete_rescan_due(form, now):
+    last = SourceForm.objects.values_list("fully_rescanned_at", flat=True).get(pk=form.pk)
+    return last is None or last <= now - timedelta(hours=setting("WORDPRESS_COMPLETE_RESCAN_HOURS"))
+
+
+def _count_rescanned(counts, rescanned):
+    acted = 0
+    for key in ("created", "updated", "quarantined"):
+        counts[key] += rescanned[key]
+        acted += rescanned[key]
+    counts["fetched"] += acted
+
+
+def store_vanished(source, form, listed, since=None, confirmed=False):
+    """Mark the held submissions a hiding shape no longer lists (of those created since ``since``, or all)
+    as removed upstream, and apply that to their leads. Returns counts (``updated``).
+
+    A complete listing that drops most of what the form held at once looks like a broken site rather than
+    a clean-up: unless ``confirmed`` (a full re-read someone asked for), nothing is marked and the form
+    fails with the reason.
+    """
+    held = Submission.objects.filter(
+        source=source, form_id=str(form.form_id), upstream_status__in=["", ACTIVE]
+    ).exclude(state=Submission.State.RECEIVED)
+    if since is not None:
+        held = held.filter(lead__submitted_at__gte=since)
+    rows = [
+        row
+        for row in held.order_by().values_list("pk", "external_id", "lead_id", "upstream_status")
+        if not row[1].startswith(NON_SITE_PREFIXES)
+    ]
+    gone = [row for row in rows if row[1] not in listed]
+    counts = Counter()
+    if not gone:
+        return counts
+    if since is None and not confirmed and len(gone) > max(10, len(rows) // 2):
+        raise SyncError(
+            _(
+                "The site stopped listing %(gone)s of the %(held)s submissions held for this form at once; "
+                "none was marked removed. Check the site; if they were really removed there, run a full sync "
+                "(Sync now, “Re-read every submission”) to apply it."
+            )
+            % {"gone": len(gone), "held": len(rows)}
+        )
+    for pk, _external_id, lead_id, previous in gone:
+        with transaction.atomic():
+            Submission.objects.filter(pk=pk).update(
+                upstream_status=REMOVED, digest="", updated_at=timezone.now()
+            )
+            if lead_id is not None and apply_upstream_status(lead_id, previous, REMOVED):
+                counts["updated"] += 1
+    return counts
+
+
+class FormProgress:
+    """Writes a form's counts into its run while the form syncs, at most every ``PROGRESS_SECONDS``
+    (the first page at once), so a run killed midway still shows what each form stored."""
+
+    def __init__(self, source, form):
+        self.form_id = str(form.form_id)
+        self.run_pk = (
+            SyncRun.objects.filter(source=source, status=SyncRun.Status.RUNNING)
+            .order_by("-pk")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        self.written = None
+
+    def note(self, counts):
+        if self.run_pk is None:
+            return
+        now = time.monotonic()
+        if self.written is not None and now - self.written < PROGRESS_SECONDS:
+            return
+        record_form_counts(self.run_pk, self.form_id, counts, running=True)
+        self.written = now
+
+    def flush(self, counts):
+        """Write the counts now, as the form fails (a failure to write them is only logged)."""
+        if self.run_pk is None:
+            return
+        try:
+            record_form_counts(self.run_pk, self.form_id, counts, running=True)
+        except Exception:  # noqa: BLE001 - the form's own failure is the one to report
+            logger.warning("wordpress: could not record the progress of form %s", self.form_id, exc_info=True)
+
+
+def record_form_counts(run_pk, form_id, counts, error="", running=False):
+    """Set one form's entry in its run's ``form_counts`` and the run's totals from all entries, under the
+    run's row lock (forms syncing in other processes write their own entries). Returns the run."""
+    entry = {key: counts.get(key, 0) for key in COUNT_KEYS}
+    entry["error"] = error
+    if running:
+        entry["running"] = True
+    with transaction.atomic():
+        run = SyncRun.objects.select_for_update().get(pk=run_pk)
+        form_counts = dict(run.form_counts or {})
+        form_counts[str(form_id)] = entry
+        run.form_counts = form_counts
+        for key in COUNT_KEYS:
+            setattr(
+                run, key, sum(item.get(key, 0) for item in form_counts.values() if isinstance(item, dict))
+            )
+        run.save(update_fields=["form_counts", *COUNT_KEYS])
+    return run
 
 
 def _fetched_ahead(pages, context, cursor):
@@ -821,15 +1008,13 @@ def _fetched_ahead(pages, context, cursor):
 
 
 def _save_counts(run, form, counts, error):
-    entry = {key: counts.get(key, 0) for key in COUNT_KEYS}
-    entry["error"] = error
-    run.form_counts[str(form.form_id)] = entry
+    saved = record_form_counts(run.pk, form.form_id, counts, error)
+    run.form_counts = saved.form_counts
     for key in COUNT_KEYS:
-        setattr(run, key, getattr(run, key) + entry[key])
-    run.save(update_fields=["form_counts", *COUNT_KEYS])
+        setattr(run, key, getattr(saved, key))
 
 
-def _finish(run, source, errors, credentials=False):
+def _finish(run, source, errors, refused=None):
     now = timezone.now()
     run.finished_at = now
     run.status = SyncRun.Status.FAILED if errors else SyncRun.Status.SUCCEEDED
@@ -840,7 +1025,12 @@ def _finish(run, source, errors, credentials=False):
             health=WordPressSource.Health.OK, last_success_at=now, consecutive_failures=0, last_error=""
         )
         return
-    health = WordPressSource.Health.CREDENTIALS_INVALID if credentials else WordPressSource.Health.FAILING
+    if isinstance(refused, RightsError):
+        health = WordPressSource.Health.LACKS_RIGHTS
+    elif refused is not None:
+        health = WordPressSource.Health.CREDENTIALS_INVALID
+    else:
+        health = WordPressSource.Health.FAILING
     WordPressSource.objects.filter(pk=source.pk).update(
         health=health,
         last_error_at=now,
@@ -849,7 +1039,7 @@ def _finish(run, source, errors, credentials=False):
     )
     source.refresh_from_db(fields=["health", "consecutive_failures", "last_error", "last_error_at"])
     logger.warning("wordpress sync of %s failed: %s", source.name, run.error)
-    if credentials or source.consecutive_failures in (3, 10, 50):
+    if refused is not None or source.consecutive_failures in (3, 10, 50):
         integration_failed.send(
             sender=WordPressSource,
             kind="wordpress_source",
@@ -860,8 +1050,8 @@ def _finish(run, source, errors, credentials=False):
 
 
 def mark_edited(source):
-    """An admin edited the source: credentials may be fixed, so scheduled syncs resume."""
-    if source.health == WordPressSource.Health.CREDENTIALS_INVALID:
+    """An admin edited the source: credentials or rights may be fixed, so scheduled syncs resume."""
+    if source.health in WordPressSource.REFUSED_HEALTH:
         source.health = WordPressSource.Health.UNKNOWN
     source.next_sync_at = None
 
@@ -870,31 +1060,53 @@ def mark_edited(source):
 
 
 def reconcile(source):
-    """Per form: ``{form_id: {"missing": [...], "extra": [...]}}`` comparing the site with the CRM."""
+    """Per form, the site compared with the CRM, like with like: ``{form_id: entry}``.
+
+    Each status the shape lists (active; spam and trash where it lists them) is compared with the
+    submissions the CRM holds under that status upstream: ``missing`` ids the site lists that the CRM
+    lacks, ``extra`` ids the CRM holds under a listed status that the site does not list, ``mismatched``
+    ``[id, site status, CRM status]`` for ids both hold under different statuses. Submissions the CRM
+    holds as flagged where the shape hides flagged ones (legacy) are not compared with anything.
+    """
     connector = connector_for(source)
     report = {}
     for form in source.forms.order_by("form_id"):
-        site = {str(value) for value in connector.list_ids(form.form_id)}
-        held = set(
-            Lead.objects.filter(
-                external_source=source.external_key, external_form=str(form.form_id)
-            ).values_list("external_id", flat=True)
-        )
-        held |= set(
-            Submission.objects.filter(
-                source=source,
-                form_id=str(form.form_id),
-                state__in=[Submission.State.QUARANTINED, Submission.State.DISMISSED],
-            ).values_list("external_id", flat=True)
-        )
-        held = {key for key in held if not key.startswith(NON_SITE_PREFIXES)}
+        site = {str(key): flag_of(status) for key, status in connector.list_statuses(form.form_id).items()}
+        held = _held_statuses(source, form)
+        compared = set(connector.LISTED_STATUSES)
+        mismatched = [
+            [key, site[key], held[key]]
+            for key in sorted(site.keys() & held.keys(), key=_sort_key)
+            if site[key] != held[key]
+        ]
         report[str(form.form_id)] = {
             "site": len(site),
-            "crm": len(held),
-            "missing": sorted(site - held, key=_sort_key),
-            "extra": sorted(held - site, key=_sort_key),
+            "crm": sum(1 for status in held.values() if status in compared),
+            "missing": sorted(site.keys() - held.keys(), key=_sort_key),
+            "extra": sorted(
+                (key for key, status in held.items() if status in compared and key not in site), key=_sort_key
+            ),
+            "mismatched": mismatched,
         }
     return report
+
+
+def _held_statuses(source, form):
+    """``{external id: status upstream}`` of the form's leads and quarantined or dismissed submissions."""
+    statuses = dict.fromkeys(
+        Lead.objects.filter(external_source=source.external_key, external_form=str(form.form_id)).values_list(
+            "external_id", flat=True
+        ),
+        ACTIVE,
+    )
+    submissions = Submission.objects.filter(source=source, form_id=str(form.form_id)).values_list(
+        "external_id", "state", "upstream_status"
+    )
+    settled = (Submission.State.QUARANTINED, Submission.State.DISMISSED)
+    for key, state, status in submissions.order_by():
+        if key in statuses or state in settled:
+            statuses[key] = flag_of(status)
+    return {key: status for key, status in statuses.items() if not key.startswith(NON_SITE_PREFIXES)}
 
 
 def _sort_key(value):

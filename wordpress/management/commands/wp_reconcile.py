@@ -1,9 +1,11 @@
-"""``wp_reconcile [NAME]``: per form, ids the site holds that the CRM lacks and the reverse; exit 1 on any."""
+"""``wp_reconcile [NAME]``: per form and status, ids the site holds that the CRM lacks, the reverse, and ids
+held under another status (spam, trash) than the site's; exit 1 on any."""
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
 from wordpress.client import SyncError
+from wordpress.connectors import CONNECTORS
 from wordpress.models import WordPressSource
 from wordpress.sync import reconcile
 
@@ -14,7 +16,10 @@ def _ids(values, limit=50):
 
 
 class Command(BaseCommand):
-    help = "Compare each form's submissions on the site with the leads and quarantined records in the CRM."
+    help = (
+        "Compare each form's submissions on the site with the leads and quarantined records in the CRM, "
+        "status by status (active, spam, trash)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("name", nargs="?")
@@ -28,21 +33,36 @@ class Command(BaseCommand):
         if name and not sources.exists():
             raise CommandError(_("No source named “%(name)s”.") % {"name": name})
         differences = 0
+        other_status = _("other status")
         for source in sources:
             try:
                 report = reconcile(source)
             except SyncError as error:
                 raise CommandError(f"{source.name}: {error}") from error
             for form_id, entry in report.items():
+                mismatched = entry.get("mismatched", [])
                 self.stdout.write(
                     f"{source.name} {_('form')} {form_id}: {_('site')} {entry['site']}, CRM {entry['crm']}, "
-                    f"{_('missing')} {len(entry['missing'])}, {_('extra')} {len(entry['extra'])}"
+                    f"{_('missing')} {len(entry['missing'])}, {_('extra')} {len(entry['extra'])}, "
+                    f"{other_status} {len(mismatched)}"
                 )
                 if entry["missing"]:
                     self.stdout.write(f"  {_('missing')}: {_ids(entry['missing'])}")
                 if entry["extra"]:
                     self.stdout.write(f"  {_('extra')}: {_ids(entry['extra'])}")
-                differences += len(entry["missing"]) + len(entry["extra"])
+                    if CONNECTORS[source.shape].HIDES_FLAGGED:
+                        self.stdout.write(
+                            "  "
+                            + _(
+                                "This endpoint stops listing what the site marks spam or trashes: the next "
+                                "complete re-scan marks these removed (“wp_sync %(name)s --full” does it now)."
+                            )
+                            % {"name": source.name}
+                        )
+                if mismatched:
+                    shown = [f"{key} ({_('site')} {site}, CRM {held})" for key, site, held in mismatched]
+                    self.stdout.write(f"  {other_status}: {_ids(shown)}")
+                differences += len(entry["missing"]) + len(entry["extra"]) + len(mismatched)
         if differences:
             raise CommandError(_("%(count)s differences found.") % {"count": differences})
         self.stdout.write(self.style.SUCCESS(_("No differences.")))
