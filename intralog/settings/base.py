@@ -147,7 +147,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "crm/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0) or None
+# Reverse proxies in front of the app (0: none). The client address for the lockout and the lead-form
+# rate limit comes from intralog.client_ip, which reads X-Forwarded-For through django-ipware; axes calls
+# it instead of its own ipware settings (AXES_IPWARE_*), which AXES_CLIENT_IP_CALLABLE overrides.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "intralog.client_ip.client_ip"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
