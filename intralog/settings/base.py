@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "axes.middleware.AxesMiddleware",
+    "intralog.middleware.AdminIntegerParametersMiddleware",
 ]
 
 ROOT_URLCONF = "intralog.urls"
@@ -212,7 +213,7 @@ CACHES = {
 # Wagtail
 WAGTAIL_SITE_NAME = "INTRALOG Leads Manager"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "intralog.search"}}  # the database backend, quoted safely
 WAGTAIL_PASSWORD_RESET_ENABLED = True
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
