@@ -1,15 +1,11 @@
-"""Spreadsheet export of leads that is safe to open in Excel or LibreOffice.
-
-A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by
-spreadsheet programs; prefixing it with a quote makes it plain text (OWASP "CSV injection").
-"""
+"""Spreadsheet export of leads that is safe to open in Excel or LibreOffice (see ``intralog.spreadsheets``)."""
 
 from collections import OrderedDict
 
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+from intralog.spreadsheets import neutralise_formula
 
 
 def _name(obj, attribute="name"):
@@ -41,13 +37,6 @@ LEAD_EXPORT_COLUMNS = [
     ("first_contacted_at", _("First contacted"), lambda lead: lead.first_contacted_at or ""),
     ("message", _("Message"), lambda lead: lead.message),
 ]
-
-
-def neutralise_formula(value):
-    """Return ``value`` with a leading quote if a spreadsheet would treat it as a formula."""
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return value
 
 
 class LeadSpreadsheetExportMixin(SpreadsheetExportMixin):

@@ -7,6 +7,7 @@ from wagtail.admin.paginator import WagtailPaginator
 
 COUNT_CAP = 10_000
 PAGES_AHEAD = 10
+MAX_PAGE = 1_000_000  # a deeper ``?p=`` is read as this one (the last page shows), never as a bigint overflow
 
 
 class CappedCountPaginator(WagtailPaginator):
@@ -20,7 +21,7 @@ class CappedCountPaginator(WagtailPaginator):
     def __init__(self, object_list, per_page, *args, requested_page=1, **kwargs):
         super().__init__(object_list, per_page, *args, **kwargs)
         try:
-            requested_page = max(int(requested_page), 1)
+            requested_page = min(max(int(requested_page), 1), MAX_PAGE)
         except (TypeError, ValueError):
             requested_page = 1
         self.count_cap = max(COUNT_CAP, (requested_page + PAGES_AHEAD) * int(per_page))

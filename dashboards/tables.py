@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from intralog.spreadsheets import neutralise_formula
+
 INTEGER, DECIMAL, PERCENT, HOURS, DAYS, MONEY, TEXT, DATE, DATETIME = (
     "integer",
     "decimal",
@@ -79,17 +81,18 @@ def _chart_value(value, kind):
 
 
 def csv_response(table, filename_prefix="dashboard"):
-    """The table as CSV: raw values (dot decimals, ISO dates) so a spreadsheet can read them."""
+    """The table as CSV: raw values (dot decimals, ISO dates) so a spreadsheet can read them, text formula-safe."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename_prefix}-{table.key}.csv"'
     writer = csv.writer(response)
-    writer.writerow([str(column.label) for column in table.columns])
+    writer.writerow([neutralise_formula(str(column.label)) for column in table.columns])
     for row in table.rows:
         writer.writerow([_csv_value(row.get(column.key), column.kind) for column in table.columns])
     return response
 
 
 def _csv_value(value, kind):
+    """Figures as plain numbers (a negative change stays a number); text neutralised against formulas."""
     if value is None:
         return ""
     if isinstance(value, (datetime.date, datetime.datetime)):
@@ -98,7 +101,9 @@ def _csv_value(value, kind):
         return f"{value * 100:.1f}"
     if kind in (DECIMAL, HOURS, DAYS, MONEY):
         return f"{float(value):.2f}"
-    return str(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return neutralise_formula(str(value))
 
 
 def sort_rows(rows, columns, sort):

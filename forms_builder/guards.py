@@ -1,16 +1,23 @@
-"""Spam guards with no third party: a honeypot, a minimum fill time and a rate limit per IP."""
+"""Spam guards with no third party: a honeypot, a single-use render token, a minimum fill time, a rate limit.
+
+The render token is signed into each rendering of the form; a page load can submit once, no sooner
+than the minimum fill time after it was rendered and within ``LEAD_FORM_TOKEN_MAX_AGE``.
+"""
 
 import hashlib
 import os
+import secrets
 import time
 
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 
+from intralog.client_ip import client_ip
+
 from .forms import HONEYPOT_FIELD, RENDER_TOKEN_FIELD
 from .models import RejectedSubmission, RejectionReason
-from .visits import client_ip, truncate_ip
+from .visits import truncate_ip
 
 TOKEN_SALT = "forms_builder.render"  # noqa: S105 (a signing namespace, not a secret)
 
@@ -27,14 +34,25 @@ def min_fill_seconds():
     return _setting("LEAD_FORM_MIN_FILL_SECONDS", 3)
 
 
+def token_max_age():
+    """Seconds a rendered form may be sent within (its used token is remembered that long)."""
+    return _setting("LEAD_FORM_TOKEN_MAX_AGE", 86400)
+
+
 def rate_limit():
     """(submissions, seconds) allowed per client IP; 0 submissions turns the limit off."""
     return int(_setting("LEAD_FORM_RATE_LIMIT", 10)), int(_setting("LEAD_FORM_RATE_WINDOW", 600))
 
 
 def make_render_token(page_id, rendered_at=None):
+    """A signed token for one rendering of the form: the page, the time and a nonce of its own."""
     return signing.dumps(
-        {"p": page_id, "t": rendered_at if rendered_at is not None else time.time()}, salt=TOKEN_SALT
+        {
+            "p": page_id,
+            "t": rendered_at if rendered_at is not None else time.time(),
+            "n": secrets.token_urlsafe(9),
+        },
+        salt=TOKEN_SALT,
     )
 
 
@@ -52,6 +70,20 @@ def rendered_at(token, page_id):
 def fill_seconds(request, page):
     started = rendered_at(request.POST.get(RENDER_TOKEN_FIELD, ""), page.pk)
     return None if started is None else max(0.0, time.time() - started)
+
+
+def _token_key(token):
+    return "forms_builder:used-token:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+
+
+def claim_render_token(request):
+    """Mark the render token of this POST used; False when it already was (a page load submits once).
+
+    ``cache.add`` is atomic, so of two simultaneous submissions with one token only one claims it. The
+    mark lives as long as the token is valid.
+    """
+    token = request.POST.get(RENDER_TOKEN_FIELD, "")
+    return cache.add(_token_key(token), 1, timeout=int(token_max_age()) + 60)
 
 
 def _over_rate_limit(request):
@@ -82,6 +114,10 @@ def rejection_reason(request, page):
     seconds = fill_seconds(request, page)
     if seconds is None:
         return RejectionReason.BAD_TOKEN
+    if seconds > token_max_age():
+        return RejectionReason.EXPIRED_TOKEN
+    if cache.get(_token_key(request.POST.get(RENDER_TOKEN_FIELD, ""))) is not None:
+        return RejectionReason.REUSED_TOKEN
     if seconds < min_fill_seconds():
         return RejectionReason.TOO_FAST
     if not is_staff(request.user) and _over_rate_limit(request):

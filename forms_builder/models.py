@@ -237,6 +237,8 @@ class RejectionReason(models.TextChoices):
     TOO_FAST = "too_fast", _("Submitted faster than a person can fill it")
     BAD_TOKEN = "bad_token", _("Missing or forged render token")
     RATE_LIMITED = "rate_limited", _("Too many submissions from one network")
+    REUSED_TOKEN = "reused_token", _("Sent again from a page already submitted")
+    EXPIRED_TOKEN = "expired_token", _("Sent from a page open for too long")
 
 
 class RejectedSubmission(models.Model):

@@ -1,6 +1,5 @@
 """Per-form reports for marketing: views, submissions, conversion, field errors and UTM breakdown."""
 
-import csv
 import io
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -10,6 +9,8 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from intralog.spreadsheets import csv_writer
 
 from .models import (
     FormDailyStats,
@@ -175,10 +176,10 @@ def summary_rows(pages, start, end):
 
 
 def report_csv(report):
-    """The report as CSV: a metrics block, then field error rates, then submissions by UTM."""
+    """The report as CSV (formula-safe): a metrics block, then field error rates, then submissions by UTM."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([gettext("Form"), _safe_cell(report.page.title)])
+    writer = csv_writer(buffer)
+    writer.writerow([gettext("Form"), report.page.title])
     writer.writerow([gettext("From"), report.start.isoformat()])
     writer.writerow([gettext("To"), report.end.isoformat()])
     writer.writerow([])
@@ -194,24 +195,11 @@ def report_csv(report):
     writer.writerow([])
     writer.writerow([gettext("Field"), gettext("Errors"), gettext("Error rate")])
     for row in report.field_errors:
-        writer.writerow([_safe_cell(row.label), row.errors, f"{row.rate:.4f}"])
+        writer.writerow([row.label, row.errors, f"{row.rate:.4f}"])
     writer.writerow([])
     writer.writerow(
         [gettext("UTM source"), gettext("UTM medium"), gettext("UTM campaign"), gettext("Submissions")]
     )
     for row in report.by_utm:
-        writer.writerow(
-            [
-                _safe_cell(row["utm_source"]),
-                _safe_cell(row["utm_medium"]),
-                _safe_cell(row["utm_campaign"]),
-                row["total"],
-            ]
-        )
+        writer.writerow([row["utm_source"], row["utm_medium"], row["utm_campaign"], row["total"]])
     return buffer.getvalue()
-
-
-def _safe_cell(value):
-    """Defuse spreadsheet formulas in text a visitor or editor typed."""
-    text = str(value)
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -9,10 +9,12 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 
+from intralog.client_ip import client_ip
+
 from . import guards, reports, services
 from .forms import RENDER_TOKEN_FIELD
 from .models import RejectionReason
-from .visits import browser_language, client_ip, device_class, read_visit, save_visit, truncate_ip
+from .visits import browser_language, device_class, read_visit, save_visit, truncate_ip
 
 
 def _visit_context(request, visit, page):
@@ -54,22 +56,25 @@ def serve_lead_form(page, request, *args, **kwargs):
         if reason == RejectionReason.TOO_FAST:
             guards.log_rejection(request, page, reason)
             response = _render(page, request, _form_again(page, request), too_fast=True)
-        elif reason:
-            guards.log_rejection(request, page, reason)
-            response = _render(page, request, rejected=True)
         else:
-            form = page.get_form(request.POST, request.FILES, page=page, user=request.user)
-            if form.is_valid():
-                submission = services.submit_lead_form(
-                    page, form.field_values(), _visit_context(request, visit, page), request.user
-                )
-                visit.clear_attempts(page.pk)
-                response = page.render_landing_page(request, submission, *args, **kwargs)
-            else:
-                failed = sorted(form.errors)
-                services.record_invalid_attempt(page, failed)
-                visit.add_failed_attempt(page.pk, failed)
-                response = _render(page, request, form)
+            if not reason:
+                form = page.get_form(request.POST, request.FILES, page=page, user=request.user)
+                if not form.is_valid():
+                    failed = sorted(form.errors)
+                    services.record_invalid_attempt(page, failed)
+                    visit.add_failed_attempt(page.pk, failed)
+                    response = _render(page, request, form)
+                elif guards.claim_render_token(request):
+                    submission = services.submit_lead_form(
+                        page, form.field_values(), _visit_context(request, visit, page), request.user
+                    )
+                    visit.clear_attempts(page.pk)
+                    response = page.render_landing_page(request, submission, *args, **kwargs)
+                else:
+                    reason = RejectionReason.REUSED_TOKEN
+            if reason:
+                guards.log_rejection(request, page, reason)
+                response = _render(page, request, rejected=reason)
     else:
         form = page.get_form(
             page=page, user=request.user, initial={RENDER_TOKEN_FIELD: guards.make_render_token(page.pk)}

@@ -115,17 +115,6 @@ def device_class(user_agent):
     return "desktop"
 
 
-def client_ip(request):
-    """The client's address; behind ``PROXY_COUNT`` proxies, the entry they appended to X-Forwarded-For."""
-    proxies = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None) or 0
-    forwarded = [
-        part.strip() for part in request.headers.get("x-forwarded-for", "").split(",") if part.strip()
-    ]
-    if proxies and len(forwarded) >= proxies:
-        return forwarded[-proxies]
-    return request.META.get("REMOTE_ADDR", "")
-
-
 def truncate_ip(address):
     """The /24 network of an IPv4 address or the /48 of an IPv6 one, so no single visitor is identified."""
     try:

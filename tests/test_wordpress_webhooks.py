@@ -50,7 +50,7 @@ def signed_url(source):
 def signed_headers(source, body, delivery="d-1", timestamp=None):
     timestamp = str(int(time.time()) if timestamp is None else timestamp)
     return {
-        "X-Intralog-Signature": sign(source.webhook_secret, timestamp, body),
+        "X-Intralog-Signature": sign(source.webhook_secret, timestamp, delivery, body),
         "X-Intralog-Timestamp": timestamp,
         "X-Intralog-Delivery": delivery,
     }
@@ -170,6 +170,7 @@ def test_generic_json_signed(source, post):
         "no_delivery",
         "no_signature",
         "body_changed",
+        "delivery_changed",
     ],
 )
 def test_signature_failures_are_401_and_store_nothing(source, post, tamper):
@@ -179,7 +180,9 @@ def test_signature_failures_are_401_and_store_nothing(source, post, tamper):
     if tamper == "bad_signature":
         headers["X-Intralog-Signature"] = "sha256=" + "0" * 64
     elif tamper == "other_secret":
-        headers["X-Intralog-Signature"] = sign("not-the-secret", headers["X-Intralog-Timestamp"], body)
+        headers["X-Intralog-Signature"] = sign(
+            "not-the-secret", headers["X-Intralog-Timestamp"], headers["X-Intralog-Delivery"], body
+        )
     elif tamper == "stale_timestamp":
         headers = signed_headers(source, body, timestamp=int(time.time()) - 301)
     elif tamper == "future_timestamp":
@@ -190,6 +193,8 @@ def test_signature_failures_are_401_and_store_nothing(source, post, tamper):
         del headers["X-Intralog-Signature"]
     elif tamper == "body_changed":
         sent = body.replace(b"a@example", b"b@example")
+    elif tamper == "delivery_changed":
+        headers["X-Intralog-Delivery"] = "d-2"
     response = post(signed_url(source), sent, "application/json", **headers)
     assert response.status_code == 401
     assert not WebhookDelivery.objects.exists() and not Lead.objects.exists()

@@ -7,15 +7,13 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from intralog.client_ip import client_ip
+
 from .conf import setting
 from .models import WordPressSource
 from .webhooks import WebhookRejected, accept, schedule_processing, verify_signature, verify_token
 
 logger = logging.getLogger(__name__)
-
-
-def _client_ip(request):
-    return request.META.get("REMOTE_ADDR", "")
 
 
 @csrf_exempt
@@ -43,7 +41,7 @@ def receive(request, slug, token=None):
             delivery_id = verify_signature(source, body, request.headers)
             proof = "signature"
     except WebhookRejected as rejection:
-        logger.warning("wordpress webhook for %s rejected from %s: %s", slug, _client_ip(request), rejection)
+        logger.warning("wordpress webhook for %s rejected from %s: %s", slug, client_ip(request), rejection)
         status = 404 if token is not None else 401
         return JsonResponse({"error": "not accepted"}, status=status)
     delivery, replay = accept(source, body, request.content_type or "", delivery_id, proof)

@@ -8,6 +8,7 @@ import time
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
@@ -27,20 +28,26 @@ SIGNATURE_HEADER = "X-Intralog-Signature"
 TIMESTAMP_HEADER = "X-Intralog-Timestamp"
 DELIVERY_HEADER = "X-Intralog-Delivery"
 MAX_ATTEMPTS = 5
+MAX_JSON_DEPTH = 32
 
 
 class WebhookRejected(Exception):
     """The request fails its proof; the reason is logged, never shown to the sender."""
 
 
-def sign(secret, timestamp, body):
-    """The signature senders put in the header: HMAC-SHA256 of ``"<timestamp>." + body`` with the secret."""
-    message = str(timestamp).encode() + b"." + body
+def sign(secret, timestamp, delivery_id, body):
+    """The signature senders put in the header.
+
+    HMAC-SHA256, with the source's secret, of ``"<timestamp>.<delivery id>." + body`` (the raw body
+    bytes), hex-encoded and prefixed with ``sha256=``. The delivery id is signed so a captured request
+    cannot be sent again under another id.
+    """
+    message = f"{timestamp}.{delivery_id}.".encode() + body
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def verify_signature(source, body, headers, now=None):
-    """Check signature, timestamp window and delivery id; returns the delivery id."""
+    """Check signature (over timestamp, delivery id and body) and timestamp window; returns the delivery id."""
     signature = headers.get(SIGNATURE_HEADER, "")
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     delivery_id = headers.get(DELIVERY_HEADER, "").strip()
@@ -55,7 +62,9 @@ def verify_signature(source, body, headers, now=None):
     now = time.time() if now is None else now
     if abs(now - sent_at) > setting("WORDPRESS_WEBHOOK_TOLERANCE_SECONDS"):
         raise WebhookRejected("timestamp outside the window")
-    if not constant_time_compare(sign(source.webhook_secret, timestamp, body), signature.strip()):
+    if not constant_time_compare(
+        sign(source.webhook_secret, timestamp, delivery_id, body), signature.strip()
+    ):
         raise WebhookRejected("bad signature")
     return delivery_id
 
@@ -66,19 +75,24 @@ def verify_token(source, token):
 
 
 def accept(source, body, content_type, delivery_id, authenticated_by):
-    """Store the raw body before anything else; returns ``(delivery, is_replay)``."""
+    """Store the raw body before anything else; returns ``(delivery, is_replay)``.
+
+    A replay is a delivery id seen before, or the same body from the same source within
+    ``WORDPRESS_WEBHOOK_REPLAY_SECONDS`` whatever its id (a token URL sent twice, a double submit, a
+    signed body re-sent under a new id). Deliveries of one source are accepted one at a time (the source
+    row is locked), so two identical bodies arriving together store one.
+    """
     digest = hashlib.sha256(body).hexdigest()
-    if delivery_id:
-        earlier = WebhookDelivery.objects.filter(source=source, delivery_id=delivery_id).first()
-    else:
-        window = timezone.now() - timedelta(seconds=setting("WORDPRESS_WEBHOOK_REPLAY_SECONDS"))
-        earlier = WebhookDelivery.objects.filter(
-            source=source, body_sha256=digest, received_at__gte=window
-        ).first()
-    if earlier is not None:
-        return earlier, True
+    window = timezone.now() - timedelta(seconds=setting("WORDPRESS_WEBHOOK_REPLAY_SECONDS"))
     try:
         with transaction.atomic():
+            list(type(source).objects.select_for_update().filter(pk=source.pk).values_list("pk", flat=True))
+            same = Q(body_sha256=digest, received_at__gte=window)
+            if delivery_id:
+                same |= Q(delivery_id=delivery_id)
+            earlier = WebhookDelivery.objects.filter(same, source=source).order_by("pk").first()
+            if earlier is not None:
+                return earlier, True
             delivery = WebhookDelivery.objects.create(
                 source=source,
                 delivery_id=delivery_id,
@@ -128,9 +142,28 @@ def parse_body(delivery):
         payload = json.loads(text)
     except ValueError as error:
         raise RecordError(_("The webhook body is not valid JSON.")) from error
+    except RecursionError as error:
+        raise RecordError(_("The webhook body is nested too deeply.")) from error
+    if _depth(payload) > MAX_JSON_DEPTH:
+        raise RecordError(
+            _("The webhook body is nested more than %(levels)s levels deep.") % {"levels": MAX_JSON_DEPTH}
+        )
     if isinstance(payload, dict) and "form_id" in payload and any(_is_field_id(key) for key in payload):
         return "gravity", payload
     return "generic", payload
+
+
+def _depth(value):
+    """How deeply lists and dicts nest in ``value`` (0 for a scalar), without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _is_field_id(key):

@@ -84,6 +84,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "axes.middleware.AxesMiddleware",
+    "intralog.middleware.AdminIntegerParametersMiddleware",
 ]
 
 ROOT_URLCONF = "intralog.urls"
@@ -148,7 +149,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "crm/lockout.html"
-AXES_IPWARE_PROXY_COUNT = env_int("PROXY_COUNT", 0) or None
+# Reverse proxies in front of the app (0: none). The client address for the lockout and the lead-form
+# rate limit comes from intralog.client_ip, which reads X-Forwarded-For through django-ipware; axes calls
+# it instead of its own ipware settings (AXES_IPWARE_*), which AXES_CLIENT_IP_CALLABLE overrides.
+PROXY_COUNT = env_int("PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "intralog.client_ip.client_ip"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
@@ -211,7 +216,7 @@ CACHES = {
 # Wagtail
 WAGTAIL_SITE_NAME = "INTRALOG Leads Manager"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "intralog.search"}}  # the database backend, quoted safely
 WAGTAIL_PASSWORD_RESET_ENABLED = True
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]

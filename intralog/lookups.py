@@ -1,0 +1,26 @@
+"""``__in`` on integer fields ignores values no integer column can hold, as Django's ``exact`` already does.
+
+Django answers ``pk=<beyond 64 bits>`` with an empty result, but ``pk__in=[...]`` sends the value to the
+database, and SQLite raises ``OverflowError`` (a server error in every model multiple-choice filter,
+chooser and bulk action given a huge id). Out-of-range values cannot match a row, so they are dropped.
+"""
+
+from django.db.models import IntegerField
+from django.db.models.lookups import In
+
+
+class IntegerFieldIn(In):
+    def process_rhs(self, compiler, connection):
+        if self.rhs_is_direct_value():
+            low, high = connection.ops.integer_field_range(self.lhs.output_field.get_internal_type())
+            self.rhs = [
+                value
+                for value in self.rhs
+                if not isinstance(value, int)
+                or ((low is None or value >= low) and (high is None or value <= high))
+            ]
+        return super().process_rhs(compiler, connection)
+
+
+def register():
+    IntegerField.register_lookup(IntegerFieldIn)

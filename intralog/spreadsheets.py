@@ -1,0 +1,69 @@
+"""Spreadsheet output that is safe to open in Excel or LibreOffice (OWASP "CSV injection").
+
+A cell starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is read as a formula by
+spreadsheet programs; a leading quote makes it plain text. Every CSV the project serves goes through
+here: its own CSVs are written with ``csv_writer``, and ``protect_wagtail_exports`` (run once at start-up)
+makes the CSV export of every Wagtail listing (site history, form submissions, page reports, the lead
+export) neutralise its cells and headings too. Wagtail's XLSX export already stores formula-like text
+as text.
+"""
+
+import csv
+
+from django.utils.encoding import force_str
+from wagtail.admin.views.mixins import SpreadsheetExportMixin
+
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(value):
+    """Return ``value`` with a leading quote if a spreadsheet would treat it as a formula."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
+class FormulaSafeWriter:
+    """A ``csv.writer`` whose text cells are neutralised; numbers and dates are written as they are."""
+
+    def __init__(self, writer):
+        self._writer = writer
+
+    def writerow(self, row):
+        return self._writer.writerow([neutralise_formula(cell) for cell in row])
+
+    def writerows(self, rows):
+        for row in rows:
+            self.writerow(row)
+
+
+def csv_writer(file, **options):
+    """A formula-safe ``csv.writer`` on ``file``."""
+    return FormulaSafeWriter(csv.writer(file, **options))
+
+
+def _write_csv_row(self, writer, row_dict):
+    return writer.writerow(
+        {
+            field: neutralise_formula(self.preprocess_field_value(field, value, self.FORMAT_CSV))
+            for field, value in row_dict.items()
+        }
+    )
+
+
+def protect_wagtail_exports():
+    """Make ``SpreadsheetExportMixin`` (every Wagtail listing export) write formula-safe CSV cells and headings.
+
+    Wagtail's own views (site history, form submissions, reports) are served from Wagtail's URLs, so the
+    shared base class is the one place every one of them writes through.
+    """
+    if getattr(SpreadsheetExportMixin, "_formula_safe", False):
+        return
+    wagtail_get_heading = SpreadsheetExportMixin.get_heading
+
+    def get_heading(self, queryset, field):
+        return neutralise_formula(force_str(wagtail_get_heading(self, queryset, field)))
+
+    SpreadsheetExportMixin.write_csv_row = _write_csv_row
+    SpreadsheetExportMixin.get_heading = get_heading
+    SpreadsheetExportMixin._formula_safe = True
