@@ -67,3 +67,28 @@ def test_period_box_shows_the_default_period_and_apply_keeps_it(
     expect(page).to_have_url(re.compile(r"period=last_30"))
     expect(period).to_have_value("last_30")
     assert page.locator(".dashboards-period").inner_text() == stated
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS)
+def test_employee_home_figures_are_tiles_and_overdue_leads_open(
+    viewport, sign_in, brands, manager, employee, other_employee
+):
+    data = build(brands, manager, employee, other_employee)
+    page = sign_in(employee.username, PASSWORD)
+    page.set_viewport_size(VIEWPORTS[viewport])
+    expect(page.get_by_role("heading", name="My leads", exact=True)).to_have_count(1)
+    tiles = page.locator("[data-list=my-figures]")
+    expect(tiles).to_have_css("display", "grid")
+    tile = tiles.locator(".dashboards-kpi").first
+    expect(tile).to_have_css("border-top-style", "solid")
+    value_size = float(tile.locator("dd").evaluate("node => getComputedStyle(node).fontSize")[:-2])
+    label_size = float(tile.locator("dt").evaluate("node => getComputedStyle(node).fontSize")[:-2])
+    assert value_size > 1.5 * label_size
+
+    page.locator("[data-list=overdue]").get_by_role("link", name="L2").click()
+    expect(page).to_have_url(re.compile(rf"/admin/leads/inspect/{data['leads']['L2'].pk}/$"))
+    page.go_back()
+    page.locator("[data-table=my-status]").get_by_role("link", name="To quote").click()
+    expect(page).to_have_url(re.compile(r"/admin/leads/\?assignee=mine&status=\d+$"))
+    expect(page.locator("main table")).to_contain_text("L2")
+    expect(page.locator("main table")).not_to_contain_text("L7")
