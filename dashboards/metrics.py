@@ -260,26 +260,33 @@ def _if(condition, then=1):
 
 def status_distribution(user, flt, groups, settings, now=None):
     """Per status: leads, median and p90 days in the status, stale leads, and the previous period's
-    leads (``previous``, when comparing). One query, grouped by status only."""
+    leads (``previous``, when comparing). One query grouped by status, and one more when comparing:
+    the previous period is only counted (hashed), so the percentiles sort the period's rows alone."""
     now = now or timezone.now()
-    current = flt.range.q()
-    age = Case(
-        When(current, then=Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))),
-        output_field=FloatField(),
-    )
+    age = Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))
     stale_before = now - datetime.timedelta(days=settings.stale_days)
-    figures = {
-        "leads": Count("pk", filter=current),
-        "median_age": Percentile(age, 0.5),
-        "p90_age": Percentile(age, 0.9),
-        "stale": Count(
-            "pk", filter=current & Q(status_id__in=groups.open, last_activity_at__lt=stale_before)
-        ),
-    }
+    rows = (
+        flt.leads(user)
+        .values("status_id")
+        .annotate(
+            leads=Count("pk"),
+            median_age=Percentile(age, 0.5),
+            p90_age=Percentile(age, 0.9),
+            stale=Count("pk", filter=Q(status_id__in=groups.open, last_activity_at__lt=stale_before)),
+        )
+        .order_by()
+    )
+    distribution = {row["status_id"]: row for row in rows}
     if flt.compare:
-        figures["previous"] = Count("pk", filter=flt.previous.q())
-    rows = flt.scope(user).filter(_periods_q(flt)).values("status_id").annotate(**figures).order_by()
-    return {row["status_id"]: row for row in rows}
+        before = flt.scope(user).filter(flt.previous.q()).values("status_id").annotate(leads=Count("pk"))
+        for row in distribution.values():
+            row["previous"] = 0
+        for row in before.order_by():
+            distribution.setdefault(
+                row["status_id"],
+                {"status_id": row["status_id"], "leads": 0, "median_age": None, "p90_age": None, "stale": 0},
+            )["previous"] = row["leads"]
+    return distribution
 
 
 def stage_funnel(user, flt, groups, distribution):
