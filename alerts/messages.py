@@ -8,6 +8,7 @@ from functools import cache
 
 from django.conf import settings
 from django.template.loader import get_template
+from django.urls import reverse
 from django.utils import translation
 from django.utils.functional import cached_property
 from django.utils.text import Truncator
@@ -17,7 +18,6 @@ from .models import Trigger
 
 FIELD_LIMIT = 120
 MESSAGE_LIMIT = 300
-LEAD_URL = "/admin/snippets/crm/lead/inspect/{pk}/"
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -44,6 +44,17 @@ def absolute(url):
     if not url or url.startswith(("http://", "https://")):
         return url or ""
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + url
+
+
+def lead_link(lead_pk):
+    """The absolute address of a lead's page in the admin, from the lead viewset's URL name."""
+    from crm.viewsets.leads import lead_viewset
+
+    return absolute(reverse(lead_viewset.get_url_name("inspect"), args=[lead_pk]))
+
+
+def admin_home_link():
+    return absolute(reverse("wagtailadmin_home"))
 
 
 def cut(value, limit=FIELD_LIMIT):
@@ -79,7 +90,7 @@ def lead_values(lead, threshold=0):
         if lead.assignee
         else "",
         "message": cut(lead.message, MESSAGE_LIMIT),
-        "link": absolute(LEAD_URL.format(pk=lead.pk)),
+        "link": lead_link(lead.pk),
         "threshold": str(threshold),
     }
 
@@ -184,4 +195,4 @@ class Digest:
             self.text = _template("alerts/email/digest.txt").render(context)
             self.html = _template("alerts/email/digest.html").render(context)
             self.whatsapp_text = self.text.strip()[:1000]
-            self.whatsapp_parameters = [str(count), absolute("/admin/")]
+            self.whatsapp_parameters = [str(count), admin_home_link()]

@@ -9,7 +9,7 @@ import os
 import sys
 from importlib import import_module
 
-MODULES = ["leads", "dashboards", "sync", "forms", "alerts"]
+MODULES = ["leads", "dashboards", "homes", "sync", "forms", "alerts"]
 
 
 def main():
@@ -17,6 +17,13 @@ def main():
     parser.add_argument("modules", nargs="*", default=MODULES)
     parser.add_argument("--leads", type=int, default=1_000_000, help="leads in the volume dataset")
     parser.add_argument("--quick", action="store_true", help="small volumes, for a smoke run")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="dashboards and homes: measure every case this many times, rounds interleaved, and report "
+        "the median of the rounds (for a shared or busy machine)",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intralog.settings.bench")

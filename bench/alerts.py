@@ -26,7 +26,14 @@ DATABASE_URL = os.environ.get(
     "ALERTS_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_alerts"
 )
 REDIS_URL = os.environ.get("ALERTS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
-LEAD_LINK = re.compile(r"/admin/snippets/crm/lead/inspect/(\d+)/")
+
+
+def lead_link_pattern():
+    """A regular expression for a lead's admin address in an alert, capturing the lead id."""
+    from alerts.messages import lead_link
+
+    sample = 987654321
+    return re.compile(re.escape(lead_link(sample)).replace(str(sample), r"(\d+)"))
 
 
 def run(args):
@@ -332,17 +339,18 @@ def child(burst):
         fake.terminate()
         fake.wait(10)
 
+    lead_link = lead_link_pattern()
     whatsapp_keys, latencies = [], []
     for request in requests:
         parameters = request["json"]["template"]["components"][0]["parameters"]
-        match = next((LEAD_LINK.search(p["text"]) for p in parameters if LEAD_LINK.search(p["text"])), None)
+        match = next((lead_link.search(p["text"]) for p in parameters if lead_link.search(p["text"])), None)
         lead_pk = int(match.group(1)) if match else None
         whatsapp_keys.append((lead_pk, request["json"]["to"]))
         if lead_pk in created:
             latencies.append((request["time"] - created[lead_pk]) * 1000)
     email_keys, email_latencies = [], []
     for email in emails:
-        match = LEAD_LINK.search(email["text"])
+        match = lead_link.search(email["text"])
         lead_pk = int(match.group(1)) if match else None
         email_keys.append((lead_pk, tuple(email["to"])))
         if lead_pk in created:

@@ -98,6 +98,24 @@ def measure(name, func, runs=30, warmup=3, note=""):
     )
 
 
+def combine_rounds(rounds):
+    """One measurement of a case measured in several rounds: the median of the rounds' medians, p95s,
+    CPU and SQL times; the note lists each round's p95 so a round slowed by other work shows."""
+    if len(rounds) == 1:
+        return rounds[0]
+    first = rounds[0]
+    return Measurement(
+        first.name,
+        sum(m.runs for m in rounds),
+        statistics.median(m.median_ms for m in rounds),
+        statistics.median(m.p95_ms for m in rounds),
+        max(m.queries for m in rounds),
+        "p95 per round: " + " / ".join(f"{m.p95_ms:.0f}" for m in rounds),
+        cpu_median_ms=statistics.median(m.cpu_median_ms for m in rounds),
+        sql_median_ms=statistics.median(m.sql_median_ms for m in rounds),
+    )
+
+
 def machine_line():
     return (
         f"{platform.node()} · {platform.processor() or platform.machine()} · {os.cpu_count()} cores · "

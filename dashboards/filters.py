@@ -188,7 +188,11 @@ def status_label(status):
 
 
 class DashboardFilterForm(forms.Form):
-    """Every field optional; an invalid value is reported and ignored, never lost from the URL."""
+    """Every field optional; an invalid value is reported and ignored, never lost from the URL.
+
+    A missing period reads as the default one, so the period box shows the period the figures are
+    for and submitting the form unchanged keeps it.
+    """
 
     period = forms.ChoiceField(label=_("Period"), choices=PERIODS, required=False)
     start = forms.DateField(
@@ -208,6 +212,9 @@ class DashboardFilterForm(forms.Form):
     refresh = forms.BooleanField(label=_("Refresh every 60 s"), required=False)
 
     def __init__(self, data, catalogue, *, show_assignee=True):
+        data = data.copy()
+        if not data.get("period"):
+            data["period"] = DEFAULT_PERIOD
         super().__init__(data)
         everything = [("", _("All"))]
         self.fields["brand"].choices = everything + [
@@ -234,6 +241,11 @@ class DashboardFilterForm(forms.Form):
         ]
         if not show_assignee:
             del self.fields["assignee"]
+
+    def show_applied_period(self, period):
+        """Show ``period`` in the period box when an invalid choice or custom range was set aside for it."""
+        if self.data.get("period") != period:
+            self.data["period"] = period
 
     def clean(self):
         data = super().clean()
@@ -287,6 +299,7 @@ def read_filters(params, catalogue, *, show_assignee=True, today=None):
     if first is None or last is None:
         period = DEFAULT_PERIOD
         first, last = period_dates(period, today)
+    form.show_applied_period(period)
     lead_q = Q()
     if good.get("brand"):
         lead_q &= Q(brand_id=good["brand"])

@@ -1,9 +1,14 @@
 """The personal panel on the Wagtail home page: a salesperson's own open leads, overdue ones and figures."""
 
+from urllib.parse import urlencode
+
+from django.forms import Media
 from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
+from crm.filters import ASSIGNEE_MINE
 from crm.models import Role
+from crm.viewsets.leads import lead_viewset
 
 from . import metrics
 from .filters import status_label
@@ -19,6 +24,10 @@ class PersonalPanel(Component):
     def __init__(self, request):
         self.request = request
 
+    @property
+    def media(self):
+        return Media(css={"all": ["dashboards/dashboards.css"]})
+
     @staticmethod
     def is_shown_to(user):
         return user.is_authenticated and user.is_active and user.role in (Role.EMPLOYEE, Role.MANAGER)
@@ -27,12 +36,17 @@ class PersonalPanel(Component):
         user = self.request.user
         settings = DashboardSettings.current()
         figures = metrics.personal_figures(user, settings)
+        listing = reverse(lead_viewset.get_url_name("list"))
         for row in figures["by_status"]:
             row["label"] = status_label({"label": row["status__label"], "label_es": row["status__label_es"]})
+            row["url"] = f"{listing}?{urlencode({'assignee': ASSIGNEE_MINE, 'status': row['status_id']})}"
+        for lead in figures["overdue"]:
+            lead.page_url = reverse(lead_viewset.get_url_name("inspect"), args=[lead.pk])
         return {
             **figures,
             "open_total": sum(row["leads"] for row in figures["by_status"]),
             "overdue_total": sum(row["overdue"] for row in figures["by_status"]),
             "settings": settings,
+            "my_leads_url": reverse(lead_viewset.get_url_name("mine")),
             "dashboards_url": reverse("dashboards:overview") if can_view_dashboards(user) else "",
         }

@@ -1,7 +1,7 @@
 """The four management dashboards. Each view reads the filters, asks ``metrics`` and lays out tables."""
 
 from django.core.exceptions import PermissionDenied
-from django.urls import NoReverseMatch, reverse, reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import get_language, ngettext, to_locale
@@ -54,14 +54,11 @@ def can_view_dashboards(user):
     return user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION)
 
 
-def lead_url_pattern():
-    """The admin URL of a lead with ``0`` for its id, or None while no lead admin is registered."""
-    for name in ("crm_leads:edit", "wagtailsnippets_crm_lead:edit"):
-        try:
-            return reverse(name, args=[0])
-        except NoReverseMatch:
-            continue
-    return None
+def lead_page_url(lead_pk):
+    """The lead's page in the admin (the lead viewset's inspect view)."""
+    from crm.viewsets.leads import lead_viewset
+
+    return reverse(lead_viewset.get_url_name("inspect"), args=[lead_pk])
 
 
 class DashboardView(WagtailAdminTemplateMixin, TemplateView):
@@ -135,11 +132,10 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
         return status_label(row) if kind == "statuses" else row["name"]
 
     def lead_rows(self, leads):
-        pattern = lead_url_pattern()
         return [
             {
                 "lead": str(lead),
-                "url": pattern.replace("/0/", f"/{lead.pk}/") if pattern else "",
+                "url": lead_page_url(lead.pk),
                 "brand": lead.brand.name,
                 "status": lead.status.display_label,
                 "assignee": str(lead.assignee.get_full_name() or lead.assignee) if lead.assignee else "",

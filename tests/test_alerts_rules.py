@@ -41,7 +41,7 @@ def test_new_lead_emails_the_brand_managers_with_html_text_and_a_link(
     message = received["message"]
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    link = f"http://testserver/admin/snippets/crm/lead/inspect/{lead.pk}/"
+    link = f"http://testserver/admin/leads/inspect/{lead.pk}/"
     assert link in text
     assert f'href="{link}"' in html
     assert "&lt;script&gt;" in html
@@ -75,7 +75,7 @@ def test_assigned_alerts_the_assignee_only(
     assert request["authorization"] == "Bearer test-token"
     assert request["json"]["type"] == "template"
     parameters = request["json"]["template"]["components"][0]["parameters"]
-    assert any(f"/admin/snippets/crm/lead/inspect/{lead.pk}/" in p["text"] for p in parameters)
+    assert any(f"http://testserver/admin/leads/inspect/{lead.pk}/" in p["text"] for p in parameters)
 
 
 def test_status_changed_only_for_chosen_statuses(alerts_env, make_rule, manager, new_lead, commit):

@@ -84,8 +84,9 @@ def test_report_view_and_csv_for_marketing(dataset, marketer, client_for, django
     assert response.status_code == 200
     assert response.context["report"].views == 40
     body = response.content.decode()
-    assert '<td data-metric="conversion">0.1000</td>' in body
-    assert '<td data-metric="error_rate">0.4286</td>' in body
+    assert '<td data-metric="conversion">10.0 %</td>' in body
+    assert '<td data-metric="error_rate">42.9 %</td>' in body
+    assert "<td>Email</td><td>3</td><td>42.9 %</td>" in body
 
     csv_response = client.get(url + "&export=csv")
     assert csv_response["Content-Type"].startswith("text/csv")
@@ -108,3 +109,24 @@ def test_invalid_range_falls_back_with_an_error(dataset, marketer, client_for):
     )
     assert response.status_code == 200
     assert "The start date must not be after the end date." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_both_report_pages_show_conversion_as_one_localised_percentage(dataset, marketer, client_for):
+    from wagtail.users.models import UserProfile
+
+    client = client_for(marketer)
+    dates = "?start=2026-01-10&end=2026-01-11"
+    detail = client.get(f"/admin/lead-forms/reports/{dataset.pk}/{dates}").content.decode()
+    index = client.get(f"/admin/lead-forms/reports/{dates}").content.decode()
+    assert '<td data-metric="conversion">10.0 %</td>' in detail
+    assert '<td data-metric="conversion">10.0 %</td>' in index
+
+    profile = UserProfile.get_for_user(marketer)
+    profile.preferred_language = "es-ar"
+    profile.save()
+    detail = client.get(f"/admin/lead-forms/reports/{dataset.pk}/{dates}").content.decode()
+    index = client.get(f"/admin/lead-forms/reports/{dates}").content.decode()
+    assert '<td data-metric="conversion">10,0 %</td>' in detail
+    assert '<td data-metric="error_rate">42,9 %</td>' in detail
+    assert '<td data-metric="conversion">10,0 %</td>' in index

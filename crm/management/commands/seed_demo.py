@@ -3,7 +3,9 @@
 from importlib import import_module
 
 from django.apps import apps
+from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from crm.demo import seed_people
@@ -32,6 +34,7 @@ class Command(BaseCommand):
             if hasattr(module, "seed"):
                 module.seed(self.stdout, options)
         logins = seed_people()
-        self.stdout.write(self.style.SUCCESS(_("Demo logins (sign in at http://127.0.0.1:8000/admin/):")))
+        admin_url = settings.WAGTAILADMIN_BASE_URL.rstrip("/") + reverse("wagtailadmin_home")
+        self.stdout.write(self.style.SUCCESS(_("Demo logins (sign in at %(url)s):") % {"url": admin_url}))
         for username, password, role in logins:
             self.stdout.write(f"  {role:<10} {username:<12} {password}")

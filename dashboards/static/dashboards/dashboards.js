@@ -1,4 +1,6 @@
-/* Draws every dashboard chart from the JSON next to it, with the page's locale for numbers and dates. */
+/* Draws every dashboard chart from the JSON next to it, with the page's locale for numbers and dates.
+   Wagtail's admin puts page scripts before the content: this one is deferred, and waits for the
+   document if it is ever loaded without ``defer``. */
 (function () {
   "use strict";
   var script = document.getElementById("dashboards-script");
@@ -36,5 +38,18 @@
     });
   }
 
-  document.querySelectorAll("canvas[data-chart]").forEach(draw);
+  function drawAll() {
+    document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+      if (!canvas.dataset.drawn) {
+        canvas.dataset.drawn = "true";
+        draw(canvas);
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", drawAll);
+  } else {
+    drawAll();
+  }
 })();

@@ -1,0 +1,99 @@
+"""The Wagtail admin home of every role at volume: whatever panels the home shows that role.
+
+``python -m bench homes`` (``make bench``); writes the "homes" section of RESULTS.md. The employee is
+the salesperson holding the most open leads, the worst case of the personal panels.
+"""
+
+import html
+import os
+import re
+from datetime import UTC, datetime
+
+from django.db.models import Count, Q
+from django.test import Client
+from django.urls import reverse
+
+from bench.dashboards import QUICK_LEADS, _load, _rounds_text, measure_cases
+from bench.harness import DETAILED_HEADER, machine_line, write_section
+from bench.loader import ensure_dataset
+
+TARGET_MS = 100
+TARGET_QUERIES = 20
+HEADING = re.compile(r"<h2[^>]*>(.*?)</h2>", re.S)
+
+
+def busiest_employee():
+    """The employee with the most open leads (new or open stage) assigned to them."""
+    from crm.models import Role, Stage, User
+
+    return (
+        User.objects.filter(role=Role.EMPLOYEE, is_active=True)
+        .annotate(
+            open_leads=Count(
+                "assigned_leads", filter=Q(assigned_leads__status__stage__in=[Stage.NEW, Stage.OPEN])
+            )
+        )
+        .order_by("-open_leads", "username")
+        .first()
+    )
+
+
+def cases():
+    from crm.models import User
+
+    employee = busiest_employee()
+    people = [
+        ("admin", User.objects.get(username="bench-admin")),
+        ("manager (one brand)", User.objects.get(username="gerente.intralog")),
+        ("manager (both brands)", User.objects.get(username="gerente")),
+        (f"employee ({employee.open_leads:,} open leads)", employee),
+        ("marketing", User.objects.get(username="marketing")),
+    ]
+    return [(f"home · {role}", user, reverse("wagtailadmin_home")) for role, user in people]
+
+
+def panels_shown(user, path):
+    """The headings of the panels the home shows ``user``."""
+    client = Client()
+    client.force_login(user)
+    page = client.get(path).content.decode()
+    main = page[page.find("<main") :]
+    return [" ".join(html.unescape(re.sub(r"<[^>]+>", "", text)).split()) for text in HEADING.findall(main)]
+
+
+def run(args):
+    leads = QUICK_LEADS if args.quick else args.leads
+    report = ensure_dataset(leads)
+    print(report, flush=True)
+    runs = 10 if args.quick else 30
+    rounds = max(1, getattr(args, "rounds", 1))
+    home_cases = cases()
+    shown = {name: panels_shown(user, path) for name, user, path in home_cases}
+    load_before = os.getloadavg()
+    measurements = measure_cases(home_cases, runs, rounds, TARGET_MS, TARGET_QUERIES)
+    load_after = os.getloadavg()
+    lines = [
+        f"Machine: {machine_line()}  ",
+        f"Load average (1/5/15 min) before / after the timed cases: {_load(load_before)} / {_load(load_after)} "
+        f"on {os.cpu_count()} cores; wall times include waiting for a CPU.  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · dataset: {leads:,} leads · {report}  ",
+        f"Each case: `GET /admin/` as that person, 3 warm-up requests, then {runs} timed requests through "
+        "Django's test client (server time: the Wagtail admin frame and every home panel the role sees), "
+        f"signed in with `force_login`{_rounds_text(rounds)}. Targets: p95 ≤ {TARGET_MS} ms and ≤ "
+        f"{TARGET_QUERIES} queries. Python CPU: the benchmark process's CPU time per request; SQL wait: wall "
+        "time spent waiting on PostgreSQL (including waiting for a CPU on a busy machine).",
+        "",
+        "How: a salesperson's panels read only their own leads from one index, "
+        "`dashboards_lead_assignee_cover` (assignee, assignment time; status, contact and activity times "
+        "carried): open leads by status and their overdue count, the first ten overdue (oldest assignment "
+        "first) and the figures of the last 30 days, each from one stretch of it without visiting a lead row; "
+        "the statuses are picked from their small table first instead of being joined.",
+        "",
+        DETAILED_HEADER,
+        *[m.detailed_row() for m in measurements],
+        "",
+        "What each home shows (its panels' headings):",
+        "",
+        *[f"- {name}: {', '.join(headings) or '(no panel headings)'}" for name, headings in shown.items()],
+    ]
+    write_section("homes", f"Admin homes at {leads:,} leads", "\n".join(lines))
