@@ -144,7 +144,16 @@ class Fault:
 class FakeWordPress:
     """The fake site. ``start()`` returns its root URL; ``faults`` are consumed in order."""
 
-    def __init__(self, forms=None, username="wp-sync", password="abcd EFGH ijkl MNOP qrst UVWX", seed=1):  # noqa: S107 - made up
+    def __init__(
+        self,
+        forms=None,
+        username="wp-sync",
+        password="abcd EFGH ijkl MNOP qrst UVWX",  # noqa: S107 - made up
+        seed=1,
+        *,
+        start=None,
+    ):
+        """``start``: the first generated submission's time (one a minute after it; default 1 June 2025)."""
         self.username = username
         self.password = password
         self.readonly_username = "wp-viewer"
@@ -158,7 +167,7 @@ class FakeWordPress:
         self.rng = random.Random(seed)
         self.server = None
         self.thread = None
-        start = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+        start = start or datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
         for form_id, count in (forms or {"3": 30, "7": 20}).items():
             self.submissions.setdefault(str(form_id), [])
             for _ in range(count):

@@ -4,10 +4,12 @@ Leads are only ever written through ``crm.services``; these models hold data and
 """
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -154,8 +156,24 @@ class TaggedLead(TaggedItemBase):
     content_object = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="tagged_items")
 
 
+def backfill_age():
+    """How long after its submission a lead may reach the CRM and still be new demand."""
+    return timedelta(hours=settings.LEAD_BACKFILL_HOURS)
+
+
+def backfill_q(prefix=""):
+    """Leads that reached the CRM more than ``backfill_age()`` after their submission: past demand, from a
+    first import or a backfill. Their arrival alerts nobody and they stay out of the first-contact SLA."""
+    return Q(**{f"{prefix}submitted_at__lt": F(f"{prefix}received_at") - backfill_age()})
+
+
 class Lead(models.Model):
-    """A potential customer's enquiry, from any channel."""
+    """A potential customer's enquiry, from any channel.
+
+    ``submitted_at`` is when the person asked (the site's own date for imported submissions, never later
+    than ``received_at``), ``received_at`` when the CRM got it. A lead's age, its place in listings and the
+    demand figures follow the submission.
+    """
 
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -260,7 +278,7 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["-received_at", "-pk"]
+        ordering = ["-submitted_at", "-pk"]
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
         permissions = [
@@ -276,15 +294,20 @@ class Lead(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["-received_at", "-id"], name="crm_lead_received"),
-            models.Index(fields=["assignee", "status", "-received_at"], name="crm_lead_assignee_status"),
-            models.Index(fields=["status", "-received_at"], name="crm_lead_status_received"),
+            models.Index(fields=["-submitted_at", "-id"], name="crm_lead_submitted"),
+            models.Index(fields=["assignee", "status", "-submitted_at"], name="crm_lead_assignee_submitted"),
+            models.Index(fields=["status", "-submitted_at"], name="crm_lead_status_submitted"),
             models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
             models.Index(fields=["brand", "phone_e164"], name="crm_lead_brand_phone"),
         ]
 
     def __str__(self):
         return self.contact_name or self.company or self.email or f"#{self.pk}"
+
+    @property
+    def is_backfill(self):
+        """Whether the lead reached the CRM long after its submission (see ``backfill_q``)."""
+        return self.submitted_at < self.received_at - backfill_age()
 
     @property
     def is_merged(self):
