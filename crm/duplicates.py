@@ -5,6 +5,7 @@ A repeat is linked to the earliest submission of its group and tagged; nothing i
 """
 
 import dataclasses
+import re
 from datetime import UTC
 
 from django.db import connection
@@ -17,9 +18,13 @@ from .models import Lead
 DUPLICATE_TAG = "duplicate"
 
 
+# An address with a name, an "@" and a domain with a dot: "@@", "x@gmail" or "no tengo" link nobody.
+_USABLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def contact_keys(lead):
     """``(field, value)`` pairs by which ``lead`` repeats another: a usable email, the E.164 phone."""
-    if lead.email and "@" in lead.email:
+    if lead.email and _USABLE_EMAIL.fullmatch(lead.email):
         yield "email", lead.email
     if lead.phone_e164:
         yield "phone_e164", lead.phone_e164

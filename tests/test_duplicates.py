@@ -55,6 +55,11 @@ class TestDetection:
         fourth = new_lead(brands["intralog"], email="ana@acme.com", phone="+54 11 4555 1234")
         assert fourth.duplicate_of == first
 
+    @pytest.mark.parametrize("email", ["@@", "x@gmail", "ventas@empresa", "a @b.com"])
+    def test_an_unusable_email_links_nobody(self, brands, email):
+        new_lead(brands["intralog"], email=email, contact_name="Ana")
+        assert new_lead(brands["intralog"], email=email, contact_name="Beto").duplicate_of is None
+
     def test_no_contact_data_no_duplicate(self, brands):
         new_lead(brands["intralog"], contact_name="Ana")
         assert new_lead(brands["intralog"], contact_name="Ana").duplicate_of is None
