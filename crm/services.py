@@ -41,6 +41,18 @@ LOG_ACTIONS = {
 _UNSET = object()
 
 
+class EncodedJSON(dict):
+    """A JSON object encoded once, when wrapped (``text``): ``bulk_insert`` writes that text for every
+    row holding it, e.g. a WordPress payload kept both as the raw submission and as the lead's raw
+    payload. Do not change it after wrapping."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value=()):
+        super().__init__(value)
+        self.text = json.dumps(self)
+
+
 class ModelBuilder:
     """Instances of one model built from values in field order, as ``Model.from_db`` builds them.
 
@@ -593,8 +605,12 @@ def _copy(plan, rows, without_pk=False):
         for row in rows:
             for number, encoder in encoders:
                 value = row[number]
-                if value is not None:
-                    row[number] = encoder.encode(value) if encoder else json.dumps(value)
+                if value is None:
+                    continue
+                if encoder:
+                    row[number] = encoder.encode(value)
+                else:
+                    row[number] = value.text if type(value) is EncodedJSON else json.dumps(value)
             copy.write_row(row[1:] if without_pk else row)
 
 

@@ -488,16 +488,40 @@ class ClassificationRule(models.Model):
         if self.field and self.pattern:
             value = str(getattr(lead, self.field, "") or "")
             if self.match == self.Match.REGEX:
-                try:
-                    return re.search(self.pattern, value, re.IGNORECASE) is not None
-                except re.error:
-                    return False
+                search = self._search()
+                return search is not None and search(value)
             return self.pattern.casefold() in value.casefold()
         return True
 
+    def _search(self):
+        """A function telling whether a text matches ``pattern`` ignoring case (None when it is not valid).
+
+        An all-lowercase ASCII pattern (no uppercase escape or range) is matched case-sensitively against
+        the lower-cased text, which Python's ``re`` does about twice as fast as ``IGNORECASE`` on long
+        messages; any other pattern with ``IGNORECASE``. Built once per rule instance.
+        """
+        if getattr(self, "_search_pattern", None) != self.pattern:
+            self._search_pattern, self._search_function = self.pattern, None
+            try:
+                if self.pattern.isascii() and self.pattern == self.pattern.lower():
+                    compiled = re.compile(self.pattern)
+                    self._search_function = lambda text: compiled.search(text.lower()) is not None
+                else:
+                    compiled = re.compile(self.pattern, re.IGNORECASE)
+                    self._search_function = lambda text: compiled.search(text) is not None
+            except re.error:
+                pass
+        return self._search_function
+
+
+# What every link of ``LINK_PATTERN`` contains ("://", or "www." in any case), found in one quick scan.
+_MAY_LINK = re.compile(r"[:wW](?://|[wW][wW]\.)")
+
 
 def count_links(text):
-    return len(LINK_PATTERN.findall(text or ""))
+    if not text or _MAY_LINK.search(text) is None:
+        return 0
+    return len(LINK_PATTERN.findall(text))
 
 
 class AssignmentRule(models.Model):
