@@ -163,3 +163,27 @@ def test_the_listing_orders_and_ages_leads_by_submission(
     age = re.search(r'<span title="[^"]*">([^<]+)</span>', row).group(1)
     assert "year" in age, age
     assert "minute" not in age
+
+
+def test_a_sync_links_duplicates_to_the_earliest_submission_whatever_form_brings_it_first(
+    make_source, fast_retries, brands
+):
+    """Form 3 syncs before form 4, but form 4 holds Ana's first submission: it is the original."""
+    site = FakeWordPress(forms={"3": 0, "4": 0})
+    start = datetime.datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+    ana = {"Nombre y apellido": "Ana Pérez", "Email": "ana@acme.com"}
+    later = site.add("3", fields={**ana, "Teléfono": "011 4555-1234"}, created=start + timedelta(days=3))
+    repeat = site.add("3", fields={"Teléfono": "+54 11 4555 1234"}, created=start + timedelta(days=5))
+    first = site.add("4", fields=ana, created=start)
+    site.start()
+    try:
+        source = make_source(site, "collection", forms=(("3", "intralog"), ("4", "intralog")), page_size=1)
+        run = sync_source(source)
+    finally:
+        site.stop()
+    assert run.status == SyncRun.Status.SUCCEEDED and run.created == 3
+    leads = {int(lead.external_id): lead for lead in Lead.objects.filter(external_source=source.external_key)}
+    original = leads[first]
+    assert original.duplicate_of_id is None
+    assert leads[later].duplicate_of_id == original.pk and leads[repeat].duplicate_of_id == original.pk
+    assert leads[later].events.filter(kind="classified", data__duplicate_of=original.pk).exists()
