@@ -85,6 +85,16 @@ class RuleSpec:
         )
 
 
+def is_backfill_arrival(event):
+    """Whether ``event`` is part of a lead's arrival (its creation, classification, automatic assignment)
+    and the lead is past demand imported late (``crm.models.backfill_q``): no rule alerts about it.
+
+    Later events of such a lead (a person assigns it, moves it on) alert as any other lead's.
+    """
+    lead = event.lead
+    return event.created_at <= lead.received_at and lead.is_backfill
+
+
 @dataclass
 class Snapshot:
     version: object

@@ -22,7 +22,7 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from crm.access import can_see_lead
-from crm.models import CLOSED_STAGES, Lead
+from crm.models import CLOSED_STAGES, Lead, backfill_q
 
 from . import rules
 from .channels import DeliveryError
@@ -99,7 +99,7 @@ def rows_for_event(event, snapshot=None, now=None):
     if not specs:
         return []
     lead = event.lead
-    if lead.skip_alerts:
+    if lead.skip_alerts or rules.is_backfill_arrival(event):
         return []
     _key, stage = snapshot.statuses.get(lead.status_id, ("", ""))
     assignee_id = lead.assignee_id
@@ -377,7 +377,10 @@ def on_integration_failed(sender, kind, name, error, admin_url="", **kwargs):
 
 
 def check_breaches(now=None):
-    """SLA and staleness checks: alert once per lead and breach (the same breach never twice)."""
+    """SLA and staleness checks: alert once per lead and breach (the same breach never twice).
+
+    Backfilled leads (``crm.models.backfill_q``) have no SLA; they can still go stale.
+    """
     now = now or timezone.now()
     snapshot = rules.current()
     lookback = timedelta(hours=settings.ALERTS_BREACH_LOOKBACK_HOURS)
@@ -402,9 +405,11 @@ def _breached_leads(spec, trigger, field, deadline, oldest):
         .exclude(Exists(Breach.objects.filter(rule_id=spec.id, lead=OuterRef("pk"), since=OuterRef(field))))
     )
     if trigger == Trigger.SLA_UNASSIGNED:
-        queryset = queryset.filter(assignee__isnull=True)
+        queryset = queryset.filter(assignee__isnull=True).exclude(backfill_q())
     elif trigger == Trigger.SLA_NOT_CONTACTED:
-        queryset = queryset.filter(assignee__isnull=False, first_contacted_at__isnull=True)
+        queryset = queryset.filter(assignee__isnull=False, first_contacted_at__isnull=True).exclude(
+            backfill_q()
+        )
     for name, values in (
         ("brand_id__in", spec.brand_ids),
         ("service_id__in", spec.service_ids),

@@ -2,7 +2,7 @@
 
 ``run(args)`` loads the dataset (``bench.loader``), signs in as an admin, a manager and an employee and
 times the listing (default view; filtered by assignee and status; searched by an email fragment; sorted
-by received date; page 1 and page 500) and the inspect page. The query counts are then compared with
+by submission date; page 1 and page 500) and the inspect page. The query counts are then compared with
 the same requests on a 10k-lead database and with a larger page size: they must not change.
 """
 
@@ -59,7 +59,7 @@ def cases():
     employee = users["employee"]
     sample = Lead.objects.filter(email__contains="@", assignee=employee).order_by("pk").first()
     fragment = sample.email.split("@")[0][-8:] if sample else "gonzalez"
-    inspected = Lead.objects.filter(assignee=employee).order_by("-received_at", "-pk").first()
+    inspected = Lead.objects.filter(assignee=employee).order_by("-submitted_at", "-pk").first()
     listing = listing_url()
     rows = []
     for role in ("admin", "manager", "employee"):
@@ -72,7 +72,7 @@ def cases():
                 {"assignee": employee.pk, "status": quoted.pk},
             ),
             (f"listing, email search “{fragment}” ({role})", role, listing, {"q": fragment}),
-            (f"listing, sorted by received ({role})", role, listing, {"ordering": "received_at"}),
+            (f"listing, sorted by submission ({role})", role, listing, {"ordering": "submitted_at"}),
             (f"listing, page 500 ({role})", role, listing, {"p": 500}),
             (f"inspect ({role})", role, inspect_url(inspected.pk), {}),
         ]

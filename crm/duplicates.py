@@ -1,9 +1,11 @@
 """Duplicate detection: the same normalised email or E.164 phone within a brand.
 
-A repeat is linked to the earliest original and tagged; nothing is merged silently
+A repeat is linked to the earliest submission of its group and tagged; nothing is merged silently
 (``crm.services.merge_leads`` is the explicit merge).
 """
 
+import dataclasses
+import re
 from datetime import UTC
 
 from django.db import connection
@@ -16,9 +18,13 @@ from .models import Lead
 DUPLICATE_TAG = "duplicate"
 
 
+# An address with a name, an "@" and a domain with a dot: "@@", "x@gmail" or "no tengo" link nobody.
+_USABLE_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
 def contact_keys(lead):
     """``(field, value)`` pairs by which ``lead`` repeats another: a usable email, the E.164 phone."""
-    if lead.email and "@" in lead.email:
+    if lead.email and _USABLE_EMAIL.fullmatch(lead.email):
         yield "email", lead.email
     if lead.phone_e164:
         yield "phone_e164", lead.phone_e164
@@ -51,40 +57,77 @@ def lock_contacts(leads):
             cursor.execute(_LOCK_SQL, [keys])
 
 
+@dataclasses.dataclass
+class Links:
+    """How a batch of new leads joins the leads already saved.
+
+    ``originals``: per new lead, None (it is an original), the primary key of its saved original, or the
+    earlier lead of the batch that is its original. ``relinked``: ``{saved original's pk: new original}``
+    for saved originals that a new lead submitted earlier displaces (the new original is a primary key
+    or a lead of the batch); they and their duplicates become duplicates of it.
+    """
+
+    originals: list
+    relinked: dict = dataclasses.field(default_factory=dict)
+
+
 def find_originals(leads):
-    """The original each new, unsaved lead repeats (or None), in creation order, one query per contact field.
+    """The originals of new, unsaved leads (see ``Links``), one query per contact field.
 
-    The original is the earliest other lead of the same brand sharing the email or the E.164 phone; when
-    that one is itself a duplicate, its original (duplicates always point at the root).
-
-    Returns, per lead, None, the primary key of its original among saved leads, or the earlier lead of
-    ``leads`` that is its original (earlier in the list wins over later, as if created one by one).
+    Leads sharing a usable email or E.164 phone within a brand form one group, linked to its earliest
+    submission (``submitted_at``, then the lead id: a saved lead before a new one, new ones in list
+    order, which is the order of their ids), whatever order they arrive in. Every duplicate points at
+    the original itself. A new lead joining several groups joins them into one.
     """
     wanted = {}
     for lead in leads:
-        for field, value in contact_keys(lead):
-            wanted.setdefault(field, {}).setdefault(lead.brand_id, set()).add(value)
-    saved = {}
+        for field_name, value in contact_keys(lead):
+            wanted.setdefault(field_name, {}).setdefault(lead.brand_id, set()).add(value)
+    saved, order = {}, {}
     if wanted:
         sql, params = _earliest_sql(wanted)
         with connection.cursor() as cursor:
             cursor.execute(sql, params)
-            for field, brand_id, value, received_at, pk, root in cursor.fetchall():
-                saved[(brand_id, field, value)] = ((_aware(received_at), 0, pk), root or pk)
-    in_batch, result = {}, []
+            for field_name, brand_id, value, submitted_at, root in cursor.fetchall():
+                saved[(brand_id, field_name, value)] = ("saved", root)
+                order[("saved", root)] = (_aware(submitted_at), 0, root)
+    parent = {}
+
+    def find(node):
+        while parent.get(node, node) != node:
+            parent[node] = parent.get(parent[node], parent[node])
+            node = parent[node]
+        return node
+
+    def join(node, other):
+        node, other = find(node), find(other)
+        if node != other:
+            first, later = sorted((node, other), key=order.__getitem__)
+            parent[later] = first
+
+    in_batch = {}
     for index, lead in enumerate(leads):
-        best = None
-        for field, value in contact_keys(lead):
-            key = (lead.brand_id, field, value)
-            for candidate in (saved.get(key), in_batch.get(key)):
-                if candidate is not None and (best is None or candidate[0] < best[0]):
-                    best = candidate
-        root = best[1] if best else None
-        result.append(root)
-        entry = ((lead.received_at, 1, index), root if root is not None else lead)
-        for field, value in contact_keys(lead):
-            in_batch.setdefault((lead.brand_id, field, value), entry)
-    return result
+        node = ("new", index)
+        order[node] = (lead.submitted_at, 1, index)
+        for field_name, value in contact_keys(lead):
+            key = (lead.brand_id, field_name, value)
+            for other in (saved.get(key), in_batch.setdefault(key, node)):
+                if other is not None:
+                    join(node, other)
+
+    def target(node):
+        return node[1] if node[0] == "saved" else leads[node[1]]
+
+    originals = []
+    for index in range(len(leads)):
+        root = find(("new", index))
+        originals.append(None if root == ("new", index) else target(root))
+    relinked = {}
+    for node in set(saved.values()):
+        root = find(node)
+        if root != node:
+            relinked[node[1]] = target(root)
+    return Links(originals, relinked)
 
 
 def _aware(value):
@@ -96,20 +139,23 @@ def _aware(value):
 
 # Names come from the model; values are parameters.
 _EARLIEST = (
-    "SELECT '{field}', k.brand_id, k.value, l.received_at, l.id, l.duplicate_of_id "
+    "SELECT '{field}', k.brand_id, k.value, COALESCE(r.submitted_at, l.submitted_at), COALESCE(r.id, l.id) "
     "FROM keys{number} AS k JOIN {table} AS l ON l.id = (SELECT x.id FROM {table} AS x "
-    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.received_at, x.id LIMIT 1)"
+    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.submitted_at, x.id LIMIT 1) "
+    "LEFT JOIN {table} AS r ON r.id = l.duplicate_of_id"
 )
 _EARLIEST_POSTGRES = (
-    "SELECT '{field}', k.brand_id, k.value, l.received_at, l.id, l.duplicate_of_id "
+    "SELECT '{field}', k.brand_id, k.value, COALESCE(r.submitted_at, l.submitted_at), COALESCE(r.id, l.id) "
     "FROM unnest(%s::bigint[], %s::text[]) AS k(brand_id, value) CROSS JOIN LATERAL ("
-    "SELECT x.received_at, x.id, x.duplicate_of_id FROM {table} AS x "
-    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.received_at, x.id LIMIT 1) AS l"
+    "SELECT x.submitted_at, x.id, x.duplicate_of_id FROM {table} AS x "
+    "WHERE x.brand_id = k.brand_id AND x.{column} = k.value ORDER BY x.submitted_at, x.id LIMIT 1) AS l "
+    "LEFT JOIN {table} AS r ON r.id = l.duplicate_of_id"
 )
 
 
 def _earliest_sql(wanted):
-    """One query: per (field, brand, value) wanted, the earliest saved lead with it (by its indexes).
+    """One query: per (field, brand, value) wanted, the original of the earliest saved lead with it
+    (its submission time and id), found by the (brand, field) indexes.
 
     A ``LIMIT 1`` per key keeps PostgreSQL on the (brand, field) b-tree indexes, where an ``IN`` list
     may be planned on a trigram index at a far higher cost. On PostgreSQL the keys go in as two arrays
@@ -145,4 +191,22 @@ def duplicate_event(original_pk, note=None):
         "to_value": DUPLICATE_TAG,
         "note": (note or duplicate_note()) % {"pk": original_pk},
         "data": {"duplicate_of": original_pk, "tags": [DUPLICATE_TAG]},
+    }
+
+
+def relink_event(original_pk, previous_pk=None):
+    """The fields of the ``classified`` event of a saved lead relinked to lead ``original_pk``, submitted
+    earlier than it (``previous_pk``: its original until now, None when it was an original itself)."""
+    if previous_pk is None:
+        note = _("Repeats lead #%(pk)s, submitted earlier.") % {"pk": original_pk}
+    else:
+        note = _("Repeats lead #%(pk)s, submitted earlier than its previous original #%(previous)s.") % {
+            "pk": original_pk,
+            "previous": previous_pk,
+        }
+    return {
+        "from_value": f"#{previous_pk}" if previous_pk else "",
+        "to_value": DUPLICATE_TAG,
+        "note": note,
+        "data": {"duplicate_of": original_pk, "previous_original": previous_pk, "tags": [DUPLICATE_TAG]},
     }

@@ -62,6 +62,9 @@ class LeadFilterSet(WagtailFilterSet):
     service = django_filters.ModelChoiceFilter(queryset=Service.objects.none(), label=_("Service"))
     source = django_filters.ModelChoiceFilter(queryset=Source.objects.all(), label=_("Source"))
     campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.none(), label=_("Campaign"))
+    submitted = django_filters.DateFromToRangeFilter(
+        field_name="submitted_at", label=_("Submitted"), widget=DateRangePickerWidget
+    )
     received = django_filters.DateFromToRangeFilter(
         field_name="received_at", label=_("Received"), widget=DateRangePickerWidget
     )

@@ -14,9 +14,11 @@ DEFAULT_REGION = "AR"
 ZERO_WIDTH = dict.fromkeys(
     map(ord, "\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad")
 )
+_ZERO_WIDTH = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
+_LINE_EDGES = re.compile(r" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _AD_MACRO = re.compile(r"^(\{\{?\s*[\w.\-]+\s*\}?\}|\[[\w.\-]+\]|%%?[\w.\-]+%%?|__[\w]+__)$")
 JUNK_VALUES = {
@@ -66,13 +68,16 @@ def clean_text(value, multiline=False):
 
 
 def _clean(text, multiline):
-    text = unicodedata.normalize("NFC", text).translate(ZERO_WIDTH)
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """Each step runs over the whole text in C, and only when the text needs it (long messages are common)."""
+    if not text.isascii():
+        text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
     if not multiline:
         return _SPACES.sub(" ", text).strip()
-    lines = [_INLINE_SPACES.sub(" ", line).strip() for line in text.split("\n")]
-    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+    text = _LINE_EDGES.sub("\n", _INLINE_SPACES.sub(" ", text))
+    return _BLANK_LINES.sub("\n\n", text).strip()
 
 
 # Short values (services, places, UTM values, labels) repeat across submissions.
@@ -81,15 +86,30 @@ _clean_cached = lru_cache(maxsize=8192)(_clean)
 
 
 def is_junk(text):
-    """True for placeholder answers (``N/A``, ``-``, ``asdf``) and unfilled ad macros (``{campaignname}``)."""
-    folded = text.strip().casefold()
+    """True for placeholder answers (``N/A``, ``-``, ``asdf``) and unfilled ad macros (``{campaignname}``).
+
+    Both are short: a text longer than ``_CACHED_LENGTH`` is not looked at further.
+    """
+    stripped = text.strip()
+    if len(stripped) > _CACHED_LENGTH:
+        return False
+    folded = stripped.casefold()
     return not folded or folded in JUNK_VALUES or bool(_AD_MACRO.match(folded))
 
 
 def clean_value(value, multiline=False):
     """``clean_text`` with junk values and ad macros turned into ""."""
+    if isinstance(value, str) and len(value) <= _CACHED_LENGTH:
+        return _clean_value_cached(value, multiline)
+    return _clean_value(value, multiline)
+
+
+def _clean_value(value, multiline):
     text = clean_text(value, multiline=multiline)
     return "" if is_junk(text) else text
+
+
+_clean_value_cached = lru_cache(maxsize=8192)(_clean_value)
 
 
 def fold(text):
@@ -155,16 +175,22 @@ def utm_from_url(url):
     """The UTM parameters found in a URL's query string."""
     if not url:
         return {}
+    return dict(_utm_from_url(url) if isinstance(url, str) else _utm_from_url.__wrapped__(url))
+
+
+@lru_cache(maxsize=2048)
+def _utm_from_url(url):
+    """``utm_from_url`` as a tuple of pairs; a site's pages send the same few URLs over and over."""
     try:
         query = urlsplit(str(url)).query
     except ValueError:
-        return {}
+        return ()
     found = {}
     for key, value in parse_qsl(query, keep_blank_values=False):
         key = key.strip().lower()
         if key in UTM_KEYS and key not in found:
             found[key] = value
-    return found
+    return tuple(found.items())
 
 
 def clean_utm(value):
@@ -178,6 +204,10 @@ def extract_utm(fields, source_url=""):
     from_url = utm_from_url(source_url)
     result = {}
     for key in UTM_KEYS:
-        value = clean_utm(by_key.get(key, ""))
-        result[key] = value or clean_utm(from_url.get(key, ""))
+        value = by_key.get(key)
+        value = "" if value is None or value == "" else clean_utm(value)
+        if not value:
+            value = from_url.get(key)
+            value = "" if value is None or value == "" else clean_utm(value)
+        result[key] = value
     return result

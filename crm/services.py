@@ -41,6 +41,18 @@ LOG_ACTIONS = {
 _UNSET = object()
 
 
+class EncodedJSON(dict):
+    """A JSON object encoded once, when wrapped (``text``): ``bulk_insert`` writes that text for every
+    row holding it, e.g. a WordPress payload kept both as the raw submission and as the lead's raw
+    payload. Do not change it after wrapping."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, value=()):
+        super().__init__(value)
+        self.text = json.dumps(self)
+
+
 class ModelBuilder:
     """Instances of one model built from values in field order, as ``Model.from_db`` builds them.
 
@@ -345,7 +357,7 @@ def create_leads(drafts, actor=None, *, lookups=None, refs_checked=False):
     """``create_lead`` for a batch of ``LeadData``, in a few queries whatever the batch size.
 
     Same leads, events, log entries, tags, duplicates and assignments as creating them one by one in
-    order (an earlier draft is the original of a later one sharing its contact). Returns one item per
+    order (the earliest submission sharing a contact is the original, see ``crm.duplicates``). Returns one item per
     draft: the lead, or None when a lead with its external reference exists (or came earlier in the
     batch). Sends ``lead_events_recorded`` once with every event instead of ``lead_event_recorded``;
     each event's ``lead`` is the lead as it was when that event happened. ``refs_checked``: the caller
@@ -422,7 +434,8 @@ def _create_leads(drafts, actor, lookups, *, batch):
         _apply_classification(lead, outcome, reason)
         items.append(_NewLead(data, lead, outcome, reason, lead.status, reopen=reopen))
     duplicates.lock_contacts([item.lead for item in items])
-    for item, original in zip(items, duplicates.find_originals([item.lead for item in items]), strict=True):
+    links = duplicates.find_originals([item.lead for item in items])
+    for item, original in zip(items, links.originals, strict=True):
         item.original = original
         if isinstance(original, int):
             item.lead.duplicate_of_id = original
@@ -444,12 +457,50 @@ def _create_leads(drafts, actor, lookups, *, batch):
         Lead.objects.bulk_update(linked, ["duplicate_of"])
     _tag_new_leads(items)
     events = _record_new_lead_events(items, actor, now)
+    if links.relinked:
+        events += _relink_originals(links.relinked, now)
     if batch:
         lead_events_recorded.send(sender=LeadEvent, events=events)
     else:
         for event in events:
             lead_event_recorded.send(sender=LeadEvent, event=event)
     return leads
+
+
+def _relink_originals(relinked, now):
+    """Saved originals that a new lead submitted earlier displaces become its duplicates, and so do their
+    duplicates (``relinked``: ``{saved original's pk: the new original, a pk or a saved lead}``).
+
+    One ``classified`` event each; the displaced originals get the duplicate tag. Returns the events.
+    """
+    from .duplicates import DUPLICATE_TAG, relink_event
+
+    targets = {old: getattr(new, "pk", new) for old, new in relinked.items()}
+    moved = list(
+        Lead.objects.select_for_update(of=("self",))
+        .filter(models.Q(pk__in=targets) | models.Q(duplicate_of__in=targets))
+        .exclude(pk__in=set(targets.values()))
+        .defer("raw_payload", "extra", "message")
+        .order_by("pk")
+    )
+    events, by_target = [], {}
+    for lead in moved:
+        previous = lead.duplicate_of_id
+        lead.duplicate_of_id = targets[lead.pk if lead.pk in targets else previous]
+        by_target.setdefault(lead.duplicate_of_id, []).append(lead.pk)
+        events.append(
+            _new_event(
+                lead, LeadEvent.Kind.CLASSIFIED, None, now, **relink_event(lead.duplicate_of_id, previous)
+            )
+        )
+        if lead.pk in targets:
+            lead.tags.add(DUPLICATE_TAG)
+    for target, ids in by_target.items():
+        Lead.objects.filter(pk__in=ids).update(duplicate_of_id=target, updated_at=now)
+    if events:
+        bulk_insert(events)
+        _log_events(events, now)
+    return events
 
 
 def bulk_insert(objs):
@@ -574,8 +625,12 @@ def _copy(plan, rows, without_pk=False):
         for row in rows:
             for number, encoder in encoders:
                 value = row[number]
-                if value is not None:
-                    row[number] = encoder.encode(value) if encoder else json.dumps(value)
+                if value is None:
+                    continue
+                if encoder:
+                    row[number] = encoder.encode(value)
+                else:
+                    row[number] = value.text if type(value) is EncodedJSON else json.dumps(value)
             copy.write_row(row[1:] if without_pk else row)
 
 
@@ -618,7 +673,7 @@ def _new_lead(data, now, pending):
     related = {name: values.pop(name) for name in _LEAD_RELATIONS}
     related["status"] = pending
     values.update(
-        submitted_at=data.submitted_at or now,
+        submitted_at=min(data.submitted_at or now, now),
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,

@@ -73,7 +73,7 @@ class DateRange:
             self.first_day - datetime.timedelta(days=1),
         )
 
-    def q(self, field="received_at"):
+    def q(self, field="submitted_at"):
         return Q(**{f"{field}__gte": self.start, f"{field}__lt": self.end})
 
 
@@ -282,7 +282,7 @@ class DashboardFilter:
         return leads_for(user, queryset).filter(self.lead_q)
 
     def leads(self, user):
-        """Leads in scope received in the period."""
+        """Leads in scope submitted in the period."""
         return self.scope(user).filter(self.range.q())
 
 

@@ -25,7 +25,7 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from crm.access import brand_ids, events_for, on_related_lead
-from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage
+from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, backfill_q
 
 from .models import PersonDay
 from .sql import BusinessClock, GroupingSets, Percentile, Seconds, business_clock
@@ -131,13 +131,13 @@ def overview_kpis(user, flt, groups, now=None):
         aggregates |= {
             f"previous_{name}": Count("pk", filter=previous.q() & q) for name, q in conditions.items()
         }
-    aggregates["new_today"] = Count("pk", filter=Q(received_at__gte=today_start))
-    aggregates["new_this_week"] = Count("pk", filter=Q(received_at__gte=week_start_dt))
+    aggregates["new_today"] = Count("pk", filter=Q(submitted_at__gte=today_start))
+    aggregates["new_this_week"] = Count("pk", filter=Q(submitted_at__gte=week_start_dt))
     window_start = min(period.start, week_start_dt, previous.start if flt.compare else period.start)
     window_end = max(period.end, today_start + datetime.timedelta(days=1), now)
     values = (
         flt.scope(user)
-        .filter(received_at__gte=window_start, received_at__lt=window_end)
+        .filter(submitted_at__gte=window_start, submitted_at__lt=window_end)
         .aggregate(**aggregates)
     )
     kpis = []
@@ -160,13 +160,13 @@ def _midnight(day):
 
 
 def leads_over_time(user, flt):
-    """Leads received per day, week or month of the period (and the previous period, aligned). One query."""
+    """Leads submitted per day, week or month of the period (and the previous period, aligned). One query."""
     trunc = TRUNCATE[flt.interval]
     when = _periods_q(flt)
     rows = (
         flt.scope(user)
         .filter(when)
-        .annotate(bucket=trunc("received_at"))
+        .annotate(bucket=trunc("submitted_at"))
         .values("bucket")
         .annotate(leads=Count("pk"))
         .order_by("bucket")
@@ -227,7 +227,7 @@ def latest_leads(user, flt, groups, limit=5):
         flt.leads(user)
         .exclude(status_id__in=groups.junk)
         .select_related("status", "brand", "service", "assignee")
-        .order_by("-received_at", "-pk")[:limit]
+        .order_by("-submitted_at", "-pk")[:limit]
     )
 
 
@@ -244,7 +244,7 @@ def _period(flt, field):
     return Case(*whens, default=None, output_field=IntegerField())
 
 
-def _periods_q(flt, field="received_at"):
+def _periods_q(flt, field="submitted_at"):
     """The period, or the period and the previous one (they touch: one range, one index scan)."""
     if not flt.compare:
         return flt.range.q(field)
@@ -324,7 +324,7 @@ def stage_funnel(user, flt, groups, distribution):
     )
     aggregates = {}
     for period in counts:
-        window = (flt.range if period == 0 else flt.previous).q("lead__received_at")
+        window = (flt.range if period == 0 else flt.previous).q("lead__submitted_at")
         aggregates[f"open_{period}"] = Count("lead", distinct=True, filter=window & left_open)
         aggregates[f"won_{period}"] = Count(
             "lead", distinct=True, filter=window & Q(to_value__in=groups.keys_won)
@@ -380,9 +380,12 @@ def sla_conditions(settings, now):
     """``(met, due)``: a lead met the first-contact SLA / its SLA has run out (contacted or not).
 
     In calendar hours, or in business hours (Monday to Friday, the configured opening hours, the
-    site's time zone) when ``sla_business_hours`` is set.
+    site's time zone) when ``sla_business_hours`` is set. Backfilled leads (``crm.models.backfill_q``:
+    past demand imported late) have no SLA.
     """
-    contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
+    contacted_after_assignment = (
+        Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at")) & ~backfill_q()
+    )
     if not settings.sla_business_hours:
         sla = datetime.timedelta(hours=settings.sla_hours)
         met = contacted_after_assignment & Q(first_contacted_at__lte=F("assigned_at") + sla)
@@ -394,8 +397,9 @@ def sla_conditions(settings, now):
 
 
 def overdue_condition(settings, now):
-    """Assigned, not contacted, and the SLA (calendar or business hours) has run out by ``now``."""
-    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False)
+    """Assigned, not contacted, and the SLA (calendar or business hours) has run out by ``now``; never
+    a backfilled lead."""
+    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False) & ~backfill_q()
     if not settings.sla_business_hours:
         return waiting & Q(assigned_at__lt=now - datetime.timedelta(hours=settings.sla_hours))
     zone = timezone.get_default_timezone()
@@ -500,7 +504,7 @@ def _assigned_days(user, flt):
 
 def _lead_rows(user, flt, groups, settings, now):
     """Lead figures per assignee and for everyone, each with ``_0`` (the period) and ``_1`` (the
-    previous one) columns, for leads received in the period(s). One query (GROUPING SETS)."""
+    previous one) columns, for leads submitted in the period(s). One query (GROUPING SETS)."""
     met, due = sla_conditions(settings, now)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
@@ -541,7 +545,7 @@ def team_figures(user, flt, groups, settings, now=None):
 
     Per salesperson and for the team: leads assigned in the period (their current assignment), first
     contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
-    SLA, open and stale leads of the leads received in the period. With comparison, ``previous`` holds
+    SLA, open and stale leads of the leads submitted in the period. With comparison, ``previous`` holds
     the previous period's team totals. ``trend``: per week of the period, leads assigned, leads
     contacted for the first time and leads won.
     """
@@ -674,7 +678,7 @@ def campaign_effectiveness(user, flt, groups, catalogue):
     group's cost is the spend of the campaigns its leads belong to, in proportion. With comparison,
     every row also holds the previous period's leads, won and conversion (``previous_*``).
     """
-    period = _period(flt, "received_at")
+    period = _period(flt, "submitted_at")
     leads = flt.scope(user).filter(_periods_q(flt))
     dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
     counted = {
@@ -708,7 +712,7 @@ def campaign_effectiveness(user, flt, groups, catalogue):
         {
             "period": period,
             **{field: F(field) for field in dimensions},
-            "to_won": Seconds(F("status_changed_at"), F("received_at")),
+            "to_won": Seconds(F("status_changed_at"), F("submitted_at")),
         },
         [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()],
         {"median_to_won": ("percentile", "to_won", 0.5)},

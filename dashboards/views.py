@@ -139,7 +139,7 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
                 "brand": lead.brand.name,
                 "status": lead.status.display_label,
                 "assignee": str(lead.assignee.get_full_name() or lead.assignee) if lead.assignee else "",
-                "received_at": lead.received_at,
+                "submitted_at": lead.submitted_at,
                 "last_activity_at": lead.last_activity_at,
             }
             for lead in leads
@@ -202,7 +202,7 @@ class OverviewView(DashboardView):
                     Column("brand", _("Brand"), TEXT),
                     Column("status", _("Status"), TEXT),
                     Column("assignee", _("Assignee"), TEXT),
-                    Column("received_at", _("Received"), DATETIME),
+                    Column("submitted_at", _("Submitted"), DATETIME),
                 ],
                 self.lead_rows(latest),
                 link_column="lead",

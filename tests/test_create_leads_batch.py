@@ -150,7 +150,9 @@ def test_earlier_in_batch_is_the_original_and_chains_point_at_the_root(brands):
     assert f"#{first.pk}" in note
 
 
-def test_a_saved_lead_is_the_original_before_an_earlier_one_in_the_batch(brands):
+def test_a_saved_lead_submitted_first_is_the_original_of_the_batch_leads_it_groups_with(brands):
+    """``second`` shares the phone of ``saved`` and the email of ``first``: the three are one group, whose
+    original is its earliest submission (the saved lead), whichever arrives first."""
     intralog = brands["intralog"]
     saved = services.create_lead(services.LeadData(brand=intralog, phone="011 4555-1234"))
     first, second = services.create_leads(
@@ -159,8 +161,10 @@ def test_a_saved_lead_is_the_original_before_an_earlier_one_in_the_batch(brands)
             services.LeadData(brand=intralog, email="b@acme.com", phone="+541145551234"),
         ]
     )
-    assert first.duplicate_of_id is None
+    assert first.duplicate_of_id == saved.pk
     assert second.duplicate_of_id == saved.pk
+    saved.refresh_from_db()
+    assert saved.duplicate_of_id is None
 
 
 def test_round_robin_takes_turns_across_the_batch_and_after_it(brands, employee, other_employee):

@@ -1,6 +1,8 @@
 """Duplicates are linked and tagged, never merged silently; an explicit merge keeps both histories."""
 
+import random
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -53,6 +55,11 @@ class TestDetection:
         fourth = new_lead(brands["intralog"], email="ana@acme.com", phone="+54 11 4555 1234")
         assert fourth.duplicate_of == first
 
+    @pytest.mark.parametrize("email", ["@@", "x@gmail", "ventas@empresa", "a @b.com"])
+    def test_an_unusable_email_links_nobody(self, brands, email):
+        new_lead(brands["intralog"], email=email, contact_name="Ana")
+        assert new_lead(brands["intralog"], email=email, contact_name="Beto").duplicate_of is None
+
     def test_no_contact_data_no_duplicate(self, brands):
         new_lead(brands["intralog"], contact_name="Ana")
         assert new_lead(brands["intralog"], contact_name="Ana").duplicate_of is None
@@ -73,6 +80,105 @@ class TestDetection:
         finally:
             lead_event_recorded.disconnect(dispatch_uid="test-watch")
         assert seen == [original.pk]
+
+
+def submitted(minutes):
+    return datetime(2025, 3, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=minutes)
+
+
+class TestSubmissionOrder:
+    """The original of a group is its earliest submission, not the first lead to reach the CRM."""
+
+    def test_an_earlier_submission_arriving_later_becomes_the_original(self, brands):
+        intralog = brands["intralog"]
+        later = new_lead(intralog, email="ana@acme.com", submitted_at=submitted(60))
+        repeat = new_lead(intralog, email="ANA@acme.com", phone="011 4555-1234", submitted_at=submitted(90))
+        assert repeat.duplicate_of == later
+        earliest = new_lead(intralog, phone="+54 11 4555 1234", contact_name="Ana", submitted_at=submitted(0))
+        assert earliest.duplicate_of is None and DUPLICATE_TAG not in earliest.tags.names()
+        later.refresh_from_db()
+        repeat.refresh_from_db()
+        assert later.duplicate_of == earliest and repeat.duplicate_of == earliest
+        assert DUPLICATE_TAG in later.tags.names()
+        demoted = later.events.get(kind="classified", to_value=DUPLICATE_TAG)
+        assert demoted.data == {
+            "duplicate_of": earliest.pk,
+            "previous_original": None,
+            "tags": [DUPLICATE_TAG],
+        }
+        assert f"#{earliest.pk}" in demoted.note
+        moved = repeat.events.filter(kind="classified", to_value=DUPLICATE_TAG).order_by("pk").last()
+        assert moved.data["duplicate_of"] == earliest.pk and moved.data["previous_original"] == later.pk
+        assert moved.from_value == f"#{later.pk}"
+        for lead in (later, repeat):
+            assert ModelLogEntry.objects.filter(object_id=str(lead.pk), action="crm.lead.classified").exists()
+
+    def test_equal_submission_times_are_ordered_by_id(self, brands):
+        intralog = brands["intralog"]
+        first = new_lead(intralog, email="ana@acme.com", submitted_at=submitted(5))
+        second = new_lead(intralog, email="ana@acme.com", submitted_at=submitted(5))
+        assert first.pk < second.pk and second.duplicate_of == first
+
+    def test_a_submission_dated_after_its_arrival_counts_from_its_arrival(self, brands):
+        lead = new_lead(
+            brands["intralog"], email="ana@acme.com", submitted_at=datetime.now(UTC) + timedelta(days=2)
+        )
+        assert lead.submitted_at <= lead.received_at
+
+    @pytest.mark.parametrize("path", ["one by one", "batches"])
+    def test_links_do_not_depend_on_arrival_order(self, brands, path):
+        """The same submissions reach two brands in submission order and shuffled: same links."""
+        rng = random.Random(14)
+        emails = [f"p{number}@acme.com" for number in range(8)]
+        phones = [f"+54 11 4555 {1000 + number}" for number in range(8)]
+        people = []
+        for number in range(40):
+            fields = {}
+            if rng.random() < 0.8:
+                fields["email"] = rng.choice(emails)
+            if rng.random() < 0.5 or not fields:
+                fields["phone"] = rng.choice(phones)
+            people.append((f"s{number}", submitted(rng.randrange(100_000)), fields))
+
+        def arrive(brand, items):
+            drafts = [
+                services.LeadData(
+                    brand=brand, external_source=brand.code, external_id=ref, submitted_at=moment, **fields
+                )
+                for ref, moment, fields in items
+            ]
+            if path == "one by one":
+                for draft in drafts:
+                    services.create_lead(draft)
+            else:
+                for start in range(0, len(drafts), 7):
+                    services.create_leads(drafts[start : start + 7])
+
+        shuffled = people[:]
+        rng.shuffle(shuffled)
+        arrive(brands["intralog"], sorted(people, key=lambda item: item[1]))
+        arrive(brands["intrapal"], shuffled)
+
+        def links(brand):
+            leads = Lead.objects.filter(brand=brand)
+            refs = dict(leads.values_list("pk", "external_id"))
+            return {
+                ref: refs.get(original)
+                for ref, original in leads.values_list("external_id", "duplicate_of_id")
+            }
+
+        in_order, out_of_order = links(brands["intralog"]), links(brands["intrapal"])
+        assert out_of_order == in_order
+        times = {ref: moment for ref, moment, _fields in people}
+        originals = {original for original in in_order.values() if original}
+        assert all(in_order[original] is None for original in originals)
+        assert all(times[original] < times[ref] for ref, original in in_order.items() if original)
+        tagged = set(
+            Lead.objects.filter(brand=brands["intrapal"], tags__name=DUPLICATE_TAG).values_list(
+                "external_id", flat=True
+            )
+        )
+        assert tagged >= {ref for ref, original in out_of_order.items() if original}
 
 
 class TestMerge:

@@ -114,6 +114,194 @@ def generate_submission(rng, submission_id, form_id, created):
     }
 
 
+# ``messy=True``: what real sites hold (see shared/reference/wordpress-sources.md, "What real submissions contain").
+MESSY_EMAILS_INVALID = [
+    "x@gmail",
+    "@@",
+    "juan.perez@hotmail.con",
+    "ventas@empresa",
+    "no tengo",
+    "asdf",
+    "-",
+    "N/A",
+]
+MESSY_PHONES = [
+    "(0351) 15 {c}-{a}",
+    "+54 9 11 {a}-{b}",
+    "011 15-{a}-{b}",
+    "341 4{c}-{a}",
+    "15-{a}-{b}",
+    "+54 9 351 {c}-{a}",
+    "(011) 4{c}-{a}",
+    "0351-15-{c}-{a}",
+    "11 {a} {b}",
+    "tel: 0261 4{c}{a} / cel 15{a}{b}",
+]
+MESSY_PHONES_INVALID = [
+    "123",
+    "no tengo",
+    "1,5E+10",
+    "0",
+    "-",
+    "N/A",
+    "+54 9 11 1234",
+    "asdf",
+    "llamar de 9 a 18",
+]
+MESSY_SERVICES_UNKNOWN = ["Otro servicio", "Consulta general", "Logística inversa", "Cross docking", "Fletes"]
+MESSY_JUNK = ["N/A", "-", "asdf", "...", "x", "ninguno"]
+MESSY_SHORT = [
+    "Necesito cotización urgente.",
+    "Hola, ¿hacen envíos a Neuquén? 🚚",
+    "Quisiera una cotización de almacenamiento por 3 meses.\nGracias!",
+    "Precio por pallet? 🙏🙏",
+    "Llamenme al celu",
+    "Buenas tardes,\tnecesito info\t\tde alquiler.",
+    "consulta",
+    "Necesitamos pallets a medida para exportación.",
+]
+MESSY_ODD = [
+    "<script>alert(1)</script> consulta",
+    '<img src=x onerror="alert(1)">Hola',
+    '=HYPERLINK("http://spam.example","click")',
+    "+CMD|' /C calc'!A0",
+    "'; DROP TABLE crm_lead; --",
+    "1 OR 1=1",
+    "你好，我们需要仓储服务 请联系",
+    "مرحبا، نحتاج إلى خدمات النقل",
+    "Hola\u200b\u200bcon\u200dcaracteres\ufeffinvisibles",
+    "🚚📦🚚📦 ¡¡¡URGENTE!!! 🔥🔥🔥",
+    "Ñandú S.A. — señalización “especial” ½ pallet",
+]
+MESSY_TEXT = (
+    "necesitamos cotizar transporte de mercadería desde el puerto de Buenos Aires hasta el depósito "
+    "en Córdoba son aproximadamente veinte pallets por semana con carga refrigerada y seguro incluido "
+    "además queremos saber si ofrecen almacenamiento temporario y gestión de stock 📦 por favor"
+)
+MESSY_WORDS = MESSY_TEXT.split()
+MESSY_UTM_SOURCES = [" Google ", "FACEBOOK", "ig", "Instagram Ads", "google", "{campaignname}", "(not set)"]
+MESSY_UTM_CAMPAIGNS = [
+    "Verano 2025",
+    " verano-2025 ",
+    "{{campaign.name}}",
+    "intrapal-alquiler",
+    "BLACK FRIDAY",
+]
+
+
+def _messy_message(rng):
+    roll = rng.random()
+    if roll < 0.12:
+        return ""
+    if roll < 0.45:
+        return rng.choice(MESSY_SHORT)
+    if roll < 0.55:
+        return rng.choice(MESSY_ODD)
+    if roll < 0.60:
+        links = " ".join(
+            f"https://spam{rng.randint(1, 999)}.example/p?id={rng.randint(1, 9999)}"
+            for _ in range(rng.randint(3, 8))
+        )
+        return f"SEO services, cheap backlinks!!! {links}"
+    if roll < 0.97:
+        words = rng.choices(MESSY_WORDS, k=rng.randint(20, 120))
+        lines = [" ".join(words[start : start + 12]) for start in range(0, len(words), 12)]
+        return "\n".join(lines) + ("\n\n\t-- enviado desde mi celular" if rng.random() < 0.2 else "")
+    words = rng.choices(MESSY_WORDS, k=rng.randint(300, 3000))
+    return "\n".join(" ".join(words[start : start + 15]) for start in range(0, len(words), 15))
+
+
+def _messy_phone(rng):
+    if rng.random() < 0.1:
+        return rng.choice(MESSY_PHONES_INVALID)
+    return rng.choice(MESSY_PHONES).format(
+        a=rng.randint(1000, 9999), b=rng.randint(1000, 9999), c=rng.randint(100, 999)
+    )
+
+
+def _reformatted_email(rng, email):
+    roll = rng.random()
+    if roll < 0.3:
+        return email.upper()
+    if roll < 0.5:
+        return f"  {email} "
+    return email
+
+
+def generate_messy_submission(rng, submission_id, form_id, created, people, previous=None):
+    """A submission as real sites hold it: repeat people and double submits, invalid emails and phones,
+    long, odd and spammy messages, unknown services, job seekers, junk answers and odd UTMs.
+
+    ``people``: earlier contacts per brand group (``{is INTRALOG: [(name, email, phone)]}``), which
+    repeat visitors reuse;
+    ``previous``: the form's last submission, which a double submit copies seconds later.
+    """
+    item = generate_submission(rng, submission_id, form_id, created)
+    fields = item["fields"]
+    intralog = form_id in INTRALOG_FORMS
+    if previous is not None and rng.random() < 0.02:
+        item["fields"] = dict(previous["fields"])
+        item["first"], item["last"] = previous["first"], previous["last"]
+        item["created"] = item["updated"] = max(
+            created, previous["created"] + timedelta(seconds=rng.randint(2, 40))
+        )
+        return item
+    group = people.setdefault(intralog, [])
+    if group and rng.random() < 0.18:
+        name, email, phone = group[rng.randrange(max(0, len(group) - 4000), len(group))]
+        item["first"], _sep, item["last"] = name.partition(" ")
+        fields["Nombre y apellido"] = name if rng.random() < 0.7 else name.upper()
+        fields["Email"] = _reformatted_email(rng, email) if email else ""
+        fields["Teléfono"] = phone if rng.random() < 0.5 else _messy_phone(rng)
+    else:
+        roll = rng.random()
+        if roll < 0.06:
+            fields["Email"] = ""
+        elif roll < 0.15:
+            fields["Email"] = rng.choice(MESSY_EMAILS_INVALID)
+        fields["Teléfono"] = _messy_phone(rng)
+        if rng.random() < 0.05:
+            fields["Nombre y apellido"] = rng.choice([*MESSY_JUNK, "<b>Juan</b>", "=1+1", "JUAN PEREZ 😀"])
+        group.append((fields.get("Nombre y apellido", ""), fields.get("Email", ""), fields["Teléfono"]))
+    roll = rng.random()
+    services = INTRALOG_SERVICES if intralog else INTRAPAL_SERVICES
+    if roll < 0.62:
+        fields["Me interesa el servicio"] = rng.choice(services)
+    elif roll < 0.72:
+        fields["Me interesa el servicio"] = JOB_SEEKER
+    elif roll < 0.80:
+        fields["Me interesa el servicio"] = rng.choice(MESSY_SERVICES_UNKNOWN)
+    elif roll < 0.85:
+        fields["Me interesa el servicio"] = rng.choice(MESSY_JUNK)
+    else:
+        fields.pop("Me interesa el servicio", None)
+    fields["Mensaje"] = _messy_message(rng)
+    if rng.random() < 0.06:
+        fields["Ubicación"] = rng.choice(
+            [*MESSY_JUNK, "Córdoba capital, barrio Güemes 🏠", "CABA\t(Palermo)"]
+        )
+    if intralog and rng.random() < 0.05:
+        fields["Razón social"] = rng.choice(['=HYPERLINK("http://x.example")', "<i>ACME</i> S.A.", "N/A"])
+    for key in ("utm_source", "utm_medium", "utm_campaign"):
+        fields.pop(key, None)
+    roll = rng.random()
+    if roll < 0.25:
+        fields.update(
+            utm_source=rng.choice(MESSY_UTM_SOURCES),
+            utm_medium=rng.choice(["cpc", " CPC", "social", "email", "{medium}"]),
+            utm_campaign=rng.choice(MESSY_UTM_CAMPAIGNS),
+        )
+    elif roll < 0.35:
+        campaign = rng.choice(MESSY_UTM_CAMPAIGNS).strip().replace(" ", "+")
+        item["meta"]["source_url"] = (
+            f"https://intralog.example/contacto/?utm_source=facebook&utm_medium=social&utm_campaign={campaign}"
+        )
+    else:
+        item["meta"]["source_url"] = "https://intralog.example/contacto/"
+    item["fields"] = {key: value for key, value in fields.items() if value}
+    return item
+
+
 GRAVITY_FIELDS = [
     (1, "Nombre y apellido", [("1.3", "Nombre"), ("1.6", "Apellido")]),
     (2, "Razón social", None),
@@ -150,8 +338,28 @@ class Fault:
 class FakeWordPress:
     """The fake site. ``start()`` returns its root URL; ``faults`` are consumed in order."""
 
-    def __init__(self, forms=None, username="wp-sync", password="abcd EFGH ijkl MNOP qrst UVWX", seed=1):  # noqa: S107 - made up
+    def __init__(
+        self,
+        forms=None,
+        username="wp-sync",
+        password="abcd EFGH ijkl MNOP qrst UVWX",  # noqa: S107 - made up
+        seed=1,
+        *,
+        messy=False,
+        latency=0.0,
+        item_latency=0.0,
+        start=None,
+    ):
+        """``start``: the first generated submission's time (one a minute after it; default 1 June 2025).
+        ``messy``: generate submissions as real sites hold them (``generate_messy_submission``).
+        ``latency`` and ``item_latency``: seconds each answer takes, plus per item it holds, as a
+        remote site's (slept, not spent: concurrent requests overlap as on a server with many workers).
+        """
         self.username = username
+        self.messy = messy
+        self.latency = latency
+        self.item_latency = item_latency
+        self.people = {}
         self.password = password
         self.readonly_username = "wp-viewer"
         self.submissions = {}
@@ -164,7 +372,7 @@ class FakeWordPress:
         self.rng = random.Random(seed)
         self.server = None
         self.thread = None
-        start = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
+        start = start or datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
         for form_id, count in (forms or {"3": 30, "7": 20}).items():
             self.submissions.setdefault(str(form_id), [])
             for _ in range(count):
@@ -178,7 +386,18 @@ class FakeWordPress:
             submission_id = self.next_id
             self.next_id += 1
             created = created or datetime.now(UTC).replace(microsecond=0)
-            item = generate_submission(self.rng, submission_id, str(form_id), created)
+            if self.messy and fields is None:
+                earlier = self.submissions.get(str(form_id))
+                item = generate_messy_submission(
+                    self.rng,
+                    submission_id,
+                    str(form_id),
+                    created,
+                    self.people,
+                    earlier[-1] if earlier else None,
+                )
+            else:
+                item = generate_submission(self.rng, submission_id, str(form_id), created)
             if fields is not None:
                 item["fields"] = dict(fields)
                 name = str(fields.get("Nombre y apellido", ""))
@@ -368,6 +587,11 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.dumps(payload).encode()
         if fault is not None and fault.body == "truncated":
             body = body[: max(1, len(body) // 2)]
+        delay = site.latency + site.item_latency * (len(payload) if isinstance(payload, list) else 0)
+        if isinstance(payload, dict):
+            delay += site.item_latency * len(payload.get("entries") or payload.get("form_submissions") or ())
+        if delay:
+            time.sleep(delay)
         self._send(status, body, "application/json; charset=UTF-8", None, headers)
 
     def _send(self, status, body, content_type, retry_after=None, headers=None):

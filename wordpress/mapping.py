@@ -76,8 +76,13 @@ class RecordError(Exception):
     """The record cannot become a lead; it goes to quarantine with this reason."""
 
 
+_MAX_LENGTHS = {}
+
+
 def _max_length(name):
-    return Lead._meta.get_field(name).max_length
+    if name not in _MAX_LENGTHS:
+        _MAX_LENGTHS[name] = Lead._meta.get_field(name).max_length
+    return _MAX_LENGTHS[name]
 
 
 class FormContext:

@@ -96,7 +96,10 @@ def release_lock(source, owner):
 def store_page(
     source, form, records, origin=Submission.Origin.PULL, advance_cursor=True, mapped=None, lookups=None
 ):
-    """Store one page in one transaction: raw submissions first, then leads, then the cursor. Returns counts.
+    """Store one page in one transaction: raw submissions and leads, then the cursor. Returns counts.
+
+    New submissions are written once their outcome is known (stored with their lead, or quarantined),
+    after the leads, in the same transaction: one insert each instead of an insert and an update.
 
     A record whose digest matches its stored submission (already a lead, or dismissed) is counted as a
     duplicate and not looked at again; a page of only such records opens no transaction. The page's new
@@ -300,9 +303,8 @@ def _store_raw(source, form, records, origin):
                 now,
             )
             updated.append(sub)
-    services.bulk_insert(new)
     for sub in new:
-        sub.saved_state = (Submission.State.RECEIVED, "", None)
+        sub.saved_state = None
     if updated:
         Submission.objects.bulk_update(updated, ["payload", "digest", "upstream_status", "updated_at"])
     return result
@@ -346,8 +348,14 @@ def apply_upstream_status(lead_id, previous, status):
 
 
 def map_record(item, context):
-    """The record's ``LeadData``, or the exception that keeps it from being one."""
+    """The record's ``LeadData``, or the exception that keeps it from being one.
+
+    Its raw payload is encoded once here (``crm.services.EncodedJSON``), for both the submission and the
+    lead, outside the transaction that writes them.
+    """
     try:
+        if type(item.get("raw")) is dict:
+            item["raw"] = services.EncodedJSON(item["raw"])
         return lead_data(item, context, context.lead_source)
     except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
         return error
@@ -426,11 +434,16 @@ _STORED_SQL_POSTGRES = (
 
 
 def _save_states(submissions):
-    """Write the submissions' new state, reason and lead: the stored ones in one statement."""
+    """Insert the new submissions with their outcome; write the others' new state, reason and lead (the
+    stored ones in one statement)."""
     now = timezone.now()
     stored, others = [], []
+    new = [sub for sub, _status in submissions if sub.saved_state is None]
+    for sub in new:
+        sub.updated_at = now
+    services.bulk_insert(new)
     for sub, _status in submissions:
-        if sub.pk is None or (sub.state, sub.reason, sub.lead_id) == sub.saved_state:
+        if sub.saved_state is None or (sub.state, sub.reason, sub.lead_id) == sub.saved_state:
             continue
         if sub.state == Submission.State.STORED and sub.lead_id:
             stored.append(sub)

@@ -13,6 +13,8 @@ from .leads import (
     Source,
     Stage,
     TaggedLead,
+    backfill_age,
+    backfill_q,
 )
 from .people import Brand, Invitation, Role, User
 
@@ -33,4 +35,6 @@ __all__ = [
     "Stage",
     "TaggedLead",
     "User",
+    "backfill_age",
+    "backfill_q",
 ]

@@ -4,10 +4,12 @@ Leads are only ever written through ``crm.services``; these models hold data and
 """
 
 import re
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
@@ -154,8 +156,24 @@ class TaggedLead(TaggedItemBase):
     content_object = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="tagged_items")
 
 
+def backfill_age():
+    """How long after its submission a lead may reach the CRM and still be new demand."""
+    return timedelta(hours=settings.LEAD_BACKFILL_HOURS)
+
+
+def backfill_q(prefix=""):
+    """Leads that reached the CRM more than ``backfill_age()`` after their submission: past demand, from a
+    first import or a backfill. Their arrival alerts nobody and they stay out of the first-contact SLA."""
+    return Q(**{f"{prefix}submitted_at__lt": F(f"{prefix}received_at") - backfill_age()})
+
+
 class Lead(models.Model):
-    """A potential customer's enquiry, from any channel."""
+    """A potential customer's enquiry, from any channel.
+
+    ``submitted_at`` is when the person asked (the site's own date for imported submissions, never later
+    than ``received_at``), ``received_at`` when the CRM got it. A lead's age, its place in listings and the
+    demand figures follow the submission.
+    """
 
     contact_name = models.CharField(_("contact name"), max_length=200, blank=True)
     company = models.CharField(_("company"), max_length=200, blank=True)
@@ -260,7 +278,7 @@ class Lead(models.Model):
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
-        ordering = ["-received_at", "-pk"]
+        ordering = ["-submitted_at", "-pk"]
         verbose_name = _("lead")
         verbose_name_plural = _("leads")
         permissions = [
@@ -276,15 +294,20 @@ class Lead(models.Model):
             )
         ]
         indexes = [
-            models.Index(fields=["-received_at", "-id"], name="crm_lead_received"),
-            models.Index(fields=["assignee", "status", "-received_at"], name="crm_lead_assignee_status"),
-            models.Index(fields=["status", "-received_at"], name="crm_lead_status_received"),
+            models.Index(fields=["-submitted_at", "-id"], name="crm_lead_submitted"),
+            models.Index(fields=["assignee", "status", "-submitted_at"], name="crm_lead_assignee_submitted"),
+            models.Index(fields=["status", "-submitted_at"], name="crm_lead_status_submitted"),
             models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
             models.Index(fields=["brand", "phone_e164"], name="crm_lead_brand_phone"),
         ]
 
     def __str__(self):
         return self.contact_name or self.company or self.email or f"#{self.pk}"
+
+    @property
+    def is_backfill(self):
+        """Whether the lead reached the CRM long after its submission (see ``backfill_q``)."""
+        return self.submitted_at < self.received_at - backfill_age()
 
     @property
     def is_merged(self):
@@ -465,16 +488,40 @@ class ClassificationRule(models.Model):
         if self.field and self.pattern:
             value = str(getattr(lead, self.field, "") or "")
             if self.match == self.Match.REGEX:
-                try:
-                    return re.search(self.pattern, value, re.IGNORECASE) is not None
-                except re.error:
-                    return False
+                search = self._search()
+                return search is not None and search(value)
             return self.pattern.casefold() in value.casefold()
         return True
 
+    def _search(self):
+        """A function telling whether a text matches ``pattern`` ignoring case (None when it is not valid).
+
+        An all-lowercase ASCII pattern (no uppercase escape or range) is matched case-sensitively against
+        the lower-cased text, which Python's ``re`` does about twice as fast as ``IGNORECASE`` on long
+        messages; any other pattern with ``IGNORECASE``. Built once per rule instance.
+        """
+        if getattr(self, "_search_pattern", None) != self.pattern:
+            self._search_pattern, self._search_function = self.pattern, None
+            try:
+                if self.pattern.isascii() and self.pattern == self.pattern.lower():
+                    compiled = re.compile(self.pattern)
+                    self._search_function = lambda text: compiled.search(text.lower()) is not None
+                else:
+                    compiled = re.compile(self.pattern, re.IGNORECASE)
+                    self._search_function = lambda text: compiled.search(text) is not None
+            except re.error:
+                pass
+        return self._search_function
+
+
+# What every link of ``LINK_PATTERN`` contains ("://", or "www." in any case), found in one quick scan.
+_MAY_LINK = re.compile(r"[:wW](?://|[wW][wW]\.)")
+
 
 def count_links(text):
-    return len(LINK_PATTERN.findall(text or ""))
+    if not text or _MAY_LINK.search(text) is None:
+        return 0
+    return len(LINK_PATTERN.findall(text))
 
 
 class AssignmentRule(models.Model):

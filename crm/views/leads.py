@@ -115,7 +115,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     search_fields = SEARCH_FIELDS
     search_backend_name = None
     filterset_class = LeadFilterSet
-    default_ordering = "-received_at"
+    default_ordering = "-submitted_at"
     paginator_class = CappedCountPaginator
     export_filename = "leads"
 
@@ -179,10 +179,10 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
                 get_title_id=lambda lead: f"snippet_{quote(lead.pk)}_title",
             ),
             PlainColumn(
-                "received_at",
-                label=gettext_lazy("Received"),
-                accessor=lambda lead: date_format(localtime(lead.received_at), "SHORT_DATETIME_FORMAT"),
-                sort_key="received_at",
+                "submitted_at",
+                label=gettext_lazy("Submitted"),
+                accessor=lambda lead: date_format(localtime(lead.submitted_at), "SHORT_DATETIME_FORMAT"),
+                sort_key="submitted_at",
             ),
             PlainColumn("brand", label=gettext_lazy("Brand"), accessor="brand.name"),
             PlainColumn("service", label=gettext_lazy("Service"), accessor=service_label),
@@ -194,7 +194,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
                 sort_key="assignee__username",
             ),
             PlainColumn("source", label=gettext_lazy("Source / campaign"), accessor=source_and_campaign),
-            AgeColumn("age", label=gettext_lazy("Age"), accessor="received_at"),
+            AgeColumn("age", label=gettext_lazy("Age"), accessor="submitted_at"),
         ]
 
 
@@ -440,7 +440,7 @@ class LeadInspectView(snippet_views.InspectView):
         if hasattr(Lead, "merged_into"):
             linked |= models.Q(merged_into=lead)
         queryset = visible_leads(user, Lead.objects.filter(linked).select_related("status")).order_by(
-            "received_at", "pk"
+            "submitted_at", "pk"
         )[:50]
         rows = []
         for other in queryset:
@@ -668,7 +668,7 @@ class LeadChooserAccessMixin:
         return False
 
     def get_object_list(self):
-        return visible_leads(self.request.user).order_by("-received_at", "-pk")
+        return visible_leads(self.request.user).order_by("-submitted_at", "-pk")
 
 
 class LeadChooseView(LeadChooserAccessMixin, snippet_chooser.ChooseView):
@@ -729,7 +729,7 @@ class LeadBulkActionMixin:
         ids = self.selected_ids()
         if ids is not None:
             queryset = queryset.filter(pk__in=ids)
-        leads = list(queryset.order_by("-received_at", "-pk")[: BULK_LIMIT + 1])
+        leads = list(queryset.order_by("-submitted_at", "-pk")[: BULK_LIMIT + 1])
         if not leads:
             raise Http404
         if len(leads) > BULK_LIMIT:

@@ -67,7 +67,7 @@ class LeadViewSet(SnippetViewSet):
     # so Wagtail's reference index (several rows and queries per lead save) is not kept for them.
     add_to_reference_index = False
     copy_view_enabled = False
-    ordering = "-received_at"
+    ordering = "-submitted_at"
     inspect_template_name = "crm/leads/inspect.html"
 
     index_view_class = views.LeadIndexView
@@ -130,7 +130,7 @@ class MyLeadsPanel(Component):
         leads = (
             Lead.objects.filter(assignee=self.user, status__stage__in=[Stage.NEW, Stage.OPEN])
             .select_related("status", "brand")
-            .order_by("-received_at", "-pk")[: self.limit]
+            .order_by("-submitted_at", "-pk")[: self.limit]
         )
         context.update(
             {

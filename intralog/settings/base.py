@@ -228,6 +228,10 @@ PHONENUMBER_DB_FORMAT = "E164"
 
 INVITATION_VALID_HOURS = 72
 
+# A lead that reaches the CRM more than this many hours after its submission (a first import, a backfill)
+# is past demand: its arrival alerts nobody and it stays out of the first-contact SLA.
+LEAD_BACKFILL_HOURS = env_int("LEAD_BACKFILL_HOURS", 24)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
