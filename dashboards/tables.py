@@ -8,6 +8,8 @@ from django.http import HttpResponse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from crm.exports import local_iso
+
 INTEGER, DECIMAL, PERCENT, HOURS, DAYS, MONEY, TEXT, DATE, DATETIME = (
     "integer",
     "decimal",
@@ -79,7 +81,7 @@ def _chart_value(value, kind):
 
 
 def csv_response(table, filename_prefix="dashboard"):
-    """The table as CSV: raw values (dot decimals, ISO dates) so a spreadsheet can read them."""
+    """The table as CSV: raw values (dot decimals, ISO dates, local times with their offset)."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename_prefix}-{table.key}.csv"'
     writer = csv.writer(response)
@@ -92,7 +94,9 @@ def csv_response(table, filename_prefix="dashboard"):
 def _csv_value(value, kind):
     if value is None:
         return ""
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, datetime.datetime):
+        return local_iso(value)
+    if isinstance(value, datetime.date):
         return value.isoformat()
     if kind == PERCENT:
         return f"{value * 100:.1f}"
