@@ -7,9 +7,15 @@ from crm.models import Role
 from .models import AlertRule, Trigger
 
 DEMO_RULES = [
-    {"name": "New leads to the brand managers", "trigger": Trigger.NEW_LEAD, "notify_brand_managers": True},
+    {
+        "name": "New leads to the brand managers",
+        "name_es": "Leads nuevos a los gerentes de la marca",
+        "trigger": Trigger.NEW_LEAD,
+        "notify_brand_managers": True,
+    },
     {
         "name": "Leads assigned to me",
+        "name_es": "Leads que me asignan",
         "trigger": Trigger.ASSIGNED,
         "notify_assignee": True,
         "send_whatsapp": True,
@@ -18,12 +24,14 @@ DEMO_RULES = [
     },
     {
         "name": "Unassigned for 30 minutes",
+        "name_es": "Sin asignar durante 30 minutos",
         "trigger": Trigger.SLA_UNASSIGNED,
         "threshold": 30,
         "notify_brand_managers": True,
     },
     {
         "name": "Not contacted 4 hours after assignment",
+        "name_es": "Sin contactar 4 horas después de asignado",
         "trigger": Trigger.SLA_NOT_CONTACTED,
         "threshold": 4,
         "notify_assignee": True,
@@ -31,14 +39,21 @@ DEMO_RULES = [
     },
     {
         "name": "Stale leads (weekly look)",
+        "name_es": "Leads estancados (revisión semanal)",
         "trigger": Trigger.STALE,
         "threshold": 7,
         "notify_assignee": True,
         "delivery": AlertRule.Delivery.DIGEST,
     },
-    {"name": "WordPress source failing", "trigger": Trigger.INTEGRATION_FAILED, "role": Role.ADMIN},
+    {
+        "name": "WordPress source failing",
+        "name_es": "Origen de WordPress con fallas",
+        "trigger": Trigger.INTEGRATION_FAILED,
+        "role": Role.ADMIN,
+    },
     {
         "name": "My worked lead marked spam on its website",
+        "name_es": "Un lead trabajado fue marcado como spam en su sitio",
         "trigger": Trigger.FLAGGED_UPSTREAM,
         "notify_assignee": True,
     },
@@ -46,9 +61,13 @@ DEMO_RULES = [
 
 
 def seed(stdout, options):
+    """Rules are named in English and Spanish; each reader sees the name in their language."""
     created = 0
     for fields in DEMO_RULES:
         fields = dict(fields)
-        _rule, was_created = AlertRule.objects.get_or_create(name=fields.pop("name"), defaults=fields)
+        rule, was_created = AlertRule.objects.get_or_create(name=fields.pop("name"), defaults=fields)
+        if not was_created and not rule.name_es:
+            rule.name_es = fields["name_es"]
+            rule.save(update_fields=["name_es"])
         created += was_created
     stdout.write(f"Alert rules: {created} created, {len(DEMO_RULES) - created} already there.")

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.models import Brand, Campaign, Lead, LeadEvent, PipelineStatus, Priority, Role, Service, Source
@@ -52,6 +53,12 @@ class AlertRule(models.Model):
         DIGEST = "digest", _("In the daily digest")
 
     name = models.CharField(_("name"), max_length=150)
+    name_es = models.CharField(
+        _("name (Spanish)"),
+        max_length=150,
+        blank=True,
+        help_text=_("Shown to people who use the admin in Spanish; blank: the name above."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
     trigger = models.CharField(_("trigger"), max_length=24, choices=Trigger.choices)
     statuses = models.ManyToManyField(
@@ -116,7 +123,12 @@ class AlertRule(models.Model):
         verbose_name_plural = _("alert rules")
 
     def __str__(self):
-        return self.name
+        return self.get_name_display()
+
+    def get_name_display(self):
+        """The name in the active language (listings and inspect views use it for the name column)."""
+        language = (get_language() or "en").lower()
+        return self.name_es if language.startswith("es") and self.name_es else self.name
 
     @property
     def channels(self):
@@ -267,7 +279,7 @@ class Breach(models.Model):
         constraints = [models.UniqueConstraint(fields=["rule", "lead", "since"], name="alerts_breach_once")]
 
     def __str__(self):
-        return f"{self.rule} · {self.lead_id} · {self.since:%Y-%m-%d %H:%M}"
+        return f"{self.rule} · {self.lead_id} · {timezone.localtime(self.since):%Y-%m-%d %H:%M}"
 
 
 class AlertPreferences(models.Model):

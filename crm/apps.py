@@ -15,6 +15,7 @@ class CrmConfig(AppConfig):
         from intralog.spreadsheets import protect_wagtail_exports
 
         from . import account, roles  # noqa: F401 (importing account registers its settings panel)
+        from .admin_display import register_display_classes
         from .models import User
 
         protect_wagtail_exports()
@@ -22,6 +23,7 @@ class CrmConfig(AppConfig):
 
         roles.connect_signals(User)
         _register_permission_policies()
+        register_display_classes()
         post_migrate.connect(_apply_role_permissions, dispatch_uid="crm_apply_role_permissions")
 
 

@@ -6,8 +6,8 @@ on PostgreSQL queue on that row and each takes the next person in turn.
 """
 
 from django.db.models import Exists, F, OuterRef, Q
-from django.utils.translation import gettext as _
 
+from . import system_notes
 from .models import AssignmentRule, Role, User
 
 
@@ -140,4 +140,4 @@ def choose_assignees(leads, rules_for):
 
 
 def rule_note(rule):
-    return _("Assigned by rule “%(rule)s”.") % {"rule": rule.name}
+    return system_notes.encode(system_notes.ASSIGNED_BY_RULE, rule=system_notes.named(rule))

@@ -2,8 +2,7 @@
 
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
-
+from . import system_notes
 from .models import ClassificationRule
 
 
@@ -19,10 +18,12 @@ class Classification:
 
     @property
     def reason(self):
+        """Why, as stored: a code and the matched rules' names (``crm.system_notes`` reads it out)."""
         if not self.rules:
-            return _("No classification rule matched.")
-        names = ", ".join(f"“{rule.name}”" for rule in self.rules)
-        return _("Matched rules: %(names)s.") % {"names": names}
+            return system_notes.encode(system_notes.NO_RULE_MATCHED)
+        return system_notes.encode(
+            system_notes.MATCHED_RULES, rules=[system_notes.named(rule) for rule in self.rules]
+        )
 
 
 def enabled_rules():

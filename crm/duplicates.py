@@ -11,8 +11,8 @@ from datetime import UTC
 from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.translation import gettext as _
 
+from . import system_notes
 from .models import Lead
 
 DUPLICATE_TAG = "duplicate"
@@ -178,18 +178,11 @@ def _earliest_sql(wanted):
     return (union if postgres else f"WITH {', '.join(keys)} {union}"), params
 
 
-def duplicate_note():
-    return _("Repeats lead #%(pk)s.")
-
-
-def duplicate_event(original_pk, note=None):
-    """The fields of the ``classified`` event recording that a lead repeats lead ``original_pk``.
-
-    ``note``: ``duplicate_note()`` when the caller has translated it already (once for a batch).
-    """
+def duplicate_event(original_pk):
+    """The fields of the ``classified`` event recording that a lead repeats lead ``original_pk``."""
     return {
         "to_value": DUPLICATE_TAG,
-        "note": (note or duplicate_note()) % {"pk": original_pk},
+        "note": system_notes.encode(system_notes.REPEATS_LEAD, pk=original_pk),
         "data": {"duplicate_of": original_pk, "tags": [DUPLICATE_TAG]},
     }
 

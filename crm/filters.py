@@ -9,6 +9,7 @@ from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
 
 from . import access
 from .models import Brand, Campaign, Lead, PipelineStatus, Role, Service, Source, Stage, TaggedLead, User
+from .tags import tag_label
 
 ASSIGNEE_MINE = "mine"
 ASSIGNEE_UNASSIGNED = "unassigned"
@@ -104,6 +105,13 @@ class LeadFilterSet(WagtailFilterSet):
             (ASSIGNEE_UNASSIGNED, _("Unassigned")),
             *people,
         ]
+
+    @property
+    def form(self):
+        form = super().form
+        if "tags" in form.fields:
+            form.fields["tags"].label_from_instance = lambda tag: tag_label(tag.name)
+        return form
 
     def filter_duplicates(self, qs, name, value):
         has_duplicates = Q(pk__in=Lead.objects.filter(duplicate_of__isnull=False).values("duplicate_of_id"))

@@ -4,6 +4,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.log_actions import LogFormatter
 
+from . import system_notes
+from .tags import tag_labels
+
 LEAD_LOG_ACTIONS = {
     "crm.lead.classified": (_("Classify lead"), _("Lead classified")),
     "crm.lead.assigned": (_("Assign lead"), _("Lead assigned")),
@@ -14,12 +17,39 @@ LEAD_LOG_ACTIONS = {
 }
 
 
+def _status_labels(*keys):
+    from .models import PipelineStatus
+
+    return {status.key: status.display_label for status in PipelineStatus.objects.filter(key__in=keys)}
+
+
+def _people(*usernames):
+    from .models import User
+
+    return {person.get_username(): str(person) for person in User.objects.filter(username__in=usernames)}
+
+
+def readable_values(action, start, end):
+    """The event's from/to as people read them: status labels, names, tag labels; none for a no-op."""
+    if action in ("crm.lead.classified", "crm.lead.status_changed") and start:
+        if start == end:
+            return "", ""
+        labels = _status_labels(start, end)
+        return labels.get(start, start), labels.get(end, end)
+    if action == "crm.lead.classified":
+        return "", ", ".join(tag_labels(name for name in end.split(", ") if name))
+    if action == "crm.lead.assigned":
+        names = _people(*(name for name in (start, end) if name))
+        return names.get(start, start), names.get(end, end)
+    return start, end
+
+
 class LeadEventFormatter(LogFormatter):
     """Shows the event's from → to values next to the static message."""
 
     def format_message(self, log_entry):
         data = log_entry.data or {}
-        start, end = data.get("from") or "", data.get("to") or ""
+        start, end = readable_values(log_entry.action, data.get("from") or "", data.get("to") or "")
         if start and end:
             return f"{self.message}: {start} → {end}"
         if start or end:
@@ -27,7 +57,7 @@ class LeadEventFormatter(LogFormatter):
         return str(self.message)
 
     def format_comment(self, log_entry):
-        return (log_entry.data or {}).get("note", "")
+        return system_notes.render((log_entry.data or {}).get("note", ""))
 
 
 @hooks.register("register_log_actions")

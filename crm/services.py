@@ -740,9 +740,9 @@ def _record_new_lead_events(items, actor, now):
     Each event's ``lead`` is a copy of the lead as it was when that event happened one by one.
     """
     from .assignment import rule_note
-    from .duplicates import duplicate_event, duplicate_note
+    from .duplicates import duplicate_event
 
-    events, repeats = [], None
+    events = []
     for item in items:
         lead = item.lead
         before = lead
@@ -776,11 +776,8 @@ def _record_new_lead_events(items, actor, now):
             )
         )
         if item.original:
-            repeats = repeats or duplicate_note()
             events.append(
-                _new_event(
-                    before, LeadEvent.Kind.CLASSIFIED, None, now, **duplicate_event(item.original, repeats)
-                )
+                _new_event(before, LeadEvent.Kind.CLASSIFIED, None, now, **duplicate_event(item.original))
             )
         if item.assignee is not None:
             events.append(

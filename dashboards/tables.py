@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from crm.exports import local_iso
 from intralog.spreadsheets import neutralise_formula
 
 INTEGER, DECIMAL, PERCENT, HOURS, DAYS, MONEY, TEXT, DATE, DATETIME = (
@@ -81,7 +82,7 @@ def _chart_value(value, kind):
 
 
 def csv_response(table, filename_prefix="dashboard"):
-    """The table as CSV: raw values (dot decimals, ISO dates) so a spreadsheet can read them, text formula-safe."""
+    """The table as CSV: raw values (dot decimals, ISO dates, local times with their offset), text formula-safe."""
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename_prefix}-{table.key}.csv"'
     writer = csv.writer(response)
@@ -95,7 +96,9 @@ def _csv_value(value, kind):
     """Figures as plain numbers (a negative change stays a number); text neutralised against formulas."""
     if value is None:
         return ""
-    if isinstance(value, (datetime.date, datetime.datetime)):
+    if isinstance(value, datetime.datetime):
+        return local_iso(value)
+    if isinstance(value, datetime.date):
         return value.isoformat()
     if kind == PERCENT:
         return f"{value * 100:.1f}"

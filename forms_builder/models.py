@@ -261,4 +261,4 @@ class RejectedSubmission(models.Model):
         indexes = [models.Index(fields=["page", "day"], name="fb_rejected_page_day")]
 
     def __str__(self):
-        return f"{self.get_reason_display()} · {self.created_at:%Y-%m-%d %H:%M}"
+        return f"{self.get_reason_display()} · {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from crm import services
 from crm.classification import evaluate
 from crm.models import ClassificationRule, PipelineStatus, Priority, Service, Source
+from crm.system_notes import render
 
 pytestmark = pytest.mark.django_db
 
@@ -36,7 +37,7 @@ class TestSeededRules:
         lead = new_lead(brands["intralog"], service_text=JOB_SEEKER_OPTION, email="cv@example.com")
         assert lead.status.key == "negative"
         assert set(lead.tags.names()) == {"job_seeker_or_vendor"}
-        assert "Job seeker or vendor" in lead.classification_reason
+        assert "Job seeker or vendor" in lead.get_classification_reason_display()
         event = lead.events.get(kind="classified")
         assert (event.from_value, event.to_value) == ("pending", "negative")
         assert event.data["tags"] == ["job_seeker_or_vendor"]
@@ -64,7 +65,7 @@ class TestSeededRules:
         assert list(lead.tags.names()) == []
         assert lead.skip_alerts is False
         event = lead.events.get(kind="classified")
-        assert event.data["rules"] == [] and event.note == "No classification rule matched."
+        assert event.data["rules"] == [] and render(event.note) == "No classification rule matched."
 
     def test_junk_is_not_auto_assigned(self, brands, employee):
         from crm.models import AssignmentRule
@@ -152,7 +153,7 @@ class TestActions:
         lead = new_lead(brands["intralog"])
         assert lead.status.key == "quoted"
         assert set(lead.tags.names()) == {"a", "b"}
-        assert lead.classification_reason == "Matched rules: “first”, “second”."
+        assert lead.get_classification_reason_display() == "Matched rules: “first”, “second”."
 
     def test_stop_processing(self, brands):
         rule(name="first", order=10, add_tags="a", stop_processing=True)

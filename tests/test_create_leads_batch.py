@@ -9,6 +9,7 @@ from wagtail.models import ModelLogEntry
 from crm import services
 from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent, PipelineStatus, Service
 from crm.signals import lead_event_recorded, lead_events_recorded
+from crm.system_notes import render
 
 pytestmark = pytest.mark.django_db
 
@@ -70,7 +71,7 @@ def describe(leads, previous):
                 if key in data:
                     data[key] = names.get(data[key], "rule") if key == "duplicate_of" else "rule"
             events.append(
-                (event.kind, event.actor_id, event.from_value, event.to_value, name(event.note), data)
+                (event.kind, event.actor_id, event.from_value, event.to_value, name(render(event.note)), data)
             )
         logs = list(
             ModelLogEntry.objects.filter(object_id=str(lead.pk))
@@ -146,7 +147,7 @@ def test_earlier_in_batch_is_the_original_and_chains_point_at_the_root(brands):
     assert second.duplicate_of_id == first.pk and third.duplicate_of_id == first.pk
     third.refresh_from_db()
     assert third.duplicate_of_id == first.pk and "duplicate" in third.tags.names()
-    note = third.events.get(kind="classified", to_value="duplicate").note
+    note = render(third.events.get(kind="classified", to_value="duplicate").note)
     assert f"#{first.pk}" in note
 
 

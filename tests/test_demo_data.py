@@ -13,6 +13,7 @@ from crm.demo.generator import BRAND_SERVICES, JOB_SEEKER_SERVICE, LeadGenerator
 from crm.demo.leads import DEMO_EMPLOYEES, DEMO_MANAGERS, DEMO_SOURCE, seed_demo_leads, team_generator
 from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Service
 from crm.normalise import phone_to_e164
+from crm.system_notes import render
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
 SAMPLE = 2500
@@ -142,7 +143,7 @@ def test_seed_demo_leads_is_idempotent_and_matches_the_database(db, brands):
             original = Lead.objects.get(pk=lead.duplicate_of_id)
             assert original.email == lead.email and original.received_at < lead.received_at
             assert "duplicate" in lead.tags.names()
-            note = next(event.note for event in events if event.data.get("duplicate_of"))
+            note = render(next(event.note for event in events if event.data.get("duplicate_of")))
             assert note == f"Repeats lead #{original.pk}."
         if lead.service_id:
             assert Service.objects.get(pk=lead.service_id).brand_id == lead.brand_id

@@ -50,7 +50,7 @@ class TestCreateLead:
         created = lead.events.get(kind="created")
         assert created.actor is None and created.to_value == "pending"
         assert lead.status.key == "pending"
-        assert lead.classification_reason == "No classification rule matched."
+        assert lead.get_classification_reason_display() == "No classification rule matched."
 
     def test_records_the_actor(self, brands, manager):
         lead = services.create_lead(

@@ -6,7 +6,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-from django.utils.timezone import now
+from django.utils.timezone import localtime, now
 from django.utils.translation import gettext_lazy as _
 from encrypted_fields.fields import EncryptedCharField
 from modelcluster.fields import ParentalKey
@@ -311,7 +311,7 @@ class SyncRun(models.Model):
         verbose_name_plural = _("sync runs")
 
     def __str__(self):
-        return f"{self.source} · {self.started_at:%Y-%m-%d %H:%M}"
+        return f"{self.source} · {localtime(self.started_at):%Y-%m-%d %H:%M}"
 
     @property
     def duration(self):

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel, ObjectList
+from wagtail.admin.ui.components import Component
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ViewSetGroup
 from wagtail.admin.widgets.button import Button
@@ -232,6 +233,50 @@ def rotate(request, pk, what):
 # ---- runs --------------------------------------------------------------------------------------------
 
 
+FORM_COUNT_COLUMNS = [
+    ("fetched", gettext_lazy("Fetched")),
+    ("created", gettext_lazy("Created")),
+    ("updated", gettext_lazy("Updated")),
+    ("duplicates", gettext_lazy("Duplicates")),
+    ("quarantined", gettext_lazy("Quarantined")),
+]
+
+
+class FormCountsTable(Component):
+    """A run's per-form counts as a table: one row per form, one column per count, then its error."""
+
+    template_name = "wordpress/form_counts.html"
+
+    def __init__(self, form_counts):
+        self.form_counts = form_counts if isinstance(form_counts, dict) else {}
+
+    def get_context_data(self, parent_context=None):
+        keys = [key for key, _label in FORM_COUNT_COLUMNS]
+        extra = sorted({key for counts in self.form_counts.values() for key in counts} - {*keys, "error"})
+        columns = [*FORM_COUNT_COLUMNS, *((key, key.replace("_", " ").capitalize()) for key in extra)]
+        rows = [
+            {
+                "form": form,
+                "counts": [counts.get(key, 0) for key, _label in columns],
+                "error": counts.get("error", ""),
+            }
+            for form, counts in sorted(self.form_counts.items(), key=lambda item: _form_order(item[0]))
+        ]
+        return {"columns": [label for _key, label in columns], "rows": rows}
+
+
+def _form_order(form_id):
+    return (0, int(form_id), "") if str(form_id).isdigit() else (1, 0, str(form_id))
+
+
+class SyncRunInspectView(generic.InspectView):
+    def get_context_for_field(self, field_name):
+        context = super().get_context_for_field(field_name)
+        if field_name == "form_counts":
+            context["component"] = FormCountsTable(self.object.form_counts)
+        return context
+
+
 class SyncRunViewSet(ModelViewSet):
     model = SyncRun
     icon = "history"
@@ -239,6 +284,7 @@ class SyncRunViewSet(ModelViewSet):
     url_prefix = "wordpress/runs"
     name = "wordpress_run"
     inspect_view_enabled = True
+    inspect_view_class = SyncRunInspectView
     copy_view_enabled = False
     list_display = [
         "source",

@@ -17,7 +17,12 @@ class AlertRuleViewSet(ModelViewSet):
     search_fields = ["name"]
     panels = [
         MultiFieldPanel(
-            [FieldPanel("name"), FieldPanel("is_active"), FieldPanel("trigger"), FieldPanel("threshold")],
+            [
+                FieldRowPanel([FieldPanel("name"), FieldPanel("name_es")]),
+                FieldPanel("is_active"),
+                FieldPanel("trigger"),
+                FieldPanel("threshold"),
+            ],
             heading=_("Trigger"),
         ),
         MultiFieldPanel(

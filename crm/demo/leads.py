@@ -8,10 +8,10 @@ taken from its events. Wagtail log entries are not written for demo history.
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from taggit.models import Tag
 
 from crm.classification import Classification
+from crm.duplicates import duplicate_event
 from crm.models import (
     Brand,
     Campaign,
@@ -120,8 +120,8 @@ class Catalogue:
             }
         elif event.kind == "classified" and "duplicate_of_index" in event.data:
             original = lead_ids[event.data["duplicate_of_index"]]
-            note = _("Repeats lead #%(pk)s.") % {"pk": original}
-            data = {"duplicate_of": original, "tags": [DUPLICATE_TAG]}
+            repeat = duplicate_event(original)
+            note, data = repeat["note"], repeat["data"]
         else:
             note, data = event_data(event, self.users)
         return {

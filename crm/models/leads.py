@@ -16,6 +16,8 @@ from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
+from crm import system_notes
+
 from .people import Brand
 
 
@@ -57,10 +59,10 @@ class Source(models.Model):
         verbose_name_plural = _("sources")
 
     def __str__(self):
-        return self.display_name
+        return self.get_name_display()
 
-    @property
-    def display_name(self):
+    def get_name_display(self):
+        """The name in the active language (listings and inspect views use it for the name column)."""
         language = (get_language() or "en").lower()
         return self.name_es if language.startswith("es") and self.name_es else self.name
 
@@ -304,6 +306,9 @@ class Lead(models.Model):
     def __str__(self):
         return self.contact_name or self.company or self.email or f"#{self.pk}"
 
+    def get_classification_reason_display(self):
+        return system_notes.render(self.classification_reason)
+
     @property
     def is_backfill(self):
         """Whether the lead reached the CRM long after its submission (see ``backfill_q``)."""
@@ -403,6 +408,12 @@ class ClassificationRule(models.Model):
         REGEX = "regex", _("matches the regular expression (ignoring case)")
 
     name = models.CharField(_("name"), max_length=150)
+    name_es = models.CharField(
+        _("name (Spanish)"),
+        max_length=150,
+        blank=True,
+        help_text=_("Shown to people who use the admin in Spanish; blank: the name above."),
+    )
     order = models.PositiveIntegerField(_("order"), default=100, help_text=_("Lower numbers run first."))
     is_enabled = models.BooleanField(_("enabled"), default=True)
     brand = models.ForeignKey(
@@ -451,7 +462,12 @@ class ClassificationRule(models.Model):
         verbose_name_plural = _("classification rules")
 
     def __str__(self):
-        return self.name
+        return self.get_name_display()
+
+    def get_name_display(self):
+        """The name in the active language (listings and inspect views use it for the name column)."""
+        language = (get_language() or "en").lower()
+        return self.name_es if language.startswith("es") and self.name_es else self.name
 
     @property
     def tag_list(self):

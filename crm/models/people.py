@@ -56,6 +56,9 @@ class User(AbstractUser):
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
+    def __str__(self):
+        return self.get_full_name().strip() or self.get_username()
+
     @property
     def is_management(self):
         return self.role in (Role.ADMIN, Role.MANAGER)

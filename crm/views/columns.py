@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.widgets.button import BaseDropdownMenuButton
 
+from crm.tags import tag_label
 from crm.templatetags.crm_leads import status_badge
 
 
@@ -76,7 +77,9 @@ class LeadTitleColumn(TitleColumn):
             badges.append(
                 format_html('<span class="w-status w-status--label">{}</span>', gettext_lazy("Duplicate"))
             )
-        badges += [format_html('<span class="w-status">{}</span>', tag.name) for tag in lead.tags.all()]
+        badges += [
+            format_html('<span class="w-status">{}</span>', tag_label(tag.name)) for tag in lead.tags.all()
+        ]
         return format_html(
             '<td class="{classname}title"><div class="title-wrapper"><a href="{url}"><span id="{title_id}">'
             "{title}</span></a>{badges}</div>{buttons}</td>",

@@ -31,7 +31,7 @@ from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from crm import access, services
+from crm import access, services, system_notes
 from crm.exports import LeadSpreadsheetExportMixin
 from crm.filters import ASSIGNEE_MINE, LeadFilterSet, user_label
 from crm.forms.leads import (
@@ -46,9 +46,10 @@ from crm.forms.leads import (
     MergeForm,
     NoteForm,
 )
-from crm.models import Lead, LeadEvent, PipelineStatus, Role
+from crm.models import Lead, LeadEvent, PipelineStatus, Role, User
 from crm.normalise import phone_to_e164
 from crm.pagination import CappedCountPaginator
+from crm.tags import tag_labels
 from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
 
 LISTING_RELATED = ("brand", "service", "status", "assignee", "source", "campaign")
@@ -85,21 +86,45 @@ def _field_label(name):
 
 
 def label_event_values(events):
-    """Give each event readable ``from_label``/``to_label``: status labels, field names, else the raw value."""
+    """Give each event readable ``from_label``/``to_label`` and ``note_label``.
+
+    Statuses by their labels, people by their names, tags by their labels, edited fields by their names;
+    a classification that left the status as it was shows no from → to. System notes read in the
+    reader's language (``crm.system_notes``).
+    """
     status_labels = {}
-    if any(event.kind == LeadEvent.Kind.STATUS_CHANGED for event in events):
+    if any(event.kind in STATUS_KINDS for event in events):
         status_labels = {status.key: status.display_label for status in PipelineStatus.objects.all()}
+    people_ids = {
+        person_id
+        for event in events
+        if event.kind == LeadEvent.Kind.ASSIGNED
+        for person_id in (event.data.get("from_id"), event.data.get("to_id"))
+        if person_id
+    }
+    people = {person.pk: user_label(person) for person in User.objects.filter(pk__in=people_ids)}
     for event in events:
-        if event.kind == LeadEvent.Kind.STATUS_CHANGED:
+        event.from_label, event.to_label = event.from_value, event.to_value
+        event.note_label = system_notes.render(event.note)
+        if event.kind == LeadEvent.Kind.CLASSIFIED and "rules" not in event.data:
+            event.from_label = ""
+            event.to_label = ", ".join(tag_labels(event.data.get("tags") or event.to_value.split(", ")))
+        elif event.kind in STATUS_KINDS:
             event.from_label = status_labels.get(event.from_value, event.from_value)
             event.to_label = status_labels.get(event.to_value, event.to_value)
+            if event.from_value == event.to_value:
+                event.from_label = event.to_label = ""
+        elif event.kind == LeadEvent.Kind.ASSIGNED:
+            event.from_label = people.get(event.data.get("from_id"), event.from_value)
+            event.to_label = people.get(event.data.get("to_id"), event.to_value)
         elif event.kind == LeadEvent.Kind.EDITED:
             event.from_label = ""
             event.to_label = ", ".join(
                 _field_label(name.strip()) for name in event.to_value.split(",") if name.strip()
             )
-        else:
-            event.from_label, event.to_label = event.from_value, event.to_value
+
+
+STATUS_KINDS = (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.CREATED, LeadEvent.Kind.CLASSIFIED)
 
 
 # Listing ---------------------------------------------------------------------------------------------
@@ -291,7 +316,9 @@ class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
         )
         lead = services.create_lead(data, actor=user)
         if user.role == Role.EMPLOYEE and lead.assignee_id is None:
-            lead = services.assign(lead, user, actor=user, note=_("Taken by hand."))
+            lead = services.assign(
+                lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND)
+            )
         return lead
 
     def get_success_url(self):
@@ -478,7 +505,7 @@ class LeadInspectView(snippet_views.InspectView):
         context.update(
             {
                 "lead": self.object,
-                "tags": [tag.name for tag in self.object.tags.all()],
+                "tags": tag_labels(tag.name for tag in self.object.tags.all()),
                 "raw_payload": json.dumps(
                     self.object.raw_payload, indent=2, ensure_ascii=False, sort_keys=True
                 ),

@@ -22,6 +22,7 @@ from crm.models import (
     Source,
     User,
 )
+from crm.tags import tag_labels
 
 
 def scoped_brands(user):
@@ -167,7 +168,7 @@ class ClassificationRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
         "pattern",
         "min_links",
         "set_status",
-        "add_tags",
+        Column("add_tags", accessor=lambda rule: ", ".join(tag_labels(rule.tag_list)), label=_("Add tags")),
         BooleanColumn("stop_processing", label=_("Stop")),
     ]
     list_filter = ["is_enabled", "brand", "set_status"]
@@ -175,6 +176,7 @@ class ClassificationRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     ordering = ["order", "pk"]
     scoped_fields = [
         "name",
+        "name_es",
         "order",
         "is_enabled",
         "brand",

@@ -222,6 +222,8 @@ WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAIL_ENABLE_WHATS_NEW_BANNER = False
+# On-premise: no external avatar service (the admin shows Wagtail's built-in default avatar).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 
 PHONENUMBER_DEFAULT_REGION = "AR"
 PHONENUMBER_DB_FORMAT = "E164"

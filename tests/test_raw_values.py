@@ -1,0 +1,154 @@
+"""No raw values on screen: booleans read Yes/No, nothing reads "—", tags by their labels, people by
+their names, no "pending → pending" in a timeline, a sync run's per-form counts as a table."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from alerts.models import AlertRule, Trigger
+from crm.models import Campaign, Lead, Role
+from crm.services import LeadData, assign, change_status, create_lead, tag_lead
+from tests.admin_urls import argless_admin_urls
+from tests.page_text import visible_text
+from wordpress.models import SourceForm, SyncRun, WordPressSource
+
+RAW_PYTHON = re.compile(r"(?<![\w-])(True|False|None)(?![\w-])")
+TAG_KEYS = ("job_seeker_or_vendor", "wp-spam", "unknown-service")
+JOB_SEEKER_OPTION = "Busco trabajo / Ofrezco productos o servicios"
+
+
+def raw_values(text):
+    found = [match.group(0) for match in RAW_PYTHON.finditer(text)]
+    found += [key for key in TAG_KEYS if key in text]
+    found += re.findall(r"\{'[^']*':", text)
+    return found
+
+
+@pytest.fixture
+def named(make_user):
+    def make(username, role, brands=("intralog",), first="", last=""):
+        return make_user(username, role, brands, first_name=first, last_name=last)
+
+    return make
+
+
+@pytest.fixture
+def people(named):
+    return {
+        "admin": named("ana", Role.ADMIN, ("intralog", "intrapal"), "Ana", "Administradora"),
+        "manager": named("martin", Role.MANAGER, ("intralog",), "Martín", "Gerente"),
+        "employee": named("elena", Role.EMPLOYEE, ("intralog",), "Elena", "Vendedora"),
+        "marketing": named("mariana", Role.MARKETING, ("intralog", "intrapal"), "Mariana", "Marketing"),
+    }
+
+
+@pytest.fixture
+def data(brands, people):
+    """A little of everything the admin lists: leads with tags and a history, rules, a source and a run."""
+    manager, employee = people["manager"], people["employee"]
+    plain = create_lead(
+        LeadData(brand=brands["intralog"], contact_name="Lía Común", email="lia@example.com"), actor=manager
+    )
+    plain = assign(plain, employee, actor=manager)
+    change_status(plain, "contacted", employee)
+    tag_lead(plain, ["wp-spam"])
+    create_lead(LeadData(brand=brands["intralog"], contact_name="Lía Repetida", email="lia@example.com"))
+    create_lead(
+        LeadData(
+            brand=brands["intralog"],
+            contact_name="Juan Busca",
+            service_text=JOB_SEEKER_OPTION,
+            tags=["unknown-service"],
+            created_by=manager,
+        )
+    )
+    Campaign.objects.create(name="Otoño", brand=brands["intralog"], is_active=False)
+    AlertRule.objects.create(name="Todo nuevo", trigger=Trigger.NEW_LEAD, notify_brand_managers=True)
+    source = WordPressSource.objects.create(
+        name="Sitio", slug="sitio", shape="legacy", url="http://127.0.0.1:9/forms", username="u"
+    )
+    SourceForm.objects.create(source=source, form_id="3", brand=brands["intralog"])
+    SyncRun.objects.create(
+        source=source,
+        status=SyncRun.Status.SUCCEEDED,
+        fetched=2,
+        created=2,
+        form_counts={
+            "3": {"fetched": 2, "created": 2, "updated": 0, "duplicates": 0, "quarantined": 0, "error": ""}
+        },
+    )
+    return {"plain": plain, "seeker": Lead.objects.get(contact_name="Juan Busca")}
+
+
+def page_text(client, url):
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return visible_text(response.content.decode())
+
+
+def test_a_user_reads_as_their_full_name_or_else_their_username(people, named):
+    assert str(people["employee"]) == "Elena Vendedora"
+    assert str(named("sinnombre", Role.EMPLOYEE)) == "sinnombre"
+
+
+def test_lead_page_reads_in_words(data, people, client_for):
+    seeker = data["seeker"]
+    text = page_text(client_for(people["admin"]), reverse("crm_leads:inspect", args=[seeker.pk]))
+    assert raw_values(text) == []
+    assert "Job seeker or vendor" in text and "Unknown service" in text
+    fields = text.split("All fields")[1]
+    assert "Skip alerts Yes" in fields
+    assert "Assignee —" in fields and "Campaign —" in fields
+    assert "Created by Martín Gerente" in fields
+
+
+def test_timeline_shows_labels_and_names_and_no_transition_that_changed_nothing(data, people, client_for):
+    plain = data["plain"]
+    text = page_text(client_for(people["admin"]), reverse("crm_leads:inspect", args=[plain.pk]))
+    timeline = text.split("Timeline")[1].split("All fields")[0]
+    assert "→ Pending" not in timeline and "pending" not in timeline
+    assert "Pending → Assigned" in timeline and "Assigned → Contacted" in timeline
+    assert "Elena Vendedora" in timeline and "elena" not in timeline
+    assert "Spam in WordPress" in timeline
+    assert "No classification rule matched." in timeline
+
+
+def test_lead_history_reads_in_words(data, people, client_for):
+    plain = data["plain"]
+    text = page_text(client_for(people["admin"]), reverse("crm_leads:history_results", args=[plain.pk]))
+    assert raw_values(text) == []
+    assert "Lead assigned: Elena Vendedora" in text
+    assert "Lead status changed: Pending → Assigned" in text
+    assert "Lead classified: Spam in WordPress" in text
+    assert "pending → pending" not in text.lower()
+
+
+def test_sync_run_page_shows_counts_per_form_as_a_table(data, people, client_for):
+    run = SyncRun.objects.get()
+    response = client_for(people["admin"]).get(reverse("wordpress_run:inspect", args=[run.pk]))
+    html = response.content.decode()
+    assert "{'" not in html and "&#x27;fetched&#x27;" not in html
+    table = html.split('<table class="listing">', 1)[1].split("</table>")[0]
+    assert "Fetched" in table and "Quarantined" in table and '<th scope="row">3</th>' in table
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "employee", "marketing"])
+def test_no_admin_page_shows_raw_values(data, people, client_for, role):
+    client = client_for(people[role])
+    lead_pages = [reverse("crm_leads:inspect", args=[lead.pk]) for lead in Lead.objects.all()]
+    shown = {}
+    for path, _name in argless_admin_urls():
+        if any(part in path for part in ("logout", "failwhale", "test404", "sprite", "jsi18n", "/api/")):
+            continue
+        response = client.get(path)
+        if response.status_code != 200 or not response["Content-Type"].startswith("text/html"):
+            continue
+        found = raw_values(visible_text(response.content.decode()))
+        if found:
+            shown[path] = found
+    for path in lead_pages if role != "marketing" else []:
+        response = client.get(path)
+        if response.status_code == 200 and (found := raw_values(visible_text(response.content.decode()))):
+            shown[path] = found
+    assert shown == {}
