@@ -1,8 +1,13 @@
-"""Wagtail log actions of lead changes (``crm.lead.*``), so the history and audit views label them."""
+"""Wagtail log actions of lead changes (``crm.lead.*``), so the history and audit views label them, and
+the log models that keep every log view within the CRM's row-level rules (``crm.models.audit``)."""
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.log_actions import LogFormatter
+from wagtail.models import ModelLogEntry
+
+from .models import Lead, LeadLogEntry, ScopedModelLogEntry
 
 LEAD_LOG_ACTIONS = {
     "crm.lead.classified": (_("Classify lead"), _("Lead classified")),
@@ -36,3 +41,11 @@ def register_lead_log_actions(actions):
         actions.register_action(action)(
             type("Formatter", (LeadEventFormatter,), {"label": label, "message": message})
         )
+
+
+@hooks.register("register_log_actions", order=1)
+def register_row_scoped_log_models(actions):
+    """After Wagtail's own registrations: leads and every other model log through the scoped proxies."""
+    actions.register_model(models.Model, ScopedModelLogEntry)
+    actions.register_model(Lead, LeadLogEntry)
+    actions.log_entry_models.discard(ModelLogEntry)
