@@ -3,6 +3,7 @@
 from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
+from crm.access import holds_open_leads
 from crm.models import Role
 
 from . import metrics
@@ -21,7 +22,12 @@ class PersonalPanel(Component):
 
     @staticmethod
     def is_shown_to(user):
-        return user.is_authenticated and user.is_active and user.role in (Role.EMPLOYEE, Role.MANAGER)
+        # Managers see their brands' leads on the home page; their own figures only while they hold leads.
+        return (
+            user.is_authenticated
+            and user.is_active
+            and (user.role == Role.EMPLOYEE or (user.role == Role.MANAGER and holds_open_leads(user)))
+        )
 
     def get_context_data(self, parent_context=None):
         user = self.request.user
