@@ -8,6 +8,13 @@ class AlertsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from wagtail.permissions import register_permission_policy
+
+        from crm.brand_scope import BrandScopedPermissionPolicy
+
+        from .models import AlertRule
         from .signals import connect
 
         connect()
+        # Managers reach the rules limited to their own brands; rules for every brand are admins'.
+        register_permission_policy(AlertRule, BrandScopedPermissionPolicy(AlertRule, brand_field="brands"))

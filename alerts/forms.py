@@ -1,9 +1,12 @@
-"""The personal alert preferences form (account area): channels per trigger and the WhatsApp number."""
+"""The alert rule form (brand-scoped for managers) and the personal alert preferences form (account area)."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
 
-from crm.models import User
+from crm.brand_scope import brands_managed_by, is_admin
+from crm.models import Campaign, Service, User
 
 from .models import AlertPreferences, Channel, Trigger
 
@@ -49,3 +52,31 @@ class AlertPreferencesForm(forms.ModelForm):
         ]
         AlertPreferences.objects.update_or_create(user=user, defaults={"muted": muted})
         return user
+
+
+class AlertRuleForm(WagtailAdminModelForm):
+    """Managers choose among their own brands (at least one), and those brands' services, campaigns and
+    people; chosen users out of their reach (picked by an admin) stay on the rule untouched."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.scoped = bool(self.for_user) and not is_admin(self.for_user)
+        if not self.scoped:
+            return
+        brands = brands_managed_by(self.for_user)
+        self.fields["brands"].queryset = brands
+        self.fields["brands"].required = True
+        self.fields["brands"].help_text = _("The rule applies to leads of these brands.")
+        self.fields["services"].queryset = Service.objects.filter(brand__in=brands)
+        self.fields["campaigns"].queryset = Campaign.objects.filter(
+            Q(brand__isnull=True) | Q(brand__in=brands)
+        )
+        self.fields["users"].queryset = User.objects.filter(is_active=True, brands__in=brands).distinct()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.scoped and self.instance.pk and "users" in cleaned:
+            offered = self.fields["users"].queryset
+            kept = self.instance.users.exclude(pk__in=offered.values("pk"))
+            cleaned["users"] = [*cleaned["users"], *kept]
+        return cleaned

@@ -59,6 +59,16 @@ def leads_for(user, queryset=None):
     return queryset.filter(rule) if rule else queryset
 
 
+def leads_counted_for(user, queryset=None):
+    """The leads whose figures ``user`` may see in aggregate (campaign results): those of ``leads_for``,
+    and for marketing the leads of their brands. Only for sums and counts, never to list a lead."""
+    queryset = Lead.objects.all() if queryset is None else queryset
+    if _is_active(user) and user.role == Role.MARKETING:
+        ids, every_brand = _brand_scope(user)
+        return queryset if every_brand else queryset.filter(brand_id__in=sorted(ids))
+    return leads_for(user, queryset)
+
+
 def events_for(user, queryset=None):
     """The events of the leads ``user`` may see: the rules of ``leads_for``, applied through the event's lead."""
     queryset = LeadEvent.objects.all() if queryset is None else queryset
@@ -91,6 +101,17 @@ def _in_scope(user, lead):
     if user.role == Role.EMPLOYEE:
         return lead.assignee_id == user.pk
     return False
+
+
+def holds_open_leads(user):
+    """Whether ``user`` is the assignee of any new or open lead (read once per user object)."""
+    if not _is_active(user):
+        return False
+    cached = getattr(user, "_crm_holds_open_leads", None)
+    if cached is None:
+        open_leads = Lead.objects.filter(assignee=user, status__stage__in=[Stage.NEW, Stage.OPEN])
+        cached = user._crm_holds_open_leads = open_leads.exists()
+    return cached
 
 
 def can_see_lead(user, lead):

@@ -31,11 +31,16 @@ def _register_permission_policies():
     from axes.models import AccessAttempt
     from wagtail.permissions import register_permission_policy
 
-    from .models import Invitation
+    from .brand_scope import BrandScopedPermissionPolicy
+    from .models import AssignmentRule, Campaign, ClassificationRule, Invitation, Service
     from .people import InvitationPermissionPolicy, LimitedActionsPolicy
 
     register_permission_policy(Invitation, InvitationPermissionPolicy(Invitation))
     register_permission_policy(AccessAttempt, LimitedActionsPolicy(AccessAttempt, {"view", "delete"}))
+    for model in (ClassificationRule, AssignmentRule):
+        register_permission_policy(model, BrandScopedPermissionPolicy(model))
+    for model in (Service, Campaign):
+        register_permission_policy(model, BrandScopedPermissionPolicy(model, brandless_for_all=True))
 
 
 def _apply_role_permissions(sender, app_config=None, **kwargs):

@@ -190,13 +190,7 @@ def duplicate_event(original_pk):
 def relink_event(original_pk, previous_pk=None):
     """The fields of the ``classified`` event of a saved lead relinked to lead ``original_pk``, submitted
     earlier than it (``previous_pk``: its original until now, None when it was an original itself)."""
-    if previous_pk is None:
-        note = _("Repeats lead #%(pk)s, submitted earlier.") % {"pk": original_pk}
-    else:
-        note = _("Repeats lead #%(pk)s, submitted earlier than its previous original #%(previous)s.") % {
-            "pk": original_pk,
-            "previous": previous_pk,
-        }
+    note = system_notes.encode(system_notes.REPEATS_EARLIER_SUBMISSION, pk=original_pk, previous=previous_pk)
     return {
         "from_value": f"#{previous_pk}" if previous_pk else "",
         "to_value": DUPLICATE_TAG,

@@ -1,10 +1,14 @@
-"""Wagtail log actions of lead changes (``crm.lead.*``) and people admin, so history and audit views label them."""
+"""Wagtail log actions of lead changes (``crm.lead.*``) and people admin, so the history and audit views
+label them, and the log models that keep every log view within the CRM's row-level rules (``crm.models.audit``)."""
 
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.log_actions import LogFormatter
+from wagtail.models import ModelLogEntry
 
 from . import system_notes
+from .models import Lead, LeadLogEntry, ScopedModelLogEntry
 from .tags import tag_labels
 
 LEAD_LOG_ACTIONS = {
@@ -81,3 +85,11 @@ def register_people_log_actions(actions):
                 "username": data.get("username") or "?",
                 "address": data.get("ip_address") or "?",
             }
+
+
+@hooks.register("register_log_actions", order=1)
+def register_row_scoped_log_models(actions):
+    """After Wagtail's own registrations: leads and every other model log through the scoped proxies."""
+    actions.register_model(models.Model, ScopedModelLogEntry)
+    actions.register_model(Lead, LeadLogEntry)
+    actions.log_entry_models.discard(ModelLogEntry)

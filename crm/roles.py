@@ -44,7 +44,11 @@ _PEOPLE_MANAGEMENT = [
     "crm.view_invitation",
     "crm.delete_invitation",
 ]
-_DASHBOARDS = ["dashboards.view_dashboards", "dashboards.change_dashboardsettings"]
+_DASHBOARDS = [
+    "dashboards.view_dashboards",
+    "dashboards.view_campaign_dashboard",
+    "dashboards.change_dashboardsettings",
+]
 
 _WORDPRESS = [
     "wordpress.add_wordpresssource",
@@ -76,7 +80,7 @@ ROLE_PERMISSIONS = {
     Role.EMPLOYEE: _ADMIN_ACCESS + _LEAD_WORK,
     Role.MARKETING: _ADMIN_ACCESS
     + ["crm.view_campaign", "crm.add_campaign", "crm.change_campaign", "crm.view_service", "crm.view_source"]
-    + ["forms_builder.view_form_report"],
+    + ["forms_builder.view_form_report", "dashboards.view_campaign_dashboard"],
 }
 
 # Alerts: managers and admins edit the rules; admins read the delivery log and resend.

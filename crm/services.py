@@ -208,14 +208,19 @@ def _log_data(event):
     return {"event": event.pk, "from": event.from_value, "to": event.to_value, "note": event.note[:500]}
 
 
+def _logs_to_model_log_entries(lead):
+    """Whether lead log entries go to Wagtail's ``ModelLogEntry`` table (directly or through a proxy)."""
+    log_model = log_registry.get_log_model_for_instance(lead)
+    return log_model is not None and log_model._meta.concrete_model is ModelLogEntry
+
+
 def log_lead(lead, action, user, data):
     """Write the Wagtail log entry of a lead change, as ``wagtail.log_actions.log`` does.
 
     ``ModelLogEntry.save`` runs ``full_clean``, which checks with a query each that the content type
     and the user exist; both come from memory here, so the entry is validated without them.
     """
-    log_registry.scan_for_actions()
-    if log_registry.get_log_model_for_instance(lead) is not ModelLogEntry:
+    if not _logs_to_model_log_entries(lead):
         return log(instance=lead, action=action, user=user, data=data)
     entry = _log_entry(lead, action, user, data, timezone.now(), get_active_log_context())
     entry.full_clean(exclude=["content_type", "user"])
@@ -243,8 +248,7 @@ def _log_values(lead, action, user, data, now, context, content_type):
 
 def _log_events(events, now):
     """The Wagtail log entries of saved events, in one insert; each action is validated once."""
-    log_registry.scan_for_actions()
-    if log_registry.get_log_model_for_instance(events[0].lead) is not ModelLogEntry:
+    if not _logs_to_model_log_entries(events[0].lead):
         for event in events:
             log(instance=event.lead, action=LOG_ACTIONS[event.kind], user=event.actor, data=_log_data(event))
         return

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 NO_RULE_MATCHED = "no_rule_matched"
 MATCHED_RULES = "matched_rules"
 REPEATS_LEAD = "repeats_lead"
+REPEATS_EARLIER_SUBMISSION = "repeats_earlier_submission"
 ASSIGNED_BY_RULE = "assigned_by_rule"
 TAKEN_BY_HAND = "taken_by_hand"
 
@@ -54,10 +55,20 @@ def _matched_rules(rules=()):
     return _("Matched rules: %(names)s.") % {"names": names}
 
 
+def _repeats_earlier_submission(pk, previous=None):
+    if previous is None:
+        return _("Repeats lead #%(pk)s, submitted earlier.") % {"pk": pk}
+    return _("Repeats lead #%(pk)s, submitted earlier than its previous original #%(previous)s.") % {
+        "pk": pk,
+        "previous": previous,
+    }
+
+
 MESSAGES = {
     NO_RULE_MATCHED: lambda: _("No classification rule matched."),
     MATCHED_RULES: _matched_rules,
     REPEATS_LEAD: lambda pk: _("Repeats lead #%(pk)s.") % {"pk": pk},
+    REPEATS_EARLIER_SUBMISSION: _repeats_earlier_submission,
     ASSIGNED_BY_RULE: lambda rule: _("Assigned by rule “%(rule)s”.") % {"rule": rule_name(rule)},
     TAKEN_BY_HAND: lambda: _("Taken by hand."),
 }

@@ -24,7 +24,7 @@ from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWee
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from crm.access import brand_ids, events_for, on_related_lead
+from crm.access import brand_ids, events_for, leads_counted_for, on_related_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, backfill_q
 
 from .models import PersonDay
@@ -679,7 +679,7 @@ def campaign_effectiveness(user, flt, groups, catalogue):
     every row also holds the previous period's leads, won and conversion (``previous_*``).
     """
     period = _period(flt, "submitted_at")
-    leads = flt.scope(user).filter(_periods_q(flt))
+    leads = leads_counted_for(user).filter(flt.lead_q, _periods_q(flt))
     dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
     counted = {
         "leads": Q(),

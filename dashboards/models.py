@@ -51,7 +51,10 @@ class DashboardSettings(BaseGenericSetting):
     class Meta:
         verbose_name = _("dashboard settings")
         verbose_name_plural = _("dashboard settings")
-        permissions = [("view_dashboards", _("Can view the management dashboards"))]
+        permissions = [
+            ("view_dashboards", _("Can view the management dashboards")),
+            ("view_campaign_dashboard", _("Can view the campaigns dashboard")),
+        ]
 
     def clean(self):
         start, end = self.business_day_start, self.business_day_end

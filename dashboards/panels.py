@@ -6,6 +6,7 @@ from django.forms import Media
 from django.urls import reverse
 from wagtail.admin.ui.components import Component
 
+from crm.access import holds_open_leads
 from crm.filters import ASSIGNEE_MINE
 from crm.models import Role
 from crm.viewsets.leads import lead_viewset
@@ -30,7 +31,12 @@ class PersonalPanel(Component):
 
     @staticmethod
     def is_shown_to(user):
-        return user.is_authenticated and user.is_active and user.role in (Role.EMPLOYEE, Role.MANAGER)
+        # Managers see their brands' leads on the home page; their own figures only while they hold leads.
+        return (
+            user.is_authenticated
+            and user.is_active
+            and (user.role == Role.EMPLOYEE or (user.role == Role.MANAGER and holds_open_leads(user)))
+        )
 
     def get_context_data(self, parent_context=None):
         user = self.request.user

@@ -30,6 +30,8 @@ from .tables import (
 )
 
 VIEW_PERMISSION = "dashboards.view_dashboards"
+# Marketing opens the campaigns page only: figures of their brands' leads, never a lead.
+PAGE_PERMISSIONS = {"campaigns": "dashboards.view_campaign_dashboard"}
 
 PAGES = [
     ("overview", _("Overview")),
@@ -54,6 +56,17 @@ def can_view_dashboards(user):
     return user.is_authenticated and user.is_active and user.has_perm(VIEW_PERMISSION)
 
 
+def can_open(user, page_key):
+    """Whether ``user`` may open the dashboard page ``page_key``."""
+    permission = PAGE_PERMISSIONS.get(page_key, VIEW_PERMISSION)
+    return user.is_authenticated and user.is_active and user.has_perm(permission)
+
+
+def pages_for(user):
+    """``(key, label, url)`` of the dashboard pages ``user`` may open."""
+    return [(key, label, reverse(f"dashboards:{key}")) for key, label in PAGES if can_open(user, key)]
+
+
 def lead_page_url(lead_pk):
     """The lead's page in the admin (the lead viewset's inspect view)."""
     from crm.viewsets.leads import lead_viewset
@@ -70,7 +83,7 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
     breadcrumbs_items = [{"url": reverse_lazy("wagtailadmin_home"), "label": _("Home")}]
 
     def dispatch(self, request, *args, **kwargs):
-        if not can_view_dashboards(request.user):
+        if not can_open(request.user, self.page_key):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
 
@@ -79,7 +92,7 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
 
     def get_breadcrumbs_items(self):
         return self.breadcrumbs_items + [
-            {"url": reverse("dashboards:overview"), "label": _("Dashboards")},
+            {"url": pages_for(self.request.user)[0][2], "label": _("Dashboards")},
             {"url": "", "label": self.get_page_title()},
         ]
 
@@ -93,7 +106,10 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
 
     def get(self, request, *args, **kwargs):
         self.now = timezone.now()
-        self.form, self.filters = read_filters(request.GET, self.catalogue)
+        # The assignee filter is for those who see the team's figures (not marketing).
+        self.form, self.filters = read_filters(
+            request.GET, self.catalogue, show_assignee=can_view_dashboards(request.user)
+        )
         self.groups = metrics.StatusGroups.from_catalogue(self.catalogue)
         sections = self.build()
         export = request.GET.get("export")
@@ -112,7 +128,7 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
         query.pop("export", None)
         context.update(
             {
-                "pages": [(key, label, reverse(f"dashboards:{key}")) for key, label in PAGES],
+                "pages": pages_for(self.request.user),
                 "page_key": self.page_key,
                 "form": self.form,
                 "filters": self.filters,

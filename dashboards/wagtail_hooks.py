@@ -7,7 +7,7 @@ from wagtail.admin.menu import MenuItem
 
 from . import urls
 from .panels import PersonalPanel
-from .views import can_view_dashboards
+from .views import can_open, can_view_dashboards
 
 
 @hooks.register("register_admin_urls")
@@ -23,6 +23,24 @@ class DashboardsMenuItem(MenuItem):
 @hooks.register("register_admin_menu_item")
 def register_dashboards_menu_item():
     return DashboardsMenuItem(_("Dashboards"), reverse("dashboards:overview"), icon_name="table", order=150)
+
+
+class CampaignDashboardMenuItem(MenuItem):
+    """For those who open only the campaigns page (marketing)."""
+
+    def is_shown(self, request):
+        return can_open(request.user, "campaigns") and not can_view_dashboards(request.user)
+
+
+@hooks.register("register_admin_menu_item")
+def register_campaign_dashboard_menu_item():
+    return CampaignDashboardMenuItem(
+        _("Dashboards"),
+        reverse("dashboards:campaigns"),
+        name="campaign-dashboard",
+        icon_name="table",
+        order=150,
+    )
 
 
 @hooks.register("construct_homepage_panels")

@@ -32,11 +32,11 @@ def rule_form(**overrides):
 
 
 @pytest.mark.parametrize("role_fixture", ["manager", "admin_user"])
-def test_managers_and_admins_edit_rules(request, client_for, role_fixture):
+def test_managers_and_admins_edit_rules(request, client_for, role_fixture, brands):
     user = request.getfixturevalue(role_fixture)
     client = client_for(user)
     assert client.get(reverse("alert_rules:index")).status_code == 200
-    response = client.post(reverse("alert_rules:add"), rule_form())
+    response = client.post(reverse("alert_rules:add"), rule_form(brands=[brands["intralog"].pk]))
     assert response.status_code == 302, response.content.decode()[:2000]
     rule = AlertRule.objects.get(name="Urgent leads")
     assert rule.notify_brand_managers and rule.send_email and not rule.send_whatsapp

@@ -1,9 +1,14 @@
-"""The alert rules editor (managers and admins)."""
+"""The alert rules editor: admins edit every rule, managers those limited to their own brands."""
 
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
+from wagtail.admin.views import generic
+from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
 
+from crm.brand_scope import ScopedIndexMixin, ScopedObjectMixin, scoped
+
+from ..forms import AlertRuleForm
 from ..models import AlertRule
 
 
@@ -15,6 +20,12 @@ class AlertRuleViewSet(ModelViewSet):
     list_display = ["name", "trigger", "delivery", "is_active"]
     list_filter = ["trigger", "is_active", "delivery"]
     search_fields = ["name"]
+    index_view_class = scoped(generic.IndexView, ScopedIndexMixin)
+    edit_view_class = scoped(generic.EditView, ScopedObjectMixin)
+    delete_view_class = scoped(generic.DeleteView, ScopedObjectMixin)
+    history_view_class = scoped(generic.HistoryView, ScopedObjectMixin)
+    usage_view_class = scoped(UsageView, ScopedObjectMixin)
+    inspect_view_class = scoped(generic.InspectView, ScopedObjectMixin)
     panels = [
         MultiFieldPanel(
             [
@@ -58,6 +69,9 @@ class AlertRuleViewSet(ModelViewSet):
             heading=_("Delivery"),
         ),
     ]
+
+    def get_edit_handler(self):
+        return ObjectList(self.panels, base_form_class=AlertRuleForm).bind_to_model(self.model)
 
 
 alert_rule_viewset = AlertRuleViewSet("alert_rules")

@@ -1,5 +1,6 @@
 from crm import lookups  # noqa: F401 - registers ``field__any``
 
+from .audit import LeadLogEntry, ScopedModelLogEntry
 from .leads import (
     CLOSED_STAGES,
     AssignmentRule,
@@ -27,9 +28,11 @@ __all__ = [
     "Invitation",
     "Lead",
     "LeadEvent",
+    "LeadLogEntry",
     "PipelineStatus",
     "Priority",
     "Role",
+    "ScopedModelLogEntry",
     "Service",
     "Source",
     "Stage",

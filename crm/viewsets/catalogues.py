@@ -1,23 +1,37 @@
 """CRM settings in the Wagtail admin: services, sources, campaigns, pipeline statuses and the
 classification and assignment rules. Leads themselves are registered in ``crm.viewsets.leads``."""
 
-from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.shortcuts import get_list_or_404
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from wagtail import hooks
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import FieldPanel, ObjectList
 from wagtail.admin.ui.tables import BooleanColumn, Column
+from wagtail.permissions import policy_registry
+from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.models import register_snippet
+from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
+from crm.brand_scope import (
+    NoChooserCreationMixin,
+    ScopedChooserMixin,
+    ScopedChosenMixin,
+    ScopedChosenMultipleMixin,
+    ScopedObjectMixin,
+    brands_managed_by,
+    is_admin,
+    object_ids,
+    reachable,
+    scoped,
+)
 from crm.models import (
     AssignmentRule,
-    Brand,
     Campaign,
     ClassificationRule,
     PipelineStatus,
-    Role,
     Service,
     Source,
     User,
@@ -25,43 +39,21 @@ from crm.models import (
 from crm.tags import tag_labels
 
 
-def scoped_brands(user):
-    """The brands whose settings ``user`` may manage, or None for all (admins)."""
-    if user.is_superuser or user.role == Role.ADMIN:
-        return None
-    return Brand.objects.filter(people=user)
-
-
-def in_brand_scope(user, instance):
-    """Non-admins reach settings of their brands and those for every brand (no brand set)."""
-    brands = scoped_brands(user)
-    return brands is None or instance.brand_id is None or brands.filter(pk=instance.brand_id).exists()
-
-
-class BrandScopeMixin:
-    """Refuses an object outside the requester's brands on every single-object view."""
-
-    def get_object(self, *args, **kwargs):
-        instance = super().get_object(*args, **kwargs)
-        if not in_brand_scope(self.request.user, instance):
-            raise PermissionDenied
-        return instance
-
-
-def _scoped(view_class):
-    return type(view_class.__name__, (BrandScopeMixin, view_class), {})
-
-
 class BrandScopedForm(WagtailAdminModelForm):
-    """Offers managers only their brands and the services and people of those brands."""
+    """Offers non-admins only their brands and the services and people of those brands.
+
+    The brand is required where objects without a brand are for admins only (the rules).
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        brands = scoped_brands(self.for_user) if self.for_user else None
-        if brands is None:
+        if not self.for_user or is_admin(self.for_user):
             return
+        brands = brands_managed_by(self.for_user)
+        policy = policy_registry.get_by_type(self._meta.model)
         if "brand" in self.fields:
             self.fields["brand"].queryset = brands
+            self.fields["brand"].required = not policy.brandless_allowed(self.for_user)
         if "service" in self.fields:
             self.fields["service"].queryset = Service.objects.filter(brand__in=brands)
         people = User.objects.filter(is_active=True, brands__in=brands).distinct()
@@ -70,22 +62,30 @@ class BrandScopedForm(WagtailAdminModelForm):
                 self.fields[name].queryset = people
 
 
-class BrandScopedViewSetMixin:
-    """Objects of other brands stay out of a non-admin's listing, forms and object views."""
+class ScopedSnippetChooserViewSet(snippet_chooser.SnippetChooserViewSet):
+    choose_view_class = scoped(snippet_chooser.ChooseView, NoChooserCreationMixin, ScopedChooserMixin)
+    choose_results_view_class = scoped(
+        snippet_chooser.ChooseResultsView, NoChooserCreationMixin, ScopedChooserMixin
+    )
+    chosen_view_class = scoped(snippet_chooser.SnippetChosenView, ScopedChosenMixin)
+    chosen_multiple_view_class = scoped(snippet_chooser.SnippetChosenMultipleView, ScopedChosenMultipleMixin)
+    create_view_class = scoped(snippet_chooser.SnippetCreateView, NoChooserCreationMixin)
 
-    edit_view_class = _scoped(snippet_views.EditView)
-    delete_view_class = _scoped(snippet_views.DeleteView)
-    copy_view_class = _scoped(snippet_views.CopyView)
-    usage_view_class = _scoped(snippet_views.UsageView)
-    history_view_class = _scoped(snippet_views.HistoryView)
-    inspect_view_class = _scoped(snippet_views.InspectView)
+
+class BrandScopedViewSetMixin:
+    """Objects out of a non-admin's brands stay out of their listing, chooser, forms and object views
+    (``crm.brand_scope.BrandScopedPermissionPolicy``, registered for the model in ``crm.apps``)."""
+
+    edit_view_class = scoped(snippet_views.EditView, ScopedObjectMixin)
+    delete_view_class = scoped(snippet_views.DeleteView, ScopedObjectMixin)
+    copy_view_class = scoped(snippet_views.CopyView, ScopedObjectMixin)
+    usage_view_class = scoped(snippet_views.UsageView, ScopedObjectMixin)
+    history_view_class = scoped(snippet_views.HistoryView, ScopedObjectMixin)
+    inspect_view_class = scoped(snippet_views.InspectView, ScopedObjectMixin)
+    chooser_viewset_class = ScopedSnippetChooserViewSet
 
     def get_queryset(self, request):
-        brands = scoped_brands(request.user)
-        queryset = self.model._default_manager.all()
-        if brands is None:
-            return queryset
-        return queryset.filter(Q(brand__isnull=True) | Q(brand__in=brands))
+        return reachable(self.permission_policy, request.user)
 
     @property
     def edit_handler(self):
@@ -241,3 +241,26 @@ class CRMSettingsGroup(SnippetViewSetGroup):
 
 
 register_snippet(CRMSettingsGroup)
+
+BRAND_SCOPED_SNIPPETS = [Service, Campaign, ClassificationRule, AssignmentRule]
+
+
+class BrandScopedDeleteBulkAction(DeleteBulkAction):
+    """Wagtail's snippet bulk delete, where objects out of the user's reach are neither listed nor deleted."""
+
+    models = BRAND_SCOPED_SNIPPETS
+
+    @cached_property
+    def permission_policy(self):
+        return policy_registry.get_by_type(self.model)
+
+    def get_all_objects_in_listing_query(self, parent_id):
+        return reachable(self.permission_policy, self.request.user).values_list("pk", flat=True)
+
+    def get_queryset(self, model, object_ids_):
+        within = reachable(self.permission_policy, self.request.user)
+        return get_list_or_404(within, pk__in=object_ids([str(pk) for pk in object_ids_]))
+
+
+# After Wagtail's own snippet delete action, so this one replaces it for these models.
+hooks.register("register_bulk_action", BrandScopedDeleteBulkAction, order=100)

@@ -8,6 +8,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
+from wagtail.admin.search import SearchArea
 from wagtail.admin.ui.components import Component
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
@@ -15,7 +16,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from crm import access
-from crm.filters import ASSIGNEE_MINE
+from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
 from crm.models import Lead, Role, Stage
 from crm.views import leads as views
 
@@ -142,10 +143,70 @@ class MyLeadsPanel(Component):
         return context
 
 
+class BrandLeadsPanel(Component):
+    """A manager's home: the newest leads of their brands waiting for an assignee, and the newest of all."""
+
+    name = "brand_leads"
+    order = 5
+    template_name = "crm/leads/brand_panel.html"
+    limit = 8
+
+    def __init__(self, user):
+        self.user = user
+
+    def get_context_data(self, parent_context):
+        context = super().get_context_data(parent_context)
+        leads = access.leads_for(self.user).select_related("status", "brand").order_by("-received_at", "-pk")
+        unassigned = leads.filter(assignee__isnull=True, status__stage__in=[Stage.NEW, Stage.OPEN])
+        list_url = reverse(lead_viewset.get_url_name("list"))
+        context.update(
+            {
+                "sections": [
+                    (
+                        _("Waiting for an assignee"),
+                        list(unassigned[: self.limit]),
+                        _("Every open lead of your brands has an assignee."),
+                        f"{list_url}?assignee={ASSIGNEE_UNASSIGNED}",
+                        _("All unassigned leads"),
+                    ),
+                    (
+                        _("Newest"),
+                        list(leads[: self.limit]),
+                        _("Your brands have no leads yet."),
+                        list_url,
+                        _("All leads"),
+                    ),
+                ],
+                "inspect_url_name": lead_viewset.get_url_name("inspect"),
+            }
+        )
+        return context
+
+
 @hooks.register("construct_homepage_panels")
 def add_my_leads_panel(request, panels):
-    if views.has_lead_access(request.user) and request.user.role in (Role.EMPLOYEE, Role.MANAGER):
-        panels.insert(0, MyLeadsPanel(request.user))
+    user = request.user
+    if not views.has_lead_access(user):
+        return
+    if user.role == Role.MANAGER:
+        panels.insert(0, BrandLeadsPanel(user))
+    if user.role == Role.EMPLOYEE or (user.role == Role.MANAGER and access.holds_open_leads(user)):
+        panels.insert(0, MyLeadsPanel(user))
+
+
+class LeadSearchArea(SearchArea):
+    """The admin search for people who work with leads: it searches the lead listing (``?q=``)."""
+
+    def is_shown(self, request):
+        return views.has_lead_access(request.user)
+
+
+@hooks.register("register_admin_search_area")
+def register_lead_search_area():
+    # Before Wagtail's pages (100) and users (600): the sidebar search uses the first area shown.
+    return LeadSearchArea(
+        _("Leads"), reverse(lead_viewset.get_url_name("list")), name="leads", icon_name="user", order=50
+    )
 
 
 for bulk_action in (views.BulkAssignAction, views.BulkStatusAction):

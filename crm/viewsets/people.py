@@ -24,6 +24,7 @@ from wagtail.users.views.bulk_actions import (
 )
 
 from crm import people
+from crm.brand_scope import ScopedObjectMixin, scoped
 from crm.forms.people import InvitationForm, UserCreationForm, UserEditForm
 from crm.models import Invitation, Role, User
 from crm.roles import grantable_roles
@@ -234,6 +235,8 @@ class InvitationViewSet(ModelViewSet):
     index_view_class = InvitationIndexView
     add_view_class = InvitationCreateView
     delete_view_class = InvitationDeleteView
+    history_view_class = scoped(generic.HistoryView, ScopedObjectMixin)
+    usage_view_class = scoped(UsageView, ScopedObjectMixin)
     list_display = [
         "email",
         Column("role", accessor="get_role_display", label=_("Role")),
