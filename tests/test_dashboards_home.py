@@ -76,6 +76,11 @@ def test_status_rows_link_to_my_leads_in_that_status(data, client_for, employee,
 
 
 def test_one_my_leads_heading_and_styled_figures(data, client_for, employee, manager):
+    manager_html = home(client_for(manager))
+    manager_headings = re.findall(r"<h[1-6][^>]*>\s*([^<]+?)\s*</h[1-6]>", manager_html)
+    assert "My leads" not in manager_headings, "a manager holding no leads has no personal panel"
+    assert "Leads of your brands" in manager_headings
+    services.assign(Lead.objects.get(contact_name="L4"), manager, None)
     for user in (employee, manager):
         html = home(client_for(user))
         headings = re.findall(r"<h[1-6][^>]*>\s*([^<]+?)\s*</h[1-6]>", html)
