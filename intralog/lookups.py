@@ -11,8 +11,11 @@ from django.db.models.lookups import In
 
 class IntegerFieldIn(In):
     def process_rhs(self, compiler, connection):
-        if self.rhs_is_direct_value():
+        try:
             low, high = connection.ops.integer_field_range(self.lhs.output_field.get_internal_type())
+        except KeyError:  # an integer field of a type the backend has no range for
+            low = high = None
+        if self.rhs_is_direct_value():
             self.rhs = [
                 value
                 for value in self.rhs

@@ -9,7 +9,7 @@ from django.core.signals import got_request_exception
 from django.urls import URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
 
-from crm.models import Source
+from crm.models import Lead, Source
 from crm.services import LeadData, assign, create_lead
 from forms_builder.models import LeadFormSubmission
 from tests.admin_urls import argless_admin_urls
@@ -296,3 +296,10 @@ def test_search_reads_quotes_and_operators_as_text(population, client):
     for query in ("😀'\"<", FTS_TRASH, 'NEAR("a" "b")', "title:x", "*"):
         assert client.get(search, {"q": query}).status_code == 200
         assert client.get(reverse("wagtailforms:index"), {"q": query}).status_code == 200
+
+
+def test_in_lookups_skip_integers_no_column_can_hold(population):
+    lead = population["lead"]
+    assert list(Lead.objects.filter(pk__in=[2**63, -(2**63) - 1, 10**40, lead.pk])) == [lead]
+    assert not Lead.objects.filter(pk__in=[2**64]).exists()
+    assert Lead.objects.exclude(pk__in=[2**64]).filter(pk=lead.pk).exists()
