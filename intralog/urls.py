@@ -4,7 +4,16 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from crm.views.site_history import SiteHistoryView
+
 urlpatterns = [
+    # Wagtail's site history at the same addresses (and URL names), paged for millions of lead entries.
+    path("admin/reports/site-history/", SiteHistoryView.as_view(), name="crm_site_history"),
+    path(
+        "admin/reports/site-history/results/",
+        SiteHistoryView.as_view(results_only=True),
+        name="crm_site_history_results",
+    ),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("crm.urls")),

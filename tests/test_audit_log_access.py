@@ -149,3 +149,27 @@ def test_lead_changes_still_write_one_log_entry_each(world, employee):
     assert {"wagtail.create", "crm.lead.assigned", "crm.lead.note"} <= set(
         entries.values_list("action", flat=True)
     )
+
+
+def test_site_history_counts_up_to_a_cap_and_pages_past_it(world, client_for, manager, monkeypatch):
+    """The count stops at a cap ("more than N"); the newest entries come first and deeper pages load."""
+    from wagtail.models import ModelLogEntry
+
+    from crm.views import site_history
+
+    monkeypatch.setattr(site_history, "PAGES_AHEAD", 0)
+    monkeypatch.setattr(site_history.CappedReportPaginator, "minimum_cap", 50)
+    invitation = world["intralog_invitation"]
+    for number in range(60):
+        ModelLogEntry.objects.log_action(
+            invitation, "wagtail.edit", user=manager, title=f"Entry {number:02d}"
+        )
+    client = client_for(manager)
+    response = client.get(SITE_HISTORY_RESULTS)
+    assert response.status_code == 200
+    assert "More than 50" in response.content.decode()
+    assert [entry.label for entry in response.context["object_list"]][:2] == ["Entry 59", "Entry 58"]
+    deeper = client.get(SITE_HISTORY_RESULTS + "?p=2")
+    assert deeper.status_code == 200
+    assert len(deeper.context["object_list"]) > 0
+    assert client.get(SITE_HISTORY_RESULTS + "?p=99999999999999999999999").status_code == 200
