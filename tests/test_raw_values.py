@@ -103,6 +103,18 @@ def test_lead_page_reads_in_words(data, people, client_for):
     assert "Created by Martín Gerente" in fields
 
 
+def test_lead_listing_shows_tag_labels_and_a_duplicate_once(data, people, client_for):
+    html = client_for(people["admin"]).get(reverse("crm_leads:list")).content.decode()
+    rows = [visible_text("<tr" + row) for row in html.split("<tbody", 1)[1].split("<tr")[1:]]
+
+    def row(name):
+        return next(text for text in rows if name in text)
+
+    assert "Job seeker or vendor" in row("Juan Busca") and "Unknown service" in row("Juan Busca")
+    assert "Spam in WordPress" in row("Lía Común")
+    assert row("Lía Repetida").count("Duplicate") == 1
+
+
 def test_timeline_shows_labels_and_names_and_no_transition_that_changed_nothing(data, people, client_for):
     plain = data["plain"]
     text = page_text(client_for(people["admin"]), reverse("crm_leads:inspect", args=[plain.pk]))
@@ -152,3 +164,11 @@ def test_no_admin_page_shows_raw_values(data, people, client_for, role):
         if response.status_code == 200 and (found := raw_values(visible_text(response.content.decode()))):
             shown[path] = found
     assert shown == {}
+
+
+def test_a_move_to_the_status_a_lead_has_writes_no_event(data, people):
+    plain, employee = data["plain"], people["employee"]
+    before = plain.events.count()
+    change_status(plain, "contacted", employee)
+    assign(plain, employee, actor=people["manager"])
+    assert plain.events.count() == before

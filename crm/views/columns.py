@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.widgets.button import BaseDropdownMenuButton
 
+from crm.duplicates import DUPLICATE_TAG
 from crm.tags import tag_label
 from crm.templatetags.crm_leads import status_badge
 
@@ -78,7 +79,9 @@ class LeadTitleColumn(TitleColumn):
                 format_html('<span class="w-status w-status--label">{}</span>', gettext_lazy("Duplicate"))
             )
         badges += [
-            format_html('<span class="w-status">{}</span>', tag_label(tag.name)) for tag in lead.tags.all()
+            format_html('<span class="w-status">{}</span>', tag_label(tag.name))
+            for tag in lead.tags.all()
+            if not (lead.duplicate_of_id and tag.name == DUPLICATE_TAG)
         ]
         return format_html(
             '<td class="{classname}title"><div class="title-wrapper"><a href="{url}"><span id="{title_id}">'
