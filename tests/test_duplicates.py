@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 from wagtail.models import ModelLogEntry
 
-from crm import services
+from crm import services, system_notes
 from crm.duplicates import DUPLICATE_TAG
 from crm.models import Lead, LeadEvent
 
@@ -106,7 +106,7 @@ class TestSubmissionOrder:
             "previous_original": None,
             "tags": [DUPLICATE_TAG],
         }
-        assert f"#{earliest.pk}" in demoted.note
+        assert f"#{earliest.pk}" in system_notes.render(demoted.note)
         moved = repeat.events.filter(kind="classified", to_value=DUPLICATE_TAG).order_by("pk").last()
         assert moved.data["duplicate_of"] == earliest.pk and moved.data["previous_original"] == later.pk
         assert moved.from_value == f"#{later.pk}"

@@ -99,8 +99,8 @@ class TestCRMSettingsAdmin:
     def test_employees_are_refused(self, client_for, employee, model):
         assert refused(client_for(employee).get(self.url(model)))
 
-    def test_seeded_rules_are_listed(self, client_for, manager):
-        response = client_for(manager).get(self.url("classificationrule"))
+    def test_seeded_rules_are_listed(self, client_for, admin_user):
+        response = client_for(admin_user).get(self.url("classificationrule"))
         assert b"Link spam" in response.content and b"Job seeker or vendor" in response.content
 
     def test_only_admins_edit_statuses(self, client_for, manager, admin_user):
@@ -122,8 +122,9 @@ class TestCRMSettingsAdmin:
         assert pending.label == "Pending"
         assert client_for(admin_user).get(edit).status_code == 200
 
-    def test_manager_creates_a_classification_rule(self, client_for, manager):
+    def test_manager_creates_a_classification_rule(self, client_for, manager, brands):
         data = {
+            "brand": brands["intralog"].pk,
             "name": "Gmail leads",
             "order": 50,
             "is_enabled": "on",
@@ -168,7 +169,7 @@ def refused(response):
 
 
 class TestRuleScope:
-    """Managers only reach the rules of their brands (and classification rules for every brand)."""
+    """Managers only reach the rules of their brands; rules for every brand are the admins'."""
 
     def url(self, model, view="list", *args):
         return reverse(f"wagtailsnippets_crm_{model}:{view}", args=args)
@@ -211,11 +212,10 @@ class TestRuleScope:
         assert response.status_code == 200
         assert not AssignmentRule.objects.filter(name="Sneaky").exists()
 
-    def test_global_classification_rules_are_shared(self, client_for, other_manager):
+    def test_global_classification_rules_are_admin_only(self, client_for, other_manager, admin_user):
         rule = ClassificationRule.objects.get(name="Link spam")
-        assert (
-            client_for(other_manager).get(self.url("classificationrule", "edit", rule.pk)).status_code == 200
-        )
+        assert refused(client_for(other_manager).get(self.url("classificationrule", "edit", rule.pk)))
+        assert client_for(admin_user).get(self.url("classificationrule", "edit", rule.pk)).status_code == 200
 
     def test_admin_reaches_every_rule(self, client_for, admin_user, intralog_rule):
         assert (

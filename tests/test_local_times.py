@@ -93,5 +93,5 @@ def test_dashboard_csv_states_local_time_with_its_offset(lead, admin_user, clien
     query = "period=custom&start=2026-03-01&end=2026-03-31&export=latest"
     response = client_for(admin_user).get(f"{reverse('dashboards:overview')}?{query}")
     rows = list(csv.reader(io.StringIO(response.content.decode())))
-    received = rows[0].index("Received")
+    received = rows[0].index("Submitted")
     assert [row[received] for row in rows[1:]] == ["2026-03-02T09:30:00-03:00"]
