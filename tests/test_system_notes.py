@@ -148,6 +148,7 @@ def test_alert_rule_names_read_in_the_readers_language(admin_user, client_for):
     assert "New leads to the brand managers" not in spanish and "Solo inglés" in spanish
 
 
+@pytest.mark.django_db  # declared, not only requested by name: pytest-django orders db tests before transactional ones
 @pytest.mark.parametrize("who", ["admin_user", "manager", "marketer"])
 def test_the_spanish_admin_says_agregar(request, client_for, who):
     client = client_for(in_spanish(request.getfixturevalue(who)))
