@@ -1,4 +1,4 @@
-"""The sync: pull each form page by page, store raw then lead, advance the cursor in the same transaction."""
+"""The sync: pull each form page by page, store its leads and raw submissions, advance the cursor, in one transaction."""
 
 import ctypes
 import hashlib
