@@ -95,3 +95,14 @@ def test_dashboard_csv_states_local_time_with_its_offset(lead, admin_user, clien
     rows = list(csv.reader(io.StringIO(response.content.decode())))
     received = rows[0].index("Submitted")
     assert [row[received] for row in rows[1:]] == ["2026-03-02T09:30:00-03:00"]
+
+
+def test_site_history_csv_states_local_time_with_its_offset(lead, admin_user, client_for):
+    from wagtail.models import ModelLogEntry
+
+    ModelLogEntry.objects.filter(object_id=str(lead.pk)).update(timestamp=INSTANT)
+    response = client_for(admin_user).get(reverse("wagtailadmin_reports:site_history") + "?export=csv")
+    body = b"".join(response.streaming_content).decode()
+    rows = [row for row in csv.DictReader(io.StringIO(body)) if row["Name"] == "Ana Hora"]
+    assert rows
+    assert {row["Date/Time"] for row in rows} == {"2026-03-02T09:30:00-03:00"}

@@ -12,6 +12,7 @@ from django.db.models import IntegerField, Value
 from wagtail.admin.views.reports.audit_logging import LogEntriesView
 from wagtail.log_actions import registry as log_action_registry
 
+from crm.exports import LocalTimeExportMixin
 from crm.pagination import PAGES_AHEAD, CappedCountPaginator
 
 # Deeper than anyone pages; keeps the row limits of a forged ``?p=`` within a database integer.
@@ -32,7 +33,7 @@ class CappedReportPaginator(CappedCountPaginator):
         return super(CappedCountPaginator, self).page(number)
 
 
-class SiteHistoryView(LogEntriesView):
+class SiteHistoryView(LocalTimeExportMixin, LogEntriesView):
     paginator_class = CappedReportPaginator
 
     def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
