@@ -165,3 +165,11 @@ def test_the_spanish_admin_says_agregar(request, client_for, who):
     if who == "admin_user":
         users = visible_text(client.get(reverse("wagtailusers_users:index")).content.decode())
         assert "Agregar un usuario" in users or "Agregar usuario" in users
+
+
+def test_the_spanish_admin_scripts_say_agregar(client_for, admin_user):
+    """Wagtail's JavaScript catalogue (comments, choosers) follows the same vocabulary."""
+    catalogue = client_for(in_spanish(admin_user)).get(reverse("wagtailadmin_javascript_catalog"))
+    text = catalogue.content.decode()
+    assert "Agregar un comentario" in text
+    assert "Añad" not in text and "añad" not in text
