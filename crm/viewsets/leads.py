@@ -17,7 +17,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 
 from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
-from crm.models import Lead, Role, Stage
+from crm.models import Lead, PipelineStatus, Role, Stage
 from crm.views import leads as views
 
 
@@ -156,8 +156,13 @@ class BrandLeadsPanel(Component):
 
     def get_context_data(self, parent_context):
         context = super().get_context_data(parent_context)
-        leads = access.leads_for(self.user).select_related("status", "brand").order_by("-received_at", "-pk")
-        unassigned = leads.filter(assignee__isnull=True, status__stage__in=[Stage.NEW, Stage.OPEN])
+        # Newest by submission, as the listing orders; open statuses picked from their small table, so
+        # each section walks an index of submission times instead of joining and sorting the brands' leads.
+        leads = access.leads_for(self.user).select_related("status", "brand").order_by("-submitted_at", "-pk")
+        open_ids = list(
+            PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values_list("pk", flat=True)
+        )
+        unassigned = leads.filter(assignee__isnull=True, status_id__in=open_ids)
         list_url = reverse(lead_viewset.get_url_name("list"))
         context.update(
             {
