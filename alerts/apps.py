@@ -7,7 +7,7 @@ class AlertsConfig(AppConfig):
     verbose_name = _("Alerts")
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from wagtail.permissions import register_permission_policy
 
         from crm.brand_scope import BrandScopedPermissionPolicy

@@ -1,12 +1,13 @@
 """Demo alert rules (idempotent): the everyday set a sales team starts with."""
 
 from datetime import time
+from typing import Any
 
 from crm.models import Role
 
 from .models import AlertRule, Trigger
 
-DEMO_RULES = [
+DEMO_RULES: list[dict[str, Any]] = [
     {
         "name": "New leads to the brand managers",
         "name_es": "Leads nuevos a los gerentes de la marca",
@@ -60,7 +61,7 @@ DEMO_RULES = [
 ]
 
 
-def seed(stdout, options):
+def seed(stdout: Any, options: dict[str, Any]) -> None:
     """Rules are named in English and Spanish; each reader sees the name in their language."""
     created = 0
     for fields in DEMO_RULES:

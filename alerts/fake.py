@@ -14,23 +14,24 @@ import threading
 import time
 from email import message_from_bytes, policy
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class _Recorder:
-    def __init__(self):
+    def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.records = []
-        self.scripted = []
+        self.records: list[dict[str, Any]] = []
+        self.scripted: list[tuple[Any, Any]] = []
 
-    def record(self, item):
+    def record(self, item: dict[str, Any]) -> None:
         with self.lock:
             self.records.append(item)
 
-    def next_scripted(self):
+    def next_scripted(self) -> tuple[Any, Any] | None:
         with self.lock:
             return self.scripted.pop(0) if self.scripted else None
 
-    def clear(self):
+    def clear(self) -> None:
         with self.lock:
             self.records.clear()
             self.scripted.clear()
@@ -39,41 +40,41 @@ class _Recorder:
 class FakeWhatsAppServer:
     """A threaded HTTP server speaking enough of the WhatsApp Cloud API ``/{phone-id}/messages``."""
 
-    def __init__(self, port=0, smtp=None):
+    def __init__(self, port: int = 0, smtp: "FakeSMTPServer | None" = None):
         self.recorder = _Recorder()
         self.smtp = smtp
         self.ids = itertools.count(1)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.httpd.daemon_threads = True
-        self.thread = None
+        self.thread: threading.Thread | None = None
 
     @property
-    def url(self):
+    def url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}"
 
     @property
-    def requests(self):
+    def requests(self) -> list[dict[str, Any]]:
         with self.recorder.lock:
             return list(self.recorder.records)
 
-    def fail_next(self, *errors):
+    def fail_next(self, *errors: tuple[int, Any]) -> None:
         """Answer the next requests with ``(http_status, error_code)`` pairs, in order."""
         with self.recorder.lock:
             self.recorder.scripted.extend(errors)
 
-    def clear(self):
+    def clear(self) -> None:
         self.recorder.clear()
 
-    def start(self):
+    def start(self) -> "FakeWhatsAppServer":
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def _handler_class(self):
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -82,10 +83,10 @@ class FakeWhatsAppServer:
             # connection waits for the client's delayed ACK (40 ms), which no real API does.
             disable_nagle_algorithm = True
 
-            def log_message(self, *args):
+            def log_message(self, format: str, *args: Any) -> None:
                 pass
 
-            def _reply(self, status, payload):
+            def _reply(self, status: int, payload: Any) -> None:
                 body = json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -93,14 +94,14 @@ class FakeWhatsAppServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self):
+            def do_GET(self) -> None:
                 if self.path == "/_fake/requests":
                     return self._reply(200, server.requests)
                 if self.path == "/_fake/emails" and server.smtp:
                     return self._reply(200, server.smtp.summary())
                 return self._reply(404, {"error": {"code": 100, "message": "Unknown path"}})
 
-            def do_POST(self):
+            def do_POST(self) -> None:
                 received = time.time()
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
@@ -145,18 +146,18 @@ class FakeWhatsAppServer:
 class FakeSMTPServer:
     """A tiny threaded SMTP server that records every message and can refuse the next ones."""
 
-    def __init__(self, port=0):
+    def __init__(self, port: int = 0):
         self.recorder = _Recorder()
         self.server = socketserver.ThreadingTCPServer(("127.0.0.1", port), self._handler_class())
         self.server.daemon_threads = True
-        self.thread = None
+        self.thread: threading.Thread | None = None
 
     @property
-    def port(self):
+    def port(self) -> int:
         return self.server.server_address[1]
 
     @property
-    def messages(self):
+    def messages(self) -> list[dict[str, Any]]:
         """What was received, each with its parsed ``message`` (parsed here, not while receiving)."""
         with self.recorder.lock:
             records = list(self.recorder.records)
@@ -165,15 +166,15 @@ class FakeSMTPServer:
                 record["message"] = message_from_bytes(record["raw"], policy=policy.default)
         return records
 
-    def refuse_next(self, *replies):
+    def refuse_next(self, *replies: tuple[int, str]) -> None:
         """Answer the next ``RCPT TO`` commands with these ``(code, text)`` replies, in order."""
         with self.recorder.lock:
             self.recorder.scripted.extend(replies)
 
-    def clear(self):
+    def clear(self) -> None:
         self.recorder.clear()
 
-    def summary(self):
+    def summary(self) -> list[dict[str, Any]]:
         return [
             {
                 "time": item["time"],
@@ -184,27 +185,28 @@ class FakeSMTPServer:
             for item in self.messages
         ]
 
-    def start(self):
+    def start(self) -> "FakeSMTPServer":
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
         return self
 
-    def stop(self):
+    def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
 
-    def _handler_class(self):
+    def _handler_class(self) -> type[socketserver.StreamRequestHandler]:
         server = self
 
         class Handler(socketserver.StreamRequestHandler):
             disable_nagle_algorithm = True
 
-            def reply(self, line):
+            def reply(self, line: str) -> None:
                 self.wfile.write(line.encode() + b"\r\n")
 
-            def handle(self):
+            def handle(self) -> None:
                 self.reply("220 fake-smtp ready")
-                sender, recipients = "", []
+                sender = ""
+                recipients: list[str] = []
                 while True:
                     line = self.rfile.readline()
                     if not line:
@@ -239,8 +241,8 @@ class FakeSMTPServer:
                     else:
                         self.reply("250 OK")
 
-            def _read_data(self):
-                lines = []
+            def _read_data(self) -> bytes:
+                lines: list[bytes] = []
                 while True:
                     line = self.rfile.readline()
                     if not line or line in (b".\r\n", b".\n"):
@@ -250,7 +252,7 @@ class FakeSMTPServer:
         return Handler
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m alerts.fake")
     parser.add_argument("--whatsapp-port", type=int, default=8025)
     parser.add_argument("--smtp-port", type=int, default=8026)

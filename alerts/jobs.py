@@ -1,20 +1,22 @@
-"""Alert jobs run by RQ workers; each is a thin call into ``alerts.services``."""
+"""Alert jobs run by RQ workers (enqueued by dotted name, e.g. ``alerts.jobs.deliver``)."""
 
-from . import services
+from collections.abc import Iterable
 
-
-def deliver(causes=(), ids=()):
-    services.clear_wake_flag()
-    return services.deliver(causes=causes, ids=ids)
+from . import delivery, digests, services, wakeup
 
 
-def sweep():
-    return services.sweep()
+def deliver(causes: Iterable[str] = (), ids: Iterable[int] = ()) -> int:
+    wakeup.clear_wake_flag()
+    return delivery.deliver(causes=causes, ids=ids)
 
 
-def check_breaches():
+def sweep() -> int:
+    return wakeup.sweep()
+
+
+def check_breaches() -> int:
     return services.check_breaches()
 
 
-def send_digests():
-    return services.send_digests()
+def send_digests() -> int:
+    return digests.send_digests()

@@ -1,69 +1,62 @@
-"""What an alert says, in the recipient's language: subject, text and HTML bodies, WhatsApp parameters.
+"""What an alert says, in the recipient's language: headline, summary, custom text, link; channels render it.
 
 Lead text is cut to a sane length here and escaped by the templates' autoescaping.
 """
 
 import re
+from collections.abc import Sequence
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.template.loader import get_template
 from django.urls import reverse
 from django.utils import translation
-from django.utils.functional import cached_property
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from .models import Trigger
+from crm.models import Lead, User
+from crm.viewsets.leads import lead_viewset
+
+from .models import Notification, Trigger
 
 FIELD_LIMIT = 120
 MESSAGE_LIMIT = 300
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def language_of(user):
+def language_of(user: User) -> str:
     """``es`` or ``en``: the recipient's admin language (Wagtail profile), else the site default."""
-    profile = getattr(user, "wagtail_userprofile", None) if _has_profile(user) else None
+    try:
+        profile = getattr(user, "wagtail_userprofile", None)
+    except Exception:  # noqa: BLE001 - no profile row yet
+        profile = None
     language = (profile.preferred_language if profile else "") or settings.LANGUAGE_CODE
     return "es" if language.lower().startswith("es") else "en"
 
 
-def _has_profile(user):
-    try:
-        user.wagtail_userprofile  # noqa: B018
-    except Exception:  # noqa: BLE001 - no profile row yet
-        return False
-    return True
-
-
-def whatsapp_language(language):
-    return "es_AR" if language == "es" else "en"
-
-
-def absolute(url):
+def absolute(url: str) -> str:
     if not url or url.startswith(("http://", "https://")):
         return url or ""
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + url
 
 
-def lead_link(lead_pk):
+def lead_link(lead_pk: int) -> str:
     """The absolute address of a lead's page in the admin, from the lead viewset's URL name."""
-    from crm.viewsets.leads import lead_viewset
-
     return absolute(reverse(lead_viewset.get_url_name("inspect"), args=[lead_pk]))
 
 
-def admin_home_link():
+def admin_home_link() -> str:
     return absolute(reverse("wagtailadmin_home"))
 
 
-def cut(value, limit=FIELD_LIMIT):
+def cut(value: object, limit: int = FIELD_LIMIT) -> str:
     text = " ".join(str(value or "").split())
     return Truncator(text).chars(limit)
 
 
-def headline(trigger, threshold=0):
-    return {
+def headline(trigger: str, threshold: int = 0) -> str:
+    texts: dict[str, str] = {
         Trigger.NEW_LEAD: _("New lead"),
         Trigger.ASSIGNED: _("A lead was assigned to you"),
         Trigger.STATUS_CHANGED: _("Lead status changed"),
@@ -73,10 +66,11 @@ def headline(trigger, threshold=0):
         Trigger.STALE: _("Lead without activity for %(count)s days") % {"count": threshold},
         Trigger.INTEGRATION_FAILED: _("An integration is failing"),
         Trigger.FLAGGED_UPSTREAM: _("Your lead was marked spam or trash on its website"),
-    }.get(trigger, _("Lead alert"))
+    }
+    return texts.get(trigger, _("Lead alert"))
 
 
-def lead_values(lead, threshold=0):
+def lead_values(lead: Lead, threshold: int = 0) -> dict[str, str]:
     """The placeholders a rule's message may use, already cut to length."""
     return {
         "contact_name": cut(lead.contact_name),
@@ -95,19 +89,19 @@ def lead_values(lead, threshold=0):
     }
 
 
-def fill(template_text, values):
+def fill(template_text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template_text)
 
 
 @cache
-def _template(name):
+def _template(name: str) -> Any:
     return get_template(name)
 
 
 class Message:
     """One alert's content for one language."""
 
-    def __init__(self, notification, language):
+    def __init__(self, notification: Notification, language: str):
         self.notification = notification
         self.language = language
         rule = notification.rule
@@ -143,6 +137,7 @@ class Message:
             custom = rule.message_es if language == "es" else rule.message_en
             self.custom = cut(fill(custom, self.values), 1000) if custom else ""
             self.subject = cut(f"{self.headline}: {self.summary}", 150)
+        self._rendered: dict[str, str] = {}
         self.context = {
             "headline": self.headline,
             "summary": self.summary,
@@ -153,46 +148,27 @@ class Message:
             "trigger": notification.trigger,
         }
 
-    def _render(self, name):
-        with translation.override(self.language):
-            return _template(name).render(self.context)
-
-    @cached_property
-    def text(self):
-        return self._render("alerts/email/alert.txt")
-
-    @cached_property
-    def html(self):
-        return self._render("alerts/email/alert.html")
-
-    @cached_property
-    def whatsapp_text(self):
-        return self._render("alerts/whatsapp/alert.txt").strip()
-
-    def render_email(self):
-        """Render the email bodies now (in the thread that holds the database connection)."""
-        return self.text, self.html
-
-    def render_whatsapp(self):
-        return self.whatsapp_text
-
-    @property
-    def whatsapp_parameters(self):
-        return [self.headline, self.custom or self.summary, self.link or "-"]
+    def render(self, name: str) -> str:
+        """A template rendered with this alert's content, once per message (its rows share it)."""
+        text = self._rendered.get(name)
+        if text is None:
+            with translation.override(self.language):
+                text = self._rendered[name] = _template(name).render(self.context)
+        return text
 
 
 class Digest:
     """A day's held alerts for one recipient."""
 
-    def __init__(self, notifications, language):
+    def __init__(self, notifications: Sequence[Notification], language: str):
         self.language = language
         with translation.override(language):
             self.items = [Message(notification, language) for notification in notifications]
-            count = len(self.items)
-            self.headline = _("Your daily lead digest: %(count)s alerts") % {"count": count}
-            context = {"headline": self.headline, "items": self.items}
-            self.subject = self.headline
-            self.text = _template("alerts/email/digest.txt").render(context)
-            self.html = _template("alerts/email/digest.html").render(context)
-            self.whatsapp_text = self.text.strip()[:1000]
-            self.whatsapp_parameters = [str(count), admin_home_link()]
+            self.count = len(self.items)
+            self.headline = _("Your daily lead digest: %(count)s alerts") % {"count": self.count}
+        self.subject = self.headline
+        self.context = {"headline": self.headline, "items": self.items}
+
+    def render(self, name: str) -> str:
+        with translation.override(self.language):
+            return _template(name).render(self.context)

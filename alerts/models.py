@@ -1,13 +1,18 @@
 """Alert rules, the notification outbox, personal preferences and the WhatsApp conversation window."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from crm.models import Brand, Campaign, Lead, LeadEvent, PipelineStatus, Priority, Role, Service, Source
+
+from . import channels
 
 
 class Trigger(models.TextChoices):
@@ -21,14 +26,14 @@ class Trigger(models.TextChoices):
     FLAGGED_UPSTREAM = "flagged_upstream", _("A worked lead marked spam or trash on its website")
 
 
-LEAD_EVENT_TRIGGERS = {
+LEAD_EVENT_TRIGGERS: dict[str, str] = {
     LeadEvent.Kind.CREATED: Trigger.NEW_LEAD,
     LeadEvent.Kind.ASSIGNED: Trigger.ASSIGNED,
     LeadEvent.Kind.STATUS_CHANGED: Trigger.STATUS_CHANGED,
 }
 
 
-def trigger_of(event):
+def trigger_of(event: LeadEvent) -> str | None:
     """The trigger a lead event fires, or None: its kind's, or for the ``classified`` event of a worked
     lead its website flagged (``crm.services.mark_junk_upstream``), ``flagged_upstream``."""
     data = event.data or {}
@@ -38,11 +43,6 @@ def trigger_of(event):
 
 
 BREACH_TRIGGERS = (Trigger.SLA_UNASSIGNED, Trigger.SLA_NOT_CONTACTED, Trigger.STALE)
-
-
-class Channel(models.TextChoices):
-    EMAIL = "email", _("Email")
-    WHATSAPP = "whatsapp", _("WhatsApp")
 
 
 class AlertRule(models.Model):
@@ -122,42 +122,37 @@ class AlertRule(models.Model):
         verbose_name = _("alert rule")
         verbose_name_plural = _("alert rules")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_name_display()
 
-    def get_name_display(self):
+    def get_name_display(self) -> str:
         """The name in the active language (listings and inspect views use it for the name column)."""
         language = (get_language() or "en").lower()
         return self.name_es if language.startswith("es") and self.name_es else self.name
 
     @property
-    def channels(self):
-        return [
-            channel
-            for channel, wanted in ((Channel.EMAIL, self.send_email), (Channel.WHATSAPP, self.send_whatsapp))
-            if wanted
-        ]
+    def channels(self) -> list[str]:
+        """The names of the registered channels this rule sends on, in their declared order."""
+        return [channel.name for channel in channels.registered() if channel.wanted_by(self)]
 
 
-class NotificationQuerySet(models.QuerySet):
-    def due(self, now=None):
+class NotificationQuerySet(models.QuerySet["Notification"]):
+    def due(self, now: datetime | None = None) -> "NotificationQuerySet":
         now = now or timezone.now()
         return self.filter(status=Notification.Status.PENDING).filter(
             models.Q(next_attempt_at__isnull=True) | models.Q(next_attempt_at__lte=now)
         )
 
 
-# Our own error codes (skips and delivery problems we detect); providers' errors keep their text.
+# Our own error codes (skips and delivery problems we detect; each channel adds its own); providers'
+# errors keep their text.
 ERROR_TEXTS = {
     "not_allowed": _("The recipient may not see this lead."),
     "conditions": _("The lead no longer matches the rule."),
     "rule_inactive": _("The rule is no longer active."),
     "lead_muted": _("Alerts are off for this lead."),
     "gone": _("The rule, the lead or the recipient was deleted."),
-    "missing_email": _("The recipient has no email address."),
-    "missing_phone": _("The recipient has no WhatsApp number."),
-    "invalid_phone": _("The recipient's WhatsApp number is invalid."),
-    "not_configured": _("WhatsApp is not configured."),
+    "unknown_channel": _("This alert channel is not set up."),
 }
 
 
@@ -210,7 +205,7 @@ class Notification(models.Model):
         verbose_name=_("recipient"),
         db_constraint=False,
     )
-    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    channel = models.CharField(_("channel"), max_length=channels.NAME_LENGTH, choices=channels.choices)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     context = models.JSONField(_("context"), default=dict, blank=True)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -219,7 +214,7 @@ class Notification(models.Model):
     error = models.TextField(_("error"), blank=True)
     needs_admin = models.BooleanField(_("needs an admin"), default=False)
     provider_id = models.CharField(_("provider message id"), max_length=128, blank=True)
-    # The database fills it in for rows inserted by ``services.insert_rows`` (one parameter less a row).
+    # The database fills it in for rows inserted by ``outbox.insert_rows`` (one parameter less a row).
     created_at = models.DateTimeField(_("created"), default=timezone.now, db_default=Now())
     claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -258,13 +253,14 @@ class Notification(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_trigger_display()} → {self.recipient} ({self.get_channel_display()})"
 
-    def get_error_display(self):
+    def get_error_display(self) -> StrOrPromise:
         """The error in the reader's language for our own codes; the provider's text otherwise."""
-        known = ERROR_TEXTS.get(self.error_code)
-        return known if known is not None else self.error
+        channel = channels.by_name(self.channel)
+        texts = {**(channel.error_texts if channel else {}), **ERROR_TEXTS}
+        return texts.get(self.error_code, self.error)
 
 
 class Breach(models.Model):
@@ -278,7 +274,7 @@ class Breach(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["rule", "lead", "since"], name="alerts_breach_once")]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.rule} · {self.lead_id} · {timezone.localtime(self.since):%Y-%m-%d %H:%M}"
 
 
@@ -294,14 +290,14 @@ class AlertPreferences(models.Model):
         verbose_name = _("alert preferences")
         verbose_name_plural = _("alert preferences")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.user)
 
     @staticmethod
-    def key(trigger, channel):
+    def key(trigger: str, channel: str) -> str:
         return f"{trigger}:{channel}"
 
-    def wants(self, trigger, channel):
+    def wants(self, trigger: str, channel: str) -> bool:
         return self.key(trigger, channel) not in self.muted
 
 
@@ -315,5 +311,5 @@ class WhatsAppContact(models.Model):
         verbose_name = _("WhatsApp contact")
         verbose_name_plural = _("WhatsApp contacts")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.phone

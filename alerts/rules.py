@@ -9,10 +9,14 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import time as clock_time
+from typing import Any
 
 from django.core.cache import cache
 
-from crm.models import Role, Stage
+from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, User
+
+from .models import AlertPreferences, AlertRule
 
 logger = logging.getLogger(__name__)
 VERSION_KEY = "alerts:snapshot-version"
@@ -25,25 +29,25 @@ class RuleSpec:
     id: int
     trigger: str
     threshold: int
-    status_keys: frozenset
-    brand_ids: frozenset
-    service_ids: frozenset
-    source_ids: frozenset
-    campaign_ids: frozenset
+    status_keys: frozenset[str]
+    brand_ids: frozenset[int]
+    service_ids: frozenset[int]
+    source_ids: frozenset[int]
+    campaign_ids: frozenset[int]
     min_priority: int | None
-    tags: frozenset
+    tags: frozenset[str]
     include_junk: bool
     notify_assignee: bool
     notify_brand_managers: bool
-    user_ids: frozenset
+    user_ids: frozenset[int]
     role: str
-    channels: tuple
+    channels: tuple[str, ...]
     digest: bool
-    quiet_start: object
-    quiet_end: object
+    quiet_start: clock_time | None
+    quiet_end: clock_time | None
 
     @classmethod
-    def from_rule(cls, rule):
+    def from_rule(cls, rule: AlertRule) -> "RuleSpec":
         return cls(
             id=rule.pk,
             trigger=rule.trigger,
@@ -66,7 +70,7 @@ class RuleSpec:
             quiet_end=rule.quiet_hours_end,
         )
 
-    def matches_lead(self, lead, stage, tag_names=None):
+    def matches_lead(self, lead: Lead, stage: str, tag_names: set[str] | None = None) -> bool:
         """The rule's conditions on a lead (tags only when ``tag_names`` is given)."""
         if stage == Stage.JUNK and not self.include_junk:
             return False
@@ -85,7 +89,7 @@ class RuleSpec:
         )
 
 
-def is_backfill_arrival(event):
+def is_backfill_arrival(event: LeadEvent) -> bool:
     """Whether ``event`` is part of a lead's arrival (its creation, classification, automatic assignment)
     and the lead is past demand imported late (``crm.models.backfill_q``): no rule alerts about it.
 
@@ -99,16 +103,18 @@ def is_backfill_arrival(event):
 class Snapshot:
     version: object
     loaded_at: float
-    rules: dict = field(default_factory=dict)
-    by_trigger: dict = field(default_factory=dict)
-    managers_by_brand: dict = field(default_factory=dict)
-    members_by_role: dict = field(default_factory=dict)
-    active_user_ids: frozenset = frozenset()
-    muted: dict = field(default_factory=dict)
-    statuses: dict = field(default_factory=dict)
+    rules: dict[int, RuleSpec] = field(default_factory=dict)
+    by_trigger: dict[str, list[RuleSpec]] = field(default_factory=dict)
+    managers_by_brand: dict[int, list[int]] = field(default_factory=dict)
+    members_by_role: dict[str, list[int]] = field(default_factory=dict)
+    active_user_ids: frozenset[int] = frozenset()
+    muted: dict[int, frozenset[str]] = field(default_factory=dict)
+    statuses: dict[int, tuple[str, str]] = field(default_factory=dict)
     checked_at: float = 0.0
 
-    def recipients(self, spec, lead=None, assignee_id=None):
+    def recipients(
+        self, spec: RuleSpec, lead: Lead | None = None, assignee_id: int | None = None
+    ) -> list[int]:
         """Active users a rule reaches for a lead (or, without a lead, for the rule's brands)."""
         ids = set(spec.user_ids)
         if spec.notify_assignee and assignee_id:
@@ -121,16 +127,16 @@ class Snapshot:
             ids.update(self.members_by_role.get(spec.role, ()))
         return sorted(ids & self.active_user_ids)
 
-    def channels_for(self, spec, user_id):
+    def channels_for(self, spec: RuleSpec, user_id: int) -> list[str]:
         muted = self.muted.get(user_id, ())
         return [channel for channel in spec.channels if f"{spec.trigger}:{channel}" not in muted]
 
 
 _lock = threading.Lock()
-_shared = {"snapshot": None}
+_shared: dict[str, Snapshot | None] = {"snapshot": None}
 
 
-def invalidate(**kwargs):
+def invalidate(**kwargs: Any) -> None:
     """Tell every process to reload the rules (connected to the signals of what they depend on)."""
     _shared["snapshot"] = None
     try:
@@ -139,14 +145,14 @@ def invalidate(**kwargs):
         logger.warning("Could not publish the alert rules version.", exc_info=True)
 
 
-def _version():
+def _version() -> object:
     try:
         return cache.get(VERSION_KEY)
     except Exception:  # noqa: BLE001
         return None
 
 
-def current():
+def current() -> Snapshot:
     """The snapshot, reloaded when stale."""
     now = time.monotonic()
     snapshot = _shared["snapshot"]
@@ -162,11 +168,7 @@ def current():
     return snapshot
 
 
-def load(version=None):
-    from crm.models import PipelineStatus, User
-
-    from .models import AlertPreferences, AlertRule
-
+def load(version: object = None) -> Snapshot:
     now = time.monotonic()
     rules = AlertRule.objects.filter(is_active=True).prefetch_related(
         "statuses", "brands", "services", "sources", "campaigns", "users"

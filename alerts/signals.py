@@ -9,7 +9,7 @@ from . import rules, services
 from .models import AlertPreferences, AlertRule
 
 
-def connect():
+def connect() -> None:
     lead_event_recorded.connect(services.on_lead_event, dispatch_uid="alerts_on_lead_event")
     lead_events_recorded.connect(services.on_lead_events, dispatch_uid="alerts_on_lead_events")
     integration_failed.connect(services.on_integration_failed, dispatch_uid="alerts_on_integration_failed")

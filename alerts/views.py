@@ -5,14 +5,14 @@ import hmac
 import json
 
 from django.conf import settings
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from . import services
+from .channels import whatsapp
 
 
-def valid_signature(raw_body, header):
+def valid_signature(raw_body: bytes, header: str) -> bool:
     """``X-Hub-Signature-256`` is ``sha256=`` + HMAC-SHA256 of the raw body with the app secret."""
     secret = settings.WHATSAPP_APP_SECRET
     if not secret or not header or not header.startswith("sha256="):
@@ -23,7 +23,7 @@ def valid_signature(raw_body, header):
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def whatsapp_webhook(request):
+def whatsapp_webhook(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         token = settings.WHATSAPP_VERIFY_TOKEN
         if (
@@ -42,5 +42,5 @@ def whatsapp_webhook(request):
         return HttpResponseBadRequest("Invalid JSON.")
     if not isinstance(payload, dict):
         return HttpResponseBadRequest("Invalid payload.")
-    statuses, inbound = services.record_whatsapp_webhook(payload)
+    statuses, inbound = whatsapp.record_webhook(payload)
     return JsonResponse({"statuses": statuses, "messages": inbound})

@@ -1,5 +1,8 @@
 """Admin registrations: rules editor, delivery log, account preferences panel, admins' problems panel."""
 
+from typing import Any
+
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -23,7 +26,7 @@ class AlertsGroup(ModelViewSetGroup):
 
 
 @hooks.register("register_admin_viewset")
-def register_alerts():
+def register_alerts() -> AlertsGroup:
     return AlertsGroup()
 
 
@@ -36,7 +39,7 @@ class AlertPreferencesPanel(BaseSettingsPanel):
 
 
 @hooks.register("register_account_settings_panel")
-def register_alert_preferences(request, user, profile):
+def register_alert_preferences(request: HttpRequest, user: Any, profile: Any) -> AlertPreferencesPanel:
     return AlertPreferencesPanel(request, user, profile)
 
 
@@ -47,16 +50,16 @@ class DeliveryProblemsPanel(Component):
     order = 50
     template_name = "alerts/admin/problems_panel.html"
 
-    def __init__(self, count):
+    def __init__(self, count: int):
         self.count = count
 
-    def get_context_data(self, parent_context):
+    def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         url = reverse(delivery_viewset.get_url_name("index")) + "?needs_admin=true&status=failed"
         return {"count": self.count, "url": url}
 
 
 @hooks.register("construct_homepage_panels")
-def add_delivery_problems_panel(request, panels):
+def add_delivery_problems_panel(request: Any, panels: list[Any]) -> None:
     if request.user.role != Role.ADMIN:
         return
     count = Notification.objects.filter(needs_admin=True, status=Notification.Status.FAILED).count()

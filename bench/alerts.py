@@ -254,7 +254,7 @@ def _discard_pending():
     from django.conf import settings
 
     from alerts.models import Notification
-    from alerts.services import clear_wake_flag
+    from alerts.wakeup import clear_wake_flag
     from intralog.jobs import get_queue
 
     get_queue(settings.ALERTS_QUEUE).empty()

@@ -4,7 +4,7 @@ import pytest
 from django.urls import reverse
 
 from alerts.models import AlertPreferences, AlertRule, Notification
-from alerts.testing import *  # noqa: F403
+from tests.alerts_support import *  # noqa: F403
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 Status = Notification.Status

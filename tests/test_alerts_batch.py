@@ -8,14 +8,14 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from alerts import rules, services
+from alerts import delivery, outbox, rules, services, wakeup
 from alerts.models import Notification
-from alerts.testing import *  # noqa: F403
-from alerts.testing import run_jobs
 from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
 from intralog.jobs import get_queue
+from tests.alerts_support import *  # noqa: F403
+from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from tests.threads import in_thread
 
@@ -140,7 +140,7 @@ def test_rows_whose_rule_was_deleted_meanwhile_are_skipped_not_stuck(
     notification = Notification.objects.get(lead=lead)
     rule.delete()  # the ORM cascade misses nothing here; emulate a row committed after it ran
     Notification.objects.bulk_create([notification])
-    assert services.deliver(ids=[notification.pk]) == 1
+    assert delivery.deliver(ids=[notification.pk]) == 1
     notification.refresh_from_db()
     assert (notification.status, notification.error_code) == (Status.SKIPPED, "gone")
     assert str(notification.get_error_display()) == "The rule, the lead or the recipient was deleted."
@@ -157,9 +157,9 @@ def pending_rows(alerts_env, make_rule, brands, manager, admin_user):
     make_rule("admins", "new_lead", role="admin", send_whatsapp=True)
     for n in range(10):
         quiet_lead(brands, f"Concurrent {n}")
-    services.waker.flush()
+    wakeup.waker.flush()
     get_queue(settings.ALERTS_QUEUE).empty()
-    services.clear_wake_flag()
+    wakeup.clear_wake_flag()
     assert Notification.objects.filter(status=Status.PENDING).count() == 40
     return alerts_env
 
@@ -173,14 +173,14 @@ def test_a_claim_skips_rows_another_open_claim_holds():
 
     def claim_and_hold():
         with transaction.atomic():
-            ids = services.claim(timezone.now(), limit=15)
+            ids = outbox.claim(timezone.now(), limit=15)
             holding.set()
             release.wait(10)
         return ids
 
     first, first_result = in_thread(claim_and_hold)
     assert holding.wait(10)
-    second, second_result = in_thread(services.claim, timezone.now())
+    second, second_result = in_thread(outbox.claim, timezone.now())
     second.join(5)
     blocked = second.is_alive()
     release.set()
@@ -200,24 +200,24 @@ def test_a_claim_skips_rows_another_open_claim_holds():
 def test_two_drains_at_once_send_every_row_exactly_once(pending_rows, settings):
     settings.ALERTS_SEND_THREADS = 2
     barrier = threading.Barrier(2)
-    original = services.claim
+    original = outbox.claim
 
     def small_claims(now, **kwargs):
         kwargs["limit"] = 3
         return original(now, **kwargs)
 
-    services.claim = small_claims
+    outbox.claim = small_claims
     try:
 
         def drain():
             barrier.wait(10)
-            return services.deliver()
+            return delivery.deliver()
 
         threads = [in_thread(drain) for _ in range(2)]
         for thread, _result in threads:
             thread.join(60)
     finally:
-        services.claim = original
+        outbox.claim = original
     results = [result for _thread, result in threads]
     assert all("error" not in result for result in results), results
     assert sum(result["value"] for result in results) == 40

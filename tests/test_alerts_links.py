@@ -6,10 +6,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from alerts import services as alert_services
-from alerts.testing import *  # noqa: F403
-from alerts.testing import run_jobs
+from alerts import digests
 from crm import services
+from tests.alerts_support import *  # noqa: F403
+from tests.alerts_support import run_jobs
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 
@@ -76,7 +76,7 @@ def test_digest_links_open_each_lead_and_the_admin_home(alerts_env, make_rule, m
     manager.save()
     make_rule(trigger="new_lead", notify_brand_managers=True, send_whatsapp=True, delivery="digest")
     leads = [new_lead(contact_name=name) for name in ("Lucía Uno", "Tomás Dos")]
-    assert alert_services.send_digests() == 4
+    assert digests.send_digests() == 4
 
     [received] = emails_to(alerts_env["smtp"], manager.email)
     links = links_in(received["message"].get_body(("plain",)).get_content())

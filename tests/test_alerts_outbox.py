@@ -5,13 +5,13 @@ from datetime import time, timedelta
 import pytest
 from django.utils import timezone
 
-from alerts import services
+from alerts import delivery, digests, matching, services, wakeup
 from alerts.models import Breach, Notification
-from alerts.testing import *  # noqa: F403
-from alerts.testing import run_jobs
 from crm import services as crm_services
 from crm.models import Lead, LeadEvent
 from crm.signals import integration_failed, lead_event_recorded
+from tests.alerts_support import *  # noqa: F403
+from tests.alerts_support import run_jobs
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 Status = Notification.Status
@@ -33,7 +33,7 @@ def make_due():
 
 
 def sweep_and_run():
-    services.sweep()
+    wakeup.sweep()
     run_jobs()
 
 
@@ -65,8 +65,8 @@ def test_rerun_of_the_same_event_sends_once(
         with django_capture_on_commit_callbacks(execute=True):
             lead_event_recorded.send(sender=LeadEvent, event=event)
         run_jobs()
-        services.deliver(ids=list(Notification.objects.values_list("pk", flat=True)))
-    services.sweep(now=timezone.now() + timedelta(hours=1))
+        delivery.deliver(ids=list(Notification.objects.values_list("pk", flat=True)))
+    wakeup.sweep(now=timezone.now() + timedelta(hours=1))
     run_jobs()
     assert Notification.objects.count() == 2
     assert len(alerts_env["smtp"].messages) == 1
@@ -120,10 +120,10 @@ def test_transient_errors_stop_after_the_configured_attempts(
     alerts_env["whatsapp"].fail_next((503, 503), (503, 503), (503, 503))
     new_lead()
     Notification.objects.update(next_attempt_at=timezone.now())
-    services.deliver(ids=list(Notification.objects.values_list("pk", flat=True)))
+    delivery.deliver(ids=list(Notification.objects.values_list("pk", flat=True)))
     notification = Notification.objects.get()
     assert (notification.status, notification.attempts, notification.error_code) == (Status.FAILED, 2, "503")
-    services.sweep(now=timezone.now() + timedelta(days=1))
+    wakeup.sweep(now=timezone.now() + timedelta(days=1))
     run_jobs()
     assert len(alerts_env["whatsapp"].requests) == 2
 
@@ -140,15 +140,15 @@ def test_delivery_after_redis_was_down(
     }
     with django_capture_on_commit_callbacks(execute=True):
         lead = crm_services.create_lead(crm_services.LeadData(brand=brands["intralog"], contact_name="Ana"))
-    services.waker.flush()
+    wakeup.waker.flush()
     assert lead.pk  # the lead is safe although the queue is down
     assert Notification.objects.get().status == Status.PENDING
-    assert services.sweep(now=timezone.now() + timedelta(minutes=1)) == 1  # still down: stays pending
+    assert wakeup.sweep(now=timezone.now() + timedelta(minutes=1)) == 1  # still down: stays pending
     assert Notification.objects.get().status == Status.PENDING
     assert not alerts_env["smtp"].messages
 
     settings.REDIS_URL, settings.RQ_QUEUES = working
-    services.sweep(now=timezone.now() + timedelta(minutes=1))
+    wakeup.sweep(now=timezone.now() + timedelta(minutes=1))
     run_jobs()
     assert Notification.objects.get().status == Status.SENT
     assert len(alerts_env["smtp"].messages) == 1
@@ -161,7 +161,7 @@ def test_worker_killed_mid_send_is_swept(alerts_env, make_rule, manager, new_lea
     Notification.objects.update(
         status=Status.SENDING, claimed_at=timezone.now() - timedelta(hours=1), sent_at=None
     )
-    assert services.sweep() == 1
+    assert wakeup.sweep() == 1
     run_jobs()
     assert Notification.objects.get().status == Status.SENT
     assert len(alerts_env["smtp"].messages) == 1
@@ -194,9 +194,9 @@ def test_quiet_hours_across_midnight():
     early = timezone.make_aware(timezone.datetime(2026, 5, 5, 7, 0))
     noon = timezone.make_aware(timezone.datetime(2026, 5, 5, 12, 0))
     morning = timezone.make_aware(timezone.datetime(2026, 5, 5, 8, 0))
-    assert services.quiet_until(spec, night) == morning
-    assert services.quiet_until(spec, early) == morning
-    assert services.quiet_until(spec, noon) is None
+    assert matching.quiet_until(spec, night) == morning
+    assert matching.quiet_until(spec, early) == morning
+    assert matching.quiet_until(spec, noon) is None
 
 
 def test_daily_digest_groups_held_alerts(alerts_env, make_rule, manager, new_lead):
@@ -207,14 +207,14 @@ def test_daily_digest_groups_held_alerts(alerts_env, make_rule, manager, new_lea
         new_lead(contact_name=name)
     assert Notification.objects.filter(status=Status.DIGEST).count() == 6
     assert not alerts_env["smtp"].messages and not alerts_env["whatsapp"].requests
-    assert services.send_digests() == 6
+    assert digests.send_digests() == 6
     [email] = alerts_env["smtp"].messages
     body = email["message"].get_body(("plain",)).get_content()
     assert all(name in body for name in ("Uno", "Dos", "Tres"))
     [request] = alerts_env["whatsapp"].requests
     assert request["json"]["template"]["name"] == "lead_digest"
     assert request["json"]["template"]["components"][0]["parameters"][0]["text"] == "3"
-    assert services.send_digests() == 0
+    assert digests.send_digests() == 0
     assert Notification.objects.filter(status=Status.SENT).count() == 6
 
 
@@ -305,7 +305,7 @@ def test_rows_are_claimed_in_a_commit_of_their_own_before_they_are_sent(
     from django.db import connection
 
     make_rule(trigger="new_lead", notify_brand_managers=True)
-    send = services.send_claimed
+    send = delivery.send_claimed
     seen = []
 
     def watched(ids, now, **options):
@@ -313,7 +313,7 @@ def test_rows_are_claimed_in_a_commit_of_their_own_before_they_are_sent(
         seen.append((connection.in_atomic_block, connection.get_autocommit(), statuses))
         return send(ids, now, **options)
 
-    monkeypatch.setattr(services, "send_claimed", watched)
+    monkeypatch.setattr(delivery, "send_claimed", watched)
     new_lead()
     assert seen == [(False, True, {Status.SENDING})]
     assert Notification.objects.get().status == Status.SENT

@@ -3,11 +3,11 @@
 import pytest
 
 from alerts.models import AlertPreferences, Notification
-from alerts.testing import *  # noqa: F403
-from alerts.testing import run_jobs
 from crm import services
 from crm.models import Campaign, Priority, Role, Service
 from crm.services import edit_lead
+from tests.alerts_support import *  # noqa: F403
+from tests.alerts_support import run_jobs
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import Notification, WhatsAppContact
-from alerts.testing import *  # noqa: F403
-from alerts.testing import APP_SECRET, VERIFY_TOKEN
+from tests.alerts_support import *  # noqa: F403
+from tests.alerts_support import APP_SECRET, VERIFY_TOKEN
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 Status = Notification.Status

@@ -11,13 +11,13 @@ from django.utils import timezone
 
 from alerts import services as alert_services
 from alerts.models import Breach, Notification
-from alerts.testing import *  # noqa: F403 - fixtures
-from alerts.testing import run_jobs
 from crm import services
 from crm.models import AssignmentRule, Lead
 from dashboards import metrics
 from dashboards.filters import load_catalogue, read_filters
 from dashboards.models import DashboardSettings
+from tests.alerts_support import *  # noqa: F403 - fixtures
+from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.fake import FakeWordPress
 from wordpress.models import SyncRun

@@ -9,10 +9,10 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from alerts.models import Notification
-from alerts.testing import *  # noqa: F403 - fixtures
-from alerts.testing import run_jobs
 from crm import services
 from crm.models import CLOSED_STAGES, Lead, LeadEvent, Stage
+from tests.alerts_support import *  # noqa: F403 - fixtures
+from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.models import SourceForm, Submission, SyncRun
 from wordpress.sync import reconcile, sync_source

@@ -1,10 +1,15 @@
 """The delivery log (admins): every outbox row with its outcome, filters and a resend action."""
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views.generic import IndexView
 from wagtail.admin.viewsets.model import ModelViewSet
@@ -12,21 +17,21 @@ from wagtail.admin.widgets.button import MenuItem
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
-from .. import services
+from .. import delivery
 from ..models import Notification
 
 
 class DeliveryPermissionPolicy(ModelPermissionPolicy):
     """The log is read-only: nobody adds, edits or deletes rows; resending is its own permission."""
 
-    def user_has_permission(self, user, action):
+    def user_has_permission(self, user: Any, action: str) -> bool:
         if action in ("add", "change", "delete"):
             return False
         if action == "resend":
             return user.is_active and user.has_perm("alerts.resend_notification")
         return super().user_has_permission(user, action)
 
-    def user_has_any_permission(self, user, actions):
+    def user_has_any_permission(self, user: Any, actions: Iterable[str]) -> bool:
         return any(self.user_has_permission(user, action) for action in actions)
 
 
@@ -34,7 +39,7 @@ register_permission_policy(Notification, DeliveryPermissionPolicy(Notification))
 
 
 class DeliveryIndexView(IndexView):
-    def get_list_more_buttons(self, instance):
+    def get_list_more_buttons(self, instance: Notification) -> list[Any]:
         buttons = super().get_list_more_buttons(instance)
         if self.permission_policy.user_has_permission(self.request.user, "resend"):
             buttons.append(
@@ -78,15 +83,15 @@ class DeliveryViewSet(ModelViewSet):
         "read_at",
     ]
 
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Notification]:
         return Notification.objects.select_related("rule", "recipient")
 
-    def resend_view(self, request, pk):
+    def resend_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         if not self.permission_policy.user_has_permission(request.user, "resend"):
             raise PermissionDenied
         notification = get_object_or_404(Notification, pk=pk)
         if request.method == "POST":
-            services.resend(notification, request.user)
+            delivery.resend(notification, request.user)
             notification.refresh_from_db()
             if notification.status in (Notification.Status.SENT, Notification.Status.DELIVERED):
                 messages.success(request, _("The notification was sent again."))
@@ -103,7 +108,7 @@ class DeliveryViewSet(ModelViewSet):
             {"notification": notification, "index_url": reverse(self.get_url_name("index"))},
         )
 
-    def get_urlpatterns(self):
+    def get_urlpatterns(self) -> list[URLPattern]:
         return [*super().get_urlpatterns(), path("resend/<int:pk>/", self.resend_view, name="resend")]
 
 

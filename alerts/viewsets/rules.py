@@ -1,5 +1,7 @@
 """The alert rules editor: admins edit every rule, managers those limited to their own brands."""
 
+from typing import Any
+
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.views import generic
@@ -70,7 +72,7 @@ class AlertRuleViewSet(ModelViewSet):
         ),
     ]
 
-    def get_edit_handler(self):
+    def get_edit_handler(self) -> Any:
         return ObjectList(self.panels, base_form_class=AlertRuleForm).bind_to_model(self.model)
 
 

@@ -247,7 +247,9 @@ LOGGING = {
     },
 }
 
-# Alerts (email and WhatsApp). Secrets come only from the environment and are never shown in the admin.
+# Alerts. Secrets come only from the environment and are never shown in the admin.
+# The alert channels, in order (``alerts.channels.AlertChannel`` subclasses); each has its settings below.
+ALERT_CHANNELS = ["alerts.channels.email.EmailChannel", "alerts.channels.whatsapp.WhatsAppChannel"]
 WHATSAPP_API_BASE_URL = os.environ.get("WHATSAPP_API_BASE_URL", "https://graph.facebook.com/v21.0")
 WHATSAPP_TOKEN = os.environ.get("WHATSAPP_TOKEN", "")
 WHATSAPP_PHONE_NUMBER_ID = os.environ.get("WHATSAPP_PHONE_NUMBER_ID", "")

@@ -1,18 +1,18 @@
 """Pytest fixtures for the alerts tests: fake WhatsApp and SMTP servers on 127.0.0.1, rules, leads.
 
-Import the fixtures into a test module with ``from alerts.testing import *``.
+Import the fixtures into a test module with ``from tests.alerts_support import *``.
 """
 
 import pytest
 from django.conf import settings
+from rq import SimpleWorker
 
+from alerts import rules, wakeup
+from alerts.fake import FakeSMTPServer, FakeWhatsAppServer
+from alerts.models import AlertRule
 from crm.models import PipelineStatus, Source
 from crm.services import LeadData, create_lead
 from intralog.jobs import get_queue, is_embedded
-
-from . import rules, services
-from .fake import FakeSMTPServer, FakeWhatsAppServer
-from .models import AlertRule
 
 __all__ = [
     "alerts_env",
@@ -60,7 +60,7 @@ def alerts_env(db, settings, fake_whatsapp_server, fake_smtp_server):
     settings.ALERTS_MAX_ATTEMPTS = 3
     if not is_embedded():
         get_queue(settings.ALERTS_QUEUE).empty()
-    services.clear_wake_flag()
+    wakeup.clear_wake_flag()
     rules.invalidate()
     yield {"whatsapp": fake_whatsapp_server, "smtp": fake_smtp_server}
     rules.invalidate()
@@ -70,9 +70,7 @@ def run_jobs():
     """Run what is queued for alerts (with real Redis; in embedded mode jobs already ran at enqueue)."""
     if is_embedded():
         return
-    from rq import SimpleWorker
-
-    services.waker.flush()
+    wakeup.waker.flush()
     queue = get_queue(settings.ALERTS_QUEUE)
     SimpleWorker([queue], connection=queue.connection).work(burst=True)
 
