@@ -258,18 +258,25 @@ def _copy(plan: CopyPlan, rows: Iterable[list[Any]], without_pk: bool = False) -
     """
     table = connection.ops.quote_name(plan.meta.db_table)
     columns = plan.columns_without_pk if without_pk else plan.columns
-    encoders = [(number, encoder() if encoder else None) for number, encoder in plan.encoders.items()]
     with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            for number, encoder in encoders:
-                value = row[number]
-                if value is None:
-                    continue
-                if encoder:
-                    row[number] = encoder.encode(value)
-                else:
-                    row[number] = value.text if type(value) is EncodedJSON else json.dumps(value)
-            copy.write_row(row[1:] if without_pk else row)
+        for row in copy_rows(plan, rows, without_pk):
+            copy.write_row(row)
+
+
+def copy_rows(plan: CopyPlan, rows: Iterable[list[Any]], without_pk: bool = False) -> Iterator[list[Any]]:
+    """``rows`` as ``COPY`` writes them: JSON values encoded (an ``EncodedJSON`` as its text), and without
+    the primary key when ``without_pk``. The rows are changed in place."""
+    encoders = [(number, encoder() if encoder else None) for number, encoder in plan.encoders.items()]
+    for row in rows:
+        for number, encoder in encoders:
+            value = row[number]
+            if value is None:
+                continue
+            if encoder:
+                row[number] = encoder.encode(value)
+            else:
+                row[number] = value.text if type(value) is EncodedJSON else json.dumps(value)
+        yield row[1:] if without_pk else row
 
 
 _sequences: dict[str, str] = {}
