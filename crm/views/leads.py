@@ -1,8 +1,8 @@
 """Lead admin views: the snippet views narrowed to the user's leads, and the actions on leads.
 
 Every view looks leads up through ``crm.access.leads_for`` (a lead outside the user's scope is a 404)
-and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go through
-``crm.services`` only, so each one writes its event.
+and checks ``crm.access.can_act_on_lead`` before any change (a 403). New leads go through
+``crm.intake`` and changes through ``crm.services`` only, so each one writes its event.
 """
 
 import json
