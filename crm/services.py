@@ -14,7 +14,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -426,7 +425,7 @@ def _touch(lead: Lead, now: datetime | None = None, fields: Iterable[str] = ()) 
 
 def _leads_allowed(leads: Iterable[Lead], actor: User, action: str) -> list[Lead]:
     """The leads as a list, after checking ``actor`` may do ``action`` on every one of them."""
-    allowed = list(leads.select_related("status", "brand") if isinstance(leads, QuerySet) else leads)
+    allowed = list(leads.select_related("status", "brand") if hasattr(leads, "select_related") else leads)
     refused = [lead for lead in allowed if not can_act_on_lead(actor, lead, action)]
     if refused:
         raise PermissionDenied(
