@@ -178,8 +178,8 @@ def _scenario():
 
 
 def _lead_data(brand, index):
+    from crm.intake import LeadData
     from crm.models import Source
-    from crm.services import LeadData
 
     return LeadData(
         brand=brand,
@@ -199,7 +199,7 @@ def _creation_times(brand, pairs, blocks=5, warmup=20):
     """
     from django.conf import settings
 
-    from crm.services import create_lead
+    from crm.intake import create_lead
 
     for index in range(warmup):
         settings.ALERTS_ENABLED = bool(index % 2)
@@ -233,7 +233,7 @@ def _creation_queries(brand):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from crm.services import create_lead
+    from crm.intake import create_lead
 
     counts = {}
     for enabled in (False, True):
@@ -273,7 +273,7 @@ def child(burst):
     from alerts import rules
     from alerts.models import Notification
     from bench.harness import machine_line, percentile, write_section
-    from crm.services import create_lead
+    from crm.intake import create_lead
     from intralog.jobs import get_queue
 
     call_command("migrate", verbosity=0, interactive=False)

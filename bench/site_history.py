@@ -24,8 +24,8 @@ TARGET_MS = 300
 
 def ensure_log_entries():
     """One lead log entry per lead event, as ``crm.services`` writes them; returns how many there are."""
+    from crm.events import LOG_ACTIONS
     from crm.models import Lead, LeadEvent, LeadLogEntry
-    from crm.services import LOG_ACTIONS
 
     lead_type = ContentType.objects.get_for_model(Lead).pk
     events = LeadEvent.objects.count()

@@ -5,20 +5,28 @@ Round-robin keeps its place on the rule row (``last_assignee``), read and writte
 on PostgreSQL queue on that row and each takes the next person in turn.
 """
 
-from django.db.models import Exists, F, OuterRef, Q
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 
 from . import system_notes
-from .models import AssignmentRule, Role, User
+from .models import AssignmentRule, Brand, Lead, Role, User
+
+Choice = tuple[AssignmentRule, User] | tuple[None, None]
+"""The rule that gives a lead away and to whom, or ``(None, None)``."""
 
 
-def assignable_users(brand):
+def assignable_users(brand: Brand | int | None) -> QuerySet[User]:
     """Active people who may own leads of ``brand``: its employees and managers."""
     return User.objects.filter(is_active=True, role__in=[Role.EMPLOYEE, Role.MANAGER], brands=brand).order_by(
         "pk"
     )
 
 
-def round_robin_people(rule):
+def round_robin_people(rule: AssignmentRule) -> list[User]:
     """The people a round-robin rule shares leads among, ordered by pk.
 
     Its active members of the rule's brand; every active employee of the brand when it has no members.
@@ -28,83 +36,41 @@ def round_robin_people(rule):
     return list(User.objects.filter(in_pool, is_active=True, brands=rule.brand_id).order_by("pk"))
 
 
-def round_robin_pool(rule):
-    """Primary keys of the people a round-robin rule shares leads among, in a stable order."""
-    return [person.pk for person in round_robin_people(rule)]
-
-
-def next_in_turn(pool, last_pk):
+def next_in_turn(pool: Sequence[int], last_pk: int | None) -> int:
     """The first pk after ``last_pk`` in ``pool`` (sorted), wrapping round to the start."""
     return next((pk for pk in pool if last_pk is None or pk > last_pk), pool[0])
 
 
-def pick_assignee(rule):
-    """The person ``rule`` gives its next lead to, or None when nobody is available.
-
-    Must run inside a transaction: round-robin locks the rule row until it commits.
-    """
-    if rule.mode == AssignmentRule.Mode.FIXED:
-        owner = rule.owner
-        return owner if owner is not None and owner.is_active else None
-    locked = AssignmentRule.objects.select_for_update().get(pk=rule.pk)
-    people = {person.pk: person for person in round_robin_people(locked)}
-    if not people:
-        return None
-    chosen = next_in_turn(list(people), locked.last_assignee_id)
-    AssignmentRule.objects.filter(pk=rule.pk).update(
-        last_assignee_id=chosen, assigned_count=F("assigned_count") + 1
-    )
-    return people[chosen]
-
-
-def enabled_rules(brand_id):
+def enabled_rules(brand_id: int) -> list[AssignmentRule]:
     return list(AssignmentRule.objects.filter(is_enabled=True, brand_id=brand_id).select_related("owner"))
 
 
-def matching_rules(lead, rules=None):
+def matching_rules(lead: Lead, rules: list[AssignmentRule] | None = None) -> list[AssignmentRule]:
     rules = enabled_rules(lead.brand_id) if rules is None else rules
     return [rule for rule in rules if rule.matches(lead)]
 
 
-def auto_assign(lead):
-    """Give a new, unassigned lead to the first matching rule that has someone available.
+@dataclass
+class _Turn:
+    """Where a round-robin rule stands while a batch is assigned."""
 
-    Returns the assignee or None. The assignment is an event with no actor and ``automatic=True``.
-    """
-    from .services import assign
-
-    if lead.assignee_id is not None:
-        return None
-    rule, assignee = choose_assignee(lead)
-    if assignee is None:
-        return None
-    assign(lead, assignee, None, rule_note(rule), automatic=True, data={"rule": rule.pk})
-    lead.refresh_from_db()
-    return assignee
+    last: int | None
+    people: dict[int, User]
+    pool: list[int]
+    count: int = 0
 
 
-def choose_assignee(lead, rules=None):
-    """``(rule, person)``: the first matching rule that has someone available and who; ``(None, None)``.
-
-    ``rules``: the brand's enabled rules when already read. Takes the round-robin turn: call it inside
-    the transaction that assigns the lead.
-    """
-    for rule in matching_rules(lead, rules):
-        assignee = pick_assignee(rule)
-        if assignee is not None:
-            return rule, assignee
-    return None, None
-
-
-def choose_assignees(leads, rules_for):
-    """``choose_assignee`` for each of ``leads`` in order, as if they were created one by one.
+def choose_assignees(leads: Sequence[Lead], rules_for: Callable[[int], list[AssignmentRule]]) -> list[Choice]:
+    """For each of ``leads`` in order, as if they were created one by one: the first matching rule that
+    has someone available, and who.
 
     ``rules_for(brand_id)`` gives a brand's enabled rules. The round-robin rules that may be used are
-    locked in one query (in rule order), their pools read once each, and each rule used is updated once.
-    Returns one ``(rule, person)`` (or ``(None, None)``) per lead.
+    locked in one query (in rule order), their pools read once each, and each rule used is updated once:
+    call it inside the transaction that assigns the leads. Returns one ``(rule, person)`` (or
+    ``(None, None)``) per lead.
     """
     matches = [matching_rules(lead, rules_for(lead.brand_id)) for lead in leads]
-    turns = {}
+    turns: dict[int, _Turn] = {}
     round_robin = {
         rule.pk for found in matches for rule in found if rule.mode == AssignmentRule.Mode.ROUND_ROBIN
     }
@@ -112,10 +78,10 @@ def choose_assignees(leads, rules_for):
         locked = AssignmentRule.objects.select_for_update().filter(pk__in=round_robin)
         for rule in locked.order_by("brand_id", "order", "pk"):
             people = {person.pk: person for person in round_robin_people(rule)}
-            turns[rule.pk] = [rule.last_assignee_id, people, sorted(people), 0]
-    chosen = []
+            turns[rule.pk] = _Turn(rule.last_assignee_id, people, sorted(people))
+    chosen: list[Choice] = []
     for found in matches:
-        choice = (None, None)
+        choice: Choice = (None, None)
         for rule in found:
             if rule.mode == AssignmentRule.Mode.FIXED:
                 owner = rule.owner
@@ -124,20 +90,20 @@ def choose_assignees(leads, rules_for):
                     break
                 continue
             turn = turns[rule.pk]
-            if not turn[2]:
+            if not turn.pool:
                 continue
-            turn[0] = next_in_turn(turn[2], turn[0])
-            turn[3] += 1
-            choice = (rule, turn[1][turn[0]])
+            turn.last = next_in_turn(turn.pool, turn.last)
+            turn.count += 1
+            choice = (rule, turn.people[turn.last])
             break
         chosen.append(choice)
-    for pk, (last, _people, _pool, count) in turns.items():
-        if count:
+    for pk, turn in turns.items():
+        if turn.count:
             AssignmentRule.objects.filter(pk=pk).update(
-                last_assignee_id=last, assigned_count=F("assigned_count") + count
+                last_assignee_id=turn.last, assigned_count=F("assigned_count") + turn.count
             )
     return chosen
 
 
-def rule_note(rule):
+def rule_note(rule: AssignmentRule) -> str:
     return system_notes.encode(system_notes.ASSIGNED_BY_RULE, rule=system_notes.named(rule))

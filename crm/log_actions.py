@@ -1,14 +1,19 @@
 """Wagtail log actions of lead changes (``crm.lead.*``) and people admin, so the history and audit views
 label them, and the log models that keep every log view within the CRM's row-level rules (``crm.models.audit``)."""
 
+from __future__ import annotations
+
+from typing import Any
+
 from django.db import models
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.log_actions import LogFormatter
 from wagtail.models import ModelLogEntry
 
 from . import system_notes
-from .models import Lead, LeadLogEntry, ScopedModelLogEntry
+from .models import Lead, LeadLogEntry, PipelineStatus, ScopedModelLogEntry, User
 from .tags import tag_labels
 
 LEAD_LOG_ACTIONS = {
@@ -21,19 +26,15 @@ LEAD_LOG_ACTIONS = {
 }
 
 
-def _status_labels(*keys):
-    from .models import PipelineStatus
-
+def _status_labels(*keys: str) -> dict[str, str]:
     return {status.key: status.display_label for status in PipelineStatus.objects.filter(key__in=keys)}
 
 
-def _people(*usernames):
-    from .models import User
-
+def _people(*usernames: str) -> dict[str, str]:
     return {person.get_username(): str(person) for person in User.objects.filter(username__in=usernames)}
 
 
-def readable_values(action, start, end):
+def readable_values(action: str, start: str, end: str) -> tuple[str, str]:
     """The event's from/to as people read them: status labels, names, tag labels; none for a no-op."""
     if action in ("crm.lead.classified", "crm.lead.status_changed") and start:
         if start == end:
@@ -51,7 +52,7 @@ def readable_values(action, start, end):
 class LeadEventFormatter(LogFormatter):
     """Shows the event's from → to values next to the static message."""
 
-    def format_message(self, log_entry):
+    def format_message(self, log_entry: Any) -> str:
         data = log_entry.data or {}
         start, end = readable_values(log_entry.action, data.get("from") or "", data.get("to") or "")
         if start and end:
@@ -60,12 +61,12 @@ class LeadEventFormatter(LogFormatter):
             return f"{self.message}: {start or end}"
         return str(self.message)
 
-    def format_comment(self, log_entry):
+    def format_comment(self, log_entry: Any) -> str:
         return system_notes.render((log_entry.data or {}).get("note", ""))
 
 
 @hooks.register("register_log_actions")
-def register_lead_log_actions(actions):
+def register_lead_log_actions(actions: Any) -> None:
     for action, (label, message) in LEAD_LOG_ACTIONS.items():
         actions.register_action(action)(
             type("Formatter", (LeadEventFormatter,), {"label": label, "message": message})
@@ -73,13 +74,13 @@ def register_lead_log_actions(actions):
 
 
 @hooks.register("register_log_actions")
-def register_people_log_actions(actions):
+def register_people_log_actions(actions: Any) -> None:
     @actions.register_action("crm.sign_in_lock.cleared")
     class SignInLockCleared(LogFormatter):
         label = _("Clear sign-in lock")
         message = _("Sign-in lock cleared")
 
-        def format_message(self, log_entry):
+        def format_message(self, log_entry: Any) -> str | Promise:
             data = log_entry.data or {}
             return _("Sign-in lock cleared: %(username)s from %(address)s") % {
                 "username": data.get("username") or "?",
@@ -88,7 +89,7 @@ def register_people_log_actions(actions):
 
 
 @hooks.register("register_log_actions", order=1)
-def register_row_scoped_log_models(actions):
+def register_row_scoped_log_models(actions: Any) -> None:
     """After Wagtail's own registrations: leads and every other model log through the scoped proxies."""
     actions.register_model(models.Model, ScopedModelLogEntry)
     actions.register_model(Lead, LeadLogEntry)

@@ -1,14 +1,19 @@
 """People management rules: who may manage whom, and invitations to join the CRM."""
 
-from datetime import timedelta
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -18,15 +23,15 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from intralog.jobs import enqueue
 
-from .models import Invitation, Role
+from .models import Brand, Invitation, Role, User
 from .roles import grantable_roles
 
 
-def shared_brand_ids(actor):
+def shared_brand_ids(actor: User) -> set[int]:
     return set(actor.brands.values_list("pk", flat=True))
 
 
-def manageable_users(actor):
+def manageable_users(actor: User | AnonymousUser) -> QuerySet[User]:
     """The users ``actor`` may edit, besides themselves (which everyone may, in the account area)."""
     User = get_user_model()
     if not actor.is_authenticated or not actor.is_active:
@@ -42,13 +47,13 @@ def manageable_users(actor):
     return User.objects.none()
 
 
-def can_manage_user(actor, target):
+def can_manage_user(actor: User | AnonymousUser, target: User) -> bool:
     if target.pk is None:
         return bool(grantable_roles(actor))
     return manageable_users(actor).filter(pk=target.pk).exists()
 
 
-def can_delete_user(actor, target):
+def can_delete_user(actor: User | AnonymousUser, target: User) -> bool:
     """Only admins delete people, and never themselves; managers deactivate instead."""
     return (
         actor.is_authenticated
@@ -59,7 +64,7 @@ def can_delete_user(actor, target):
     )
 
 
-def check_role_grant(actor, role, brands=()):
+def check_role_grant(actor: User, role: str, brands: Iterable[Brand] = ()) -> None:
     """Raise PermissionDenied unless ``actor`` may give ``role`` for ``brands``."""
     if role not in grantable_roles(actor):
         label = Role(role).label if role in Role.values else role
@@ -72,7 +77,7 @@ def check_role_grant(actor, role, brands=()):
             raise PermissionDenied(_("You may only grant access to your own brands."))
 
 
-def brands_after_edit(actor, target, chosen):
+def brands_after_edit(actor: User, target: User, chosen: Iterable[Brand]) -> list[Brand]:
     """The brands ``target`` keeps: ``chosen`` within the actor's reach, plus those outside it untouched."""
     if actor.role == Role.ADMIN or target.pk is None:
         return list(chosen)
@@ -81,7 +86,7 @@ def brands_after_edit(actor, target, chosen):
     return kept + [brand for brand in chosen if brand.pk in allowed]
 
 
-def set_active(actor, users, active):
+def set_active(actor: User, users: Iterable[User], active: bool) -> int:
     """Activate or deactivate the ``users`` the actor may manage (never the actor). Returns how many."""
     targets = manageable_users(actor).filter(pk__in=[user.pk for user in users]).exclude(pk=actor.pk)
     changed = list(targets.exclude(is_active=active))
@@ -92,7 +97,7 @@ def set_active(actor, users, active):
     return len(changed)
 
 
-def change_role(actor, users, role):
+def change_role(actor: User, users: Iterable[User], role: str) -> int:
     """Give ``role`` to the ``users`` the actor may manage. Returns how many changed."""
     check_role_grant(actor, role, brands=list(actor.brands.all()) if actor.role != Role.ADMIN else ())
     targets = manageable_users(actor).filter(pk__in=[user.pk for user in users]).exclude(pk=actor.pk)
@@ -105,7 +110,7 @@ def change_role(actor, users, role):
 
 
 @transaction.atomic
-def invite(actor, email, role, brands=()):
+def invite(actor: User, email: str, role: str, brands: Iterable[Brand] = ()) -> Invitation:
     """Create an invitation and queue its email. Returns the invitation."""
     check_role_grant(actor, role, brands)
     email = get_user_model().objects.normalize_email(email).lower()
@@ -119,18 +124,16 @@ def invite(actor, email, role, brands=()):
     )
     invitation.brands.set(brands)
     log(instance=invitation, action="wagtail.create", user=actor)
-    from . import jobs
-
-    enqueue(jobs.send_invitation_email, invitation.pk, queue="high")
+    enqueue("crm.jobs.send_invitation_email", invitation.pk, queue="high")
     return invitation
 
 
-def invitation_url(invitation):
+def invitation_url(invitation: Invitation) -> str:
     path = reverse("crm:accept_invitation", args=[invitation.make_token()])
     return settings.WAGTAILADMIN_BASE_URL.rstrip("/") + path
 
 
-def send_invitation_email(invitation_id):
+def send_invitation_email(invitation_id: int) -> None:
     invitation = Invitation.objects.select_related("invited_by").filter(pk=invitation_id).first()
     if invitation is None or invitation.is_used or invitation.is_expired:
         return
@@ -155,7 +158,7 @@ class InvitationInvalid(Exception):
     """The link cannot be used; the message says why."""
 
 
-def usable_invitation(token):
+def usable_invitation(token: str) -> Invitation:
     invitation = Invitation.from_token(token)
     if invitation is None:
         raise InvitationInvalid(_("This invitation link is not valid. Check that you copied it completely."))
@@ -169,7 +172,7 @@ def usable_invitation(token):
 
 
 @transaction.atomic
-def accept_invitation(token, first_name, last_name, password):
+def accept_invitation(token: str, first_name: str, last_name: str, password: str) -> User:
     """Create the invited user. Raises InvitationInvalid when the link cannot be used (again)."""
     invitation = usable_invitation(token)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
@@ -197,13 +200,13 @@ def accept_invitation(token, first_name, last_name, password):
     return user
 
 
-def can_clear_sign_in_locks(actor):
+def can_clear_sign_in_locks(actor: User | AnonymousUser | None) -> bool:
     return bool(
         actor and actor.is_authenticated and actor.is_active and actor.has_perm("axes.delete_accessattempt")
     )
 
 
-def sign_in_lock_label(attempt):
+def sign_in_lock_label(attempt: AccessAttempt) -> str:
     """Who is locked out and from where, e.g. ``ana@example.com from 10.0.0.1``."""
     return _("%(username)s from %(address)s") % {
         "username": attempt.username or "?",
@@ -212,7 +215,7 @@ def sign_in_lock_label(attempt):
 
 
 @transaction.atomic
-def clear_sign_in_lock(actor, attempt):
+def clear_sign_in_lock(actor: User, attempt: AccessAttempt) -> int:
     """Let the locked username sign in again from that address at once; logged. Returns records removed.
 
     Every failed-attempt record of the same username and address goes (one per browser), so no other
@@ -237,7 +240,7 @@ def clear_sign_in_lock(actor, attempt):
     return removed
 
 
-def purge_expired_invitations(now=None):
+def purge_expired_invitations(now: datetime | None = None) -> int:
     """Delete invitations that expired unused. Returns how many were removed."""
     _total, by_model = Invitation.objects.expired(now).filter(accepted_at__isnull=True).delete()
     return by_model.get(Invitation._meta.label, 0)
@@ -246,17 +249,19 @@ def purge_expired_invitations(now=None):
 class UserPermissionPolicy(ModelPermissionPolicy):
     """Wagtail's model permissions on users, narrowed to the people each actor may manage."""
 
-    def user_has_permission_for_instance(self, user, action, instance):
+    def user_has_permission_for_instance(self, user: User, action: str, instance: User) -> bool:
         if not self.user_has_permission(user, action):
             return False
         if action == "delete":
             return can_delete_user(user, instance)
         return can_manage_user(user, instance)
 
-    def user_has_any_permission_for_instance(self, user, actions, instance):
+    def user_has_any_permission_for_instance(
+        self, user: User, actions: Iterable[str], instance: User
+    ) -> bool:
         return any(self.user_has_permission_for_instance(user, action, instance) for action in actions)
 
-    def instances_user_has_any_permission_for(self, user, actions):
+    def instances_user_has_any_permission_for(self, user: User, actions: Iterable[str]) -> QuerySet[User]:
         User = get_user_model()
         allowed = [action for action in actions if self.user_has_permission(user, action)]
         if not allowed:
@@ -269,36 +274,38 @@ class UserPermissionPolicy(ModelPermissionPolicy):
 class LimitedActionsPolicy(ModelPermissionPolicy):
     """Model permissions restricted to some actions, whoever asks (superusers included)."""
 
-    def __init__(self, model, actions):
+    def __init__(self, model: type[Any], actions: Iterable[str]) -> None:
         super().__init__(model)
         self.actions = set(actions)
 
-    def user_has_permission(self, user, action):
+    def user_has_permission(self, user: User | AnonymousUser, action: str) -> bool:
         return action in self.actions and super().user_has_permission(user, action)
 
-    def user_has_any_permission(self, user, actions):
+    def user_has_any_permission(self, user: User | AnonymousUser, actions: Iterable[str]) -> bool:
         return any(self.user_has_permission(user, action) for action in actions)
 
 
 class InvitationPermissionPolicy(LimitedActionsPolicy):
     """Invitations are created and revoked, never edited; managers see those within their reach."""
 
-    def __init__(self, model):
+    def __init__(self, model: type[Invitation]) -> None:
         super().__init__(model, {"add", "view", "delete"})
 
-    def user_has_permission_for_instance(self, user, action, instance):
+    def user_has_permission_for_instance(self, user: User, action: str, instance: Invitation) -> bool:
         return (
             self.user_has_permission(user, action)
             and visible_invitations(user).filter(pk=instance.pk).exists()
         )
 
-    def instances_user_has_any_permission_for(self, user, actions):
+    def instances_user_has_any_permission_for(
+        self, user: User, actions: Iterable[str]
+    ) -> QuerySet[Invitation]:
         if not self.user_has_any_permission(user, actions):
             return Invitation.objects.none()
         return visible_invitations(user)
 
 
-def visible_invitations(actor):
+def visible_invitations(actor: User | AnonymousUser) -> QuerySet[Invitation]:
     """Invitations ``actor`` may see and revoke: all for admins; for managers, their own or their brands'."""
     if not actor.is_authenticated or not actor.is_active:
         return Invitation.objects.none()
@@ -310,7 +317,7 @@ def visible_invitations(actor):
     return Invitation.objects.none()
 
 
-def invitation_status(invitation):
+def invitation_status(invitation: Invitation) -> str:
     if invitation.is_used:
         return _("used")
     if invitation.is_expired:

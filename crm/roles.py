@@ -3,17 +3,15 @@
 The role field is the single source of truth; group membership and the superuser flag follow it.
 """
 
-from django.contrib.auth.models import Group
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps.registry import Apps
+from django.contrib.auth.models import AnonymousUser
 from django.db.models.signals import m2m_changed
 
-from .models.people import Role
-
-ROLE_GROUP_NAMES = {
-    Role.ADMIN: "Admins",
-    Role.MANAGER: "Managers",
-    Role.EMPLOYEE: "Employees",
-    Role.MARKETING: "Marketing",
-}
+from .models.people import ROLE_GROUP_NAMES, Role, User
 
 _ADMIN_ACCESS = ["wagtailadmin.access_admin"]
 _LEAD_WORK = [
@@ -89,7 +87,7 @@ ROLE_PERMISSIONS[Role.ADMIN] += _ALERT_RULES + ["alerts.view_notification", "ale
 ROLE_PERMISSIONS[Role.MANAGER] += _ALERT_RULES
 
 # Roles each role may give to people it manages (invite, create, edit).
-GRANTABLE_ROLES = {
+GRANTABLE_ROLES: dict[str, list[Role]] = {
     Role.ADMIN: [Role.ADMIN, Role.MANAGER, Role.EMPLOYEE, Role.MARKETING],
     Role.MANAGER: [Role.EMPLOYEE, Role.MARKETING],
     Role.EMPLOYEE: [],
@@ -97,33 +95,20 @@ GRANTABLE_ROLES = {
 }
 
 
-def grantable_roles(actor):
+def grantable_roles(actor: User | AnonymousUser) -> list[Role]:
     if not actor.is_authenticated or not actor.is_active:
         return []
     return GRANTABLE_ROLES.get(actor.role, [])
 
 
-def apply_role_flags(user):
-    """Set the flags that follow from the role. Admins are Wagtail superusers."""
-    user.is_superuser = user.role == Role.ADMIN
-    user.is_staff = user.role == Role.ADMIN
-
-
-def sync_role_group(user):
-    """Make the user a member of exactly their role's group."""
-    wanted = ROLE_GROUP_NAMES[Role(user.role)]
-    current = list(user.groups.values_list("name", flat=True))
-    if current != [wanted]:
-        group, _created = Group.objects.get_or_create(name=wanted)
-        user.groups.set([group])
-
-
-def _keep_groups_in_step(sender, instance, action, reverse, model, pk_set, **kwargs):
+def _keep_groups_in_step(
+    sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: set[int] | None, **kwargs: Any
+) -> None:
     """Undo any group change that would make membership disagree with the role."""
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     if not reverse:
-        sync_role_group(instance)
+        instance.sync_role_group()
         return
     if pk_set:
         users = model.objects.filter(pk__in=pk_set)
@@ -131,16 +116,16 @@ def _keep_groups_in_step(sender, instance, action, reverse, model, pk_set, **kwa
         roles = [role for role, name in ROLE_GROUP_NAMES.items() if name == instance.name]
         users = model.objects.filter(role__in=roles)
     for user in users:
-        sync_role_group(user)
+        user.sync_role_group()
 
 
-def connect_signals(user_model):
+def connect_signals(user_model: type[User]) -> None:
     m2m_changed.connect(
         _keep_groups_in_step, sender=user_model.groups.through, dispatch_uid="crm_role_groups_in_step"
     )
 
 
-def apply_role_permissions(apps=None, schema_editor=None):
+def apply_role_permissions(apps: Apps | None = None, schema_editor: Any = None) -> None:
     """Create each role's group with exactly its permissions. Used by migrations and post_migrate."""
     from django.apps import apps as global_apps
     from django.contrib.auth.management import create_permissions
@@ -149,14 +134,14 @@ def apply_role_permissions(apps=None, schema_editor=None):
     if apps is not global_apps:
         # Historical app registries have no permissions yet on a fresh database.
         for app_config in apps.get_app_configs():
-            app_config.models_module = True
+            app_config.models_module = True  # type: ignore[assignment]  # any true value: "has models"
             create_permissions(app_config, apps=apps, verbosity=0)
             app_config.models_module = None
     GroupModel = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _created = GroupModel.objects.get_or_create(name=ROLE_GROUP_NAMES[role])
-        permissions = []
+        permissions: list[Any] = []
         for dotted in codenames:
             app_label, codename = dotted.split(".")
             permissions.extend(

@@ -6,10 +6,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from crm.intake import LeadData, create_lead
 from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
-from crm.services import LeadData, create_lead
 from intralog.jobs import enqueue
 
 from .models import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour

@@ -10,8 +10,8 @@ from rq import SimpleWorker
 from alerts import rules, wakeup
 from alerts.fake import FakeSMTPServer, FakeWhatsAppServer
 from alerts.models import AlertRule
+from crm.intake import LeadData, create_lead
 from crm.models import PipelineStatus, Source
-from crm.services import LeadData, create_lead
 from intralog.jobs import get_queue, is_embedded
 
 __all__ = [

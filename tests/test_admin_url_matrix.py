@@ -18,8 +18,9 @@ from wagtail.log_actions import log
 
 from alerts.models import AlertRule, Trigger
 from crm import people as people_service
+from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
-from crm.services import LeadData, add_note, assign, create_lead
+from crm.services import add_note, assign
 
 from .admin_urls import argless_admin_urls
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from alerts import delivery, outbox, rules, services, wakeup
 from alerts.models import Notification
+from crm import intake
 from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
@@ -23,9 +24,7 @@ Status = Notification.Status
 
 
 def quiet_lead(brands, name, brand_code="intralog", **fields):
-    return crm_services.create_lead(
-        crm_services.LeadData(brand=brands[brand_code], contact_name=name, **fields)
-    )
+    return intake.create_lead(intake.LeadData(brand=brands[brand_code], contact_name=name, **fields))
 
 
 @pytest.fixture
@@ -134,9 +133,7 @@ def test_rows_whose_rule_was_deleted_meanwhile_are_skipped_not_stuck(
     rule = make_rule("new", "new_lead", notify_brand_managers=True)
     settings.ALERTS_DRAIN_BATCHES = 0
     with django_capture_on_commit_callbacks(execute=False):
-        lead = crm_services.create_lead(
-            crm_services.LeadData(brand=manager.brands.first(), contact_name="Orphan")
-        )
+        lead = intake.create_lead(intake.LeadData(brand=manager.brands.first(), contact_name="Orphan"))
     notification = Notification.objects.get(lead=lead)
     rule.delete()  # the ORM cascade misses nothing here; emulate a row committed after it ran
     Notification.objects.bulk_create([notification])

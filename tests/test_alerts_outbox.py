@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from alerts import delivery, digests, matching, services, wakeup
 from alerts.models import Breach, Notification
+from crm import intake
 from crm import services as crm_services
 from crm.models import Lead, LeadEvent
 from crm.signals import integration_failed, lead_event_recorded
@@ -43,9 +44,7 @@ def test_outbox_rows_are_written_in_the_events_transaction(alerts_env, make_rule
         from django.db import transaction
 
         with transaction.atomic():
-            crm_services.create_lead(
-                crm_services.LeadData(brand=brands["intralog"], contact_name="Rolled back")
-            )
+            intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name="Rolled back"))
             assert Notification.objects.count() == 1
             raise RuntimeError("abort")
     assert Notification.objects.count() == 0
@@ -139,7 +138,7 @@ def test_delivery_after_redis_was_down(
         for name in ("high", "default", "low")
     }
     with django_capture_on_commit_callbacks(execute=True):
-        lead = crm_services.create_lead(crm_services.LeadData(brand=brands["intralog"], contact_name="Ana"))
+        lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name="Ana"))
     wakeup.waker.flush()
     assert lead.pk  # the lead is safe although the queue is down
     assert Notification.objects.get().status == Status.PENDING

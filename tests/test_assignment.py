@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 from django.db import connection, connections
 
-from crm import services
+from crm import intake
 from crm.assignment import next_in_turn
 from crm.models import AssignmentRule, Lead, LeadEvent, Role, Service
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_lead(brand, **fields):
-    return services.create_lead(services.LeadData(brand=brand, **fields))
+    return intake.create_lead(intake.LeadData(brand=brand, **fields))
 
 
 @pytest.fixture

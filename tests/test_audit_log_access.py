@@ -7,8 +7,9 @@ from django.urls import reverse
 from wagtail.log_actions import log
 
 from crm import people as people_service
+from crm.intake import LeadData, create_lead
 from crm.models import Lead, LeadLogEntry, Role, ScopedModelLogEntry, Source
-from crm.services import LeadData, add_note, assign, create_lead
+from crm.services import add_note, assign
 
 SITE_HISTORY = reverse("wagtailadmin_reports:site_history")
 SITE_HISTORY_RESULTS = reverse("wagtailadmin_reports:site_history_results")

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from bench.loader import BENCH_SOURCE, ensure_dataset
-from crm import services
+from crm import intake
 from crm.models import Brand, Lead, LeadEvent, TaggedLead
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -65,7 +65,5 @@ def test_loader_loads_consistent_rows_once_and_keeps_the_schema():
     assert not again.loaded and again.events == report.events
 
     # Sequences continue after the loaded ids: the service layer can add leads and events.
-    lead = services.create_lead(
-        services.LeadData(brand=Brand.objects.get(code="intralog"), contact_name="Nueva")
-    )
+    lead = intake.create_lead(intake.LeadData(brand=Brand.objects.get(code="intralog"), contact_name="Nueva"))
     assert lead.pk == 401 and lead.events.first().pk > report.events

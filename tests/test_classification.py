@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from crm import services
+from crm import intake
 from crm.classification import evaluate
 from crm.models import ClassificationRule, PipelineStatus, Priority, Service, Source
 from crm.system_notes import render
@@ -14,7 +14,7 @@ JOB_SEEKER_OPTION = "Busco trabajo/ Ofrezco productos o servicios"
 
 
 def new_lead(brand, **fields):
-    return services.create_lead(services.LeadData(brand=brand, **fields))
+    return intake.create_lead(intake.LeadData(brand=brand, **fields))
 
 
 def status(key):

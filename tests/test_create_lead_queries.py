@@ -1,4 +1,4 @@
-"""Pins what ``crm.services.create_lead`` costs per lead in queries, and that the cheaper paths keep behaviour."""
+"""Pins what ``crm.intake.create_lead`` costs per lead in queries, and that the cheaper paths keep behaviour."""
 
 import pytest
 from django.db import connection
@@ -6,7 +6,8 @@ from django.db.models.signals import m2m_changed
 from wagtail.log_actions import LogContext
 from wagtail.models import ModelLogEntry
 
-from crm import services
+from crm import intake
+from crm.events import LOG_ACTIONS
 from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent, PipelineStatus, TaggedLead
 
 pytestmark = pytest.mark.django_db
@@ -28,7 +29,7 @@ DUPLICATE = 0
 
 
 def data(brands, **fields):
-    return services.LeadData(brand=brands["intralog"], contact_name="Ana", **fields)
+    return intake.LeadData(brand=brands["intralog"], contact_name="Ana", **fields)
 
 
 @pytest.fixture
@@ -45,25 +46,25 @@ def round_robin(brands, employee, other_employee):
 
 
 def test_plain_lead(brands, django_assert_num_queries):
-    services.create_lead(data(brands, email="first@example.com"))
+    intake.create_lead(data(brands, email="first@example.com"))
     with django_assert_num_queries(PLAIN):
-        lead = services.create_lead(data(brands, email="ana@example.com"))
+        lead = intake.create_lead(data(brands, email="ana@example.com"))
     assert lead.status.key == "pending" and lead.duplicate_of is None
 
 
 def test_lead_with_tags(brands, existing_tags, django_assert_num_queries):
-    services.create_lead(data(brands, email="first@example.com"))
+    intake.create_lead(data(brands, email="first@example.com"))
     with django_assert_num_queries(PLAIN + TAGS):
-        lead = services.create_lead(data(brands, email="ana@example.com", tags=["urgent", "web", "urgent"]))
+        lead = intake.create_lead(data(brands, email="ana@example.com", tags=["urgent", "web", "urgent"]))
     assert sorted(lead.tags.names()) == ["urgent", "web"]
 
 
 def test_assigned_duplicate_with_tags(
     brands, existing_tags, round_robin, employee, django_assert_num_queries
 ):
-    original = services.create_lead(data(brands, email="ana@example.com"))
+    original = intake.create_lead(data(brands, email="ana@example.com"))
     with django_assert_num_queries(PLAIN + TAGS + ROUND_ROBIN + DUPLICATE):
-        lead = services.create_lead(data(brands, email="ANA@example.com ", tags=["urgent"]))
+        lead = intake.create_lead(data(brands, email="ANA@example.com ", tags=["urgent"]))
     assert lead.duplicate_of == original
     assert sorted(lead.tags.names()) == ["duplicate", "urgent"]
     assert lead.assignee is not None and lead.status.key == "assigned"
@@ -94,11 +95,11 @@ def test_rule_tags_and_status_in_one_insert(brands, existing_tags, django_assert
     ClassificationRule.objects.create(
         name="Spam", order=1, field="message", pattern="casino", add_tags="spam, web", set_status=junk
     )
-    services.create_lead(data(brands, message="hello"))
+    intake.create_lead(data(brands, message="hello"))
     # no contact: no lock nor original lookup; a junk lead skips the assignment rules; taggit creates
     # the new "spam" tag with its own get-or-create (a SELECT, two savepoints and the INSERT)
     with django_assert_num_queries(PLAIN - LOCK - 2 + TAGS + 6):
-        lead = services.create_lead(data(brands, message="casino", tags=["web"]))
+        lead = intake.create_lead(data(brands, message="casino", tags=["web"]))
     assert sorted(lead.tags.names()) == ["spam", "web"]
     assert lead.status == junk and lead.assignee is None
     assert TaggedLead.objects.filter(content_object=lead).count() == 2
@@ -112,7 +113,7 @@ def test_tag_signals_as_taggit_sends_them(brands, existing_tags):
 
     m2m_changed.connect(watch, sender=TaggedLead, dispatch_uid="test-watch-tags")
     try:
-        lead = services.create_lead(data(brands, email="a@example.com", tags=["urgent"]))
+        lead = intake.create_lead(data(brands, email="a@example.com", tags=["urgent"]))
     finally:
         m2m_changed.disconnect(sender=TaggedLead, dispatch_uid="test-watch-tags")
     urgent = lead.tags.get().pk
@@ -121,7 +122,7 @@ def test_tag_signals_as_taggit_sends_them(brands, existing_tags):
 
 def test_log_entry_takes_the_log_context_user_and_uuid(brands, manager):
     with LogContext(user=manager) as context:
-        lead = services.create_lead(data(brands, email="a@example.com"))
+        lead = intake.create_lead(data(brands, email="a@example.com"))
     entries = ModelLogEntry.objects.filter(object_id=str(lead.pk))
     assert {(entry.user_id, entry.uuid) for entry in entries} == {(manager.pk, context.uuid)}
     assert LeadEvent.objects.filter(lead=lead, actor__isnull=False).count() == 0
@@ -131,21 +132,21 @@ def test_log_entry_takes_the_log_context_user_and_uuid(brands, manager):
 def test_unregistered_log_action_is_still_refused(brands, monkeypatch):
     from django.core.exceptions import ValidationError
 
-    monkeypatch.setitem(services.LOG_ACTIONS, LeadEvent.Kind.CREATED, "crm.lead.unknown")
+    monkeypatch.setitem(LOG_ACTIONS, LeadEvent.Kind.CREATED, "crm.lead.unknown")
     with pytest.raises(ValidationError):
-        services.create_lead(data(brands, email="a@example.com"))
+        intake.create_lead(data(brands, email="a@example.com"))
     assert not Lead.objects.exists()
 
 
 def test_shared_lookups_for_a_batch(
     brands, existing_tags, round_robin, employee, other_employee, django_assert_num_queries
 ):
-    lookups = services.NewLeadLookups()
-    services.create_lead(data(brands, email="first@example.com"), lookups=lookups)
+    lookups = intake.NewLeadLookups()
+    intake.create_lead(data(brands, email="first@example.com"), lookups=lookups)
     # statuses, classification rules and the brand's assignment rules are read once per batch
     with django_assert_num_queries(PLAIN - 3 + TAGS + ROUND_ROBIN):
-        second = services.create_lead(data(brands, email="b@example.com", tags=["web"]), lookups=lookups)
-    third = services.create_lead(data(brands, email="c@example.com"), lookups=lookups)
+        second = intake.create_lead(data(brands, email="b@example.com", tags=["web"]), lookups=lookups)
+    third = intake.create_lead(data(brands, email="c@example.com"), lookups=lookups)
     assert {second.assignee, third.assignee} == {employee, other_employee}
     assert second.status.key == third.status.key == "assigned"
     assert list(second.tags.names()) == ["web"]
@@ -163,21 +164,21 @@ def test_lookups_with_a_max_age_are_read_again_once_that_old(brands, monkeypatch
     from django.test.utils import CaptureQueriesContext
 
     clock = [1000.0]
-    monkeypatch.setattr(services, "time", SimpleNamespace(monotonic=lambda: clock[0]))
-    lookups = services.NewLeadLookups(max_age=10)
-    services.create_leads([data(brands, email="first@example.com")], lookups=lookups.fresh())
+    monkeypatch.setattr(intake, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    lookups = intake.NewLeadLookups(max_age=10)
+    intake.create_leads([data(brands, email="first@example.com")], lookups=lookups.fresh())
     negative = PipelineStatus.objects.get(key="negative")
     ClassificationRule.objects.create(
         name="Test phrase", order=1, field="message", pattern="zzyzx", set_status=negative
     )
     clock[0] += 9
     with CaptureQueriesContext(connection) as kept_queries:
-        (kept,) = services.create_leads(
+        (kept,) = intake.create_leads(
             [data(brands, email="b@example.com", message="zzyzx")], lookups=lookups.fresh()
         )
     clock[0] += 2
     with CaptureQueriesContext(connection) as fresh_queries:
-        (read_again,) = services.create_leads(
+        (read_again,) = intake.create_leads(
             [data(brands, email="c@example.com", message="zzyzx")], lookups=lookups.fresh()
         )
 

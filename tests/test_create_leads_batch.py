@@ -1,4 +1,4 @@
-"""``crm.services.create_leads``: the batch path gives what creating the leads one by one gives."""
+"""``crm.intake.create_leads``: the batch path gives what creating the leads one by one gives."""
 
 import re
 
@@ -6,7 +6,8 @@ import pytest
 from django.db import IntegrityError
 from wagtail.models import ModelLogEntry
 
-from crm import services
+from core.bulk import build
+from crm import intake
 from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent, PipelineStatus, Service
 from crm.signals import lead_event_recorded, lead_events_recorded
 from crm.system_notes import render
@@ -40,7 +41,7 @@ def drafts(brands, rules):
     intralog, intrapal = brands["intralog"], brands["intrapal"]
 
     def draft(number, brand=intralog, **fields):
-        return services.LeadData(brand=brand, external_source="test", external_id=str(number), **fields)
+        return intake.LeadData(brand=brand, external_source="test", external_id=str(number), **fields)
 
     return [
         draft(1, contact_name="Ana", email="ana@acme.com", company="Acme SA", tags=["web"]),
@@ -98,10 +99,10 @@ def describe(leads, previous):
 
 
 def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
-    previous = services.create_lead(services.LeadData(brand=brands["intralog"], email="old@acme.com"))
+    previous = intake.create_lead(intake.LeadData(brand=brands["intralog"], email="old@acme.com"))
     robin = AssignmentRule.objects.get(pk=rules["robin"].pk)
 
-    one_by_one = [services.create_lead(data, actor=manager) for data in drafts(brands, rules)]
+    one_by_one = [intake.create_lead(data, actor=manager) for data in drafts(brands, rules)]
     expected = describe(one_by_one, previous)
     robin_after = AssignmentRule.objects.values_list("last_assignee_id", "assigned_count").get(pk=robin.pk)
     Lead.objects.filter(pk__in=[lead.pk for lead in one_by_one]).delete()
@@ -109,7 +110,7 @@ def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
         last_assignee=robin.last_assignee_id, assigned_count=robin.assigned_count
     )
 
-    batch = services.create_leads(drafts(brands, rules), actor=manager)
+    batch = intake.create_leads(drafts(brands, rules), actor=manager)
     got = describe(batch, previous)
     assert len(got) == len(expected)
     for index, (lead, want) in enumerate(zip(got, expected, strict=True)):
@@ -136,11 +137,11 @@ def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
 
 def test_earlier_in_batch_is_the_original_and_chains_point_at_the_root(brands):
     intralog = brands["intralog"]
-    first, second, third = services.create_leads(
+    first, second, third = intake.create_leads(
         [
-            services.LeadData(brand=intralog, email="a@acme.com"),
-            services.LeadData(brand=intralog, email="A@acme.com ", phone="011 4555-1234"),
-            services.LeadData(brand=intralog, phone="+541145551234"),
+            intake.LeadData(brand=intralog, email="a@acme.com"),
+            intake.LeadData(brand=intralog, email="A@acme.com ", phone="011 4555-1234"),
+            intake.LeadData(brand=intralog, phone="+541145551234"),
         ]
     )
     assert first.duplicate_of_id is None
@@ -155,11 +156,11 @@ def test_a_saved_lead_submitted_first_is_the_original_of_the_batch_leads_it_grou
     """``second`` shares the phone of ``saved`` and the email of ``first``: the three are one group, whose
     original is its earliest submission (the saved lead), whichever arrives first."""
     intralog = brands["intralog"]
-    saved = services.create_lead(services.LeadData(brand=intralog, phone="011 4555-1234"))
-    first, second = services.create_leads(
+    saved = intake.create_lead(intake.LeadData(brand=intralog, phone="011 4555-1234"))
+    first, second = intake.create_leads(
         [
-            services.LeadData(brand=intralog, email="b@acme.com"),
-            services.LeadData(brand=intralog, email="b@acme.com", phone="+541145551234"),
+            intake.LeadData(brand=intralog, email="b@acme.com"),
+            intake.LeadData(brand=intralog, email="b@acme.com", phone="+541145551234"),
         ]
     )
     assert first.duplicate_of_id == saved.pk
@@ -170,14 +171,14 @@ def test_a_saved_lead_submitted_first_is_the_original_of_the_batch_leads_it_grou
 
 def test_round_robin_takes_turns_across_the_batch_and_after_it(brands, employee, other_employee):
     rule = AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
-    leads = services.create_leads(
-        [services.LeadData(brand=brands["intralog"], contact_name=f"L{n}") for n in range(5)]
+    leads = intake.create_leads(
+        [intake.LeadData(brand=brands["intralog"], contact_name=f"L{n}") for n in range(5)]
     )
     assert [lead.assignee for lead in leads] == [employee, other_employee, employee, other_employee, employee]
     assert all(lead.status.key == "assigned" for lead in leads)
     rule.refresh_from_db()
     assert rule.last_assignee == employee and rule.assigned_count == 5
-    after = services.create_lead(services.LeadData(brand=brands["intralog"], contact_name="Next"))
+    after = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name="Next"))
     assert after.assignee == other_employee
 
 
@@ -191,8 +192,8 @@ def test_one_signal_with_every_event_and_the_lead_as_it_was(brands, employee):
         lambda sender, event, **kw: single.append(event), dispatch_uid="t-single", weak=False
     )
     try:
-        leads = services.create_leads(
-            [services.LeadData(brand=brands["intralog"], email=f"{n}@acme.com") for n in range(3)]
+        leads = intake.create_leads(
+            [intake.LeadData(brand=brands["intralog"], email=f"{n}@acme.com") for n in range(3)]
         )
     finally:
         lead_events_recorded.disconnect(dispatch_uid="t-batch")
@@ -210,31 +211,31 @@ def test_one_signal_with_every_event_and_the_lead_as_it_was(brands, employee):
 
 def test_existing_and_repeated_external_references_are_skipped(brands):
     intralog = brands["intralog"]
-    saved = services.create_lead(services.LeadData(brand=intralog, external_source="s", external_id="1"))
-    result = services.create_leads(
+    saved = intake.create_lead(intake.LeadData(brand=intralog, external_source="s", external_id="1"))
+    result = intake.create_leads(
         [
-            services.LeadData(brand=intralog, external_source="s", external_id="1"),
-            services.LeadData(brand=intralog, external_source="s", external_id="2"),
-            services.LeadData(brand=intralog, external_source="s", external_id="2"),
+            intake.LeadData(brand=intralog, external_source="s", external_id="1"),
+            intake.LeadData(brand=intralog, external_source="s", external_id="2"),
+            intake.LeadData(brand=intralog, external_source="s", external_id="2"),
         ]
     )
     assert result[0] is None and result[2] is None and result[1].external_id == "2"
     assert Lead.objects.filter(external_source="s").count() == 2
     with pytest.raises(IntegrityError):
-        services.create_lead(
-            services.LeadData(brand=intralog, external_source="s", external_id=saved.external_id)
+        intake.create_lead(
+            intake.LeadData(brand=intralog, external_source="s", external_id=saved.external_id)
         )
 
 
 def test_empty_batch(brands):
-    assert services.create_leads([]) == []
+    assert intake.create_leads([]) == []
 
 
 def test_built_instances_are_what_the_model_builds_and_init_listeners_still_hear_them(brands):
     from django.db.models.signals import post_init
 
     values = {"contact_name": "Ana", "email": "ana@example.com", "priority": 3}
-    built = services.build(Lead, values, {"brand": brands["intralog"]})
+    built = build(Lead, values, {"brand": brands["intralog"]})
     own = Lead(brand=brands["intralog"], **values)
     plain = [
         field.attname
@@ -252,7 +253,7 @@ def test_built_instances_are_what_the_model_builds_and_init_listeners_still_hear
 
     post_init.connect(listener, sender=Lead)
     try:
-        again = services.build(Lead, values, {"brand": brands["intralog"]})
+        again = build(Lead, values, {"brand": brands["intralog"]})
     finally:
         post_init.disconnect(listener, sender=Lead)
     assert heard == [again]

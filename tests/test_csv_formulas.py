@@ -15,8 +15,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 from forms_builder.models import LeadFormSubmission
 from intralog.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 

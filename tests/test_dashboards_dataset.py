@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Max
 from django.utils import timezone
 
-from crm import services
+from crm import intake, services
 from crm.models import Campaign, Lead, LeadEvent, Service, Source
 from dashboards import rollup
 
@@ -42,7 +42,7 @@ def at(when, action, lead, *args, **kwargs):
 def new_lead(when, brand, name, **fields):
     started = timezone.now()
     last_event = LeadEvent.objects.aggregate(last=Max("pk"))["last"] or 0
-    lead = services.create_lead(services.LeadData(brand=brand, contact_name=name, **fields))
+    lead = intake.create_lead(intake.LeadData(brand=brand, contact_name=name, **fields))
     LeadEvent.objects.filter(pk__gt=last_event).update(created_at=when)
     Lead.objects.filter(pk=lead.pk).update(
         **{name: when for name in TIMESTAMPS if getattr(lead, name) and getattr(lead, name) >= started}

@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from crm import services
+from crm import intake, services
 from crm.models import Lead, PipelineStatus
 
 from .test_dashboards_dataset import build
@@ -103,7 +103,7 @@ def test_home_queries_do_not_grow_with_leads(data, client_for, employee, manager
     before = _home_queries(client)
     statuses = ["assigned", "contacted", "to_quote", "quoted", "postponed", "interested"]
     for index in range(30):
-        lead = services.create_lead(services.LeadData(brand=brands["intralog"], contact_name=f"More {index}"))
+        lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name=f"More {index}"))
         lead = services.assign(lead, employee, manager)
         services.change_status(lead, statuses[index % len(statuses)], employee)
     assert _home_queries(client) == before

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from crm import services
+from crm import intake, services
 from crm.models import AssignmentRule, PipelineStatus, Service, Source
 from dashboards import rollup
 from dashboards.models import PersonDay
@@ -42,13 +42,13 @@ def catalogue(brands):
 
 
 def lead_data(brands, catalogue, name):
-    return services.LeadData(
+    return intake.LeadData(
         brand=brands["intralog"], contact_name=name, service=catalogue["pallets"], source=catalogue["web"]
     )
 
 
 def test_receivers_keep_what_a_rebuild_computes(brands, catalogue, manager, employee, other_employee):
-    lead = services.create_lead(lead_data(brands, catalogue, "A"))
+    lead = intake.create_lead(lead_data(brands, catalogue, "A"))
     assert not PersonDay.objects.exists()  # no person acted
     lead = services.assign(lead, employee, manager)
     services.log_contact_attempt(lead, employee, "phone", "no_answer")
@@ -60,8 +60,8 @@ def test_receivers_keep_what_a_rebuild_computes(brands, catalogue, manager, empl
     lead = services.change_status(lead, "interested", manager)
     lead = services.change_status(lead, "won", other_employee)
     services.add_note(lead, other_employee, "Signed again.")
-    services.create_lead(lead_data(brands, catalogue, "B"), manager)
-    services.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
+    intake.create_lead(lead_data(brands, catalogue, "B"), manager)
+    intake.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
 
     kept = snapshot()
     mine = per_person()
@@ -88,7 +88,7 @@ def test_receivers_keep_what_a_rebuild_computes(brands, catalogue, manager, empl
 
 
 def test_batch_creation_adds_the_person_events_once(brands, catalogue, manager):
-    services.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
+    intake.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
     kept = snapshot()
     assert per_person()[manager.pk]["activity"] >= 2  # at least the two "created" events
     rollup.rebuild()
@@ -99,17 +99,17 @@ def test_leads_created_and_assigned_without_a_person_cost_no_rollup_query(
     brands, catalogue, employee, other_employee
 ):
     AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
-    services.create_lead(lead_data(brands, catalogue, "first"))
+    intake.create_lead(lead_data(brands, catalogue, "first"))
     with CaptureQueriesContext(connection) as queries:
-        lead = services.create_lead(lead_data(brands, catalogue, "second"))
-        services.create_leads([lead_data(brands, catalogue, "third")])
+        lead = intake.create_lead(lead_data(brands, catalogue, "second"))
+        intake.create_leads([lead_data(brands, catalogue, "third")])
     assert lead.assignee is not None
     assert not [query for query in queries.captured_queries if "dashboards_personday" in query["sql"]]
     assert not PersonDay.objects.exists()
 
 
 def test_rebuild_counts_only_people(brands, catalogue, manager, employee):
-    lead = services.create_lead(lead_data(brands, catalogue, "A"))
+    lead = intake.create_lead(lead_data(brands, catalogue, "A"))
     services.assign(lead, employee, manager)
     PersonDay.objects.all().delete()
     out = StringIO()
@@ -132,7 +132,7 @@ def test_a_lead_a_person_creates_and_a_rule_assigns_is_filed_as_a_rebuild_files_
     brands, catalogue, manager, employee, other_employee
 ):
     AssignmentRule.objects.create(name="RR", brand=brands["intralog"], mode="round_robin")
-    lead = services.create_lead(lead_data(brands, catalogue, "by hand"), manager)
+    lead = intake.create_lead(lead_data(brands, catalogue, "by hand"), manager)
     assert lead.assignee is not None and lead.status.key == "assigned"
     kept = snapshot()
     assert {row.status_id for row in PersonDay.objects.filter(person_id=manager.pk)} == {lead.status_id}

@@ -8,7 +8,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from crm import services
+from crm import intake, services
 from crm.demo.generator import BRAND_SERVICES, JOB_SEEKER_SERVICE, LeadGenerator
 from crm.demo.leads import DEMO_EMPLOYEES, DEMO_MANAGERS, DEMO_SOURCE, seed_demo_leads, team_generator
 from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Service
@@ -61,7 +61,7 @@ def test_contact_details_are_what_the_normalisers_make_of_them(sample):
     for lead in sample:
         assert lead.phone_e164 == phone_to_e164(lead.phone), lead.phone
         if "@" in lead.email and " " not in lead.email:
-            assert lead.email == services.normalise_email(lead.email)
+            assert lead.email == intake.normalise_email(lead.email)
     phones = [lead.phone for lead in sample]
     assert any(phone.startswith("+54 9 ") for phone in phones)
     assert any(phone.startswith("0") and " 15-" in phone for phone in phones)
@@ -152,10 +152,8 @@ def test_seed_demo_leads_is_idempotent_and_matches_the_database(db, brands):
 def test_demo_events_are_the_ones_the_service_layer_writes(db, brands, manager, employee):
     """A job seeker created and assigned through ``crm.services`` leaves events shaped like the demo's."""
     seed_demo_leads(120, now=NOW)
-    real = services.create_lead(
-        services.LeadData(
-            brand=brands["intralog"], contact_name="Juan Pérez", service_text=JOB_SEEKER_SERVICE
-        )
+    real = intake.create_lead(
+        intake.LeadData(brand=brands["intralog"], contact_name="Juan Pérez", service_text=JOB_SEEKER_SERVICE)
     )
     real_classified = real.events.get(kind=LeadEvent.Kind.CLASSIFIED)
     generator = team_generator(now=NOW)
@@ -180,7 +178,7 @@ def test_demo_events_are_the_ones_the_service_layer_writes(db, brands, manager, 
     )
     assert set(demo.tags.names()) == set(real.tags.names())
 
-    other = services.create_lead(services.LeadData(brand=brands["intralog"], contact_name="Ana Díaz"))
+    other = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name="Ana Díaz"))
     services.assign(other, employee, actor=manager)
     real_assigned = other.events.get(kind=LeadEvent.Kind.ASSIGNED)
     demo_assigned = LeadEvent.objects.filter(

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, connections
 from wagtail.models import ModelLogEntry
 
-from crm import services, system_notes
+from crm import intake, services, system_notes
 from crm.duplicates import DUPLICATE_TAG
 from crm.models import Lead, LeadEvent
 
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_lead(brand, **fields):
-    return services.create_lead(services.LeadData(brand=brand, **fields))
+    return intake.create_lead(intake.LeadData(brand=brand, **fields))
 
 
 class TestDetection:
@@ -142,17 +142,17 @@ class TestSubmissionOrder:
 
         def arrive(brand, items):
             drafts = [
-                services.LeadData(
+                intake.LeadData(
                     brand=brand, external_source=brand.code, external_id=ref, submitted_at=moment, **fields
                 )
                 for ref, moment, fields in items
             ]
             if path == "one by one":
                 for draft in drafts:
-                    services.create_lead(draft)
+                    intake.create_lead(draft)
             else:
                 for start in range(0, len(drafts), 7):
-                    services.create_leads(drafts[start : start + 7])
+                    intake.create_leads(drafts[start : start + 7])
 
         shuffled = people[:]
         rng.shuffle(shuffled)

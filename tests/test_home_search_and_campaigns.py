@@ -11,8 +11,9 @@ from django.test import RequestFactory
 from django.urls import reverse
 from wagtail.admin.search import admin_search_areas
 
+from crm.intake import LeadData, create_lead
 from crm.models import Campaign, Source
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 
 LEADS_URL = reverse("crm_leads:list")
 

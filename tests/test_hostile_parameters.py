@@ -9,8 +9,9 @@ from django.core.signals import got_request_exception
 from django.urls import URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
 
+from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 from forms_builder.models import LeadFormSubmission
 from tests.admin_urls import argless_admin_urls
 from tests.forms_support import make_form_page

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from crm import services
+from crm import intake, services
 from crm.access import ACTIONS, can_act_on_lead, can_see_lead, leads_for, role_may
 from crm.models import AssignmentRule, ClassificationRule, PipelineStatus
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def leads(brands, manager, employee, other_employee):
     def make(brand, email, assignee=None):
-        lead = services.create_lead(services.LeadData(brand=brands[brand], email=email))
+        lead = intake.create_lead(intake.LeadData(brand=brands[brand], email=email))
         if assignee:
             services.assign(lead, assignee, None)
             lead.refresh_from_db()

@@ -8,8 +8,9 @@ from taggit.models import Tag
 from wagtail.users.models import UserProfile
 
 from crm import pagination
+from crm.intake import LeadData, create_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Source
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 
 
 def url(name, lead=None):

@@ -8,8 +8,9 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from crm.exports import neutralise_formula
+from crm.intake import LeadData, create_lead
 from crm.models import PipelineStatus
-from crm.services import LeadData, change_status, create_lead
+from crm.services import change_status
 
 FORMULA_NAME = '=HYPERLINK("http://evil.example","x")'
 SCRIPT = "<script>alert('x')</script>"

@@ -12,8 +12,9 @@ from django.db import transaction
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from crm.intake import LeadData, create_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Source
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 
 ROLES = ["admin", "manager", "other_manager", "employee", "other_employee", "marketer"]
 SEES = {"admin", "manager", "employee"}

@@ -5,8 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from crm.intake import LeadData, create_lead
 from crm.models import Campaign, Service, Source
-from crm.services import LeadData, add_note, assign, create_lead, log_contact_attempt
+from crm.services import add_note, assign, log_contact_attempt
 
 
 @pytest.fixture

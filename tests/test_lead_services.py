@@ -6,7 +6,8 @@ from django.db import IntegrityError
 from wagtail.log_actions import registry as log_registry
 from wagtail.models import ModelLogEntry
 
-from crm import services
+from crm import intake, services
+from crm.events import LOG_ACTIONS
 from crm.models import Lead, LeadEvent, PipelineStatus, Priority
 from crm.signals import lead_event_recorded
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def new_lead(brand, **fields):
-    return services.create_lead(services.LeadData(brand=brand, **fields))
+    return intake.create_lead(intake.LeadData(brand=brand, **fields))
 
 
 def lead_logs(lead):
@@ -53,9 +54,7 @@ class TestCreateLead:
         assert lead.get_classification_reason_display() == "No classification rule matched."
 
     def test_records_the_actor(self, brands, manager):
-        lead = services.create_lead(
-            services.LeadData(brand=brands["intralog"], email="x@example.com"), manager
-        )
+        lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], email="x@example.com"), manager)
         assert lead.events.get(kind="created").actor == manager
         assert lead_logs(lead).get(action="wagtail.create").user_id == manager.pk
 
@@ -275,7 +274,7 @@ class TestClassifyAgain:
 
 
 def test_lead_log_actions_are_registered():
-    for action in services.LOG_ACTIONS.values():
+    for action in LOG_ACTIONS.values():
         assert log_registry.action_exists(action), action
 
 

@@ -14,8 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from crm.intake import LeadData, create_lead
 from crm.models import Lead
-from crm.services import LeadData, create_lead
 from wordpress.models import SourceForm, SyncRun, WordPressSource
 
 INSTANT = datetime.datetime(2026, 3, 2, 12, 30, tzinfo=datetime.UTC)

@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from crm import services
+from crm import intake, services
 from crm.access import check_status_change, is_forward
 from crm.models import LeadEvent, PipelineStatus
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def lead(brands, manager, employee):
-    lead = services.create_lead(services.LeadData(brand=brands["intralog"], email="p@example.com"))
+    lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], email="p@example.com"))
     services.assign(lead, employee, manager)
     lead.refresh_from_db()
     return lead

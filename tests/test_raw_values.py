@@ -7,8 +7,9 @@ import pytest
 from django.urls import reverse
 
 from alerts.models import AlertRule, Trigger
+from crm.intake import LeadData, create_lead
 from crm.models import Campaign, Lead, Role
-from crm.services import LeadData, assign, change_status, create_lead, tag_lead
+from crm.services import assign, change_status, tag_lead
 from tests.admin_urls import argless_admin_urls
 from tests.page_text import visible_text
 from wordpress.models import SourceForm, SyncRun, WordPressSource

@@ -4,7 +4,7 @@ from io import StringIO
 
 from django.core.management import call_command
 
-from crm.demo import DEMO_PASSWORD
+from crm.demo.people import DEMO_PASSWORD
 from crm.models import Role, User
 
 

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
 
-from crm import services
+from crm import intake, services
 from crm.forms.leads import BulkStatusForm, ChangeStatusForm
 from crm.models import Lead, PipelineStatus
 
@@ -20,7 +20,7 @@ CLOSED_KEYS = ["won", "not_advanced", "not_viable", "new_client", "negative"]
 @pytest.fixture
 def make_lead(brands, manager, employee):
     def make(key, name="Cliente"):
-        lead = services.create_lead(services.LeadData(brand=brands["intralog"], contact_name=name))
+        lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name=name))
         services.assign(lead, employee, manager)
         if key != "assigned":
             services.change_status(lead, key, manager, note="preparado")

@@ -4,7 +4,7 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from crm import services
+from crm import intake
 from crm.models import Lead
 from crm.signals import lead_events_recorded
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
@@ -16,7 +16,7 @@ def test_a_failing_record_is_quarantined_and_the_rest_of_its_page_stored(
     fake_wp, make_source, fast_retries, monkeypatch
 ):
     poisoned = sorted(map(int, fake_wp.ids("3")))[2]
-    create_leads = services.create_leads
+    create_leads = intake.create_leads
     batches = []
 
     def failing(drafts, *args, **kwargs):
@@ -26,7 +26,7 @@ def test_a_failing_record_is_quarantined_and_the_rest_of_its_page_stored(
             raise DatabaseError("value rejected")
         return create_leads(drafts, *args, **kwargs)
 
-    monkeypatch.setattr(services, "create_leads", failing)
+    monkeypatch.setattr(intake, "create_leads", failing)
     source = make_source(fake_wp, "collection")
     run = sync_source(source)
     assert run.status == SyncRun.Status.SUCCEEDED

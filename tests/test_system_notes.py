@@ -13,8 +13,8 @@ from wagtail.users.models import UserProfile
 from alerts.demo import seed as seed_alert_rules
 from alerts.models import AlertRule, Trigger
 from crm import system_notes
+from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent
-from crm.services import LeadData, create_lead
 from tests.admin_urls import argless_admin_urls
 from tests.page_text import visible_text
 

@@ -2,10 +2,10 @@
 
 from django.utils.translation import gettext as _
 
+from crm.intake import LeadData
 from crm.matching import CampaignRules, ServiceCatalogue
 from crm.models import Lead, Source
 from crm.normalise import clean_text, clean_value, extract_utm, fold, normalise_email, phone_to_e164
-from crm.services import LeadData
 
 # The original system's Spanish labels (and their usual variants) → lead fields.
 DEFAULT_LABELS = {

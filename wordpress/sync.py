@@ -23,7 +23,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from crm import services
+from core import bulk
+from crm import intake, services
 from crm.models import Lead
 from crm.signals import integration_failed
 
@@ -273,7 +274,7 @@ def _store_raw(source, form, records, origin):
         sub = found.get(key)
         status = str(item.get("status") or "")[:16]
         if sub is None:
-            sub = services.build(
+            sub = bulk.build(
                 Submission,
                 {
                     "form_id": str(form.form_id),
@@ -355,7 +356,7 @@ def map_record(item, context):
     """
     try:
         if type(item.get("raw")) is dict:
-            item["raw"] = services.EncodedJSON(item["raw"])
+            item["raw"] = bulk.EncodedJSON(item["raw"])
         return lead_data(item, context, context.lead_source)
     except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
         return error
@@ -376,9 +377,9 @@ def _prepare(source, form, item, submission, data, pending):
 
 def _create_pending(source, form, pending, lookups=None):
     """Create the leads of a page's new records; returns their counts."""
-    lookups = lookups.fresh() if lookups is not None else services.NewLeadLookups()
+    lookups = lookups.fresh() if lookups is not None else intake.NewLeadLookups()
     try:
-        leads = services.create_leads(
+        leads = intake.create_leads(
             [data for _item, _sub, data in pending], lookups=lookups, refs_checked=True
         )
     except Exception as error:  # noqa: BLE001 - retried one by one below
@@ -392,7 +393,7 @@ def _create_pending(source, form, pending, lookups=None):
             lead = leads[index]
         else:
             try:
-                lead = services.create_leads([data], lookups=lookups)[0]
+                lead = intake.create_leads([data], lookups=lookups)[0]
             except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
                 counts[
                     _quarantine(source, form, item, submission, _failure(form, data.external_id, error))
@@ -441,7 +442,7 @@ def _save_states(submissions):
     new = [sub for sub, _status in submissions if sub.saved_state is None]
     for sub in new:
         sub.updated_at = now
-    services.bulk_insert(new)
+    bulk.bulk_insert(new)
     for sub, _status in submissions:
         if sub.saved_state is None or (sub.state, sub.reason, sub.lead_id) == sub.saved_state:
             continue
@@ -775,7 +776,7 @@ def _sync_form(source, form, connector, counts, full, owner, between_pages):
     pages = _fetched_ahead(connector.fetch_new(form.form_id, start), context, context.form.cursor)
     renewed = time.monotonic()
     statistics = GrowthStatistics(source, form)
-    lookups = services.NewLeadLookups(max_age=RULES_MAX_AGE)
+    lookups = intake.NewLeadLookups(max_age=RULES_MAX_AGE)
     progress = FormProgress(source, form)
     listed = set() if start == 0 and connector.HIDES_FLAGGED else None
     try:

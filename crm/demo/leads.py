@@ -1,4 +1,5 @@
-"""Demo leads: generated history written in bulk, row for row what ``crm.services`` would have written.
+"""Demo leads: generated history written in bulk, row for row what ``crm.intake`` and
+``crm.services`` would have written.
 
 Bulk insertion is a loader's privilege (like importing history); the rows match the service layer:
 the same events in the same order, the same classification notes and tags, the lead's timing fields
@@ -28,6 +29,7 @@ from crm.models import (
 from crm.normalise import phone_to_e164
 
 from .generator import CLASSIFICATION_TAGS, DUPLICATE_TAG, LeadGenerator, event_data
+from .people import DEMO_PASSWORD, seed_people
 
 DEMO_SOURCE = "demo"
 DEMO_SEED = 2026
@@ -140,8 +142,6 @@ class Catalogue:
 
 def ensure_sales_team():
     """The demo people the generated leads are assigned to and worked by (idempotent)."""
-    from . import DEMO_PASSWORD, seed_people
-
     seed_people()
 
     brands = {brand.code: brand for brand in Brand.objects.all()}

@@ -20,7 +20,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 ANY_ACTION = ["add", "change", "delete", "view"]
 # Up to this many reachable leads, lead entries are found from the leads' side (see LeadLogEntryManager).
 FEW_LEADS = 2000
-# Every action a lead is logged with (crm.services.LOG_ACTIONS, crm.log_actions, Wagtail's delete view).
+# Every action a lead is logged with (crm.events.LOG_ACTIONS, crm.log_actions, Wagtail's delete view).
 LEAD_ACTIONS = frozenset(
     {
         "wagtail.create",

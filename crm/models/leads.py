@@ -1,6 +1,7 @@
 """Leads, their catalogues (services, sources, campaigns, pipeline statuses) and their event log.
 
-Leads are only ever written through ``crm.services``; these models hold data and queries.
+Leads are only ever written through ``crm.intake`` (new) and ``crm.services`` (changes); these models
+hold data and queries.
 """
 
 import re

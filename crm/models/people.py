@@ -1,9 +1,13 @@
 """The people who use the CRM: brands they work for, their role, and invitations to join."""
 
+from __future__ import annotations
+
 import secrets
+from datetime import datetime
+from typing import Any, ClassVar
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, Group
 from django.contrib.auth.models import UserManager as DjangoUserManager
 from django.core import signing
 from django.db import models
@@ -23,7 +27,7 @@ class Brand(models.Model):
         verbose_name = _("brand")
         verbose_name_plural = _("brands")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -34,14 +38,25 @@ class Role(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
 
 
-class UserManager(DjangoUserManager):
-    def create_superuser(self, username, email=None, password=None, **extra_fields):
+ROLE_GROUP_NAMES = {
+    Role.ADMIN: "Admins",
+    Role.MANAGER: "Managers",
+    Role.EMPLOYEE: "Employees",
+    Role.MARKETING: "Marketing",
+}
+"""The Wagtail group each role is (``crm.roles`` gives the groups their permissions)."""
+
+
+class UserManager(DjangoUserManager["User"]):
+    def create_superuser(
+        self, username: str, email: str | None = None, password: str | None = None, **extra_fields: Any
+    ) -> User:
         extra_fields.setdefault("role", Role.ADMIN)
         return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
-    """A CRM user. The role decides the Wagtail group; see ``crm.roles``."""
+    """A CRM user. The role decides the Wagtail group and the superuser flag; see ``crm.roles``."""
 
     role = models.CharField(_("role"), max_length=16, choices=Role.choices, default=Role.EMPLOYEE)
     phone = PhoneNumberField(_("phone"), blank=True)
@@ -50,36 +65,47 @@ class User(AbstractUser):
     )
     brands = models.ManyToManyField(Brand, blank=True, related_name="people", verbose_name=_("brands"))
 
-    objects = UserManager()
+    objects: ClassVar[UserManager] = UserManager()
 
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.get_full_name().strip() or self.get_username()
 
     @property
-    def is_management(self):
+    def is_management(self) -> bool:
         return self.role in (Role.ADMIN, Role.MANAGER)
 
-    def save(self, *args, **kwargs):
-        from crm.roles import apply_role_flags, sync_role_group
-
-        apply_role_flags(self)
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.apply_role_flags()
         super().save(*args, **kwargs)
-        sync_role_group(self)
+        self.sync_role_group()
+
+    def apply_role_flags(self) -> None:
+        """Set the flags that follow from the role. Admins are Wagtail superusers."""
+        self.is_superuser = self.role == Role.ADMIN
+        self.is_staff = self.role == Role.ADMIN
+
+    def sync_role_group(self) -> None:
+        """Make the user a member of exactly their role's group."""
+        wanted = ROLE_GROUP_NAMES[Role(self.role)]
+        current = list(self.groups.values_list("name", flat=True))
+        if current != [wanted]:
+            group, _created = Group.objects.get_or_create(name=wanted)
+            self.groups.set([group])
 
 
-def _new_nonce():
+def _new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-class InvitationQuerySet(models.QuerySet):
-    def expired(self, now=None):
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def expired(self, now: datetime | None = None) -> InvitationQuerySet:
         return self.filter(expires_at__lte=now or timezone.now())
 
-    def pending(self, now=None):
+    def pending(self, now: datetime | None = None) -> InvitationQuerySet:
         return self.filter(accepted_at__isnull=True, expires_at__gt=now or timezone.now())
 
 
@@ -116,14 +142,14 @@ class Invitation(models.Model):
         verbose_name = _("invitation")
         verbose_name_plural = _("invitations")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.email
 
-    def make_token(self):
+    def make_token(self) -> str:
         return signing.dumps([self.pk, self.nonce], salt=self.TOKEN_SALT, compress=True)
 
     @classmethod
-    def from_token(cls, token):
+    def from_token(cls, token: str) -> Invitation | None:
         """The invitation a token names, or None when the token is tampered with or unknown."""
         try:
             pk, nonce = signing.loads(token, salt=cls.TOKEN_SALT)
@@ -132,9 +158,9 @@ class Invitation(models.Model):
         return cls.objects.filter(pk=pk, nonce=nonce).first()
 
     @property
-    def is_expired(self):
+    def is_expired(self) -> bool:
         return self.expires_at <= timezone.now()
 
     @property
-    def is_used(self):
+    def is_used(self) -> bool:
         return self.accepted_at is not None

@@ -1,8 +1,8 @@
 """Lead admin views: the snippet views narrowed to the user's leads, and the actions on leads.
 
 Every view looks leads up through ``crm.access.leads_for`` (a lead outside the user's scope is a 404)
-and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go through
-``crm.services`` only, so each one writes its event.
+and checks ``crm.access.can_act_on_lead`` before any change (a 403). New leads go through
+``crm.intake`` and changes through ``crm.services`` only, so each one writes its event.
 """
 
 import json
@@ -31,7 +31,7 @@ from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from crm import access, services, system_notes
+from crm import access, intake, services, system_notes
 from crm.exports import LeadSpreadsheetExportMixin
 from crm.filters import ASSIGNEE_MINE, LeadFilterSet, user_label
 from crm.forms.leads import (
@@ -290,7 +290,7 @@ class ServiceErrorsMixin:
 
 
 class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
-    """A lead taken by hand, created by ``crm.services.create_lead``."""
+    """A lead taken by hand, created by ``crm.intake.create_lead``."""
 
     def get_panel(self):
         return create_panel()
@@ -300,7 +300,7 @@ class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
 
     def save_instance(self):
         form, user = self.form, self.request.user
-        data = services.LeadData(
+        data = intake.LeadData(
             brand=form.cleaned_data["brand"],
             source=form.cleaned_data["source"],
             contact_name=form.cleaned_data["contact_name"],
@@ -314,7 +314,7 @@ class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
             message=form.cleaned_data["message"],
             created_by=user,
         )
-        lead = services.create_lead(data, actor=user)
+        lead = intake.create_lead(data, actor=user)
         if user.role == Role.EMPLOYEE and lead.assignee_id is None:
             lead = services.assign(
                 lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND)

@@ -6,8 +6,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from crm.intake import LeadData, create_lead
 from crm.models import Source
-from crm.services import LeadData, create_lead
 from tests.browser.conftest import BROWSER_TEST
 from tests.conftest import PASSWORD
 

@@ -4,8 +4,9 @@ import re
 
 from playwright.sync_api import expect
 
+from crm.intake import LeadData, create_lead
 from crm.models import LeadEvent, PipelineStatus
-from crm.services import LeadData, assign, create_lead
+from crm.services import assign
 from tests.browser.conftest import BROWSER_TEST
 from tests.conftest import PASSWORD
 
