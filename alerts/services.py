@@ -228,7 +228,7 @@ def _enqueue_pending():
     _pending.causes = set()
     if not causes:
         return
-    from intralog.jobs import is_embedded
+    from core.jobs import is_embedded
 
     if settings.ALERTS_BACKGROUND_WAKE and not is_embedded():
         waker.submit(causes)
@@ -318,8 +318,8 @@ _flag_connections = {}
 
 def _flag_connection():
     """A Redis client kept per queue URL: a new client per lead would open a new TCP connection."""
-    from intralog.jobs import connection as redis_connection
-    from intralog.jobs import is_embedded
+    from core.jobs import connection as redis_connection
+    from core.jobs import is_embedded
 
     if is_embedded():
         return redis_connection(settings.ALERTS_QUEUE)
@@ -342,7 +342,7 @@ def enqueue_delivery(causes=(), ids=()):
 
     Callers are outside any transaction (after commit, or the sweeper), so the job is pushed at once.
     """
-    from intralog.jobs import get_queue
+    from core.jobs import get_queue
 
     from .jobs import deliver
 

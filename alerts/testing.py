@@ -6,9 +6,9 @@ Import the fixtures into a test module with ``from alerts.testing import *``.
 import pytest
 from django.conf import settings
 
+from core.jobs import get_queue, is_embedded
 from crm.models import PipelineStatus, Source
 from crm.services import LeadData, create_lead
-from intralog.jobs import get_queue, is_embedded
 
 from . import rules, services
 from .fake import FakeSMTPServer, FakeWhatsAppServer

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from intralog.jobs import enqueue
+from core.jobs import enqueue
 
 from .models import Invitation, Role
 from .roles import grantable_roles

@@ -13,11 +13,11 @@ from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
 
-from intralog.client_ip import client_ip
+from core.client_ip import client_ip
+from core.visits import truncate_ip
 
 from .forms import HONEYPOT_FIELD, RENDER_TOKEN_FIELD
 from .models import RejectedSubmission, RejectionReason
-from .visits import truncate_ip
 
 TOKEN_SALT = "forms_builder.render"  # noqa: S105 (a signing namespace, not a secret)
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from intralog.spreadsheets import csv_writer
+from core.spreadsheets import csv_writer
 
 from .models import (
     FormDailyStats,

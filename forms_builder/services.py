@@ -6,14 +6,14 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.jobs import enqueue
+from core.visits import UTM_KEYS
 from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
 from crm.services import LeadData, create_lead
-from intralog.jobs import enqueue
 
 from .models import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
-from .visits import UTM_KEYS
 
 EXTERNAL_SOURCE = "lead_form"
 JOINED_LEAD_FIELDS = {"name": " ", "message": "\n\n"}

@@ -9,12 +9,12 @@ from django.urls import reverse
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django.utils.translation import gettext as _
 
-from intralog.client_ip import client_ip
+from core.client_ip import client_ip
+from core.visits import browser_language, device_class, read_visit, save_visit, truncate_ip
 
 from . import guards, reports, services
 from .forms import RENDER_TOKEN_FIELD
 from .models import RejectionReason
-from .visits import browser_language, device_class, read_visit, save_visit, truncate_ip
 
 
 def _visit_context(request, visit, page):

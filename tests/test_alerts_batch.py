@@ -12,10 +12,10 @@ from alerts import rules, services
 from alerts.models import Notification
 from alerts.testing import *  # noqa: F403
 from alerts.testing import run_jobs
+from core.jobs import get_queue
 from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
-from intralog.jobs import get_queue
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from tests.threads import in_thread
 

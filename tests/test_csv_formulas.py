@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 from crm.models import Lead, Source
 from crm.services import LeadData, assign, create_lead
 from forms_builder.models import LeadFormSubmission
-from intralog.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 
 from .forms_support import make_form_page
 

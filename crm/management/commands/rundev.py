@@ -9,7 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.utils.translation import gettext as _
 
-from intralog import jobs
+from core import jobs
 from wordpress.demo import serve_demo_site
 
 
