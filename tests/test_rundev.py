@@ -7,8 +7,8 @@ import pytest
 from django.core.management import call_command
 
 from core import jobs
-from crm.management.commands import rundev
 from crm.models import Lead
+from intralog.management.commands import rundev
 from wordpress import demo
 from wordpress.models import SyncRun, WordPressSource
 from wordpress.sync import sync_source

@@ -1,42 +1,13 @@
-"""Idempotent demo data. Demo passwords are public by design: never run this on a production database."""
+"""The CRM's demo data: one login per role, the sales team and generated leads. Idempotent."""
 
-from crm.models import Brand, Role, User
+from typing import Any
 
-DEMO_PASSWORD = "intralog-demo-2026"  # noqa: S105 (public demo login)
+from .leads import DEFAULT_DEMO_LEADS, seed_demo_leads
+from .people import DEMO_PASSWORD, seed_people
 
-DEMO_PEOPLE = [
-    ("admin", Role.ADMIN, "Ana", "Administradora", ["intralog", "intrapal"]),
-    ("manager", Role.MANAGER, "Martín", "Gerente", ["intralog", "intrapal"]),
-    ("employee", Role.EMPLOYEE, "Elena", "Vendedora", ["intralog"]),
-    ("employee2", Role.EMPLOYEE, "Pablo", "Vendedor", ["intrapal"]),
-    ("marketing", Role.MARKETING, "Mariana", "Marketing", ["intralog", "intrapal"]),
-]
+__all__ = ["DEMO_PASSWORD", "seed", "seed_people"]
 
 
-def seed_people():
-    """Create one user per role (two employees, one per brand). Returns (username, password, role) rows."""
-    brands = {brand.code: brand for brand in Brand.objects.all()}
-    logins = []
-    for username, role, first_name, last_name, brand_codes in DEMO_PEOPLE:
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "role": role,
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": f"{username}@intralog.example",
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            user.brands.set([brands[code] for code in brand_codes if code in brands])
-        logins.append((username, DEMO_PASSWORD, Role(user.role).label))
-    return logins
-
-
-def seed(stdout, options):
-    from .leads import DEFAULT_DEMO_LEADS, seed_demo_leads
-
+def seed(stdout: Any, options: dict[str, Any]) -> None:
     seed_people()
     seed_demo_leads(options.get("leads", DEFAULT_DEMO_LEADS), stdout=stdout)

@@ -28,6 +28,7 @@ from crm.models import (
 from crm.normalise import phone_to_e164
 
 from .generator import CLASSIFICATION_TAGS, DUPLICATE_TAG, LeadGenerator, event_data
+from .people import DEMO_PASSWORD, seed_people
 
 DEMO_SOURCE = "demo"
 DEMO_SEED = 2026
@@ -140,8 +141,6 @@ class Catalogue:
 
 def ensure_sales_team():
     """The demo people the generated leads are assigned to and worked by (idempotent)."""
-    from . import DEMO_PASSWORD, seed_people
-
     seed_people()
 
     brands = {brand.code: brand for brand in Brand.objects.all()}
