@@ -34,9 +34,11 @@ run: $(VENV)/.installed
 	$(PY) manage.py seed_demo
 	$(PY) manage.py rundev $(HOST):$(PORT)
 
-## The whole suite; set DATABASE_URL and REDIS_URL to run it on PostgreSQL and Redis.
+## The import contract (pyproject.toml), then the whole suite with a coverage summary; set DATABASE_URL and
+## REDIS_URL to run it on PostgreSQL and Redis.
 test: $(VENV)/.installed-dev browser
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 
 ## An RQ worker for the three queues plus the periodic schedule (needs REDIS_URL).
 worker: $(VENV)/.installed
@@ -58,9 +60,12 @@ serve: $(VENV)/.installed
 bench: $(VENV)/.installed-dev
 	DATABASE_URL=$(BENCH_DATABASE_URL) $(PY) -m bench $(BENCH_ARGS)
 
+## ruff, the type checker and the import contract (all configured in pyproject.toml).
 lint: $(VENV)/.installed-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 ## Refresh the Spanish catalogue after changing strings, then translate and compile it.
 messages: $(VENV)/.installed-dev

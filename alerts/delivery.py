@@ -12,11 +12,12 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from . import channels, outbox, rules
-from .channels import AlertChannel, DeliveryError
+from . import outbox, rules
+from . import registry as channels
 from .matching import may_see, needs_tags, skip_reason, tags_of
 from .messages import Message, language_of
 from .models import Notification
+from .registry import AlertChannel, DeliveryError
 
 Status = Notification.Status
 

@@ -6,11 +6,12 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import channels, outbox, rules
-from .channels import DeliveryError
+from . import outbox, rules
+from . import registry as channels
 from .matching import may_see, skip_reason, tags_of
 from .messages import Digest, language_of
 from .models import Notification
+from .registry import DeliveryError
 
 Status = Notification.Status
 

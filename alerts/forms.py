@@ -10,7 +10,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from crm.brand_scope import brands_managed_by, is_admin
 from crm.models import Campaign, Service, User
 
-from . import channels
+from . import registry as channels
 from .models import AlertPreferences, Trigger
 
 

@@ -12,7 +12,7 @@ from django_stubs_ext import StrOrPromise
 
 from crm.models import Brand, Campaign, Lead, LeadEvent, PipelineStatus, Priority, Role, Service, Source
 
-from . import channels
+from . import registry as channels
 
 
 class Trigger(models.TextChoices):

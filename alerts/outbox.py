@@ -15,10 +15,10 @@ from django.db import connection
 
 from crm.models import Lead, User
 
-from . import channels
-from .channels import DeliveryError
+from . import registry as channels
 from .matching import Row
 from .models import AlertRule, Notification
+from .registry import DeliveryError
 
 Status = Notification.Status
 BATCH = 200

@@ -15,8 +15,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from intralog.jobs import connection as redis_connection
-from intralog.jobs import get_queue, is_embedded
+from core.jobs import connection as redis_connection
+from core.jobs import get_queue, is_embedded
 
 from .models import Notification
 from .outbox import BATCH

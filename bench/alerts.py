@@ -85,7 +85,7 @@ def worker():
     from django.conf import settings
     from rq import SimpleWorker
 
-    from intralog.jobs import get_queue
+    from core.jobs import get_queue
 
     queue = get_queue(settings.ALERTS_QUEUE)
     SimpleWorker([queue], connection=queue.connection).work(logging_level="WARNING")
@@ -255,7 +255,7 @@ def _discard_pending():
 
     from alerts.models import Notification
     from alerts.wakeup import clear_wake_flag
-    from intralog.jobs import get_queue
+    from core.jobs import get_queue
 
     get_queue(settings.ALERTS_QUEUE).empty()
     clear_wake_flag()
@@ -274,7 +274,7 @@ def child(burst):
     from alerts.models import Notification
     from bench.harness import machine_line, percentile, write_section
     from crm.intake import create_lead
-    from intralog.jobs import get_queue
+    from core.jobs import get_queue
 
     call_command("migrate", verbosity=0, interactive=False)
     get_queue(settings.ALERTS_QUEUE).empty()

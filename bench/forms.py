@@ -87,7 +87,7 @@ def _client_measurements(page, runs):
     url = page.url
     render = measure("form page render (GET)", lambda: client.get(url), runs=runs, warmup=3)
 
-    from intralog.jobs import get_queue, is_embedded
+    from core.jobs import get_queue, is_embedded
 
     queue = get_queue("default")
     before_leads = Lead.objects.filter(external_form=str(page.pk)).count()
@@ -247,7 +247,7 @@ The per-IP rate limit stays on, raised to 100000 through `LEAD_FORM_RATE_LIMIT`;
 guard stays on (the bench posts a render token signed ten seconds earlier).
 """
     if os.environ.get("REDIS_URL"):
-        from intralog.jobs import get_queue
+        from core.jobs import get_queue
 
         get_queue("default").empty()  # no worker runs in the bench: drop the queued notification emails
     write_section("forms", "Lead forms", body)

@@ -8,3 +8,10 @@ class CoreConfig(AppConfig):
     name = "core"
     verbose_name = _("Infrastructure")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import lookups
+        from .spreadsheets import protect_wagtail_exports
+
+        protect_wagtail_exports()
+        lookups.register()

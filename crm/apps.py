@@ -11,15 +11,9 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from intralog import lookups
-        from intralog.spreadsheets import protect_wagtail_exports
-
         from . import account, roles  # noqa: F401 (importing account registers its settings panel)
         from .admin_display import register_display_classes
         from .models import User
-
-        protect_wagtail_exports()
-        lookups.register()
 
         roles.connect_signals(User)
         _register_permission_policies()

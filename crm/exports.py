@@ -1,6 +1,6 @@
 """Spreadsheet export of leads that is safe to open in Excel or LibreOffice.
 
-Text cells are neutralised against formulas (see ``intralog.spreadsheets``).
+Text cells are neutralised against formulas (see ``core.spreadsheets``).
 
 Times are in ``TIME_ZONE``, as on screen: ISO 8601 with the UTC offset in CSV; in XLSX, which cannot
 hold a time zone, local times under a heading that names the offset.
@@ -16,8 +16,8 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
+from core.spreadsheets import neutralise_formula
 from crm.tags import tag_labels
-from intralog.spreadsheets import neutralise_formula
 
 DATETIME_COLUMNS = ("received_at", "first_contacted_at")
 

@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 from wagtail.permission_policies import ModelPermissionPolicy
 
-from intralog.jobs import enqueue
+from core.jobs import enqueue
 
 from .models import Brand, Invitation, Role, User
 from .roles import grantable_roles

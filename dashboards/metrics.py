@@ -27,7 +27,7 @@ from django.utils import timezone
 from crm.access import brand_ids, events_for, leads_counted_for, on_related_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, backfill_q
 
-from .models import PersonDay
+from .models import DashboardSettings, PersonDay
 from .sql import BusinessClock, GroupingSets, Percentile, Seconds, business_clock
 
 TRUNCATE = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
@@ -627,8 +627,6 @@ def team_performance(user, flt, groups, settings, now=None):
 
 def weekly_trend(user, flt, groups, settings=None, now=None):
     """The weekly trend of ``team_figures``."""
-    from .models import DashboardSettings
-
     return team_figures(user, flt, groups, settings or DashboardSettings.load(), now)["trend"]
 
 

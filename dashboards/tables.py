@@ -8,8 +8,8 @@ from django.http import HttpResponse
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from core.spreadsheets import neutralise_formula
 from crm.exports import local_iso
-from intralog.spreadsheets import neutralise_formula
 
 INTEGER, DECIMAL, PERCENT, HOURS, DAYS, MONEY, TEXT, DATE, DATETIME = (
     "integer",

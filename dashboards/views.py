@@ -10,6 +10,7 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
 from crm.models import Stage
+from crm.viewsets.leads import lead_viewset
 
 from . import metrics
 from .filters import load_catalogue, read_filters, status_label
@@ -69,8 +70,6 @@ def pages_for(user):
 
 def lead_page_url(lead_pk):
     """The lead's page in the admin (the lead viewset's inspect view)."""
-    from crm.viewsets.leads import lead_viewset
-
     return reverse(lead_viewset.get_url_name("inspect"), args=[lead_pk])
 
 

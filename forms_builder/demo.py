@@ -1,6 +1,10 @@
 """Demo lead form pages: one per brand, with the fields of the original WordPress forms. Idempotent."""
 
+from io import TextIOBase
+from typing import Any
+
 from django.utils.translation import gettext as _
+from wagtail.models import Page
 
 from crm.models import Brand, Service, Source
 
@@ -8,7 +12,7 @@ from .models import LeadFormField, LeadFormPage
 
 JOB_SEEKER_OPTION = "Busco trabajo/ Ofrezco productos o servicios"
 
-FORMS = {
+FORMS: dict[str, dict[str, Any]] = {
     "intralog": {
         "slug": "contacto-intralog",
         "title": "Contacto INTRALOG",
@@ -24,7 +28,7 @@ FORMS = {
 }
 
 
-def _fields(brand, with_company):
+def _fields(brand: Brand, with_company: bool) -> list[LeadFormField]:
     services = list(Service.objects.filter(brand=brand, is_active=True).values_list("name", flat=True))
     fields = [("Nombre y apellido", "singleline", "name", True, "")]
     if with_company:
@@ -49,13 +53,8 @@ def _fields(brand, with_company):
     ]
 
 
-def ensure_form_pages(stdout=None):
-    """The demo form page of each brand under the home page (created once, left alone afterwards)."""
-    from home.models import HomePage
-
-    home = HomePage.objects.order_by("depth", "pk").first()
-    if home is None:
-        return {}
+def ensure_form_pages(parent: Page, stdout: TextIOBase | None = None) -> dict[str, LeadFormPage]:
+    """The demo form page of each brand, by brand code, under ``parent`` (created once, left alone afterwards)."""
     pages = {}
     web_form = Source.objects.filter(key="web_form").first()
     for code, spec in FORMS.items():
@@ -75,13 +74,9 @@ def ensure_form_pages(stdout=None):
                 show_in_menus=True,
                 form_fields=_fields(brand, spec["company"]),
             )
-            home.add_child(instance=page)
+            parent.add_child(instance=page)
             page.save_revision().publish()
             if stdout:
                 stdout.write(_("Created the lead form “%(title)s”.") % {"title": page.title})
         pages[code] = page
     return pages
-
-
-def seed(stdout, options):
-    ensure_form_pages(stdout)

@@ -1,10 +1,14 @@
 """The visitor's form (built from the page's fields plus the spam guard fields) and the page's admin form."""
 
+from typing import Any
+
 import django.forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.contrib.forms.forms import BaseForm, FormBuilder, WagtailAdminFormPageForm
 
 from crm.normalise import normalise_email, phone_to_e164
+
+from .recipients import allowed_recipients, notification_addresses
 
 HONEYPOT_FIELD = "website"
 RENDER_TOKEN_FIELD = "render_token"  # noqa: S105 (a field name)
@@ -31,7 +35,7 @@ TEXT_FIELD_TYPES = {"singleline", "multiline", "email", "hidden", "url"}
 NOT_TEXT_BOXES = {"hidden", "checkbox", "radio", "file"}
 
 
-def is_text_box(widget):
+def is_text_box(widget: django.forms.Widget) -> bool:
     """Whether the widget is a box the visitor types into: text, email, number, URL, date, textarea."""
     if isinstance(widget, django.forms.Textarea):
         return True
@@ -41,7 +45,7 @@ def is_text_box(widget):
 class LeadForm(BaseForm):
     """A lead form as the visitor sees it: the page's fields, a honeypot and a signed render token."""
 
-    def __init__(self, *args, lead_fields=None, **kwargs):
+    def __init__(self, *args: Any, lead_fields: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lead_fields = lead_fields or {}
         self.fields[HONEYPOT_FIELD] = django.forms.CharField(
@@ -62,13 +66,13 @@ class LeadForm(BaseForm):
                 widget.attrs.setdefault("autocomplete", AUTOCOMPLETE.get(self.lead_fields[name], "on"))
 
     @property
-    def guard_field_names(self):
+    def guard_field_names(self) -> tuple[str, str]:
         return (HONEYPOT_FIELD, RENDER_TOKEN_FIELD)
 
-    def visible_lead_fields(self):
+    def visible_lead_fields(self) -> list[django.forms.BoundField]:
         return [field for field in self if field.name not in self.guard_field_names]
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         for name, lead_field in self.lead_fields.items():
             value = cleaned.get(name)
@@ -84,7 +88,7 @@ class LeadForm(BaseForm):
                     self.add_error(name, _("Enter a valid email address."))
         return cleaned
 
-    def field_values(self):
+    def field_values(self) -> dict[str, Any]:
         """The visitor's answers only (no guard fields), JSON-serialisable."""
         values = {}
         for name, value in self.cleaned_data.items():
@@ -101,23 +105,23 @@ class LeadForm(BaseForm):
 class LeadFormBuilder(FormBuilder):
     """Wagtail's form builder with length limits that fit the lead and the lead form class."""
 
-    def get_field_options(self, field):
+    def get_field_options(self, field: Any) -> dict[str, Any]:
         options = super().get_field_options(field)
         if field.field_type in TEXT_FIELD_TYPES:
             options["max_length"] = MAX_LENGTHS.get(getattr(field, "lead_field", "extra"), 1000)
         return options
 
-    def create_singleline_field(self, field, options):
+    def create_singleline_field(self, field: Any, options: dict[str, Any]) -> django.forms.CharField:
         return django.forms.CharField(**options)
 
-    def get_form_class(self):
+    def get_form_class(self) -> type["LeadForm"]:
         return type("LeadFormFromBuilder", (LeadForm,), self.formfields)
 
 
 class LeadFormPageAdminForm(WagtailAdminFormPageForm):
     """Page editor form: reserved field names and a default service of the page's brand."""
 
-    def clean(self):
+    def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         forms = self.formsets.get("form_fields")
         if forms is not None:
@@ -130,8 +134,6 @@ class LeadFormPageAdminForm(WagtailAdminFormPageForm):
                     form.add_error("label", _("This label is reserved; choose another."))
         brand, service = cleaned.get("brand"), cleaned.get("default_service")
         if brand and cleaned.get("to_address"):
-            from .services import allowed_recipients, notification_addresses
-
             addresses = notification_addresses(cleaned["to_address"])
             refused = sorted(set(addresses) - set(allowed_recipients(addresses, brand)))
             if refused:

@@ -8,21 +8,24 @@ import hashlib
 import os
 import secrets
 import time
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.http import HttpRequest
+from wagtail.models import Page
 
-from intralog.client_ip import client_ip
+from core.client_ip import client_ip
+from core.visits import truncate_ip
 
 from .forms import HONEYPOT_FIELD, RENDER_TOKEN_FIELD
-from .models import RejectedSubmission, RejectionReason
-from .visits import truncate_ip
+from .records import RejectedSubmission, RejectionReason
 
 TOKEN_SALT = "forms_builder.render"  # noqa: S105 (a signing namespace, not a secret)
 
 
-def _setting(name, default):
+def _setting(name: str, default: float) -> float:
     """A Django setting, else the environment variable of the same name, else ``default``."""
     value = getattr(settings, name, None)
     if value is None:
@@ -30,21 +33,21 @@ def _setting(name, default):
     return float(value)
 
 
-def min_fill_seconds():
+def min_fill_seconds() -> float:
     return _setting("LEAD_FORM_MIN_FILL_SECONDS", 3)
 
 
-def token_max_age():
+def token_max_age() -> float:
     """Seconds a rendered form may be sent within (its used token is remembered that long)."""
     return _setting("LEAD_FORM_TOKEN_MAX_AGE", 86400)
 
 
-def rate_limit():
+def rate_limit() -> tuple[int, int]:
     """(submissions, seconds) allowed per client IP; 0 submissions turns the limit off."""
     return int(_setting("LEAD_FORM_RATE_LIMIT", 10)), int(_setting("LEAD_FORM_RATE_WINDOW", 600))
 
 
-def make_render_token(page_id, rendered_at=None):
+def make_render_token(page_id: int, rendered_at: float | None = None) -> str:
     """A signed token for one rendering of the form: the page, the time and a nonce of its own."""
     return signing.dumps(
         {
@@ -56,7 +59,7 @@ def make_render_token(page_id, rendered_at=None):
     )
 
 
-def rendered_at(token, page_id):
+def rendered_at(token: str, page_id: int) -> float | None:
     """The render time signed into ``token`` for this page, or None when it is missing or forged."""
     try:
         data = signing.loads(token or "", salt=TOKEN_SALT)
@@ -67,16 +70,16 @@ def rendered_at(token, page_id):
     return float(data["t"])
 
 
-def fill_seconds(request, page):
+def fill_seconds(request: HttpRequest, page: Page) -> float | None:
     started = rendered_at(request.POST.get(RENDER_TOKEN_FIELD, ""), page.pk)
     return None if started is None else max(0.0, time.time() - started)
 
 
-def _token_key(token):
+def _token_key(token: str) -> str:
     return "forms_builder:used-token:" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
-def claim_render_token(request):
+def claim_render_token(request: HttpRequest) -> bool:
     """Mark the render token of this POST used; False when it already was (a page load submits once).
 
     ``cache.add`` is atomic, so of two simultaneous submissions with one token only one claims it. The
@@ -86,7 +89,7 @@ def claim_render_token(request):
     return cache.add(_token_key(token), 1, timeout=int(token_max_age()) + 60)
 
 
-def _over_rate_limit(request):
+def _over_rate_limit(request: HttpRequest) -> bool:
     limit, window = rate_limit()
     if limit <= 0:
         return False
@@ -101,13 +104,13 @@ def _over_rate_limit(request):
     return count > limit
 
 
-def is_staff(user):
+def is_staff(user: Any) -> bool:
     return bool(
         user and user.is_authenticated and user.is_active and user.has_perm("wagtailadmin.access_admin")
     )
 
 
-def rejection_reason(request, page):
+def rejection_reason(request: HttpRequest, page: Page) -> RejectionReason | None:
     """Why this POST is refused as spam, or None when it may be processed."""
     if request.POST.get(HONEYPOT_FIELD, "").strip():
         return RejectionReason.HONEYPOT
@@ -125,7 +128,7 @@ def rejection_reason(request, page):
     return None
 
 
-def log_rejection(request, page, reason):
+def log_rejection(request: HttpRequest, page: Page, reason: str) -> RejectedSubmission:
     return RejectedSubmission.objects.create(
         page=page,
         reason=reason,

@@ -7,10 +7,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from .models import LeadFormSubmission
-from .services import allowed_recipients, notification_addresses
+from .recipients import allowed_recipients, notification_addresses
 
 
-def send_submission_notification(submission_id):
+def send_submission_notification(submission_id: int) -> int:
     """Email the page's recipients that a lead arrived through the form."""
     submission = LeadFormSubmission.objects.select_related("lead", "page").filter(pk=submission_id).first()
     if submission is None:

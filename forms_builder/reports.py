@@ -1,16 +1,18 @@
 """Per-form reports for marketing: views, submissions, conversion, field errors and UTM breakdown."""
 
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import Any, cast
 
 from django import forms
-from django.db.models import Count, Sum
+from django.db.models import Count, QuerySet, Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from intralog.spreadsheets import csv_writer
+from core.spreadsheets import csv_writer
 
 from .models import (
     FormDailyStats,
@@ -26,11 +28,11 @@ DEFAULT_DAYS = 30
 MAX_DAYS = 731
 
 
-def can_view_reports(user):
+def can_view_reports(user: Any) -> bool:
     return bool(user.is_authenticated and user.is_active and user.has_perm(REPORT_PERMISSION))
 
 
-def reportable_forms(user):
+def reportable_forms(user: Any) -> QuerySet[LeadFormPage]:
     """The form pages whose reports ``user`` may see: all for admins, else those of their brands."""
     pages = LeadFormPage.objects.select_related("brand").order_by("title")
     if not can_view_reports(user):
@@ -44,8 +46,8 @@ class ReportRangeForm(forms.Form):
     start = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
-    def clean(self):
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        cleaned = cast(dict[str, Any], super().clean())
         start, end = cleaned.get("start"), cleaned.get("end")
         if start and end and start > end:
             raise forms.ValidationError(_("The start date must not be after the end date."))
@@ -53,7 +55,7 @@ class ReportRangeForm(forms.Form):
             raise forms.ValidationError(_("Choose a range of at most two years."))
         return cleaned
 
-    def range(self):
+    def range(self) -> tuple[date, date]:
         """(start, end) dates, inclusive: the valid input, or the last 30 days."""
         today = timezone.localdate()
         start = end = None
@@ -74,38 +76,38 @@ class FieldErrorRate:
 
 @dataclass
 class FormReport:
-    page: object
-    start: object
-    end: object
+    page: LeadFormPage
+    start: date
+    end: date
     views: int = 0
     submissions: int = 0
     invalid_attempts: int = 0
-    rejected: dict = field(default_factory=dict)
-    field_errors: list = field(default_factory=list)
-    by_utm: list = field(default_factory=list)
+    rejected: dict[str, int] = field(default_factory=dict)
+    field_errors: list[FieldErrorRate] = field(default_factory=list)
+    by_utm: list[dict[str, Any]] = field(default_factory=list)
 
     @property
-    def attempts(self):
+    def attempts(self) -> int:
         return self.submissions + self.invalid_attempts
 
     @property
-    def conversion(self):
+    def conversion(self) -> float:
         return self.submissions / self.views if self.views else 0.0
 
     @property
-    def error_rate(self):
+    def error_rate(self) -> float:
         return self.invalid_attempts / self.attempts if self.attempts else 0.0
 
     @property
-    def rejected_total(self):
+    def rejected_total(self) -> int:
         return sum(self.rejected.values())
 
 
-def _in_range(queryset, start, end):
+def _in_range(queryset: QuerySet[Any], start: date, end: date) -> QuerySet[Any]:
     return queryset.filter(day__gte=start, day__lte=end)
 
 
-def build_report(page, start, end):
+def build_report(page: LeadFormPage, start: date, end: date) -> FormReport:
     report = FormReport(page=page, start=start, end=end)
     totals = _in_range(FormDailyStats.objects.filter(page=page), start, end).aggregate(
         views=Sum("views"), invalid=Sum("invalid_attempts")
@@ -145,7 +147,7 @@ def build_report(page, start, end):
     return report
 
 
-def summary_rows(pages, start, end):
+def summary_rows(pages: Iterable[LeadFormPage], start: date, end: date) -> list[dict[str, Any]]:
     """One line per form: views, submissions and conversion over the range (three queries in all)."""
     pages = list(pages)
     ids = [page.pk for page in pages]
@@ -175,7 +177,7 @@ def summary_rows(pages, start, end):
     return rows
 
 
-def report_csv(report):
+def report_csv(report: FormReport) -> str:
     """The report as CSV (formula-safe): a metrics block, then field error rates, then submissions by UTM."""
     buffer = io.StringIO()
     writer = csv_writer(buffer)
@@ -200,6 +202,8 @@ def report_csv(report):
     writer.writerow(
         [gettext("UTM source"), gettext("UTM medium"), gettext("UTM campaign"), gettext("Submissions")]
     )
-    for row in report.by_utm:
-        writer.writerow([row["utm_source"], row["utm_medium"], row["utm_campaign"], row["total"]])
+    for utm_row in report.by_utm:
+        writer.writerow(
+            [utm_row["utm_source"], utm_row["utm_medium"], utm_row["utm_campaign"], utm_row["total"]]
+        )
     return buffer.getvalue()

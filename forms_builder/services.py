@@ -1,19 +1,24 @@
 """Lead form submissions: a lead, Wagtail's submission record and the behaviour log, in one transaction."""
 
 from dataclasses import dataclass, field
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from crm.intake import LeadData, create_lead
+from core.jobs import enqueue
+from core.visits import UTM_KEYS
 from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
-from intralog.jobs import enqueue
+from crm.intake import LeadData, create_lead
 
-from .models import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
-from .visits import UTM_KEYS
+from .records import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
+
+if TYPE_CHECKING:
+    from .pages import LeadFormPage
 
 EXTERNAL_SOURCE = "lead_form"
 JOINED_LEAD_FIELDS = {"name": " ", "message": "\n\n"}
@@ -23,7 +28,7 @@ JOINED_LEAD_FIELDS = {"name": " ", "message": "\n\n"}
 class VisitContext:
     """What the behaviour log records about the visit that ended in a submission."""
 
-    utm: dict = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
     referrer: str = ""
     landing_page: str = ""
     device: str = "unknown"
@@ -31,30 +36,12 @@ class VisitContext:
     language: str = ""
     fill_seconds: float | None = None
     failed_attempts: int = 0
-    failed_fields: list = field(default_factory=list)
+    failed_fields: list[str] = field(default_factory=list)
 
 
-def notification_addresses(to_address):
-    return [address.strip() for address in (to_address or "").split(",") if address.strip()]
-
-
-def allowed_recipients(addresses, brand):
-    """The addresses that belong to active people who may read this brand's leads (admins, its managers).
-
-    Notifications carry the lead's details, so they never go to marketing or to outside addresses.
-    """
-    from django.db.models import Q
-
-    from crm.models import Role, User
-
-    readers = User.objects.filter(is_active=True).filter(
-        Q(role=Role.ADMIN) | Q(role=Role.MANAGER, brands=brand)
-    )
-    known = {email.lower() for email in readers.values_list("email", flat=True) if email}
-    return [address for address in addresses if address.lower() in known]
-
-
-def _increment(model, lookup, field_name):
+def _increment(
+    model: type[FormDailyStats] | type[FormFieldErrorDaily], lookup: dict[str, Any], field_name: str
+) -> None:
     """Add one to ``field_name`` of the row ``lookup`` names, creating it at 1; safe under concurrency."""
     if model.objects.filter(**lookup).update(**{field_name: F(field_name) + 1}):
         return
@@ -65,11 +52,11 @@ def _increment(model, lookup, field_name):
         model.objects.filter(**lookup).update(**{field_name: F(field_name) + 1})
 
 
-def record_view(page, day=None):
+def record_view(page: "LeadFormPage", day: date | None = None) -> None:
     _increment(FormDailyStats, {"page_id": page.pk, "day": day or timezone.localdate()}, "views")
 
 
-def record_invalid_attempt(page, field_names, day=None):
+def record_invalid_attempt(page: "LeadFormPage", field_names: list[str], day: date | None = None) -> None:
     """Count one submission that failed validation, and each field that failed in it."""
     day = day or timezone.localdate()
     _increment(FormDailyStats, {"page_id": page.pk, "day": day}, "invalid_attempts")
@@ -77,16 +64,23 @@ def record_invalid_attempt(page, field_names, day=None):
         _increment(FormFieldErrorDaily, {"page_id": page.pk, "day": day, "field_name": name[:255]}, "errors")
 
 
-def _text(value, multiline=False):
+def _text(value: Any, multiline: bool = False) -> str:
     if isinstance(value, bool):
         return ""
     return clean_value(value, multiline=multiline)
 
 
-def lead_data_for(page, values, visit, user=None, submission=None):
+def lead_data_for(
+    page: "LeadFormPage",
+    values: dict[str, Any],
+    visit: VisitContext,
+    user: Any = None,
+    submission: LeadFormSubmission | None = None,
+) -> LeadData:
     """The LeadData for one submission of ``page`` with the visitor's ``values`` (clean_name → value)."""
     fields = {form_field.clean_name: form_field for form_field in page.get_form_fields()}
-    mapped, extra = {}, {}
+    mapped: dict[str, str] = {}
+    extra: dict[str, Any] = {}
     for name, value in values.items():
         form_field = fields.get(name)
         lead_field = form_field.lead_field if form_field else "extra"
@@ -140,7 +134,9 @@ def lead_data_for(page, values, visit, user=None, submission=None):
 
 
 @transaction.atomic
-def submit_lead_form(page, values, visit, user=None):
+def submit_lead_form(
+    page: "LeadFormPage", values: dict[str, Any], visit: VisitContext, user: Any = None
+) -> LeadFormSubmission:
     """Store a valid submission: Wagtail's record, the lead (through the service layer), the behaviour log.
 
     The notification email is queued, and leaves only once everything above is committed.
@@ -165,7 +161,5 @@ def submit_lead_form(page, values, visit, user=None):
         **{key: clean_text(visit.utm.get(key, ""))[:200] for key in UTM_KEYS},
     )
     if page.to_address:
-        from .jobs import send_submission_notification
-
-        enqueue(send_submission_notification, submission.pk)
+        enqueue("forms_builder.jobs.send_submission_notification", submission.pk)
     return submission

@@ -1,15 +1,26 @@
 """Demo content of the public home page for both brands, with calls to action to their forms. Idempotent."""
 
+from collections.abc import Mapping
+from io import TextIOBase
+from typing import Any
+
 from django.utils.translation import gettext as _
+from wagtail.models import Page
 
 from .models import HomePage
 
 
-def _link(label, page, icon):
+def _link(label: str, page: Page | None, icon: str) -> dict[str, Any]:
     return {"label": label, "page": page.pk if page else None, "url": "", "icon": icon}
 
 
-def home_body(forms):
+def home_page() -> HomePage | None:
+    """The site's home page (the shallowest, oldest one)."""
+    return HomePage.objects.order_by("depth", "pk").first()
+
+
+def home_body(forms: Mapping[str, Page]) -> list[dict[str, Any]]:
+    """The demo blocks, with calls to action to ``forms`` (the lead form page of each brand code)."""
     intralog, intrapal = forms.get("intralog"), forms.get("intrapal")
     return [
         {
@@ -90,12 +101,9 @@ def home_body(forms):
     ]
 
 
-def seed(stdout, options):
-    from forms_builder.demo import ensure_form_pages
-
-    forms = ensure_form_pages(stdout)
-    home = HomePage.objects.order_by("depth", "pk").first()
-    if home is None or home.body:
+def fill_home_page(home: HomePage, forms: Mapping[str, Page], stdout: TextIOBase) -> None:
+    """Publish the demo content on ``home`` unless it already has content of its own."""
+    if home.body:
         return
     home.intro = ""
     home.body = home_body(forms)

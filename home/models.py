@@ -4,7 +4,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
-from forms_builder.visits import track_visit
+from core.visits import track_visit
 
 from .blocks import ContentBlocks, HomeBlocks
 

@@ -12,7 +12,7 @@ from alerts.fake import FakeSMTPServer, FakeWhatsAppServer
 from alerts.models import AlertRule
 from crm.intake import LeadData, create_lead
 from crm.models import PipelineStatus, Source
-from intralog.jobs import get_queue, is_embedded
+from core.jobs import get_queue, is_embedded
 
 __all__ = [
     "alerts_env",

@@ -48,7 +48,7 @@ def run_queued_jobs(*names):
     """In embedded mode jobs ran at enqueue; with real Redis, run the queues once in this process."""
     from rq import SimpleWorker
 
-    from intralog.jobs import get_queue, is_embedded
+    from core.jobs import get_queue, is_embedded
 
     if is_embedded():
         return

@@ -14,7 +14,7 @@ from crm import intake
 from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
-from intralog.jobs import get_queue
+from core.jobs import get_queue
 from tests.alerts_support import *  # noqa: F403
 from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures

@@ -14,10 +14,11 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
-from alerts import channels, delivery, digests
-from alerts.channels import AlertChannel, DeliveryError
+from alerts import delivery, digests
+from alerts import registry as channels
 from alerts.forms import AlertPreferencesForm
 from alerts.models import Notification
+from alerts.registry import AlertChannel, DeliveryError
 from tests.alerts_support import *  # noqa: F403 - fixtures
 
 pytestmark = pytest.mark.usefixtures("alerts_env")

@@ -20,8 +20,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.urls import reverse
 
+from core.client_ip import client_ip
 from crm.models import Lead, Role
-from intralog.client_ip import client_ip
 from tests.conftest import PASSWORD
 from tests.forms_support import make_form_page, submission
 
@@ -56,7 +56,7 @@ def test_client_ip_honours_proxy_count(rf, settings, proxies, forwarded, remote,
 def test_axes_reads_the_same_client_ip():
     from axes.helpers import get_client_ip_address
 
-    assert django_settings.AXES_CLIENT_IP_CALLABLE == "intralog.client_ip.client_ip"
+    assert django_settings.AXES_CLIENT_IP_CALLABLE == "core.client_ip.client_ip"
     assert get_client_ip_address.__module__ == "axes.helpers"
 
 

@@ -19,7 +19,7 @@ from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
 from crm.services import assign
 from forms_builder.models import LeadFormSubmission
-from intralog.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
+from core.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 
 from .forms_support import make_form_page
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from core import jobs
 from crm.models import Invitation, Role
-from intralog import jobs
 
 pytestmark = pytest.mark.skipif(not jobs.is_embedded(), reason="the embedded worker is the no-Redis mode")
 

@@ -6,11 +6,11 @@ from django.core.cache import cache
 from django.db import IntegrityError
 from django.utils import timezone
 
+from core.jobs import get_queue, is_embedded
+from core.visits import COOKIE_NAME
 from crm.models import Campaign, Lead, LeadEvent, Service
 from forms_builder import services
 from forms_builder.models import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
-from forms_builder.visits import COOKIE_NAME
-from intralog.jobs import get_queue, is_embedded
 from tests.forms_support import VALID, make_form_page, submission
 
 MOBILE_UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"

@@ -10,8 +10,8 @@ from django.core.cache import cache
 
 from crm.models import Lead
 from forms_builder.models import LeadFormPage
-from home import demo as home_demo
 from home.models import ContentPage, HomePage
+from intralog.demo import seed_public_site
 from tests.forms_support import submission
 
 VENDOR = Path(settings.BASE_DIR) / "static" / "vendor"
@@ -20,7 +20,7 @@ VENDOR = Path(settings.BASE_DIR) / "static" / "vendor"
 @pytest.fixture
 def seeded(db):
     cache.clear()
-    home_demo.seed(io.StringIO(), {})
+    seed_public_site(io.StringIO())
     return HomePage.objects.get()
 
 
@@ -71,10 +71,7 @@ def test_demo_home_has_hero_services_and_calls_to_action_to_both_forms(client, s
 
 @pytest.mark.django_db
 def test_demo_seed_is_idempotent_and_builds_one_form_per_brand(seeded):
-    home_demo.seed(io.StringIO(), {})
-    from forms_builder import demo as forms_demo
-
-    forms_demo.seed(io.StringIO(), {})
+    seed_public_site(io.StringIO())
     pages = {page.brand.code: page for page in LeadFormPage.objects.all()}
     assert sorted(pages) == ["intralog", "intrapal"] and LeadFormPage.objects.count() == 2
     intralog = [(f.label, f.lead_field) for f in pages["intralog"].form_fields.all()]

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rq import Queue, SimpleWorker
 
+from core import jobs
 from crm import people
 from crm.models import Invitation, Role, User
-from intralog import jobs
 
 PASSWORD = "amber-violin-harbour-38"
 

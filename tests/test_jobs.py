@@ -11,10 +11,10 @@ from django.conf import settings
 from django.utils import timezone
 from rq import Queue, SimpleWorker
 
+from core import jobs
 from crm import jobs as crm_jobs
 from crm import people
 from crm.models import Invitation, Role
-from intralog import jobs
 
 
 def flush(queue):

@@ -6,9 +6,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from crm.management.commands import rundev
+from core import jobs
 from crm.models import Lead
-from intralog import jobs
+from intralog.management.commands import rundev
 from wordpress import demo
 from wordpress.models import SyncRun, WordPressSource
 from wordpress.sync import sync_source

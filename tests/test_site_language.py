@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import translation
 from wagtail.users.models import UserProfile
 
-from home import demo as home_demo
 from home.models import HomePage
+from intralog.demo import seed_public_site
 from intralog.settings import base
 from tests.forms_support import make_form_page, submission
 
@@ -25,7 +25,7 @@ ENGLISH_CHROME = ("Staff sign-in", "Logistics and pallets for Argentine industry
 def spanish_site(settings):
     cache.clear()
     settings.SITE_LANGUAGE_CODE = "es-ar"
-    home_demo.seed(io.StringIO(), {})
+    seed_public_site(io.StringIO())
     return HomePage.objects.get()
 
 

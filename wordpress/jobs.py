@@ -5,7 +5,7 @@ import logging
 from django.db.models import Q
 from django.utils import timezone
 
-from intralog.jobs import enqueue
+from core.jobs import enqueue
 
 from .models import SyncRun, WordPressSource
 from .sync import sync_source

@@ -74,7 +74,7 @@ def rotate_webhook_secret(source):
 
 
 def queue_sync(source, full=False, trigger=SyncRun.Trigger.MANUAL):
-    from intralog.jobs import enqueue
+    from core.jobs import enqueue
 
     from .jobs import sync_source_job
 

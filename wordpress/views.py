@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from intralog.client_ip import client_ip
+from core.client_ip import client_ip
 
 from .conf import setting
 from .models import WordPressSource

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
-from intralog.jobs import enqueue
+from core.jobs import enqueue
 
 from .client import SyncError
 from .conf import setting

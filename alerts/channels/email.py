@@ -16,7 +16,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.utils.translation import gettext_lazy as _
 
-from . import AlertChannel, DeliveryError
+from ..registry import AlertChannel, DeliveryError
 
 if TYPE_CHECKING:
     from crm.models import User

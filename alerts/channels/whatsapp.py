@@ -21,7 +21,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ..messages import admin_home_link
 from ..models import Notification, WhatsAppContact
-from . import AlertChannel, DeliveryError
+from ..registry import AlertChannel, DeliveryError
 
 if TYPE_CHECKING:
     from crm.models import User

@@ -1,11 +1,12 @@
 """Idempotent demo data. Demo passwords are public by design: never run this on a production database."""
 
-from typing import Any, TextIO
+from io import TextIOBase
+from typing import Any
 
 from .leads import DEFAULT_DEMO_LEADS, seed_demo_leads
 from .people import seed_people
 
 
-def seed(stdout: TextIO, options: dict[str, Any]) -> None:
+def seed(stdout: TextIOBase, options: dict[str, Any]) -> None:
     seed_people()
     seed_demo_leads(options.get("leads", DEFAULT_DEMO_LEADS), stdout=stdout)

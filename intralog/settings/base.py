@@ -38,6 +38,7 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    "intralog",  # the wiring: demo seeding and the development server
     "core",
     "crm",
     "home",
@@ -85,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "axes.middleware.AxesMiddleware",
-    "intralog.middleware.AdminIntegerParametersMiddleware",
+    "core.middleware.AdminIntegerParametersMiddleware",
 ]
 
 ROOT_URLCONF = "intralog.urls"
@@ -151,10 +152,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "crm/lockout.html"
 # Reverse proxies in front of the app (0: none). The client address for the lockout and the lead-form
-# rate limit comes from intralog.client_ip, which reads X-Forwarded-For through django-ipware; axes calls
+# rate limit comes from core.client_ip, which reads X-Forwarded-For through django-ipware; axes calls
 # it instead of its own ipware settings (AXES_IPWARE_*), which AXES_CLIENT_IP_CALLABLE overrides.
 PROXY_COUNT = env_int("PROXY_COUNT", 0)
-AXES_CLIENT_IP_CALLABLE = "intralog.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_VERBOSE = False
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
@@ -199,6 +200,7 @@ WAGTAILADMIN_NOTIFICATION_FROM_EMAIL = DEFAULT_FROM_EMAIL
 # Jobs: with REDIS_URL, real RQ queues; without it, jobs run in-process on the same code path.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 JOB_QUEUES = ("high", "default", "low")
+JOB_SCHEDULE = "intralog.schedule"  # the periodic jobs (rq.cron), loaded by core.jobs.cron_scheduler
 RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://embedded/0", "DEFAULT_TIMEOUT": 600, "ASYNC": bool(REDIS_URL)}
     for name in JOB_QUEUES
@@ -217,7 +219,7 @@ CACHES = {
 # Wagtail
 WAGTAIL_SITE_NAME = "INTRALOG Leads Manager"
 WAGTAILADMIN_BASE_URL = os.environ.get("WAGTAILADMIN_BASE_URL", "http://127.0.0.1:8000")
-WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "intralog.search"}}  # the database backend, quoted safely
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "core.search"}}  # the database backend, quoted safely
 WAGTAIL_PASSWORD_RESET_ENABLED = True
 WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "txt", "xlsx", "zip"]

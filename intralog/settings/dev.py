@@ -20,5 +20,5 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or _local_secret_key()
 DEBUG = env_bool("DEBUG", True)
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "intralog.mail.FileEmailBackend")
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "core.mail.FileEmailBackend")
 EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / ".mail"))

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from playwright.sync_api import expect
 
 from crm.models import Lead
-from home import demo as home_demo
+from intralog.demo import seed_public_site
 from tests.browser.conftest import BROWSER_TEST
 from tests.browser.shots import DESKTOP, PHONE, shoot
 from tests.forms_support import make_form_page
@@ -74,7 +74,7 @@ def test_a_too_fast_submission_comes_back_with_what_the_visitor_typed(page, bran
 def test_public_site_speaks_spanish_to_an_english_browser(page, db, settings, viewport, size):
     cache.clear()
     settings.SITE_LANGUAGE_CODE = "es-ar"
-    home_demo.seed(io.StringIO(), {})
+    seed_public_site(io.StringIO())
     page.set_viewport_size(size)
     assert page.evaluate("navigator.language") == "en-GB"
     page.goto("/")

@@ -5,12 +5,18 @@ database, and SQLite raises ``OverflowError`` (a server error in every model mul
 chooser and bulk action given a huge id). Out-of-range values cannot match a row, so they are dropped.
 """
 
+from typing import Any
+
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import IntegerField
 from django.db.models.lookups import In
+from django.db.models.sql.compiler import SQLCompiler
 
 
 class IntegerFieldIn(In):
-    def process_rhs(self, compiler, connection):
+    def process_rhs(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> Any:
+        low: int | None
+        high: int | None
         try:
             low, high = connection.ops.integer_field_range(self.lhs.output_field.get_internal_type())
         except KeyError:  # an integer field of a type the backend has no range for
@@ -25,5 +31,5 @@ class IntegerFieldIn(In):
         return super().process_rhs(compiler, connection)
 
 
-def register():
+def register() -> None:
     IntegerField.register_lookup(IntegerFieldIn)

@@ -10,14 +10,15 @@ appending the address it received the request from to ``X-Forwarded-For``:
 """
 
 from django.conf import settings
+from django.http import HttpRequest
 from ipware import get_client_ip
 
 
-def proxy_count():
+def proxy_count() -> int:
     return max(int(getattr(settings, "PROXY_COUNT", 0) or 0), 0)
 
 
-def client_ip(request):
+def client_ip(request: HttpRequest) -> str:
     """The address the lockout and rate limits key on (a string, empty when unknown)."""
     proxies = proxy_count()
     if proxies:
@@ -30,5 +31,5 @@ def client_ip(request):
             strict=False,
         )
         if address:
-            return address
+            return str(address)
     return request.META.get("REMOTE_ADDR", "") or ""

@@ -7,14 +7,17 @@ with its quotes doubled: whatever is typed is searched as text, never read as qu
 no letter or digit (which the tokenizer drops anyway) are left out, so ``Acme - SA`` still finds
 "Acme SA". On PostgreSQL and elsewhere the backend is modelsearch's own.
 
-Configured as ``WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "intralog.search"}}``.
+Configured as ``WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "core.search"}}``.
 """
+
+from typing import Any
 
 from django.db import connection
 from modelsearch.backends import database
+from modelsearch.backends.base import BaseSearchBackend
 
 
-def SearchBackend(params):
+def SearchBackend(params: dict[str, Any]) -> BaseSearchBackend:
     """modelsearch's database backend for the current database, quoted safely on SQLite."""
     backend = database.SearchBackend(params)
     if connection.vendor != "sqlite":

@@ -7,10 +7,13 @@ No database row is written per visit.
 
 import ipaddress
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.http import HttpRequest, HttpResponse
 
 COOKIE_NAME = "intralog_visit"
 COOKIE_SALT = "forms_builder.visit"
@@ -28,17 +31,17 @@ _MOBILE = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|w
 class Visit:
     """What the visit cookie carries."""
 
-    utm: dict = field(default_factory=dict)
+    utm: dict[str, str] = field(default_factory=dict)
     landing_page: str = ""
     referrer: str = ""
-    attempts: dict = field(default_factory=dict)
+    attempts: dict[str, tuple[int, list[str]]] = field(default_factory=dict)
     changed: bool = False
 
-    def failed_attempts(self, page_id):
+    def failed_attempts(self, page_id: int) -> tuple[int, list[str]]:
         count, fields = self.attempts.get(str(page_id), (0, []))
         return count, list(fields)
 
-    def add_failed_attempt(self, page_id, field_names):
+    def add_failed_attempt(self, page_id: int, field_names: Iterable[str]) -> None:
         count, fields = self.failed_attempts(page_id)
         merged = sorted(set(fields) | set(field_names))[:30]
         self.attempts[str(page_id)] = (count + 1, merged)
@@ -46,19 +49,19 @@ class Visit:
             self.attempts.pop(next(iter(self.attempts)))
         self.changed = True
 
-    def clear_attempts(self, page_id):
+    def clear_attempts(self, page_id: int) -> None:
         if self.attempts.pop(str(page_id), None) is not None:
             self.changed = True
 
-    def as_cookie_value(self):
+    def as_cookie_value(self) -> dict[str, Any]:
         return {"u": self.utm, "l": self.landing_page, "r": self.referrer, "a": self.attempts}
 
 
-def _utm_from(query):
+def _utm_from(query: Mapping[str, str]) -> dict[str, str]:
     return {key: query.get(key, "")[:UTM_MAX_LENGTH] for key in UTM_KEYS if query.get(key, "").strip()}
 
 
-def read_visit(request):
+def read_visit(request: HttpRequest) -> Visit:
     """The visit of this request, started now when there is none or a new campaign link was followed."""
     try:
         data = signing.loads(request.COOKIES.get(COOKIE_NAME, ""), salt=COOKIE_SALT)
@@ -84,7 +87,7 @@ def read_visit(request):
     return visit
 
 
-def save_visit(response, visit):
+def save_visit(response: HttpResponse, visit: Visit) -> HttpResponse:
     if visit.changed:
         response.set_cookie(
             COOKIE_NAME,
@@ -96,14 +99,14 @@ def save_visit(response, visit):
     return response
 
 
-def track_visit(request, response):
+def track_visit(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Start or refresh the visit for a public page response."""
     if getattr(request, "is_preview", False):
         return response
     return save_visit(response, read_visit(request))
 
 
-def device_class(user_agent):
+def device_class(user_agent: str) -> str:
     if not user_agent:
         return "unknown"
     if _BOT.search(user_agent):
@@ -115,7 +118,7 @@ def device_class(user_agent):
     return "desktop"
 
 
-def truncate_ip(address):
+def truncate_ip(address: str) -> str:
     """The /24 network of an IPv4 address or the /48 of an IPv6 one, so no single visitor is identified."""
     try:
         ip = ipaddress.ip_address(address.strip())
@@ -127,7 +130,7 @@ def truncate_ip(address):
     return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
 
 
-def browser_language(request):
+def browser_language(request: HttpRequest) -> str:
     header = request.headers.get("accept-language", "")
     first = header.split(",")[0].split(";")[0].strip()
     return first[:35] if re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", first or "-") else ""

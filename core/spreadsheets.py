@@ -9,6 +9,8 @@ as text.
 """
 
 import csv
+from collections.abc import Iterable
+from typing import Any, TypeVar
 
 from django.utils.encoding import force_str
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
@@ -16,7 +18,10 @@ from wagtail.admin.views.mixins import SpreadsheetExportMixin
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise_formula(value):
+T = TypeVar("T")
+
+
+def neutralise_formula(value: T) -> T | str:
     """Return ``value`` with a leading quote if a spreadsheet would treat it as a formula."""
     if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
         return "'" + value
@@ -26,23 +31,23 @@ def neutralise_formula(value):
 class FormulaSafeWriter:
     """A ``csv.writer`` whose text cells are neutralised; numbers and dates are written as they are."""
 
-    def __init__(self, writer):
+    def __init__(self, writer: Any) -> None:
         self._writer = writer
 
-    def writerow(self, row):
+    def writerow(self, row: Iterable[Any]) -> Any:
         return self._writer.writerow([neutralise_formula(cell) for cell in row])
 
-    def writerows(self, rows):
+    def writerows(self, rows: Iterable[Iterable[Any]]) -> None:
         for row in rows:
             self.writerow(row)
 
 
-def csv_writer(file, **options):
+def csv_writer(file: Any, **options: Any) -> FormulaSafeWriter:
     """A formula-safe ``csv.writer`` on ``file``."""
     return FormulaSafeWriter(csv.writer(file, **options))
 
 
-def _write_csv_row(self, writer, row_dict):
+def _write_csv_row(self: SpreadsheetExportMixin, writer: Any, row_dict: dict[str, Any]) -> Any:
     return writer.writerow(
         {
             field: neutralise_formula(self.preprocess_field_value(field, value, self.FORMAT_CSV))
@@ -51,7 +56,7 @@ def _write_csv_row(self, writer, row_dict):
     )
 
 
-def protect_wagtail_exports():
+def protect_wagtail_exports() -> None:
     """Make ``SpreadsheetExportMixin`` (every Wagtail listing export) write formula-safe CSV cells and headings.
 
     Wagtail's own views (site history, form submissions, reports) are served from Wagtail's URLs, so the
@@ -61,7 +66,7 @@ def protect_wagtail_exports():
         return
     wagtail_get_heading = SpreadsheetExportMixin.get_heading
 
-    def get_heading(self, queryset, field):
+    def get_heading(self: SpreadsheetExportMixin, queryset: Any, field: str) -> str:
         return neutralise_formula(force_str(wagtail_get_heading(self, queryset, field)))
 
     SpreadsheetExportMixin.write_csv_row = _write_csv_row
