@@ -17,7 +17,7 @@ from wordpress.connectors import (
     webhook_kind,
 )
 from wordpress.models import SourceForm, Submission, WordPressSource
-from wordpress.sync import retry_submission
+from wordpress.retry import retry_submission
 
 
 def test_every_pulled_shape_is_a_source_shape_and_the_reverse():

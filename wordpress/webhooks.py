@@ -18,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from intralog.jobs import enqueue
 
-from .client import SyncError
 from .conf import setting
-from .connectors import Record, connector_for, record, webhook_kind, webhook_record
+from .connectors import Record, record, webhook_kind, webhook_record
 from .mapping import RecordError
 from .models import Submission, WebhookDelivery, WordPressSource
+from .store import quarantine, storable, store_page
 
 logger = logging.getLogger(__name__)
 
@@ -118,10 +118,8 @@ def schedule_processing(delivery: WebhookDelivery) -> None:
 
 
 def _enqueue_processing(delivery_id: int) -> None:
-    from .jobs import process_delivery_job
-
     try:
-        enqueue(process_delivery_job, delivery_id, queue="high")
+        enqueue("wordpress.jobs.process_delivery_job", delivery_id, queue="high")
     except Exception as error:  # noqa: BLE001 - Redis down must not lose an accepted body
         logger.warning("wordpress webhook %s waits for the sweeper: %r", delivery_id, error)
 
@@ -180,30 +178,11 @@ def records_from_payload(
     return records
 
 
-def record_from_submission(submission: Submission) -> Record:
-    """Rebuild the common record from a stored submission (for a quarantine retry)."""
-    payload = submission.payload
-    if isinstance(payload, dict) and "_webhook" in payload:
-        kind = payload["_webhook"]
-        item = {key: value for key, value in payload.items() if key != "_webhook"}
-        item = item.get("value", item) if set(item) == {"value"} else item
-        result = webhook_record(submission.source, kind, item, submission.external_id, submission.received_at)
-    else:
-        try:
-            result = connector_for(submission.source).to_record(submission.form_id, payload)
-        except SyncError as error:
-            raise RecordError(str(error)) from error
-    result["external_id"] = result["external_id"] or submission.external_id
-    return result
-
-
 # ---- processing ------------------------------------------------------------------------------------
 
 
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     """Turn an accepted delivery into leads (or quarantined records). Safe to run twice."""
-    from .sync import _quarantine, storable, store_page
-
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -244,7 +223,7 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
                     defaults={"payload": storable(item["raw"]), "origin": Submission.Origin.WEBHOOK},
                 )
                 if sub.state != Submission.State.STORED:
-                    _quarantine(source, None, item, sub, reason)
+                    quarantine(source, None, item, sub, reason)
                     sub.save(update_fields=["state", "reason", "updated_at"])
                 continue
             store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)

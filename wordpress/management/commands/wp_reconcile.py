@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from wordpress.client import SyncError
 from wordpress.connectors import pulled_shapes
 from wordpress.models import WordPressSource
-from wordpress.sync import reconcile
+from wordpress.reconcile import reconcile
 
 
 def _ids(values: list[str], limit: int = 50) -> str:
