@@ -273,8 +273,8 @@ def child(burst):
     from alerts import rules
     from alerts.models import Notification
     from bench.harness import machine_line, percentile, write_section
-    from crm.intake import create_lead
     from core.jobs import get_queue
+    from crm.intake import create_lead
 
     call_command("migrate", verbosity=0, interactive=False)
     get_queue(settings.ALERTS_QUEUE).empty()

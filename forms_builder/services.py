@@ -10,10 +10,10 @@ from django.utils import timezone
 
 from core.jobs import enqueue
 from core.visits import UTM_KEYS
+from crm.intake import LeadData, create_lead
 from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
-from crm.intake import LeadData, create_lead
 
 from .records import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
 

@@ -10,9 +10,9 @@ from rq import SimpleWorker
 from alerts import rules, wakeup
 from alerts.fake import FakeSMTPServer, FakeWhatsAppServer
 from alerts.models import AlertRule
+from core.jobs import get_queue, is_embedded
 from crm.intake import LeadData, create_lead
 from crm.models import PipelineStatus, Source
-from core.jobs import get_queue, is_embedded
 
 __all__ = [
     "alerts_env",

@@ -10,11 +10,11 @@ from django.utils import timezone
 
 from alerts import delivery, outbox, rules, services, wakeup
 from alerts.models import Notification
+from core.jobs import get_queue
 from crm import intake
 from crm import services as crm_services
 from crm.models import LeadEvent, PipelineStatus
 from crm.signals import lead_events_recorded
-from core.jobs import get_queue
 from tests.alerts_support import *  # noqa: F403
 from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures

@@ -15,11 +15,11 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
+from core.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
 from crm.services import assign
 from forms_builder.models import LeadFormSubmission
-from core.spreadsheets import FORMULA_TRIGGERS, csv_writer, neutralise_formula
 
 from .forms_support import make_form_page
 

@@ -9,7 +9,9 @@ from crm.models import Lead
 from crm.signals import lead_events_recorded
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.models import SourceForm, Submission, SyncRun
-from wordpress.sync import GrowthStatistics, reconcile, sync_source
+from wordpress.reconcile import reconcile
+from wordpress.statistics import GrowthStatistics
+from wordpress.sync import sync_source
 
 
 def test_a_failing_record_is_quarantined_and_the_rest_of_its_page_stored(

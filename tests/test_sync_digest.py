@@ -6,7 +6,7 @@ from django.test.utils import CaptureQueriesContext
 
 from crm.models import Lead, LeadEvent
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
-from wordpress import sync
+from wordpress import store
 from wordpress.models import Submission
 from wordpress.sync import sync_source
 
@@ -15,13 +15,13 @@ SHAPES = ["legacy", "gravity", "collection"]
 
 def _count_mapping(monkeypatch):
     calls = []
-    map_record = sync.map_record
+    map_record = store.map_record
 
     def counting(item, context):
         calls.append(item["external_id"])
         return map_record(item, context)
 
-    monkeypatch.setattr(sync, "map_record", counting)
+    monkeypatch.setattr(store, "map_record", counting)
     return calls
 
 

@@ -19,7 +19,9 @@ from tests.threads import in_thread
 from wordpress.connectors import connector_for
 from wordpress.fake import FakeWordPress
 from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
-from wordpress.sync import GrowthStatistics, store_page, sync_source
+from wordpress.statistics import GrowthStatistics
+from wordpress.store import store_page
+from wordpress.sync import sync_source
 
 pytestmark = [
     pytest.mark.postgres,
@@ -244,8 +246,6 @@ def test_only_pages_pulled_in_cursor_order_commit_without_waiting_for_the_flush(
     """A pulled page lost to a server crash is fetched again (its cursor is lost with it); a webhook
     body was acknowledged, so its commit stays durable."""
     from django.test.utils import CaptureQueriesContext
-
-    from wordpress.sync import store_page
 
     source = make_source(fake_wp, "legacy")
     form = SourceForm.objects.get(source=source, form_id="3")

@@ -15,7 +15,8 @@ from tests.alerts_support import *  # noqa: F403 - fixtures
 from tests.alerts_support import run_jobs
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from wordpress.models import SourceForm, Submission, SyncRun
-from wordpress.sync import reconcile, sync_source
+from wordpress.reconcile import reconcile
+from wordpress.sync import sync_source
 
 SHAPES = ["legacy", "gravity", "collection"]
 OLD = datetime(2025, 6, 2, 15, 0, tzinfo=UTC)

@@ -9,8 +9,11 @@ from crm.signals import integration_failed
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from tests.fake_wordpress import run_queued_jobs
 from wordpress.jobs import dispatch_due_syncs
+from wordpress.locks import acquire_lock, release_lock
 from wordpress.models import SourceForm, Submission, SyncRun, WordPressSource
-from wordpress.sync import acquire_lock, reconcile, release_lock, retry_submission, sync_source
+from wordpress.reconcile import reconcile
+from wordpress.retry import retry_submission
+from wordpress.sync import sync_source
 
 SHAPES = ["legacy", "gravity", "collection"]
 
@@ -414,7 +417,7 @@ def test_a_live_lock_skips_a_second_run_and_a_dead_one_is_taken_over(fake_wp, ma
 
 
 def _host():
-    from wordpress.sync import HOST
+    from wordpress.locks import HOST
 
     return HOST
 

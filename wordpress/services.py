@@ -1,18 +1,21 @@
-"""Managing sources: create from the command line or admin, rotate webhook proofs, queue a sync."""
+"""Managing sources: create from the command line or admin, note an edit, rotate webhook proofs, queue a sync."""
 
 import zoneinfo
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
+from rq.job import Job
 
+from core.jobs import enqueue
 from crm.models import Brand, Service
 
 from .models import SourceForm, SyncRun, WordPressSource, new_webhook_secret, new_webhook_token
 
 
-def parse_form_spec(spec):
+def parse_form_spec(spec: str) -> tuple[str, Brand, Service | None]:
     """``ID:BRAND[:SERVICE NAME]`` → ``(form_id, brand, service or None)``."""
     form_id, _sep, rest = spec.partition(":")
     brand_code, _sep, service_name = rest.partition(":")
@@ -34,7 +37,17 @@ def parse_form_spec(spec):
 
 
 @transaction.atomic
-def create_source(name, shape, url, username, password, timezone_name, forms, slug="", interval_minutes=5):
+def create_source(
+    name: str,
+    shape: str,
+    url: str,
+    username: str,
+    password: str,
+    timezone_name: str,
+    forms: Iterable[tuple[str, Brand, Service | None]],
+    slug: str = "",
+    interval_minutes: int = 5,
+) -> WordPressSource:
     """Create a source with its forms (``[(form_id, brand, service)]``); validates everything first."""
     if WordPressSource.objects.filter(name=name).exists():
         raise ValidationError(_("A source named “%(name)s” exists already.") % {"name": name})
@@ -61,21 +74,24 @@ def create_source(name, shape, url, username, password, timezone_name, forms, sl
     return source
 
 
-def rotate_webhook_token(source):
+def rotate_webhook_token(source: WordPressSource) -> str:
     source.webhook_token = new_webhook_token()
     source.save(update_fields=["webhook_token", "updated_at"])
     return source.webhook_token
 
 
-def rotate_webhook_secret(source):
+def rotate_webhook_secret(source: WordPressSource) -> str:
     source.webhook_secret = new_webhook_secret()
     source.save(update_fields=["webhook_secret", "updated_at"])
     return source.webhook_secret
 
 
-def queue_sync(source, full=False, trigger=SyncRun.Trigger.MANUAL):
-    from core.jobs import enqueue
+def mark_edited(source: WordPressSource) -> None:
+    """An admin edited the source: credentials or rights may be fixed, so scheduled syncs resume."""
+    if source.health in WordPressSource.REFUSED_HEALTH:
+        source.health = WordPressSource.Health.UNKNOWN
+    source.next_sync_at = None
 
-    from .jobs import sync_source_job
 
-    return enqueue(sync_source_job, source.pk, full, trigger, queue="default")
+def queue_sync(source: WordPressSource, full: bool = False, trigger: str = SyncRun.Trigger.MANUAL) -> Job:
+    return enqueue("wordpress.jobs.sync_source_job", source.pk, full, trigger, queue="default")

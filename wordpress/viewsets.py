@@ -1,11 +1,17 @@
 """The "WordPress" admin menu (admins only): sources, sync runs, quarantine."""
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 from django import forms
 from django.contrib import messages
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -19,23 +25,25 @@ from wagtail.log_actions import log
 from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from crm.models import User
+
 from .mapping import RecordError
 from .models import QuarantinedSubmission, SourceForm, Submission, SyncRun, WordPressSource
-from .services import queue_sync, rotate_webhook_secret, rotate_webhook_token
-from .sync import dismiss_submission, mark_edited, retry_submission
+from .retry import dismiss_submission, retry_submission
+from .services import mark_edited, queue_sync, rotate_webhook_secret, rotate_webhook_token
 
 
 class ReadOnlyPolicy(ModelPermissionPolicy):
     """View only: nothing is added, edited or deleted through the generic views."""
 
-    def user_has_permission(self, user, action):
+    def user_has_permission(self, user: User | AnonymousUser, action: str) -> bool:
         return action in ("view", "inspect") and super().user_has_permission(user, "view")
 
-    def user_has_any_permission(self, user, actions):
+    def user_has_any_permission(self, user: User | AnonymousUser, actions: Iterable[str]) -> bool:
         return any(self.user_has_permission(user, action) for action in actions)
 
 
-def _require(user, perm):
+def _require(user: User | AnonymousUser, perm: str) -> None:
     if not (user.is_active and user.has_perm(perm)):
         raise PermissionDenied
 
@@ -54,7 +62,7 @@ class SourceAdminForm(WagtailAdminModelForm):
         help_text=gettext_lazy("Leave empty to keep the current one. It is never shown again."),
     )
 
-    def save(self, commit=True):
+    def save(self, commit: bool = True) -> WordPressSource:
         source = super().save(commit=False)
         if self.cleaned_data.get("new_app_password"):
             source.app_password = self.cleaned_data["new_app_password"]
@@ -65,14 +73,14 @@ class SourceAdminForm(WagtailAdminModelForm):
         return source
 
 
-SourceForm.panels = [
+SourceForm.panels = [  # type: ignore[attr-defined]  # the inline form panel, kept with the admin
     FieldRowPanel([FieldPanel("form_id"), FieldPanel("brand"), FieldPanel("default_service")]),
     FieldPanel("field_mapping"),
 ]
 
 
 class SourceIndexView(generic.IndexView):
-    def get_list_more_buttons(self, instance):
+    def get_list_more_buttons(self, instance: WordPressSource) -> list[Button]:
         buttons = super().get_list_more_buttons(instance)
         if self.permission_policy.user_has_permission(self.request.user, "change"):
             buttons.append(
@@ -88,7 +96,7 @@ class SourceIndexView(generic.IndexView):
 
 class SourceEditView(generic.EditView):
     @property
-    def header_more_buttons(self):
+    def header_more_buttons(self) -> list[Button]:
         buttons = list(super().header_more_buttons)
         buttons.append(
             Button(
@@ -176,21 +184,21 @@ class SourceViewSet(ModelViewSet):
         base_form_class=SourceAdminForm,
     )
 
-    def get_urlpatterns(self):
+    def get_urlpatterns(self) -> list[URLPattern | URLResolver]:
         return super().get_urlpatterns() + [
             path("<int:pk>/sync/", self.sync_now_view, name="sync_now"),
             path("<int:pk>/rotate/<str:what>/", self.rotate_view, name="rotate"),
         ]
 
-    def sync_now_view(self, request, pk):
+    def sync_now_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         return sync_now(request, pk)
 
-    def rotate_view(self, request, pk, what):
+    def rotate_view(self, request: HttpRequest, pk: int, what: str) -> HttpResponse:
         return rotate(request, pk, what)
 
 
 @require_http_methods(["GET", "POST"])
-def sync_now(request, pk):
+def sync_now(request: HttpRequest, pk: int) -> HttpResponse:
     _require(request.user, "wordpress.change_wordpresssource")
     source = get_object_or_404(WordPressSource, pk=pk)
     if request.method == "POST":
@@ -211,7 +219,7 @@ def sync_now(request, pk):
 
 
 @require_http_methods(["GET", "POST"])
-def rotate(request, pk, what):
+def rotate(request: HttpRequest, pk: int, what: str) -> HttpResponse:
     _require(request.user, "wordpress.change_wordpresssource")
     source = get_object_or_404(WordPressSource, pk=pk)
     if what not in ("token", "secret"):
@@ -247,10 +255,10 @@ class FormCountsTable(Component):
 
     template_name = "wordpress/form_counts.html"
 
-    def __init__(self, form_counts):
+    def __init__(self, form_counts: object) -> None:
         self.form_counts = form_counts if isinstance(form_counts, dict) else {}
 
-    def get_context_data(self, parent_context=None):
+    def get_context_data(self, parent_context: Mapping[str, Any] | None = None) -> dict[str, Any]:
         keys = [key for key, _label in FORM_COUNT_COLUMNS]
         extra = sorted({key for counts in self.form_counts.values() for key in counts} - {*keys, "error"})
         columns = [*FORM_COUNT_COLUMNS, *((key, key.replace("_", " ").capitalize()) for key in extra)]
@@ -265,12 +273,12 @@ class FormCountsTable(Component):
         return {"columns": [label for _key, label in columns], "rows": rows}
 
 
-def _form_order(form_id):
+def _form_order(form_id: str) -> tuple[int, int, str]:
     return (0, int(form_id), "") if str(form_id).isdigit() else (1, 0, str(form_id))
 
 
 class SyncRunInspectView(generic.InspectView):
-    def get_context_for_field(self, field_name):
+    def get_context_for_field(self, field_name: str) -> dict[str, Any]:
         context = super().get_context_for_field(field_name)
         if field_name == "form_counts":
             context["component"] = FormCountsTable(self.object.form_counts)
@@ -321,10 +329,10 @@ class SyncRunViewSet(ModelViewSet):
 
 
 class QuarantineIndexView(generic.IndexView):
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> QuerySet[QuarantinedSubmission]:
         return super().get_base_queryset().filter(state=Submission.State.QUARANTINED).select_related("source")
 
-    def get_list_more_buttons(self, instance):
+    def get_list_more_buttons(self, instance: QuarantinedSubmission) -> list[Button]:
         buttons = super().get_list_more_buttons(instance)
         buttons.append(
             Button(
@@ -368,15 +376,15 @@ class QuarantineViewSet(ModelViewSet):
     ]
     form_fields = ["reason"]
 
-    def get_urlpatterns(self):
+    def get_urlpatterns(self) -> list[URLPattern | URLResolver]:
         return super().get_urlpatterns() + [path("<int:pk>/<str:action>/", self.act_view, name="act")]
 
-    def act_view(self, request, pk, action):
+    def act_view(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
         return quarantine_action(request, pk, action)
 
 
 @require_http_methods(["GET", "POST"])
-def quarantine_action(request, pk, action):
+def quarantine_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     _require(request.user, "wordpress.change_quarantinedsubmission")
     submission = get_object_or_404(Submission, pk=pk, state=Submission.State.QUARANTINED)
     if action not in ("retry", "dismiss"):

@@ -5,7 +5,9 @@ import hmac
 import json
 import logging
 import time
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
@@ -16,11 +18,11 @@ from django.utils.translation import gettext as _
 
 from core.jobs import enqueue
 
-from .client import SyncError
 from .conf import setting
-from .connectors import GravityConnector, connector_for, parse_local, parse_utc, record
+from .connectors import Record, record, webhook_kind, webhook_record
 from .mapping import RecordError
-from .models import Submission, WebhookDelivery
+from .models import Submission, WebhookDelivery, WordPressSource
+from .store import quarantine, storable, store_page
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +37,7 @@ class WebhookRejected(Exception):
     """The request fails its proof; the reason is logged, never shown to the sender."""
 
 
-def sign(secret, timestamp, delivery_id, body):
+def sign(secret: str, timestamp: str, delivery_id: str, body: bytes) -> str:
     """The signature senders put in the header.
 
     HMAC-SHA256, with the source's secret, of ``"<timestamp>.<delivery id>." + body`` (the raw body
@@ -46,7 +48,9 @@ def sign(secret, timestamp, delivery_id, body):
     return "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def verify_signature(source, body, headers, now=None):
+def verify_signature(
+    source: WordPressSource, body: bytes, headers: Mapping[str, str], now: float | None = None
+) -> str:
     """Check signature (over timestamp, delivery id and body) and timestamp window; returns the delivery id."""
     signature = headers.get(SIGNATURE_HEADER, "")
     timestamp = headers.get(TIMESTAMP_HEADER, "")
@@ -69,12 +73,14 @@ def verify_signature(source, body, headers, now=None):
     return delivery_id
 
 
-def verify_token(source, token):
+def verify_token(source: WordPressSource, token: str) -> None:
     if not token or not constant_time_compare(token, source.webhook_token):
         raise WebhookRejected("unknown token")
 
 
-def accept(source, body, content_type, delivery_id, authenticated_by):
+def accept(
+    source: WordPressSource, body: bytes, content_type: str, delivery_id: str, authenticated_by: str
+) -> tuple[WebhookDelivery, bool]:
     """Store the raw body before anything else; returns ``(delivery, is_replay)``.
 
     A replay is a delivery id seen before, or the same body from the same source within
@@ -106,16 +112,14 @@ def accept(source, body, content_type, delivery_id, authenticated_by):
     return delivery, False
 
 
-def schedule_processing(delivery):
+def schedule_processing(delivery: WebhookDelivery) -> None:
     """Hand the delivery to a job once stored; if the queue is down the periodic sweeper finds it pending."""
     transaction.on_commit(lambda: _enqueue_processing(delivery.pk))
 
 
-def _enqueue_processing(delivery_id):
-    from .jobs import process_delivery_job
-
+def _enqueue_processing(delivery_id: int) -> None:
     try:
-        enqueue(process_delivery_job, delivery_id, queue="high")
+        enqueue("wordpress.jobs.process_delivery_job", delivery_id, queue="high")
     except Exception as error:  # noqa: BLE001 - Redis down must not lose an accepted body
         logger.warning("wordpress webhook %s waits for the sweeper: %r", delivery_id, error)
 
@@ -123,8 +127,9 @@ def _enqueue_processing(delivery_id):
 # ---- parsing ---------------------------------------------------------------------------------------
 
 
-def parse_body(delivery):
-    """The delivery body as ``(kind, payload)``; payload is a dict (or list of dicts for generic JSON)."""
+def parse_body(delivery: WebhookDelivery) -> tuple[str, Any]:
+    """The delivery body as ``(kind, payload)``: the format a registered connector reads it in
+    (``connectors.webhook_kind``), and the decoded form (a dict) or the parsed JSON."""
     body = bytes(delivery.body)
     content_type = delivery.content_type.split(";")[0].strip().lower()
     text = body.decode("utf-8", errors="replace")
@@ -133,11 +138,7 @@ def parse_body(delivery):
     ):
         data = QueryDict(text, encoding="utf-8")
         flat = {key: (values[0] if len(values) == 1 else values) for key, values in data.lists()}
-        if "form[id]" in flat:
-            return "elementor_advanced", flat
-        if "form_id" in flat and any(_is_field_id(key) for key in flat):
-            return "gravity", flat
-        return "elementor_simple", flat
+        return webhook_kind(flat, form_encoded=True), flat
     try:
         payload = json.loads(text)
     except ValueError as error:
@@ -148,12 +149,10 @@ def parse_body(delivery):
         raise RecordError(
             _("The webhook body is nested more than %(levels)s levels deep.") % {"levels": MAX_JSON_DEPTH}
         )
-    if isinstance(payload, dict) and "form_id" in payload and any(_is_field_id(key) for key in payload):
-        return "gravity", payload
-    return "generic", payload
+    return webhook_kind(payload, form_encoded=False), payload
 
 
-def _depth(value):
+def _depth(value: object) -> int:
     """How deeply lists and dicts nest in ``value`` (0 for a scalar), without recursion."""
     deepest, stack = 0, [(value, 1)]
     while stack:
@@ -166,109 +165,24 @@ def _depth(value):
     return deepest
 
 
-def _is_field_id(key):
-    return key.replace(".", "", 1).isdigit()
-
-
-def records_from_payload(source, kind, payload, fallback_id, received_at):
-    """Common records for a parsed webhook payload (``kind`` from ``parse_body``)."""
+def records_from_payload(
+    source: WordPressSource, kind: str, payload: Any, fallback_id: str, received_at: datetime
+) -> list[Record]:
+    """Common records for a parsed webhook payload (``kind`` from ``parse_body``); a list is one record
+    per item."""
     items = payload if isinstance(payload, list) else [payload]
     records = []
     for index, item in enumerate(items):
         item_fallback = fallback_id if len(items) == 1 else f"{fallback_id}-{index}"
-        records.append(_record(source, kind, item, item_fallback, received_at))
+        records.append(webhook_record(source, kind, item, item_fallback, received_at))
     return records
-
-
-def _record(source, kind, item, fallback_id, received_at):
-    raw = {"_webhook": kind, **item} if isinstance(item, dict) else {"_webhook": kind, "value": item}
-    if not isinstance(item, dict):
-        return record(source, "", "", None, None, raw)
-    tz = GravityConnector(source).tz
-    if kind == "elementor_simple":
-        fields = {key: value for key, value in item.items() if key not in ("form_id", "form_name")}
-        return record(source, item.get("form_id", ""), fallback_id, received_at, fields, raw)
-    if kind == "elementor_advanced":
-        fields, meta = {}, {}
-        for key, value in item.items():
-            if key.startswith("fields[") and key.endswith("][value]"):
-                field_key = key[len("fields[") : -len("][value]")]
-                label = item.get(f"fields[{field_key}][title]") or field_key
-                fields[label] = value
-        for name, target in (("page_url", "source_url"), ("user_agent", "user_agent"), ("remote_ip", "ip")):
-            meta[target] = item.get(f"meta[{name}][value]", "")
-        date = item.get("meta[date][value]", "")
-        clock = item.get("meta[time][value]", "")
-        submitted = parse_local(f"{date} {clock}".strip(), tz) if date and clock else None
-        return record(
-            source, item.get("form[id]", ""), fallback_id, submitted or received_at, fields, raw, meta=meta
-        )
-    if kind == "gravity":
-        if source.shape == "gravity":
-            try:
-                return connector_for(source).to_record(str(item.get("form_id")), item) | {"raw": raw}
-            except SyncError:
-                logger.warning("wordpress webhook: Gravity labels unavailable for %s", source.name)
-        fields = {key: value for key, value in item.items() if _is_field_id(key) and value not in ("", None)}
-        meta = {key: item.get(key, "") for key in ("ip", "source_url", "user_agent")}
-        return record(
-            source,
-            item.get("form_id"),
-            item.get("id") or fallback_id,
-            parse_utc(item.get("date_created")) or received_at,
-            fields,
-            raw,
-            status=item.get("status"),
-            meta=meta,
-        )
-    fields = item.get("fields") if isinstance(item.get("fields"), dict) else None
-    meta = item.get("meta") if isinstance(item.get("meta"), dict) else {}
-    reserved = {
-        "form_id",
-        "id",
-        "entry_id",
-        "submission_id",
-        "date",
-        "date_gmt",
-        "submitted_at",
-        "meta",
-        "fields",
-    }
-    if fields is None:
-        fields = {key: value for key, value in item.items() if key not in reserved}
-    external = item.get("id") or item.get("entry_id") or item.get("submission_id") or fallback_id
-    submitted = (
-        parse_utc(item.get("date_gmt") or item.get("submitted_at"))
-        or parse_local(item.get("date"), tz)
-        or received_at
-    )
-    return record(source, item.get("form_id", ""), external, submitted, fields, raw, meta=meta)
-
-
-def record_from_submission(submission):
-    """Rebuild the common record from a stored submission (for a quarantine retry)."""
-    payload = submission.payload
-    if isinstance(payload, dict) and "_webhook" in payload:
-        kind = payload["_webhook"]
-        item = {key: value for key, value in payload.items() if key != "_webhook"}
-        item = item.get("value", item) if set(item) == {"value"} else item
-        result = _record(submission.source, kind, item, submission.external_id, submission.received_at)
-    else:
-        try:
-            result = connector_for(submission.source).to_record(submission.form_id, payload)
-        except SyncError as error:
-            raise RecordError(str(error)) from error
-    result["external_id"] = result["external_id"] or submission.external_id
-    return result
 
 
 # ---- processing ------------------------------------------------------------------------------------
 
 
-def process_delivery(delivery_id):
+def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     """Turn an accepted delivery into leads (or quarantined records). Safe to run twice."""
-    from .sync import _quarantine, storable, store_page
-
     with transaction.atomic():
         delivery = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
@@ -309,7 +223,7 @@ def process_delivery(delivery_id):
                     defaults={"payload": storable(item["raw"]), "origin": Submission.Origin.WEBHOOK},
                 )
                 if sub.state != Submission.State.STORED:
-                    _quarantine(source, None, item, sub, reason)
+                    quarantine(source, None, item, sub, reason)
                     sub.save(update_fields=["state", "reason", "updated_at"])
                 continue
             store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)
@@ -320,7 +234,7 @@ def process_delivery(delivery_id):
     return delivery
 
 
-def process_delivery_safely(delivery_id):
+def process_delivery_safely(delivery_id: int) -> WebhookDelivery | None:
     try:
         return process_delivery(delivery_id)
     except Exception as error:
@@ -334,7 +248,7 @@ def process_delivery_safely(delivery_id):
         raise
 
 
-def sweep_deliveries(older_than=None):
+def sweep_deliveries(older_than: float | None = None) -> int:
     """Process deliveries still pending (their job never ran, e.g. Redis was down). Returns how many."""
     older_than = setting("WORDPRESS_SWEEP_AFTER_SECONDS") if older_than is None else older_than
     cutoff = timezone.now() - timedelta(seconds=older_than)

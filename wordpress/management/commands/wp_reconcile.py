@@ -1,16 +1,18 @@
 """``wp_reconcile [NAME]``: per form and status, ids the site holds that the CRM lacks, the reverse, and ids
 held under another status (spam, trash) than the site's; exit 1 on any."""
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils.translation import gettext as _
 
 from wordpress.client import SyncError
-from wordpress.connectors import CONNECTORS
+from wordpress.connectors import pulled_shapes
 from wordpress.models import WordPressSource
-from wordpress.sync import reconcile
+from wordpress.reconcile import reconcile
 
 
-def _ids(values, limit=50):
+def _ids(values: list[str], limit: int = 50) -> str:
     shown = ", ".join(values[:limit])
     return shown + (f" … (+{len(values) - limit})" if len(values) > limit else "")
 
@@ -21,10 +23,10 @@ class Command(BaseCommand):
         "status by status (active, spam, trash)."
     )
 
-    def add_arguments(self, parser):
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("name", nargs="?")
 
-    def handle(self, *args, name=None, **options):
+    def handle(self, *args: Any, name: str | None = None, **options: Any) -> None:
         sources = (
             WordPressSource.objects.filter(name=name)
             if name
@@ -50,7 +52,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"  {_('missing')}: {_ids(entry['missing'])}")
                 if entry["extra"]:
                     self.stdout.write(f"  {_('extra')}: {_ids(entry['extra'])}")
-                    if CONNECTORS[source.shape].HIDES_FLAGGED:
+                    if pulled_shapes()[source.shape].HIDES_FLAGGED:
                         self.stdout.write(
                             "  "
                             + _(
