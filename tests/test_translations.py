@@ -11,7 +11,17 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "es_AR" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-SOURCE_DIRS = ["intralog", "crm", "home", "forms_builder", "dashboards", "wordpress", "alerts", "templates"]
+SOURCE_DIRS = [
+    "intralog",
+    "core",
+    "crm",
+    "home",
+    "forms_builder",
+    "dashboards",
+    "wordpress",
+    "alerts",
+    "templates",
+]
 
 
 def _key(entry):
