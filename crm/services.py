@@ -9,6 +9,8 @@ import copy
 import json
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -23,7 +25,8 @@ from wagtail.log_actions import get_active_log_context, log
 from wagtail.log_actions import registry as log_registry
 from wagtail.models import ModelLogEntry
 
-from .models import Lead, LeadEvent, PipelineStatus, Stage, TaggedLead
+from . import lead_fields
+from .models import Brand, Lead, LeadEvent, PipelineStatus, Stage, TaggedLead, User
 from .signals import lead_event_recorded, lead_events_recorded
 
 LOG_ACTIONS = {
@@ -130,37 +133,28 @@ def _builder(model):
     return builder
 
 
-@dataclass
-class LeadData:
-    """Normalised input for a new lead, whatever channel it came from."""
+class LeadData(lead_fields.FieldValues):
+    """Normalised input for a new lead, whatever channel it came from: ``brand`` and any field of
+    ``crm.lead_fields`` an intake path fills, by keyword; when it was submitted, its tags, who entered it
+    and, when the channel already knows the lead is junk (e.g. its website marked it spam), why (it is
+    created closed)."""
 
-    brand: object
-    contact_name: str = ""
-    company: str = ""
-    email: str = ""
-    phone: str = ""
-    phone_e164: str = ""
-    location: str = ""
-    service: object = None
-    service_text: str = ""
-    message: str = ""
-    source: object = None
-    campaign: object = None
-    utm_source: str = ""
-    utm_medium: str = ""
-    utm_campaign: str = ""
-    utm_term: str = ""
-    utm_content: str = ""
-    external_source: str = ""
-    external_form: str = ""
-    external_id: str = ""
-    raw_payload: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-    submitted_at: object = None
-    tags: list = field(default_factory=list)
-    created_by: object = None
-    # The channel already knows the lead is junk (e.g. its website marked it spam): why; it is created closed.
-    junk_reason: str = ""
+    def __init__(
+        self,
+        brand: Brand,
+        *,
+        submitted_at: datetime | None = None,
+        tags: list[str] | None = None,
+        created_by: User | None = None,
+        junk_reason: str = "",
+        **values: Any,
+    ) -> None:
+        values["brand"] = brand
+        self.fill(values)
+        self.submitted_at = submitted_at
+        self.tags = [] if tags is None else tags
+        self.created_by = created_by
+        self.junk_reason = junk_reason
 
 
 def record_event(
@@ -668,13 +662,14 @@ _COPY_TYPES = {
 
 
 def _new_lead(data, now, pending):
-    values = {name: getattr(data, name) for name in _LEAD_FIELDS}
+    values = {name: getattr(data, name) for name in lead_fields.intake_names()}
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
         from .normalise import phone_to_e164
 
         values["phone_e164"] = phone_to_e164(values["phone"])
-    related = {name: values.pop(name) for name in _LEAD_RELATIONS}
+    related = {name: values.pop(name) for name in lead_fields.intake_relations()}
+    related["created_by"] = data.created_by
     related["status"] = pending
     values.update(
         submitted_at=min(data.submitted_at or now, now),
@@ -988,36 +983,6 @@ def clear_junk_upstream(lead, tags, reason):
             )
     _touch(lead, now, fields)
     return lead
-
-
-_LEAD_FIELDS = [
-    "brand",
-    "contact_name",
-    "company",
-    "email",
-    "phone",
-    "phone_e164",
-    "location",
-    "service",
-    "service_text",
-    "message",
-    "source",
-    "campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "external_source",
-    "external_form",
-    "external_id",
-    "raw_payload",
-    "extra",
-    "created_by",
-]
-
-
-_LEAD_RELATIONS = ("brand", "service", "source", "campaign", "created_by")
 
 
 def _key(obj):
