@@ -9,18 +9,11 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFi
 from wagtail.contrib.forms.models import AbstractEmailForm, AbstractFormField, AbstractFormSubmission
 from wagtail.fields import RichTextField
 
+from crm import lead_fields
+
 from .forms import LeadFormBuilder, LeadFormPageAdminForm
 
-
-class LeadField(models.TextChoices):
-    NAME = "name", _("Contact name")
-    COMPANY = "company", _("Company")
-    EMAIL = "email", _("Email")
-    PHONE = "phone", _("Phone")
-    LOCATION = "location", _("Location")
-    SERVICE = "service", _("Service")
-    MESSAGE = "message", _("Message")
-    EXTRA = "extra", _("Extra (kept with the lead)")
+EXTRA = "extra"
 
 
 class LeadFormField(AbstractFormField):
@@ -30,8 +23,8 @@ class LeadFormField(AbstractFormField):
     lead_field = models.CharField(
         _("lead field"),
         max_length=16,
-        choices=LeadField.choices,
-        default=LeadField.EXTRA,
+        choices=[*lead_fields.form_choices(), (EXTRA, _("Extra (kept with the lead)"))],
+        default=EXTRA,
         help_text=_("Which field of the lead this answer fills."),
     )
 
