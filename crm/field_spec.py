@@ -218,8 +218,9 @@ class FieldIndex:
             fold(label): answer.key for _field, answer in self.wordpress for label in answer.labels
         }
         self.form_answers = {field.form.key: field for field in fields if field.form}
-        if len(self.by_name) != len(fields) or len(self.wordpress_keys) != len(self.wordpress):
-            raise ValueError("Two lead fields share a name or a WordPress key.")
+        counts = (len(self.by_name), len(self.wordpress_keys), len(self.form_answers))
+        if counts != (len(fields), len(self.wordpress), sum(1 for field in fields if field.form)):
+            raise ValueError("Two lead fields share a name, a WordPress key or a lead form key.")
         self.listing = _ordered(fields, lambda field: field.listing)
         self.filters = _ordered(fields, lambda field: field.filter)
         self.export = _ordered(fields, lambda field: field.export)

@@ -331,10 +331,6 @@ def get(name: str) -> LeadField:
     return _current().by_name[name]
 
 
-def fields() -> tuple[LeadField, ...]:
-    return FIELDS
-
-
 def intake_names() -> tuple[str, ...]:
     """The fields a ``LeadData`` carries into the lead, in declaration order."""
     return _current().intake_names

@@ -15,6 +15,7 @@ from crm.field_spec import (
     EVERY_PATH,
     Column,
     Export,
+    FieldIndex,
     Filter,
     FormAnswer,
     LeadField,
@@ -138,6 +139,28 @@ def test_every_path_reads_the_same_declaration():
     intake = set(lead_fields.intake_names())
     assert {field.name for field, _answer in lead_fields.wordpress_answers()} <= intake
     assert intake <= {field.name for field in Lead._meta.concrete_fields}
+
+
+def declared_with(*more):
+    return FieldIndex((*lead_fields.FIELDS, *more))
+
+
+@pytest.mark.parametrize(
+    ("declare", "complaint"),
+    [
+        (lambda: LeadField("company", wordpress=WordPressAnswer("company")), "WordPress"),
+        (lambda: LeadField("company", form=FormAnswer("company")), "lead form"),
+        (lambda: declared_with(LeadField("age", intake=EVERY_PATH)), "column"),
+        (lambda: declared_with(LeadField("company")), "share"),
+        (
+            lambda: declared_with(LeadField("management_note", intake=EVERY_PATH, form=FormAnswer("name"))),
+            "share",
+        ),
+    ],
+)
+def test_a_contradicting_declaration_is_refused(declare, complaint):
+    with pytest.raises(ValueError, match=complaint):
+        declare()
 
 
 def test_lead_data_refuses_a_field_no_intake_fills(brands):
