@@ -420,7 +420,7 @@ within a round.
 ### Where the time goes (profiled sample of {sample_created} messy leads, in-process, the site answering at once)
 
 {sample_created} leads in {sample_seconds:.1f} s under cProfile; **{per_lead:.2f} queries per lead** (`COPY` statements are
-not counted). Each page of 100 is one transaction: `crm.services.create_leads` for the page's new records
+not counted). Each page of 100 is one transaction: `crm.intake.create_leads` for the page's new records
 (classification, duplicates, assignment, events, Wagtail log entries, tags, in a few queries and `COPY`s per page, one
 `lead_events_recorded` signal), then the raw submissions with their outcome, then the cursor. The next page is fetched
 and mapped in a thread meanwhile.

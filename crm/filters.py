@@ -1,28 +1,32 @@
-"""Filters of the lead listing. Choices only offer what the requesting user may see."""
+"""The lead listing's own filters and what they offer: brands, people and their labels.
+
+``crm.lead_fields`` says which field is filtered by which; ``crm.views.listing`` narrows the choices to
+what the requesting user may see.
+"""
+
+from typing import Any
 
 import django_filters
-from django import forms
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
-from taggit.models import Tag
-from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
+from django_filters.constants import EMPTY_VALUES
 
 from . import access
-from .models import Brand, Campaign, Lead, PipelineStatus, Role, Service, Source, Stage, TaggedLead, User
+from .models import Brand, Lead, Role, TaggedLead, User
 from .tags import tag_label
 
 ASSIGNEE_MINE = "mine"
 ASSIGNEE_UNASSIGNED = "unassigned"
 
 
-def brands_for(user):
+def brands_for(user: User) -> QuerySet[Brand]:
     """Brands whose leads the user may work with."""
     if user.role == Role.ADMIN:
         return Brand.objects.all()
     return Brand.objects.filter(pk__in=sorted(access.brand_ids(user)))
 
 
-def assignable_users(brands):
+def assignable_users(brands: QuerySet[Brand]) -> QuerySet[User]:
     """Active people who may hold leads of ``brands``."""
     return (
         User.objects.filter(is_active=True, role__in=[Role.EMPLOYEE, Role.MANAGER], brands__in=brands)
@@ -31,89 +35,39 @@ def assignable_users(brands):
     )
 
 
-def user_label(user):
+def user_label(user: User) -> str:
     return user.get_full_name().strip() or user.get_username()
 
 
 class AssigneeFilter(django_filters.ChoiceFilter):
     """Assignee: "mine", "unassigned" or a person."""
 
-    def filter(self, qs, value):
+    def filter(self, qs: QuerySet[Lead], value: str) -> QuerySet[Lead]:
         if not value:
             return qs
         if value == ASSIGNEE_MINE:
             return qs.filter(assignee=self.parent.request.user)
         if value == ASSIGNEE_UNASSIGNED:
             return qs.filter(assignee__isnull=True)
-        return qs.filter(assignee_id=value)
+        return qs.filter(assignee_id=int(value))
 
 
-class LeadFilterSet(WagtailFilterSet):
-    status = django_filters.ModelMultipleChoiceFilter(
-        queryset=PipelineStatus.objects.all(),
-        label=_("Status"),
-        widget=forms.CheckboxSelectMultiple,
-        distinct=False,
-    )
-    stage = django_filters.ChoiceFilter(
-        field_name="status__stage", choices=Stage.choices, label=_("Stage"), empty_label=_("All")
-    )
-    assignee = AssigneeFilter(label=_("Assignee"), empty_label=_("Anyone"))
-    brand = django_filters.ModelChoiceFilter(queryset=Brand.objects.none(), label=_("Brand"))
-    service = django_filters.ModelChoiceFilter(queryset=Service.objects.none(), label=_("Service"))
-    source = django_filters.ModelChoiceFilter(queryset=Source.objects.all(), label=_("Source"))
-    campaign = django_filters.ModelChoiceFilter(queryset=Campaign.objects.none(), label=_("Campaign"))
-    submitted = django_filters.DateFromToRangeFilter(
-        field_name="submitted_at", label=_("Submitted"), widget=DateRangePickerWidget
-    )
-    received = django_filters.DateFromToRangeFilter(
-        field_name="received_at", label=_("Received"), widget=DateRangePickerWidget
-    )
-    duplicates = django_filters.ChoiceFilter(
-        label=_("Duplicates"),
-        method="filter_duplicates",
-        empty_label=_("All"),
-        choices=[
-            ("duplicate", _("Is a duplicate of another lead")),
-            ("original", _("Has duplicates")),
-            ("any", _("Either")),
-        ],
-    )
-    tags = django_filters.ModelMultipleChoiceFilter(
-        queryset=Tag.objects.all(), label=_("Tags"), method="filter_tags", distinct=False
-    )
+class DuplicatesFilter(django_filters.ChoiceFilter):
+    """Leads that repeat another, that others repeat, or either."""
 
-    class Meta:
-        model = Lead
-        fields = []
-
-    def __init__(self, data=None, queryset=None, *, request=None, prefix=None):
-        super().__init__(data, queryset, request=request, prefix=prefix)
-        user = request.user
-        brands = brands_for(user)
-        self.filters["brand"].queryset = brands
-        self.filters["service"].queryset = Service.objects.filter(brand__in=brands).select_related("brand")
-        self.filters["campaign"].queryset = Campaign.objects.filter(
-            Q(brand__in=brands) | Q(brand__isnull=True)
+    def __init__(self, **options: Any) -> None:
+        options.setdefault("empty_label", _("All"))
+        options.setdefault(
+            "choices",
+            [
+                ("duplicate", _("Is a duplicate of another lead")),
+                ("original", _("Has duplicates")),
+                ("any", _("Either")),
+            ],
         )
-        self.filters["tags"].queryset = Tag.objects.order_by("name")
-        people = []
-        if user.role != Role.EMPLOYEE:
-            people = [(str(person.pk), user_label(person)) for person in assignable_users(brands)]
-        self.filters["assignee"].extra["choices"] = [
-            (ASSIGNEE_MINE, _("Assigned to me")),
-            (ASSIGNEE_UNASSIGNED, _("Unassigned")),
-            *people,
-        ]
+        super().__init__(**options)
 
-    @property
-    def form(self):
-        form = super().form
-        if "tags" in form.fields:
-            form.fields["tags"].label_from_instance = lambda tag: tag_label(tag.name)
-        return form
-
-    def filter_duplicates(self, qs, name, value):
+    def filter(self, qs: QuerySet[Lead], value: str) -> QuerySet[Lead]:
         has_duplicates = Q(pk__in=Lead.objects.filter(duplicate_of__isnull=False).values("duplicate_of_id"))
         if value == "duplicate":
             return qs.filter(duplicate_of__isnull=False)
@@ -123,7 +77,17 @@ class LeadFilterSet(WagtailFilterSet):
             return qs.filter(Q(duplicate_of__isnull=False) | has_duplicates)
         return qs
 
-    def filter_tags(self, qs, name, value):
-        if not value:
+
+class TagsFilter(django_filters.ModelMultipleChoiceFilter):
+    """Leads holding any of the chosen tags, which read as their labels."""
+
+    @property
+    def field(self) -> Any:
+        field = super().field
+        field.label_from_instance = lambda tag: tag_label(tag.name)
+        return field
+
+    def filter(self, qs: QuerySet[Lead], value: Any) -> QuerySet[Lead]:
+        if value in EMPTY_VALUES or not value:
             return qs
         return qs.filter(pk__in=TaggedLead.objects.filter(tag__in=value).values("content_object_id"))

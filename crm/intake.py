@@ -21,13 +21,14 @@ from django.utils import timezone
 
 from core.bulk import build, bulk_insert, insert_rows
 
-from . import assignment, classification, duplicates
+from . import assignment, classification, duplicates, lead_fields
 from .assignment import rule_note
 from .classification import Classification
 from .duplicates import DUPLICATE_TAG, duplicate_event, relink_event
 from .events import Actor, log_events, new_event
 from .models import (
     AssignmentRule,
+    Brand,
     ClassificationRule,
     Lead,
     LeadEvent,
@@ -40,68 +41,28 @@ from .normalise import phone_to_e164
 from .signals import lead_event_recorded, lead_events_recorded
 
 
-@dataclass
-class LeadData:
-    """Normalised input for a new lead, whatever channel it came from."""
+class LeadData(lead_fields.FieldValues):
+    """Normalised input for a new lead, whatever channel it came from: ``brand`` and any field of
+    ``crm.lead_fields`` an intake path fills, by keyword; when it was submitted, its tags, who entered it
+    and, when the channel already knows the lead is junk (e.g. its website marked it spam), why (it is
+    created closed)."""
 
-    brand: object
-    contact_name: str = ""
-    company: str = ""
-    email: str = ""
-    phone: str = ""
-    phone_e164: str = ""
-    location: str = ""
-    service: object = None
-    service_text: str = ""
-    message: str = ""
-    source: object = None
-    campaign: object = None
-    utm_source: str = ""
-    utm_medium: str = ""
-    utm_campaign: str = ""
-    utm_term: str = ""
-    utm_content: str = ""
-    external_source: str = ""
-    external_form: str = ""
-    external_id: str = ""
-    raw_payload: dict = field(default_factory=dict)
-    extra: dict = field(default_factory=dict)
-    submitted_at: object = None
-    tags: list = field(default_factory=list)
-    created_by: object = None
-    # The channel already knows the lead is junk (e.g. its website marked it spam): why; it is created closed.
-    junk_reason: str = ""
-
-
-# The ``LeadData`` fields copied onto the lead as they are; the relations among them are given as objects.
-_LEAD_FIELDS = [
-    "brand",
-    "contact_name",
-    "company",
-    "email",
-    "phone",
-    "phone_e164",
-    "location",
-    "service",
-    "service_text",
-    "message",
-    "source",
-    "campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "external_source",
-    "external_form",
-    "external_id",
-    "raw_payload",
-    "extra",
-    "created_by",
-]
-
-
-_LEAD_RELATIONS = ("brand", "service", "source", "campaign", "created_by")
+    def __init__(
+        self,
+        brand: Brand,
+        *,
+        submitted_at: datetime | None = None,
+        tags: list[str] | None = None,
+        created_by: User | None = None,
+        junk_reason: str = "",
+        **values: Any,
+    ) -> None:
+        values["brand"] = brand
+        self.fill(values)
+        self.submitted_at = submitted_at
+        self.tags = [] if tags is None else tags
+        self.created_by = created_by
+        self.junk_reason = junk_reason
 
 
 @transaction.atomic
@@ -308,11 +269,12 @@ def _create_leads(
 
 
 def _new_lead(data: LeadData, now: datetime, pending: PipelineStatus) -> Lead:
-    values = {name: getattr(data, name) for name in _LEAD_FIELDS}
+    values = {name: getattr(data, name) for name in lead_fields.intake_names()}
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
         values["phone_e164"] = phone_to_e164(values["phone"])
-    related = {name: values.pop(name) for name in _LEAD_RELATIONS}
+    related = {name: values.pop(name) for name in lead_fields.intake_relations()}
+    related["created_by"] = data.created_by
     related["status"] = pending
     values.update(
         submitted_at=min(cast(datetime, data.submitted_at or now), now),

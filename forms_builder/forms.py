@@ -6,6 +6,7 @@ import django.forms
 from django.utils.translation import gettext_lazy as _
 from wagtail.contrib.forms.forms import BaseForm, FormBuilder, WagtailAdminFormPageForm
 
+from crm import lead_fields
 from crm.normalise import normalise_email, phone_to_e164
 
 from .recipients import allowed_recipients, notification_addresses
@@ -14,25 +15,20 @@ HONEYPOT_FIELD = "website"
 RENDER_TOKEN_FIELD = "render_token"  # noqa: S105 (a field name)
 RESERVED_NAMES = {HONEYPOT_FIELD, RENDER_TOKEN_FIELD, "csrfmiddlewaretoken"}
 
-MAX_LENGTHS = {
-    "name": 200,
-    "company": 200,
-    "email": 254,
-    "phone": 40,
-    "location": 200,
-    "service": 200,
-    "message": 5000,
-    "extra": 1000,
-}
-AUTOCOMPLETE = {
-    "name": "name",
-    "company": "organization",
-    "email": "email",
-    "phone": "tel",
-    "location": "address-level2",
-}
+EXTRA_MAX_LENGTH = 1000
 TEXT_FIELD_TYPES = {"singleline", "multiline", "email", "hidden", "url"}
 NOT_TEXT_BOXES = {"hidden", "checkbox", "radio", "file"}
+
+
+def answer_max_length(lead_field: str) -> int:
+    """The longest answer a form field filling ``lead_field`` takes (see ``crm.lead_fields``)."""
+    answer = lead_fields.form_answer(lead_field)
+    return (answer.form_max_length if answer else None) or EXTRA_MAX_LENGTH
+
+
+def autocomplete(lead_field: str) -> str:
+    answer = lead_fields.form_answer(lead_field)
+    return answer.form.autocomplete if answer and answer.form else "on"
 
 
 def is_text_box(widget: django.forms.Widget) -> bool:
@@ -63,7 +59,7 @@ class LeadForm(BaseForm):
             elif is_text_box(widget):
                 widget.attrs.setdefault("class", "w3-input w3-border w3-round")
             if name in self.lead_fields:
-                widget.attrs.setdefault("autocomplete", AUTOCOMPLETE.get(self.lead_fields[name], "on"))
+                widget.attrs.setdefault("autocomplete", autocomplete(self.lead_fields[name]))
 
     @property
     def guard_field_names(self) -> tuple[str, str]:
@@ -108,7 +104,7 @@ class LeadFormBuilder(FormBuilder):
     def get_field_options(self, field: Any) -> dict[str, Any]:
         options = super().get_field_options(field)
         if field.field_type in TEXT_FIELD_TYPES:
-            options["max_length"] = MAX_LENGTHS.get(getattr(field, "lead_field", "extra"), 1000)
+            options["max_length"] = answer_max_length(getattr(field, "lead_field", "extra"))
         return options
 
     def create_singleline_field(self, field: Any, options: dict[str, Any]) -> django.forms.CharField:

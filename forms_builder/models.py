@@ -1,6 +1,6 @@
 """The lead forms' models, as Django finds them: the pages (``pages``) and what submissions leave behind (``records``)."""
 
-from .pages import LeadField, LeadFormField, LeadFormPage
+from .pages import EXTRA, LeadFormField, LeadFormPage
 from .records import (
     DeviceClass,
     FormDailyStats,
@@ -15,7 +15,7 @@ __all__ = [
     "DeviceClass",
     "FormDailyStats",
     "FormFieldErrorDaily",
-    "LeadField",
+    "EXTRA",
     "LeadFormField",
     "LeadFormPage",
     "LeadFormSubmission",

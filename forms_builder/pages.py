@@ -21,6 +21,7 @@ from wagtail.fields import RichTextField
 
 from core.client_ip import client_ip
 from core.visits import Visit, browser_language, device_class, read_visit, save_visit, truncate_ip
+from crm import lead_fields
 
 from . import guards, services
 from .forms import RENDER_TOKEN_FIELD, LeadForm, LeadFormBuilder, LeadFormPageAdminForm
@@ -35,15 +36,7 @@ def _is_preview(request: HttpRequest) -> bool:
     return bool(getattr(request, "is_preview", False))
 
 
-class LeadField(models.TextChoices):
-    NAME = "name", _("Contact name")
-    COMPANY = "company", _("Company")
-    EMAIL = "email", _("Email")
-    PHONE = "phone", _("Phone")
-    LOCATION = "location", _("Location")
-    SERVICE = "service", _("Service")
-    MESSAGE = "message", _("Message")
-    EXTRA = "extra", _("Extra (kept with the lead)")
+EXTRA = "extra"
 
 
 class LeadFormField(AbstractFormField):
@@ -53,8 +46,8 @@ class LeadFormField(AbstractFormField):
     lead_field = models.CharField(
         _("lead field"),
         max_length=16,
-        choices=LeadField.choices,
-        default=LeadField.EXTRA,
+        choices=[*lead_fields.form_choices(), (EXTRA, _("Extra (kept with the lead)"))],
+        default=EXTRA,
         help_text=_("Which field of the lead this answer fills."),
     )
 

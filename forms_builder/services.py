@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass, field
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -10,18 +10,18 @@ from django.utils import timezone
 
 from core.jobs import enqueue
 from core.visits import UTM_KEYS
+from crm import lead_fields
 from crm.intake import LeadData, create_lead
 from crm.matching import match_campaign, match_service
 from crm.models import Source
-from crm.normalise import clean_text, clean_utm, clean_value, normalise_email, phone_to_e164
+from crm.normalise import clean_text, clean_utm, phone_to_e164
 
 from .records import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
 
 if TYPE_CHECKING:
-    from .pages import LeadFormPage
+    from .pages import LeadFormField, LeadFormPage
 
 EXTERNAL_SOURCE = "lead_form"
-JOINED_LEAD_FIELDS = {"name": " ", "message": "\n\n"}
 
 
 @dataclass
@@ -64,12 +64,6 @@ def record_invalid_attempt(page: "LeadFormPage", field_names: list[str], day: da
         _increment(FormFieldErrorDaily, {"page_id": page.pk, "day": day, "field_name": name[:255]}, "errors")
 
 
-def _text(value: Any, multiline: bool = False) -> str:
-    if isinstance(value, bool):
-        return ""
-    return clean_value(value, multiline=multiline)
-
-
 def lead_data_for(
     page: "LeadFormPage",
     values: dict[str, Any],
@@ -79,38 +73,15 @@ def lead_data_for(
 ) -> LeadData:
     """The LeadData for one submission of ``page`` with the visitor's ``values`` (clean_name → value)."""
     fields = {form_field.clean_name: form_field for form_field in page.get_form_fields()}
-    mapped: dict[str, str] = {}
-    extra: dict[str, Any] = {}
-    for name, value in values.items():
-        form_field = fields.get(name)
-        lead_field = form_field.lead_field if form_field else "extra"
-        text = _text(value, multiline=lead_field == "message")
-        if lead_field == "extra" or (lead_field in mapped and lead_field not in JOINED_LEAD_FIELDS):
-            if value not in ("", None, []):
-                extra[clean_text(form_field.label if form_field else name)] = (
-                    [clean_text(item) for item in value]
-                    if isinstance(value, list)
-                    else clean_text(value, True)
-                )
-        elif text:
-            joiner = JOINED_LEAD_FIELDS.get(lead_field)
-            mapped[lead_field] = f"{mapped[lead_field]}{joiner}{text}" if lead_field in mapped else text
-    email, _valid = normalise_email(mapped.get("email", ""))
-    phone = mapped.get("phone", "")
+    answers, extra = _answers(fields, values)
+    phone = answers.get("phone", "")
     utm = {key: clean_utm(visit.utm.get(key, "")) for key in UTM_KEYS}
-    service_text = mapped.get("service", "")
+    service_text = answers.get("service_text", "")
     staff_user = user if getattr(user, "is_authenticated", False) else None
     return LeadData(
         brand=page.brand,
-        contact_name=mapped.get("name", "")[:200],
-        company=mapped.get("company", "")[:200],
-        email=email[:254],
-        phone=phone[:64],
         phone_e164=phone_to_e164(phone),
-        location=mapped.get("location", "")[:200],
         service=match_service(page.brand, service_text) or page.default_service,
-        service_text=service_text[:200],
-        message=mapped.get("message", ""),
         source=page.source or Source.objects.filter(key="web_form").first(),
         campaign=(
             match_campaign(page.brand, utm["utm_source"], utm["utm_medium"], utm["utm_campaign"])
@@ -130,7 +101,37 @@ def lead_data_for(
         extra=extra,
         created_by=staff_user,
         **utm,
+        **cast(dict[str, Any], {name: lead_fields.get(name).fit(value) for name, value in answers.items()}),
     )
+
+
+def _answers(
+    fields: dict[str, "LeadFormField"], values: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The lead fields the answers fill (``crm.lead_fields``), cleaned but not cut, and the extra answers.
+
+    A field several answers fill joins them when its lead field says how; otherwise the first fills it and
+    the rest, like answers filling no lead field, are kept as extra under their labels.
+    """
+    answers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    for name, value in values.items():
+        form_field = fields.get(name)
+        lead_field = lead_fields.form_answer(form_field.lead_field) if form_field else None
+        joiner = lead_field.form.joiner if lead_field and lead_field.form else None
+        if lead_field is None or (lead_field.name in answers and joiner is None):
+            if value not in ("", None, []):
+                extra[clean_text(form_field.label if form_field else name)] = (
+                    [clean_text(item) for item in value]
+                    if isinstance(value, list)
+                    else clean_text(value, True)
+                )
+            continue
+        text = "" if isinstance(value, bool) else lead_field.normalise(value)
+        if text:
+            joined = answers.get(lead_field.name)
+            answers[lead_field.name] = f"{joined}{joiner}{text}" if joined else text
+    return answers, extra
 
 
 @transaction.atomic

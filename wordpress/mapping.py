@@ -1,74 +1,32 @@
 """From a common record to ``LeadData``: field mapping, normalisation and catalogue matching."""
 
+from typing import Any
+
 from django.utils.translation import gettext as _
 
+from crm import lead_fields
 from crm.intake import LeadData
 from crm.matching import CampaignRules, ServiceCatalogue
-from crm.models import Lead, Source
-from crm.normalise import clean_text, clean_value, extract_utm, fold, normalise_email, phone_to_e164
+from crm.models import Source
+from crm.normalise import clean_text, extract_utm, fold, normalise_email, phone_to_e164
 
-# The original system's Spanish labels (and their usual variants) → lead fields.
-DEFAULT_LABELS = {
-    "nombre y apellido": "contact_name",
-    "nombre y apellidos": "contact_name",
-    "nombre completo": "contact_name",
-    "nombre": "contact_name",
-    "name": "contact_name",
-    "razon social": "company",
-    "empresa": "company",
-    "company": "company",
-    "email": "email",
-    "e mail": "email",
-    "correo": "email",
-    "correo electronico": "email",
-    "telefono": "phone",
-    "celular": "phone",
-    "whatsapp": "phone",
-    "phone": "phone",
-    "ubicacion": "location",
-    "localidad": "location",
-    "ciudad": "location",
-    "provincia": "location",
-    "me interesa el servicio": "service",
-    "servicio": "service",
-    "mensaje": "message",
-    "consulta": "message",
-    "message": "message",
-    "utm source": "utm_source",
-    "utm medium": "utm_medium",
-    "utm campaign": "utm_campaign",
-    "utm term": "utm_term",
-    "utm content": "utm_content",
-}
-LEAD_FIELDS = {
-    "contact_name",
-    "company",
-    "email",
-    "phone",
-    "location",
-    "service",
-    "message",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-}
+from .models import SourceForm, WordPressSource
+
 SPAM_TAGS = {"spam": "wp-spam", "trash": "wp-trash", "removed": "wp-removed"}
 INVALID_EMAIL_TAG = "invalid-email"
 UNKNOWN_SERVICE_TAG = "unknown-service"
 
 
-def flag_reason(status):
+def flag_reason(status: str | None) -> str:
     """Why a lead whose submission the site flagged is junk, for its status upstream."""
     return {
         "spam": _("Marked spam on the WordPress site."),
         "trash": _("Moved to the trash on the WordPress site."),
         "removed": _("No longer listed by the WordPress site (marked spam, trashed or deleted there)."),
-    }.get(status, "")
+    }.get(status or "", "")
 
 
-def restore_reason():
+def restore_reason() -> str:
     return _("Active again on the WordPress site.")
 
 
@@ -76,31 +34,23 @@ class RecordError(Exception):
     """The record cannot become a lead; it goes to quarantine with this reason."""
 
 
-_MAX_LENGTHS = {}
-
-
-def _max_length(name):
-    if name not in _MAX_LENGTHS:
-        _MAX_LENGTHS[name] = Lead._meta.get_field(name).max_length
-    return _MAX_LENGTHS[name]
-
-
 class FormContext:
     """What mapping a form's records needs, loaded once per page: mapping, services, campaigns."""
 
-    def __init__(self, source, form):
+    def __init__(self, source: WordPressSource, form: SourceForm) -> None:
         self.source = source
         self.form = form
-        self.mapping = {}
+        self.mapping: dict[str, str] = {}
+        keys = lead_fields.wordpress_keys()
         for key, target in (form.field_mapping or {}).items():
-            if target in LEAD_FIELDS or target == "ignore":
+            if target in keys or target == "ignore":
                 self.mapping[fold(key)] = target
                 self.mapping[str(key).strip()] = target
         self.services = ServiceCatalogue(form.brand)
         self.campaigns = CampaignRules(form.brand)
         self.lead_source = Source.objects.filter(key="wordpress").first()
 
-    def target(self, label, field_ids):
+    def target(self, label: str, field_ids: dict[str, str]) -> str | None:
         folded = fold(label)
         for key in (str(label).strip(), folded):
             if key in self.mapping:
@@ -108,10 +58,12 @@ class FormContext:
         for field_id, field_label in field_ids.items():
             if field_label == label and field_id in self.mapping:
                 return self.mapping[field_id]
-        return DEFAULT_LABELS.get(folded)
+        return lead_fields.wordpress_labels().get(folded)
 
 
-def lead_data(record, context, wordpress_source=None):
+def lead_data(
+    record: dict[str, Any], context: FormContext, wordpress_source: Source | None = None
+) -> LeadData:
     """``LeadData`` for a record, or ``RecordError`` when it cannot be a lead."""
     if not isinstance(record.get("raw"), dict):
         raise RecordError(_("The submission is not a JSON object."))
@@ -135,12 +87,12 @@ def lead_data(record, context, wordpress_source=None):
             extra[clean_text(label)[:200] or "?"] = clean_text(value, multiline=True)
 
     email, email_valid = normalise_email(values.get("email"))
-    phone = clean_value(values.get("phone"))
-    service_text = clean_value(values.get("service"))
     meta = record.get("meta") or {}
     utm = extract_utm(
         {key: values.get(key, "") for key in values if key.startswith("utm_")}, meta.get("source_url")
     )
+    answers, data = _answers(values, email, utm, extra)
+    phone, service_text = answers["phone"], answers["service_text"]
     tags, flags = [], []
     if not email_valid:
         tags.append(INVALID_EMAIL_TAG)
@@ -155,25 +107,9 @@ def lead_data(record, context, wordpress_source=None):
         service = context.form.default_service
     if record.get("cleaned"):
         flags.append("unstorable_characters_removed")
-    status_tag = SPAM_TAGS.get(record.get("status"))
+    status_tag = SPAM_TAGS.get(record.get("status") or "")
     if status_tag:
         tags.append(status_tag)
-
-    data = {
-        "contact_name": clean_value(values.get("contact_name")),
-        "company": clean_value(values.get("company")),
-        "email": email,
-        "phone": phone,
-        "location": clean_value(values.get("location")),
-        "service_text": service_text,
-    }
-    for name, value in list(data.items()):
-        limit = _max_length(name)
-        if len(value) > limit:
-            extra[f"{name} (full)"] = value
-            data[name] = value[:limit]
-    for key, value in utm.items():
-        data[key] = value[: _max_length(key)]
     if flags:
         extra["_flags"] = flags
     for key, value in meta.items():
@@ -184,7 +120,6 @@ def lead_data(record, context, wordpress_source=None):
         brand=context.form.brand,
         phone_e164=phone_to_e164(phone),
         service=service,
-        message=clean_value(values.get("message"), multiline=True),
         source=wordpress_source,
         campaign=context.campaigns.match(utm["utm_source"], utm["utm_medium"], utm["utm_campaign"]),
         external_source=context.source.external_key,
@@ -197,3 +132,30 @@ def lead_data(record, context, wordpress_source=None):
         junk_reason=flag_reason(record.get("status")),
         **data,
     )
+
+
+def _answers(
+    values: dict[str, Any], email: str, utm: dict[str, str], extra: dict[str, Any]
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The lead fields the record's answers fill (``crm.lead_fields``): as cleaned, and as stored.
+
+    The address is ``email``, as ``normalise_email`` read it; UTM values are ``utm``, from the answers or
+    else the page's address. Stored values are cut to their fields' lengths; a longer answer (but a UTM
+    value) keeps its full text in ``extra``.
+    """
+    answers: dict[str, str] = {}
+    data: dict[str, Any] = {}
+    for field, answer in lead_fields.wordpress_answers():
+        name, limit = field.name, field.max_length
+        if name in utm:
+            value = utm[name]
+        elif name == "email":
+            value = email
+        else:
+            value = field.normalise(values.get(answer.key))
+        answers[name] = data[name] = value
+        if limit and len(value) > limit:
+            data[name] = value[:limit]
+            if name not in utm:
+                extra[f"{name} (full)"] = value
+    return answers, data

@@ -7,6 +7,7 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.snippets.widgets import AdminSnippetChooser
 
+from crm import lead_fields
 from crm.access import leads_for, statuses_offered
 from crm.assignment import assignable_users
 from crm.filters import brands_for, user_label
@@ -83,18 +84,7 @@ class LeadCreateForm(LeadFormMixin, WagtailAdminModelForm):
 
     class Meta:
         model = Lead
-        fields = [
-            "brand",
-            "source",
-            "contact_name",
-            "company",
-            "email",
-            "phone",
-            "location",
-            "service",
-            "campaign",
-            "message",
-        ]
+        fields = list(lead_fields.manual_names())
 
     def __init__(self, *args, for_user=None, **kwargs):
         super().__init__(*args, for_user=for_user, **kwargs)
@@ -227,7 +217,7 @@ class LeadChooserFilterForm(BaseFilterForm):
         if not query:
             return objects
         match = Q()
-        for name in ("contact_name", "company", "email", "phone"):
+        for name in lead_fields.search_names(chooser=True):
             match |= Q(**{f"{name}__icontains": query})
         if query.lstrip("#").isdigit():
             match |= Q(pk=int(query.lstrip("#")))

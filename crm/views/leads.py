@@ -1,8 +1,8 @@
 """Lead admin views: the snippet views narrowed to the user's leads, and the actions on leads.
 
 Every view looks leads up through ``crm.access.leads_for`` (a lead outside the user's scope is a 404)
-and checks ``crm.access.can_act_on_lead`` before any change (a 403). New leads go through
-``crm.intake`` and changes through ``crm.services`` only, so each one writes its event.
+and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go through
+``crm.services`` only, so each one writes its event.
 """
 
 import json
@@ -11,13 +11,12 @@ from django import forms
 from django.contrib.admin.utils import quote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
+from django.db.models import QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.functional import cached_property
 from django.utils.text import capfirst
-from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.generic import FormView
@@ -31,9 +30,8 @@ from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.widgets import AdminSnippetChooser
 
-from crm import access, intake, services, system_notes
-from crm.exports import LeadSpreadsheetExportMixin
-from crm.filters import ASSIGNEE_MINE, LeadFilterSet, user_label
+from crm import access, intake, lead_fields, services, system_notes
+from crm.filters import ASSIGNEE_MINE, user_label
 from crm.forms.leads import (
     AssignForm,
     BulkAssignForm,
@@ -47,17 +45,11 @@ from crm.forms.leads import (
     NoteForm,
 )
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, User
-from crm.normalise import phone_to_e164
 from crm.pagination import CappedCountPaginator
 from crm.tags import tag_labels
-from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
 
-LISTING_RELATED = ("brand", "service", "status", "assignee", "source", "campaign")
-LISTING_DEFERRED = ("message", "raw_payload", "extra")
-DETAIL_RELATED = (*LISTING_RELATED, "duplicate_of", "created_by")
 TIMELINE_LIMIT = 200
 BULK_LIMIT = 1000
-SEARCH_FIELDS = ["contact_name", "company", "email", "phone", "message"]
 
 
 def visible_leads(user, queryset=None):
@@ -127,106 +119,6 @@ def label_event_values(events):
 STATUS_KINDS = (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.CREATED, LeadEvent.Kind.CLASSIFIED)
 
 
-# Listing ---------------------------------------------------------------------------------------------
-
-
-def source_and_campaign(lead):
-    return " · ".join(str(part) for part in (lead.source, lead.campaign) if part)
-
-
-class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
-    """The lead listing: only the user's leads, counted cheaply, with no per-row queries."""
-
-    search_fields = SEARCH_FIELDS
-    search_backend_name = None
-    filterset_class = LeadFilterSet
-    default_ordering = "-submitted_at"
-    paginator_class = CappedCountPaginator
-    export_filename = "leads"
-
-    def dispatch(self, request, *args, **kwargs):
-        if self.is_export and not self.user_has_permission("export"):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_base_queryset(self):
-        queryset = Lead.objects.select_related(*LISTING_RELATED).prefetch_related("tags")
-        if not self.is_export:
-            queryset = queryset.defer(*LISTING_DEFERRED)
-        return visible_leads(self.request.user, queryset)
-
-    def order_queryset(self, queryset):
-        queryset = super().order_queryset(queryset)
-        ordering = self.ordering or self.default_ordering
-        tiebreak = "pk" if not ordering.startswith("-") else "-pk"
-        return queryset.order_by(*queryset.query.order_by, tiebreak)
-
-    def search_queryset(self, queryset):
-        if not self.is_searching:
-            return queryset
-        query = models.Q()
-        for field in self.search_fields:
-            query |= models.Q(**{f"{field}__icontains": self.search_query})
-        digits = "".join(ch for ch in self.search_query if ch.isdigit())
-        if len(digits) >= 6:
-            query |= models.Q(phone_e164__contains=digits)
-        return queryset.filter(query)
-
-    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
-        return self.paginator_class(
-            queryset,
-            per_page,
-            orphans=orphans,
-            allow_empty_first_page=allow_empty_first_page,
-            requested_page=self.request.GET.get(self.page_kwarg) or 1,
-            **kwargs,
-        )
-
-    @cached_property
-    def show_export_buttons(self):
-        return self.user_has_permission("export")
-
-    def get_page_title(self):
-        if self.request.GET.get("assignee") == ASSIGNEE_MINE:
-            return _("My leads")
-        return super().get_page_title()
-
-    @cached_property
-    def columns(self):
-        return [
-            LeadCheckboxColumn("bulk_actions", obj_type="snippet"),
-            self._get_title_column_class(LeadTitleColumn)(
-                "contact_name",
-                label=gettext_lazy("Name and company"),
-                accessor=str,
-                sort_key="contact_name",
-                get_url=lambda lead: lead_url("inspect", lead),
-                get_title_id=lambda lead: f"snippet_{quote(lead.pk)}_title",
-            ),
-            PlainColumn(
-                "submitted_at",
-                label=gettext_lazy("Submitted"),
-                accessor=lambda lead: date_format(localtime(lead.submitted_at), "SHORT_DATETIME_FORMAT"),
-                sort_key="submitted_at",
-            ),
-            PlainColumn("brand", label=gettext_lazy("Brand"), accessor="brand.name"),
-            PlainColumn("service", label=gettext_lazy("Service"), accessor=service_label),
-            StatusBadgeColumn("status", label=gettext_lazy("Status"), sort_key="status__order"),
-            PlainColumn(
-                "assignee",
-                label=gettext_lazy("Assignee"),
-                accessor=lambda lead: user_label(lead.assignee) if lead.assignee else "",
-                sort_key="assignee__username",
-            ),
-            PlainColumn("source", label=gettext_lazy("Source / campaign"), accessor=source_and_campaign),
-            AgeColumn("age", label=gettext_lazy("Age"), accessor="submitted_at"),
-        ]
-
-
-def service_label(lead):
-    return lead.service.name if lead.service else lead.service_text
-
-
 # Create and edit --------------------------------------------------------------------------------------
 
 
@@ -267,12 +159,15 @@ CREATE_PANELS = [
 ]
 
 
-def edit_panel():
+def edit_panel() -> ObjectList:
     return ObjectList(EDIT_PANELS, base_form_class=LeadEditForm).bind_to_model(Lead)
 
 
-def create_panel():
-    return ObjectList(CREATE_PANELS, base_form_class=LeadCreateForm).bind_to_model(Lead)
+def create_panel() -> ObjectList:
+    """``CREATE_PANELS``, then any field ``crm.lead_fields`` says a person enters that they do not place."""
+    placed = ObjectList(CREATE_PANELS).bind_to_model(Lead).get_form_options()["fields"]
+    unplaced = [FieldPanel(name) for name in lead_fields.manual_names() if name not in placed]
+    return ObjectList([*CREATE_PANELS, *unplaced], base_form_class=LeadCreateForm).bind_to_model(Lead)
 
 
 class ServiceErrorsMixin:
@@ -298,23 +193,10 @@ class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
     def get_form_class(self):
         return self.panel.get_form_class()
 
-    def save_instance(self):
+    def save_instance(self) -> Lead:
         form, user = self.form, self.request.user
-        data = intake.LeadData(
-            brand=form.cleaned_data["brand"],
-            source=form.cleaned_data["source"],
-            contact_name=form.cleaned_data["contact_name"],
-            company=form.cleaned_data["company"],
-            email=form.cleaned_data["email"],
-            phone=form.cleaned_data["phone"],
-            phone_e164=phone_to_e164(form.cleaned_data["phone"]) if form.cleaned_data["phone"] else "",
-            location=form.cleaned_data["location"],
-            service=form.cleaned_data["service"],
-            campaign=form.cleaned_data["campaign"],
-            message=form.cleaned_data["message"],
-            created_by=user,
-        )
-        lead = intake.create_lead(data, actor=user)
+        entered = {name: form.cleaned_data[name] for name in lead_fields.manual_names()}
+        lead = intake.create_lead(intake.LeadData(**entered, created_by=user), actor=user)
         if user.role == Role.EMPLOYEE and lead.assignee_id is None:
             lead = services.assign(
                 lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND)
@@ -372,44 +254,6 @@ class LeadUsageView(snippet_views.UsageView):
 # Inspect ----------------------------------------------------------------------------------------------
 
 
-INSPECT_FIELDS = [
-    "id",
-    "contact_name",
-    "company",
-    "email",
-    "phone",
-    "phone_e164",
-    "location",
-    "brand",
-    "service",
-    "service_text",
-    "message",
-    "source",
-    "campaign",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_term",
-    "utm_content",
-    "external_source",
-    "external_form",
-    "external_id",
-    "status",
-    "assignee",
-    "priority",
-    "classification_reason",
-    "skip_alerts",
-    "created_by",
-    "submitted_at",
-    "received_at",
-    "assigned_at",
-    "first_contacted_at",
-    "status_changed_at",
-    "last_activity_at",
-    "updated_at",
-]
-
-
 class LoadedLeadChooser(AdminSnippetChooser):
     """The lead chooser, given the lead it starts on: it shows that lead without fetching it again."""
 
@@ -435,20 +279,14 @@ class LeadInspectView(snippet_views.InspectView):
 
     template_name = "crm/leads/inspect.html"
 
-    def get_object(self, queryset=None):
-        queryset = Lead.objects.select_related(*DETAIL_RELATED).prefetch_related("tags")
+    def get_object(self, queryset: QuerySet[Lead] | None = None) -> Lead:
+        # The merge form starts on the lead's original.
+        related = (*lead_fields.detail_related(), "duplicate_of")
+        queryset = Lead.objects.select_related(*related).prefetch_related("tags")
         return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
 
-    def get_fields(self):
-        return [name for name in INSPECT_FIELDS if self._has_field(name)]
-
-    @staticmethod
-    def _has_field(name):
-        try:
-            Lead._meta.get_field(name)
-        except Exception:
-            return False
-        return True
+    def get_fields(self) -> list[str]:
+        return list(lead_fields.inspect_names())
 
     def get_timeline(self):
         lead = self.object

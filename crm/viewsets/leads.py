@@ -19,6 +19,7 @@ from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
 from crm.models import Lead, PipelineStatus, Role, Stage
 from crm.views import leads as views
+from crm.views import listing
 
 
 class LeadPermissionPolicy(ModelPermissionPolicy):
@@ -71,7 +72,7 @@ class LeadViewSet(SnippetViewSet):
     ordering = "-submitted_at"
     inspect_template_name = "crm/leads/inspect.html"
 
-    index_view_class = views.LeadIndexView
+    index_view_class = listing.LeadIndexView
     add_view_class = views.LeadCreateView
     edit_view_class = views.LeadEditView
     delete_view_class = views.LeadDeleteView

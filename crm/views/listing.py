@@ -1,0 +1,187 @@
+"""The lead listing: its columns, filters and search as ``crm.lead_fields`` declares them, and its export.
+
+Only the user's leads, counted cheaply, with no per-row queries: the relations its cells read are
+joined, and long texts it does not show are left out (the export reads them).
+"""
+
+from typing import Any
+
+import django_filters
+from django.contrib.admin.utils import quote
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.functional import cached_property
+from django.utils.translation import gettext as _
+from wagtail.admin.filters import WagtailFilterSet
+from wagtail.admin.ui.tables import Column
+from wagtail.snippets.views import snippets as snippet_views
+
+from crm import lead_fields
+from crm.exports import LeadSpreadsheetExportMixin
+from crm.field_spec import Cell, LeadField
+from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
+from crm.models import Campaign, Lead, Role, Service
+from crm.pagination import CappedCountPaginator
+from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
+from crm.views.leads import lead_url, visible_leads
+
+CELLS = {Cell.TEXT: PlainColumn, Cell.STATUS: StatusBadgeColumn, Cell.AGE: AgeColumn}
+SEARCH_DIGITS = 6
+
+
+class LeadFilterSet(WagtailFilterSet):
+    """The filters ``crm.lead_fields`` declares, in its order; choices offer only what the user may see."""
+
+    class Meta:
+        model = Lead
+        fields: list[str] = []
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet[Lead] | None = None,
+        *,
+        request: HttpRequest,
+        prefix: str | None = None,
+    ) -> None:
+        super().__init__(data, queryset, request=request, prefix=prefix)
+        self.filters = {}
+        for field in lead_fields.filter_fields():
+            built = self.build_filter(field)
+            built.model, built.parent = self.queryset.model, self
+            self.filters[field.filter.name or field.name] = built  # type: ignore[union-attr]
+        self.narrow_choices(request.user)
+
+    @classmethod
+    def build_filter(cls, field: LeadField) -> django_filters.Filter:
+        declared = field.filter
+        assert declared is not None
+        label = declared.label or field.heading
+        if declared.make is not None:
+            built = declared.make(label=label)
+        else:
+            built = cls.filter_for_field(field.model_field, field.name, declared.lookup)
+            built.label = label
+        if built.field_name is None:
+            built.field_name = field.name
+        return built
+
+    def narrow_choices(self, user: Any) -> None:
+        brands = brands_for(user)
+        choices = {
+            "brand": brands,
+            "service": Service.objects.filter(brand__in=brands).select_related("brand"),
+            "campaign": Campaign.objects.filter(Q(brand__in=brands) | Q(brand__isnull=True)),
+        }
+        for name, queryset in choices.items():
+            if name in self.filters:
+                self.filters[name].queryset = queryset
+        if "assignee" in self.filters:
+            people = []
+            if user.role != Role.EMPLOYEE:
+                people = [(str(person.pk), user_label(person)) for person in assignable_users(brands)]
+            self.filters["assignee"].extra["choices"] = [
+                (ASSIGNEE_MINE, _("Assigned to me")),
+                (ASSIGNEE_UNASSIGNED, _("Unassigned")),
+                *people,
+            ]
+
+
+class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
+    """The lead listing: only the user's leads, counted cheaply, with no per-row queries."""
+
+    search_backend_name = None
+    filterset_class = LeadFilterSet
+    default_ordering = "-submitted_at"
+    paginator_class = CappedCountPaginator
+    export_filename = "leads"
+
+    @property
+    def search_fields(self) -> list[str]:
+        return lead_fields.search_names()
+
+    @search_fields.setter
+    def search_fields(self, value: Any) -> None:
+        """Wagtail's viewset hands the view its own ``search_fields``; the spec's stay."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if self.is_export and not self.user_has_permission("export"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_base_queryset(self) -> QuerySet[Lead]:
+        queryset = Lead.objects.select_related(*lead_fields.listing_related())
+        queryset = queryset.prefetch_related("tags")  # type: ignore[misc]  # django-stubs knows no taggit
+        if not self.is_export:
+            queryset = queryset.defer(*lead_fields.listing_deferred())
+        return visible_leads(self.request.user, queryset)
+
+    def order_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        queryset = super().order_queryset(queryset)
+        ordering = self.ordering or self.default_ordering
+        tiebreak = "pk" if not ordering.startswith("-") else "-pk"
+        return queryset.order_by(*queryset.query.order_by, tiebreak)
+
+    def search_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
+        if not self.is_searching:
+            return queryset
+        query = models.Q()
+        for name in lead_fields.search_names():
+            query |= models.Q(**{f"{name}__icontains": self.search_query})
+        digits = "".join(ch for ch in self.search_query if ch.isdigit())
+        if len(digits) >= SEARCH_DIGITS:
+            for name in lead_fields.digit_search_names():
+                query |= models.Q(**{f"{name}__contains": digits})
+        return queryset.filter(query)
+
+    def get_paginator(
+        self,
+        queryset: QuerySet[Lead],
+        per_page: int,
+        orphans: int = 0,
+        allow_empty_first_page: bool = True,
+        **kwargs: Any,
+    ) -> CappedCountPaginator:
+        return self.paginator_class(
+            queryset,
+            per_page,
+            orphans=orphans,
+            allow_empty_first_page=allow_empty_first_page,
+            requested_page=self.request.GET.get(self.page_kwarg) or 1,
+            **kwargs,
+        )
+
+    @cached_property
+    def show_export_buttons(self) -> bool:
+        return self.user_has_permission("export")
+
+    def get_page_title(self) -> str:
+        if self.request.GET.get("assignee") == ASSIGNEE_MINE:
+            return _("My leads")
+        return super().get_page_title()
+
+    @cached_property
+    def columns(self) -> list[Column]:
+        return [
+            LeadCheckboxColumn("bulk_actions", obj_type="snippet"),
+            *(self.column(field) for field in lead_fields.listing_fields()),
+        ]
+
+    def column(self, field: LeadField) -> Column:
+        declared = field.listing
+        assert declared is not None
+        options = {
+            "label": declared.label or field.heading,
+            "accessor": declared.value or field.name,
+            "sort_key": declared.sort_key,
+        }
+        if declared.cell is Cell.TITLE:
+            return self._get_title_column_class(LeadTitleColumn)(
+                field.name,
+                get_url=lambda lead: lead_url("inspect", lead),
+                get_title_id=lambda lead: f"snippet_{quote(lead.pk)}_title",
+                **options,
+            )
+        return CELLS[declared.cell](field.name, **options)
