@@ -358,17 +358,8 @@ def mark_junk_upstream(lead: Lead, tag: str, reason: str, replaces: Iterable[str
     fields = []
     closing = None if worked or lead.status.is_closed else junk_status()
     if closing is not None:
-        previous = lead.status
-        lead.status = closing
-        lead.status_changed_at = now
-        fields += ["status", "status_changed_at"]
-        record_event(
-            lead,
-            LeadEvent.Kind.STATUS_CHANGED,
-            from_value=previous.key,
-            to_value=closing.key,
-            note=reason,
-            data={"closed_upstream": True, "reopen": previous.key},
+        fields = _move_by_system(
+            lead, closing, now, reason, {"closed_upstream": True, "reopen": lead.status.key}
         )
     _touch(lead, now, fields)
     return lead
@@ -402,20 +393,28 @@ def clear_junk_upstream(lead: Lead, tags: Collection[str], reason: str) -> Lead:
             key=(closed.data or {}).get("reopen") or closed.from_value
         ).first()
         if reopened is not None and reopened.pk != lead.status_id:
-            previous = lead.status
-            lead.status = reopened
-            lead.status_changed_at = now
-            fields += ["status", "status_changed_at"]
-            record_event(
-                lead,
-                LeadEvent.Kind.STATUS_CHANGED,
-                from_value=previous.key,
-                to_value=reopened.key,
-                note=reason,
-                data={"reopened_upstream": True},
-            )
+            fields = _move_by_system(lead, reopened, now, reason, {"reopened_upstream": True})
     _touch(lead, now, fields)
     return lead
+
+
+def _move_by_system(
+    lead: Lead, status: PipelineStatus, now: datetime, note: str, data: dict[str, Any]
+) -> list[str]:
+    """Move ``lead`` to ``status`` outside the pipeline rules (the system, not a person, decides), with
+    its status event; returns the fields to save."""
+    previous = lead.status
+    lead.status = status
+    lead.status_changed_at = now
+    record_event(
+        lead,
+        LeadEvent.Kind.STATUS_CHANGED,
+        from_value=previous.key,
+        to_value=status.key,
+        note=note,
+        data=data,
+    )
+    return ["status", "status_changed_at"]
 
 
 def _touch(lead: Lead, now: datetime | None = None, fields: Iterable[str] = ()) -> None:
