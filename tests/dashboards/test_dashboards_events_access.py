@@ -5,7 +5,7 @@ import pytest
 from crm.access import events_for, leads_for
 from crm.models import LeadEvent
 
-from .test_dashboards_dataset import build
+from tests.test_dashboards_dataset import build
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from tests.forms_support import make_form_page, submission
 PROXY = "127.0.0.1"
 CLIENT_A = "203.0.113.10"
 CLIENT_B = "198.51.100.20"
-BASE_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from .test_dashboards_dataset import build
+from tests.test_dashboards_dataset import build
 
 MARCH = "period=custom&start=2026-03-01&end=2026-03-31"
 PAGES = ["overview", "pipeline", "team", "campaigns"]
@@ -53,7 +53,7 @@ def csv_rows(response):
 
 @pytest.mark.parametrize("page", PAGES)
 def test_employees_and_marketing_cannot_open_the_dashboards(page, data, client_for, employee, marketer):
-    # Marketing opens the campaigns page (tests/test_home_search_and_campaigns.py).
+    # Marketing opens the campaigns page (tests/home/test_home_search_and_campaigns.py).
     for user in (employee, marketer) if page != "campaigns" else (employee,):
         client = client_for(user)
         for query in (MARCH, MARCH + "&export=team", MARCH + "&export=over_time"):

@@ -11,7 +11,7 @@ from django.urls import reverse
 from crm import intake, services
 from crm.models import Lead, PipelineStatus
 
-from .test_dashboards_dataset import build
+from tests.test_dashboards_dataset import build
 
 
 @pytest.fixture(autouse=True)

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from django.urls import reverse
 
-from .test_dashboards_dataset import build
+from tests.test_dashboards_dataset import build
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = [
     "alerts",
     "bench",

