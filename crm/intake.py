@@ -209,7 +209,7 @@ class _NewLead:
     reopen: str | None = None
 
 
-def _create_leads(
+def _create_leads(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     drafts: list[LeadData], actor: Actor, lookups: NewLeadLookups | None, *, batch: bool
 ) -> list[Lead]:
     if not drafts:

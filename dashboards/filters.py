@@ -99,7 +99,7 @@ class Catalogue:
         return [pk for pk, status in self.statuses.items() if status["key"] in keys]
 
 
-def _part(queryset, kind, pk="pk", a=None, b=None, c=None, d=None, number=None, money=None):
+def _part(queryset, kind, pk="pk", a=None, b=None, c=None, d=None, number=None, money=None):  # noqa: PLR0913 - known debt (ARCHITECTURE.md, Habits)
     def text(name):
         return name if name else Value("", output_field=CharField())
 

@@ -228,7 +228,7 @@ def _reformatted_email(rng, email):
     return email
 
 
-def generate_messy_submission(rng, submission_id, form_id, created, people, previous=None):
+def generate_messy_submission(rng, submission_id, form_id, created, people, previous=None):  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     """A submission as real sites hold it: repeat people and double submits, invalid emails and phones,
     long, odd and spammy messages, unknown services, job seekers, junk answers and odd UTMs.
 

@@ -61,7 +61,7 @@ class FormContext:
         return lead_fields.wordpress_labels().get(folded)
 
 
-def lead_data(
+def lead_data(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     record: dict[str, Any], context: FormContext, wordpress_source: Source | None = None
 ) -> LeadData:
     """``LeadData`` for a record, or ``RecordError`` when it cannot be a lead."""

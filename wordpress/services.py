@@ -37,7 +37,7 @@ def parse_form_spec(spec: str) -> tuple[str, Brand, Service | None]:
 
 
 @transaction.atomic
-def create_source(
+def create_source(  # noqa: PLR0913 - known debt (ARCHITECTURE.md, Habits)
     name: str,
     shape: str,
     url: str,

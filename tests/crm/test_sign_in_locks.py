@@ -8,7 +8,7 @@ from wagtail.models import ModelLogEntry
 
 from crm import people
 from tests.conftest import PASSWORD
-from tests.test_login import fail_times, sign_in
+from tests.crm.test_login import fail_times, sign_in
 
 
 def lock(client, user, times=5, ip="10.0.0.1"):

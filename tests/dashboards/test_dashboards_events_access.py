@@ -4,8 +4,7 @@ import pytest
 
 from crm.access import events_for, leads_for
 from crm.models import LeadEvent
-
-from tests.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_dataset import build
 
 
 @pytest.fixture

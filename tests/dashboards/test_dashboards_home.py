@@ -10,8 +10,7 @@ from django.urls import reverse
 
 from crm import intake, services
 from crm.models import Lead, PipelineStatus
-
-from tests.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_dataset import build
 
 
 @pytest.fixture(autouse=True)

@@ -9,8 +9,7 @@ from dashboards import metrics
 from dashboards.filters import load_catalogue, read_filters
 from dashboards.models import DashboardSettings
 from dashboards.sql import percentile_of
-
-from tests.test_dashboards_dataset import at, build, local
+from tests.dashboards.test_dashboards_dataset import at, build, local
 
 MARCH = {"period": "custom", "start": "2026-03-01", "end": "2026-03-31"}
 NOW = local(4, 1, 12)

@@ -7,7 +7,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from tests.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_dataset import build
 
 MARCH = "period=custom&start=2026-03-01&end=2026-03-31"
 PAGES = ["overview", "pipeline", "team", "campaigns"]

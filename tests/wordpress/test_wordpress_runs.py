@@ -113,7 +113,7 @@ def test_a_run_that_crashes_mid_form_keeps_what_the_form_stored(fake_wp, make_so
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a second process needs PostgreSQL")
 def test_a_killed_run_shows_what_each_form_stored(fake_wp, make_source):
-    from tests.test_wordpress_postgres import _form_leads, _kill_when, _start_wp_sync
+    from tests.wordpress.test_wordpress_postgres import _form_leads, _kill_when, _start_wp_sync
 
     source = make_source(fake_wp, "gravity")
     fake_wp.fail(path="/forms/3/entries", delay=60, skip=1)

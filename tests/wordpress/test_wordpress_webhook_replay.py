@@ -12,7 +12,7 @@ import pytest
 from crm.models import Lead
 from tests.fake_wordpress import *  # noqa: F403 - fixtures
 from tests.fake_wordpress import run_queued_jobs
-from tests.test_wordpress_webhooks import ELEMENTOR_SIMPLE, signed_headers, signed_url, token_url
+from tests.wordpress.test_wordpress_webhooks import ELEMENTOR_SIMPLE, signed_headers, signed_url, token_url
 from wordpress.models import SourceForm, Submission, WebhookDelivery, WordPressSource
 from wordpress.webhooks import MAX_JSON_DEPTH, sign
 

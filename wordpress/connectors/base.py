@@ -58,7 +58,7 @@ def _parse(value: object) -> datetime | None:
         return None
 
 
-def record(
+def record(  # noqa: PLR0913 - known debt (ARCHITECTURE.md, Habits)
     source: WordPressSource,
     form_id: object,
     external_id: object,

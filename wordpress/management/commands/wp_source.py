@@ -40,7 +40,7 @@ class Command(BaseCommand):
             raise CommandError(_("No source named “%(name)s”.") % {"name": name})
         return source
 
-    def handle_add(self, name, shape, url, user, password_env, timezone, form, slug, interval, **options):
+    def handle_add(self, name, shape, url, user, password_env, timezone, form, slug, interval, **options):  # noqa: PLR0913 - known debt (ARCHITECTURE.md, Habits)
         password = ""
         if password_env:
             if password_env not in os.environ:
