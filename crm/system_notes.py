@@ -74,6 +74,12 @@ MESSAGES = {
 }
 
 
+def register(code, message):
+    """A feature app's own note: stored as ``code`` with its parameters, read through ``message(**params)``
+    in the reader's language (call from the app's ``ready``)."""
+    MESSAGES[code] = message
+
+
 def render(stored):
     """The stored note or reason in the active language."""
     decoded = decode(stored)

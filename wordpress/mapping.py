@@ -4,7 +4,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from crm import lead_fields
+from crm import lead_fields, system_notes
 from crm.intake import LeadData
 from crm.matching import CampaignRules, ServiceCatalogue
 from crm.models import Source
@@ -17,16 +17,31 @@ INVALID_EMAIL_TAG = "invalid-email"
 UNKNOWN_SERVICE_TAG = "unknown-service"
 
 
+FLAGGED_UPSTREAM = "wordpress_flagged"
+RESTORED_UPSTREAM = "wordpress_restored"
+
+
 def flag_reason(status: str | None) -> str:
-    """Why a lead whose submission the site flagged is junk, for its status upstream."""
+    """Why a lead whose submission the site flagged is junk, for its status upstream: a system note
+    (``crm.system_notes``), read in the reader's language."""
+    if status not in SPAM_TAGS:
+        return ""
+    return system_notes.encode(FLAGGED_UPSTREAM, status=status)
+
+
+def restore_reason() -> str:
+    return system_notes.encode(RESTORED_UPSTREAM)
+
+
+def flagged_message(status: str = "") -> str:
     return {
         "spam": _("Marked spam on the WordPress site."),
         "trash": _("Moved to the trash on the WordPress site."),
         "removed": _("No longer listed by the WordPress site (marked spam, trashed or deleted there)."),
-    }.get(status or "", "")
+    }.get(status, "")
 
 
-def restore_reason() -> str:
+def restored_message() -> str:
     return _("Active again on the WordPress site.")
 
 

@@ -6,10 +6,10 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from alerts.models import Notification
-from crm import services
+from crm import services, system_notes
 from crm.models import CLOSED_STAGES, Lead, LeadEvent, Stage
 from tests.alerts_support import *  # noqa: F403 - fixtures
 from tests.alerts_support import run_jobs
@@ -110,7 +110,7 @@ def test_one_site_gives_the_same_working_leads_through_every_shape(
         ):
             lead = lead_of(sources[shape], flagged)
             assert lead.status.stage == Stage.JUNK and tag in lead.tags.names(), (shape, flagged)
-            assert "WordPress" in lead.classification_reason
+            assert "WordPress" in lead.get_classification_reason_display()
             assert lead.assignee is None
 
     # Flagged on the site after import: an old entry (Gravity Forms keeps its date_updated), a recent one,
@@ -167,7 +167,13 @@ def test_a_flag_closes_an_unworked_lead_with_a_reason_and_events(fake_wp, make_s
     assert tag in lead.tags.names()
     change = lead.events.get(kind=LeadEvent.Kind.STATUS_CHANGED, data__closed_upstream=True)
     assert change.actor is None and change.from_value == before and change.to_value == lead.status.key
-    assert "WordPress" in change.note
+    # Stored as a code, read in the reader's language (never in the language of whoever ran the sync).
+    upstream = "removed" if shape == "legacy" else "trash"
+    assert system_notes.decode(change.note) == ("wordpress_flagged", {"status": upstream})
+    with translation.override("en"):
+        assert "WordPress" in system_notes.render(change.note)
+    with translation.override("es-ar"):
+        assert "sitio de WordPress" in system_notes.render(change.note)
     assert leads_of(source).count() == 17
     held = Submission.objects.get(source=source, external_id=str(flagged))
     assert held.upstream_status == ("removed" if shape == "legacy" else "trash") and held.lead_id == lead.pk
@@ -189,7 +195,9 @@ def test_a_lead_the_flag_closed_reopens_when_the_site_restores_it(fake_wp, make_
     assert run.updated == 1
     lead = lead_of(source, flagged)
     assert lead.status.stage != Stage.JUNK and not set(lead.tags.names()) & FLAG_TAGS
-    assert lead.events.filter(kind=LeadEvent.Kind.STATUS_CHANGED, data__reopened_upstream=True).exists()
+    reopened = lead.events.get(kind=LeadEvent.Kind.STATUS_CHANGED, data__reopened_upstream=True)
+    with translation.override("es-ar"):
+        assert system_notes.render(reopened.note) == "Activo otra vez en el sitio de WordPress."
     assert_reconciled(source)
 
 
@@ -270,6 +278,15 @@ def test_gravity_spam_older_than_the_rescan_window_is_imported_closed_and_reconc
     assert run.created == 21 and run.fetched == 21
     for key in (*spam, trash):
         assert lead_of(source, key).status.stage == Stage.JUNK
+    with translation.override("es-ar"):
+        assert lead_of(source, trash).get_classification_reason_display() == (
+            "Enviado a la papelera en el sitio de WordPress."
+        )
+    with translation.override("en"):
+        assert (
+            lead_of(source, spam[0]).get_classification_reason_display()
+            == "Marked spam on the WordPress site."
+        )
     assert working(source) <= site_active(fake_wp)
     assert_reconciled(source)
 
