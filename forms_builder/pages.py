@@ -122,6 +122,12 @@ class LeadFormPage(AbstractEmailForm):
         verbose_name = _("lead form page")
         verbose_name_plural = _("lead form pages")
 
+    def get_submissions_list_view_class(self) -> type:
+        # Wagtail's submissions view loads page models when imported: not while this module loads.
+        from .submissions import LeadFormSubmissionsListView
+
+        return LeadFormSubmissionsListView
+
     def get_submission_class(self) -> type[LeadFormSubmission]:
         return LeadFormSubmission
 

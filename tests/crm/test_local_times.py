@@ -13,9 +13,12 @@ from axes.models import AccessAttempt
 from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
+from wagtail.models import ModelLogEntry
 
 from crm.intake import LeadData, create_lead
 from crm.models import Lead
+from forms_builder.models import LeadFormSubmission
+from tests.forms_support import make_form_page
 from wordpress.models import SourceForm, SyncRun, WordPressSource
 
 INSTANT = datetime.datetime(2026, 3, 2, 12, 30, tzinfo=datetime.UTC)
@@ -98,11 +101,19 @@ def test_dashboard_csv_states_local_time_with_its_offset(lead, admin_user, clien
 
 
 def test_site_history_csv_states_local_time_with_its_offset(lead, admin_user, client_for):
-    from wagtail.models import ModelLogEntry
-
     ModelLogEntry.objects.filter(object_id=str(lead.pk)).update(timestamp=INSTANT)
     response = client_for(admin_user).get(reverse("wagtailadmin_reports:site_history") + "?export=csv")
     body = b"".join(response.streaming_content).decode()
     rows = [row for row in csv.DictReader(io.StringIO(body)) if row["Name"] == "Ana Hora"]
     assert rows
     assert {row["Date/Time"] for row in rows} == {"2026-03-02T09:30:00-03:00"}
+
+
+def test_form_submission_csv_states_local_time_with_its_offset(brands, admin_user, client_for):
+    page = make_form_page(brands["intralog"])
+    submission = LeadFormSubmission.objects.create(page=page, form_data={"nombre_y_apellido": "Ana Hora"})
+    LeadFormSubmission.objects.filter(pk=submission.pk).update(submit_time=INSTANT)
+    url = reverse("wagtailforms:list_submissions", args=[page.pk]) + "?export=csv"
+    body = b"".join(client_for(admin_user).get(url).streaming_content).decode()
+    (row,) = list(csv.DictReader(io.StringIO(body)))
+    assert row["Submission date"] == "2026-03-02T09:30:00-03:00"
