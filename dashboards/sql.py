@@ -6,7 +6,9 @@ function registered on each connection, so both back ends return the same interp
 
 import datetime
 import math
+from zoneinfo import ZoneInfo
 
+from django.db import connections
 from django.db.models import Aggregate, FloatField, Func
 
 
@@ -151,8 +153,6 @@ class BusinessClock(Func):
 def _sqlite_business_clock(value, tzname, start_hour, end_hour):
     if value is None:
         return None
-    from zoneinfo import ZoneInfo
-
     moment = datetime.datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.UTC)
@@ -181,8 +181,6 @@ class GroupingSets:
 
     def rows(self):
         """``(index of the set, row dict)`` for every group; columns outside the set are absent."""
-        from django.db import connections
-
         inner = self.queryset.order_by().values(
             **{f"c_{name}": value for name, value in self.columns.items()}
         )

@@ -17,6 +17,8 @@ from wagtail.models import ModelLogEntry
 from wagtail.models.audit_log import LogEntryQuerySet, ModelLogEntryManager
 from wagtail.permission_policies import ModelPermissionPolicy
 
+from .leads import Lead
+
 ANY_ACTION = ["add", "change", "delete", "view"]
 # Up to this many reachable leads, lead entries are found from the leads' side (see LeadLogEntryManager).
 FEW_LEADS = 2000
@@ -53,8 +55,6 @@ def permitted_content_type_ids(user):
 
 
 def lead_content_type_id():
-    from .leads import Lead
-
     return ContentType.objects.get_for_model(Lead).pk
 
 

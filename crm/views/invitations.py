@@ -1,7 +1,7 @@
 """The public side of invitations: the invitee sets a name and password and lands in the admin."""
 
 from django import forms
-from django.contrib.auth import login, password_validation
+from django.contrib.auth import get_user_model, login, password_validation
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -27,8 +27,6 @@ class AcceptInvitationForm(forms.Form):
         if password1 and password2 and password1 != password2:
             self.add_error("password2", _("The two passwords do not match."))
         elif password1:
-            from django.contrib.auth import get_user_model
-
             candidate = get_user_model()(
                 username=self.invitation.email,
                 email=self.invitation.email,

@@ -1,5 +1,6 @@
 from django import template
-from django.utils import formats
+from django.http import QueryDict
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
 from dashboards import tables
@@ -25,8 +26,6 @@ def cell(value, kind):
     if kind == tables.DATE:
         return formats.date_format(value, "SHORT_DATE_FORMAT")
     if kind == tables.DATETIME:
-        from django.utils import timezone
-
         return formats.date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
     if kind == tables.TEXT:
         return value
@@ -65,8 +64,6 @@ def field_label(form, name):
 @register.simple_tag
 def sort_query(query, key, current):
     """The current query string sorted by ``key``, toggling the direction when it is already sorted by it."""
-    from django.http import QueryDict
-
     params = QueryDict(query, mutable=True)
     params["sort"] = f"-{key}" if current == key else key
     return params.urlencode()
