@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection, transaction
 from django.utils import translation
 
 from core.parallel import HelperDied, can_fork, read_ahead, shared_with_helpers
@@ -137,9 +138,13 @@ def test_helpers_still_working_when_the_caller_stops_are_killed():
             os.waitpid(pid, os.WNOHANG)
 
 
+@pytest.mark.django_db(transaction=True)  # outside the test's own transaction, as a sync runs
 def test_forking_needs_postgresql_outside_a_transaction_on_the_main_thread():
-    """The suite's default database is SQLite; a thread other than the main one never forks."""
-    assert not can_fork()
+    """Only PostgreSQL, outside a transaction, from the main thread: never on SQLite, never inside an
+    atomic block (helpers could not see its rows), never from another thread."""
+    assert can_fork() is (connection.vendor == "postgresql")
+    with transaction.atomic():
+        assert not can_fork()
     answers = []
     thread = threading.Thread(target=lambda: answers.append(can_fork()))
     thread.start()
