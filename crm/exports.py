@@ -61,7 +61,7 @@ class LocalTimeExportMixin(SpreadsheetExportMixin):
     fields that hold datetimes without being model ``DateTimeField``s.
     """
 
-    time_columns = ()
+    time_columns: tuple[str, ...] = ()
     custom_value_preprocess = {
         **SpreadsheetExportMixin.custom_value_preprocess,
         datetime.datetime: {
