@@ -138,7 +138,8 @@ def test_helpers_still_working_when_the_caller_stops_are_killed():
             os.waitpid(pid, os.WNOHANG)
 
 
-@pytest.mark.django_db(transaction=True)  # outside the test's own transaction, as a sync runs
+# Outside the test's own transaction, as a sync runs.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_forking_needs_postgresql_outside_a_transaction_on_the_main_thread():
     """Only PostgreSQL, outside a transaction, from the main thread: never on SQLite, never inside an
     atomic block (helpers could not see its rows), never from another thread."""
