@@ -1,4 +1,5 @@
-"""Every dashboard figure, computed by the database with grouped and conditional aggregation.
+"""The dashboards' lead figures (overview, pipeline, stale leads) and the rules they share with the team
+(``team``) and campaign (``campaigns``) figures: periods, SLA and overdue conditions, response times.
 
 Functions take the viewer, the cleaned filters (``filters.DashboardFilter``), the catalogue and the
 settings, and return plain dicts and lists sized by the number of groups, never by leads or events.
@@ -16,19 +17,17 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Q,
-    Sum,
     Value,
     When,
 )
-from django.db.models.functions import TruncDate, TruncDay, TruncMonth, TruncWeek
+from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from crm.access import brand_ids, events_for, leads_counted_for, on_related_lead
-from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, backfill_q
+from crm.access import events_for, on_related_lead
+from crm.models import Lead, LeadEvent, Stage, backfill_q
 
-from .models import DashboardSettings, PersonDay
-from .sql import BusinessClock, GroupingSets, Percentile, Seconds, business_clock
+from .sql import BusinessClock, Percentile, Seconds, business_clock
 
 TRUNCATE = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 HOUR = 3600.0
@@ -162,7 +161,7 @@ def _midnight(day):
 def leads_over_time(user, flt):
     """Leads submitted per day, week or month of the period (and the previous period, aligned). One query."""
     trunc = TRUNCATE[flt.interval]
-    when = _periods_q(flt)
+    when = periods_q(flt)
     rows = (
         flt.scope(user)
         .filter(when)
@@ -171,11 +170,11 @@ def leads_over_time(user, flt):
         .annotate(leads=Count("pk"))
         .order_by("bucket")
     )
-    found = {_bucket_day(row["bucket"]): row["leads"] for row in rows}
-    current = _buckets(flt.range.first_day, flt.range.last_day, flt.interval)
+    found = {bucket_day(row["bucket"]): row["leads"] for row in rows}
+    current = buckets(flt.range.first_day, flt.range.last_day, flt.interval)
     series = []
     previous_buckets = (
-        _buckets(flt.previous.first_day, flt.previous.last_day, flt.interval) if flt.compare else []
+        buckets(flt.previous.first_day, flt.previous.last_day, flt.interval) if flt.compare else []
     )
     for index, bucket in enumerate(current):
         row = {"bucket": bucket, "leads": found.get(bucket, 0)}
@@ -185,13 +184,13 @@ def leads_over_time(user, flt):
     return series
 
 
-def _bucket_day(value):
+def bucket_day(value):
     if isinstance(value, datetime.datetime):
         return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
     return value
 
 
-def _buckets(first, last, interval):
+def buckets(first, last, interval):
     """The start day of every bucket touching ``[first, last]``."""
     if interval == "week":
         cursor = first - datetime.timedelta(days=first.weekday())
@@ -234,7 +233,7 @@ def latest_leads(user, flt, groups, limit=5):
 # ---------------------------------------------------------------- periods
 
 
-def _period(flt, field):
+def period_range(flt, field):
     """0 for rows of the period, 1 for the previous period's (only when comparing)."""
     if not flt.compare:
         return Value(0, output_field=IntegerField())
@@ -244,14 +243,14 @@ def _period(flt, field):
     return Case(*whens, default=None, output_field=IntegerField())
 
 
-def _periods_q(flt, field="submitted_at"):
+def periods_q(flt, field="submitted_at"):
     """The period, or the period and the previous one (they touch: one range, one index scan)."""
     if not flt.compare:
         return flt.range.q(field)
     return Q(**{f"{field}__gte": flt.previous.start, f"{field}__lt": flt.range.end})
 
 
-def _if(condition, then=1):
+def counted_if(condition, then=1):
     return Case(When(condition, then=then), default=None, output_field=FloatField())
 
 
@@ -312,7 +311,7 @@ def stage_funnel(user, flt, groups, distribution):
     events = (
         events_for(user)
         .filter(
-            on_related_lead(flt.lead_q & _periods_q(flt), "lead__"),
+            on_related_lead(flt.lead_q & periods_q(flt), "lead__"),
             kind=LeadEvent.Kind.STATUS_CHANGED,
             created_at__gte=earliest.start,
             to_value__in=[*groups.keys_won, *groups.keys_closed_or_new],
@@ -426,7 +425,7 @@ def _response():
     )
 
 
-def _lead_figures(settings, now):
+def lead_figures(settings, now):
     """Per-lead aggregates of the personal panel (the team table uses the same conditions)."""
     met, due = sla_conditions(settings, now)
     return {
@@ -437,400 +436,3 @@ def _lead_figures(settings, now):
         "sla_met": Count("pk", filter=met),
         "sla_due": Count("pk", filter=due),
     }
-
-
-TEAM_COLUMNS = [
-    "assigned",
-    "contacted_leads",
-    "median_response",
-    "p90_response",
-    "sla_share",
-    "quoted",
-    "won",
-    "conversion",
-    "open",
-    "stale",
-    "activity",
-]
-TEAM_TOTALS = [
-    "assigned",
-    "contacted_leads",
-    "median_response_hours",
-    "sla_share",
-    "quoted",
-    "won",
-    "conversion",
-    "activity",
-]
-ROLLUP_COUNTERS = ["activity", "contacted", "first_contacts", "quoted", "won"]
-
-
-def _rollup_scope(user):
-    """The rollup rows of the leads ``user`` may see (rows carry the lead's brand); None for none."""
-    if not user.is_authenticated or not user.is_active:
-        return None
-    if user.role == Role.ADMIN:
-        return Q()
-    if user.role == Role.MANAGER:
-        return Q(brand_id__in=sorted(brand_ids(user)))
-    return None
-
-
-def _rollup_days(user, flt):
-    """Rollup sums per local day and person over the period (and the previous one). One query."""
-    scope = _rollup_scope(user)
-    if scope is None:
-        return []
-    first = (flt.previous if flt.compare else flt.range).first_day
-    return list(
-        PersonDay.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
-        .values("day", "person_id")
-        .annotate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
-        .order_by()
-    )
-
-
-def _assigned_days(user, flt):
-    """Leads per current assignee and local day of their assignment, over the period(s). One query."""
-    return list(
-        flt.scope(user)
-        .filter(_periods_q(flt, "assigned_at"), assignee__isnull=False)
-        .annotate(day=TruncDate("assigned_at"))
-        .values("assignee_id", "day")
-        .annotate(assigned=Count("pk"))
-        .order_by()
-    )
-
-
-def _lead_rows(user, flt, groups, settings, now):
-    """Lead figures per assignee and for everyone, each with ``_0`` (the period) and ``_1`` (the
-    previous one) columns, for leads submitted in the period(s). One query (GROUPING SETS)."""
-    met, due = sla_conditions(settings, now)
-    stale_before = now - datetime.timedelta(days=settings.stale_days)
-    contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
-    counted = {
-        "leads": Q(),
-        "contacted": Q(first_contacted_at__isnull=False),
-        "sla_met": met,
-        "sla_due": due,
-        "open": Q(status_id__in=groups.open),
-        "stale": Q(status_id__in=groups.open, last_activity_at__lt=stale_before),
-    }
-    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    columns = {"assignee": F("assignee_id")}
-    aggregates = {}
-    for index, span in spans.items():
-        for name, condition in counted.items():
-            columns[f"{name}_{index}"] = _if(span.q() & condition)
-            aggregates[f"{name}_{index}"] = ("count", f"{name}_{index}", None)
-        columns[f"response_{index}"] = Case(
-            When(
-                span.q() & contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))
-            ),
-            output_field=FloatField(),
-        )
-        aggregates[f"median_response_{index}"] = ("percentile", f"response_{index}", 0.5)
-        aggregates[f"p90_response_{index}"] = ("percentile", f"response_{index}", 0.9)
-    leads = flt.scope(user).filter(_periods_q(flt), assignee__isnull=False)
-    rows = []
-    for set_index, row in GroupingSets(leads, columns, [("assignee",), ()], aggregates).rows():
-        for index in spans:
-            figures = {name: row[f"{name}_{index}"] for name in [*counted, "median_response", "p90_response"]}
-            rows.append((set_index, {"period": index, "assignee": row.get("assignee"), **figures}))
-    return rows
-
-
-def team_figures(user, flt, groups, settings, now=None):  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
-    """Everything the team page shows, from three queries.
-
-    Per salesperson and for the team: leads assigned in the period (their current assignment), first
-    contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
-    SLA, open and stale leads of the leads submitted in the period. With comparison, ``previous`` holds
-    the previous period's team totals. ``trend``: per week of the period, leads assigned, leads
-    contacted for the first time and leads won.
-    """
-    now = now or timezone.now()
-    people, totals = {}, {0: {}, 1: {}}
-
-    def person(pk):
-        return people.setdefault(pk, {"person_id": pk})
-
-    for index, row in _lead_rows(user, flt, groups, settings, now):
-        period, assignee = row.pop("period"), row.pop("assignee")
-        if index == 1:
-            totals[period].update(row)
-        elif period == 0 and row["leads"]:
-            person(assignee).update(row)
-    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    weeks = {
-        week: {"bucket": week, "assigned": 0, "contacted": 0, "won": 0}
-        for week in _buckets(flt.range.first_day, flt.range.last_day, "week")
-    }
-
-    def period_of(day):
-        return next(
-            (period for period, span in ranges.items() if span.first_day <= day <= span.last_day), None
-        )
-
-    def week_of(day):
-        return day - datetime.timedelta(days=day.weekday())
-
-    for row in _assigned_days(user, flt):
-        day = _bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        total["assigned"] = total.get("assigned", 0) + row["assigned"]
-        if period == 0:
-            mine = person(row["assignee_id"])
-            mine["assigned"] = mine.get("assigned", 0) + row["assigned"]
-            weeks[week_of(day)]["assigned"] += row["assigned"]
-    for row in _rollup_days(user, flt):
-        day = _bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        for name, target in (
-            ("activity", "activity"),
-            ("first_contacts", "contacted_leads"),
-            ("quoted", "quoted"),
-            ("won", "won"),
-        ):
-            total[target] = total.get(target, 0) + row[name]
-        if period == 0:
-            mine = person(row["person_id"])
-            for name, target in (
-                ("activity", "activity"),
-                ("contacted", "contacted_leads"),
-                ("quoted", "quoted"),
-                ("won", "won"),
-            ):
-                mine[target] = mine.get(target, 0) + row[name]
-            week = weeks[week_of(day)]
-            week["contacted"] += row["first_contacts"]
-            week["won"] += row["won"]
-    return {
-        "rows": [_team_row(row) for row in people.values()],
-        "total": _team_row(totals[0]),
-        "previous": _team_row(totals[1]) if flt.compare else None,
-        "trend": list(weeks.values()),
-    }
-
-
-def team_performance(user, flt, groups, settings, now=None):
-    """``(rows, total)`` of ``team_figures``."""
-    figures = team_figures(user, flt, groups, settings, now)
-    return figures["rows"], figures["total"]
-
-
-def weekly_trend(user, flt, groups, settings=None, now=None):
-    """The weekly trend of ``team_figures``."""
-    return team_figures(user, flt, groups, settings or DashboardSettings.load(), now)["trend"]
-
-
-def _team_row(row):
-    for name in (
-        "leads",
-        "contacted",
-        "sla_met",
-        "sla_due",
-        "open",
-        "stale",
-        "activity",
-        "contacted_leads",
-        "quoted",
-        "won",
-        "assigned",
-    ):
-        row[name] = int(row.get(name) or 0)
-    row.setdefault("median_response", None)
-    row.setdefault("p90_response", None)
-    row["median_response_hours"] = (
-        row["median_response"] / HOUR if row["median_response"] is not None else None
-    )
-    row["p90_response_hours"] = row["p90_response"] / HOUR if row["p90_response"] is not None else None
-    row["sla_share"] = ratio(row["sla_met"], row["sla_due"])
-    row["conversion"] = ratio(row["won"], row["assigned"])
-    return row
-
-
-# ---------------------------------------------------------------- campaigns
-
-CAMPAIGN_DIMENSIONS = {
-    "campaign": ("campaign_id",),
-    "utm": ("utm_source", "utm_medium", "utm_campaign"),
-    "service": ("service_id",),
-    "brand": ("brand_id",),
-}
-CAMPAIGN_COMPARED = ("leads", "won", "conversion")
-
-
-def campaign_effectiveness(user, flt, groups, catalogue):
-    """Per campaign, UTM combination, service and brand. Two queries.
-
-    The counts come grouped by every dimension at once (a few hundred groups at most) and are added
-    up per table; the median time to won comes from the won leads, grouped per table in one query
-    (GROUPING SETS). A campaign's spend is shared equally among its leads of the period, so every
-    group's cost is the spend of the campaigns its leads belong to, in proportion. With comparison,
-    every row also holds the previous period's leads, won and conversion (``previous_*``).
-    """
-    period = _period(flt, "submitted_at")
-    leads = leads_counted_for(user).filter(flt.lead_q, _periods_q(flt))
-    dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
-    counted = {
-        "leads": Q(),
-        "valid": ~Q(status_id__in=groups.junk),
-        "contacted": Q(first_contacted_at__isnull=False),
-        "quoted": Q(status_id__in=groups.quoted_or_later),
-        "won": Q(status_id__in=groups.won),
-    }
-    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    finest = leads.values(*dimensions).annotate(
-        **{
-            f"{name}_{index}": Count("pk", filter=span.q() & condition)
-            for name, condition in counted.items()
-            for index, span in spans.items()
-        }
-    )
-    finest = [
-        {
-            **{field: row[field] for field in dimensions},
-            "period": index,
-            **{name: row[f"{name}_{index}"] for name in counted},
-        }
-        for row in finest.order_by()
-        for index in spans
-        if row[f"leads_{index}"]
-    ]
-    names = list(CAMPAIGN_DIMENSIONS)
-    medians = GroupingSets(
-        leads.filter(status_id__in=groups.won),
-        {
-            "period": period,
-            **{field: F(field) for field in dimensions},
-            "to_won": Seconds(F("status_changed_at"), F("submitted_at")),
-        },
-        [("period", *fields) for fields in CAMPAIGN_DIMENSIONS.values()],
-        {"median_to_won": ("percentile", "to_won", 0.5)},
-    ).rows()
-    per_campaign = {}
-    for row in finest:
-        key = (row["period"], row["campaign_id"])
-        per_campaign[key] = per_campaign.get(key, 0) + row["leads"]
-    tables = {(period_, name): {} for period_ in (0, 1) for name in names}
-    for row in finest:
-        campaign = catalogue.campaigns.get(row["campaign_id"])
-        share = (
-            float(campaign["spend"]) * row["leads"] / per_campaign[(row["period"], row["campaign_id"])]
-            if campaign is not None
-            else None
-        )
-        for name, fields in CAMPAIGN_DIMENSIONS.items():
-            key = tuple(row[field] for field in fields)
-            group = tables[(row["period"], name)].setdefault(
-                key,
-                {
-                    **dict(zip(fields, key, strict=True)),
-                    "leads": 0,
-                    "valid": 0,
-                    "contacted": 0,
-                    "quoted": 0,
-                    "won": 0,
-                    "cost": None,
-                    "median_to_won": None,
-                },
-            )
-            for figure in ("leads", "valid", "contacted", "quoted", "won"):
-                group[figure] += row[figure]
-            if share is not None:
-                group["cost"] = (group["cost"] or 0) + share
-    for index, row in medians:
-        name = names[index]
-        key = tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name])
-        group = tables[(row["period"], name)].get(key)
-        if group is not None:
-            group["median_to_won"] = row["median_to_won"]
-    result = {}
-    for name in names:
-        rows = [_finish_campaign_row(row) for row in tables[(0, name)].values()]
-        if flt.compare:
-            before = {key: _finish_campaign_row(row) for key, row in tables[(1, name)].items()}
-            for row in rows:
-                previous = before.get(tuple(row[field] for field in CAMPAIGN_DIMENSIONS[name]), {})
-                for figure in CAMPAIGN_COMPARED:
-                    row[f"previous_{figure}"] = previous.get(figure, 0 if figure != "conversion" else None)
-        result[name] = rows
-    return result
-
-
-def _finish_campaign_row(row):
-    for name in ("leads", "valid", "contacted", "quoted", "won"):
-        row[name] = int(row[name] or 0)
-    row["conversion"] = ratio(row["won"], row["valid"])
-    row["cost_per_lead"] = ratio(row["cost"], row["leads"]) if row.get("cost") is not None else None
-    row["cost_per_won"] = ratio(row["cost"], row["won"]) if row.get("cost") is not None else None
-    row["median_to_won_days"] = row["median_to_won"] / DAY if row["median_to_won"] is not None else None
-    return row
-
-
-def mark_best_and_worst(rows, min_leads):
-    """Flag the highest and lowest conversion among rows with at least ``min_leads`` leads."""
-    ranked = [row for row in rows if row["leads"] >= min_leads and row["conversion"] is not None]
-    for row in rows:
-        row["rank"] = ""
-    if len(ranked) < 2:
-        return rows
-    best = max(ranked, key=lambda row: (row["conversion"], row["leads"]))
-    worst = min(ranked, key=lambda row: (row["conversion"], -row["leads"]))
-    if best["conversion"] != worst["conversion"]:
-        best["rank"], worst["rank"] = "best", "worst"
-    return rows
-
-
-# ---------------------------------------------------------------- personal panel
-
-
-STATUS_FIELDS = ("key", "label", "label_es", "order")
-
-
-def personal_figures(user, settings, days=30, now=None):
-    """A salesperson's own open leads by status, overdue leads and figures of the last ``days`` days.
-
-    Four queries, none of which joins the statuses: the open and won statuses are picked from the
-    (small) status table first, so each lead query reads one index of the person's leads
-    (``dashboards_lead_assignee_cover`` on PostgreSQL, index-only) rather than their rows.
-    """
-    now = now or timezone.now()
-    statuses = {row["pk"]: row for row in PipelineStatus.objects.values("pk", "stage", *STATUS_FIELDS)}
-    open_ids = [pk for pk, row in statuses.items() if row["stage"] in (Stage.NEW, Stage.OPEN)]
-    won_ids = [pk for pk, row in statuses.items() if row["stage"] == Stage.WON]
-    mine = Lead.objects.filter(assignee=user)
-    stale_before = now - datetime.timedelta(days=settings.stale_days)
-    overdue_q = overdue_condition(settings, now) | Q(last_activity_at__lt=stale_before)
-    counts = (
-        mine.filter(status_id__in=open_ids)
-        .values("status_id")
-        .annotate(leads=Count("pk"), overdue=Count("pk", filter=overdue_q))
-        .order_by()
-    )
-    by_status = sorted(
-        (
-            {**row, **{f"status__{name}": statuses[row["status_id"]][name] for name in STATUS_FIELDS}}
-            for row in counts
-        ),
-        key=lambda row: (row["status__order"], row["status_id"]),
-    )
-    order = ("assigned_at", "pk")
-    first_overdue = mine.filter(overdue_q, status_id__in=open_ids).order_by(*order).values("pk")[:10]
-    overdue = list(
-        Lead.objects.filter(pk__in=first_overdue).select_related("status", "brand").order_by(*order)
-    )
-    since = now - datetime.timedelta(days=days)
-    figures = mine.filter(assigned_at__gte=since).aggregate(
-        **_lead_figures(settings, now), won=Count("pk", filter=Q(status_id__in=won_ids))
-    )
-    figures = _team_row({**figures, "assigned": figures["leads"]})
-    figures["won_share"] = ratio(figures["won"], figures["leads"])
-    return {"by_status": by_status, "overdue": overdue, "figures": figures, "days": days}

@@ -11,7 +11,7 @@ from crm.filters import ASSIGNEE_MINE
 from crm.models import Role
 from crm.viewsets.leads import lead_viewset
 
-from . import metrics
+from . import team
 from .filters import status_label
 from .models import DashboardSettings
 from .views import can_view_dashboards
@@ -41,7 +41,7 @@ class PersonalPanel(Component):
     def get_context_data(self, parent_context=None):
         user = self.request.user
         settings = DashboardSettings.current()
-        figures = metrics.personal_figures(user, settings)
+        figures = team.personal_figures(user, settings)
         listing = reverse(lead_viewset.get_url_name("list"))
         for row in figures["by_status"]:
             row["label"] = status_label({"label": row["status__label"], "label_es": row["status__label_es"]})

@@ -12,7 +12,7 @@ from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 from crm.models import Stage
 from crm.viewsets.leads import lead_viewset
 
-from . import metrics
+from . import campaigns, metrics, team
 from .filters import load_catalogue, read_filters, status_label
 from .models import DashboardSettings
 from .tables import (
@@ -346,7 +346,7 @@ class TeamView(DashboardView):
 
     def build(self):
         user, flt = self.request.user, self.filters
-        figures = metrics.team_figures(user, flt, self.groups, self.settings, self.now)
+        figures = team.team_figures(user, flt, self.groups, self.settings, self.now)
         rows, total, trend = figures["rows"], figures["total"], figures["trend"]
         for row in rows:
             row["person"] = self.label("people", row["person_id"])
@@ -476,7 +476,7 @@ class CampaignsView(DashboardView):
 
     def build(self):
         user, flt = self.request.user, self.filters
-        tables = metrics.campaign_effectiveness(user, flt, self.groups, self.catalogue)
+        tables = campaigns.campaign_effectiveness(user, flt, self.groups, self.catalogue)
         sort = self.request.GET.get("sort", "")
         sections = []
         for key, title, name_columns in (
@@ -505,7 +505,7 @@ class CampaignsView(DashboardView):
                     row["label"] = " / ".join(
                         row[name] or "—" for name in ("utm_source", "utm_medium", "utm_campaign")
                     )
-            metrics.mark_best_and_worst(rows, self.settings.ranking_min_leads)
+            campaigns.mark_best_and_worst(rows, self.settings.ranking_min_leads)
             rows.sort(key=lambda row: -row["leads"])
             columns = name_columns + CAMPAIGN_FIGURE_COLUMNS
             if flt.compare:

@@ -1,4 +1,4 @@
-"""An index of each person's leads for their admin home (``metrics.personal_figures``).
+"""An index of each person's leads for their admin home (``team.personal_figures``).
 
 Keyed by assignee and assignment time, it carries the status and the contact and activity times, so
 the home's open leads by status, its first overdue leads (oldest assignment first) and its figures of

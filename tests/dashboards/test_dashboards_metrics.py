@@ -5,7 +5,9 @@ import datetime
 import pytest
 
 from crm.models import Role
+from dashboards import campaigns as campaign_metrics
 from dashboards import metrics
+from dashboards import team as team_metrics
 from dashboards.filters import load_catalogue, read_filters
 from dashboards.models import DashboardSettings
 from dashboards.sql import percentile_of
@@ -204,7 +206,7 @@ def test_stage_funnel(data, admin_user):
 
 def test_team_performance(data, admin_user, manager, employee, other_employee, settings_row):
     flt, groups, _catalogue = context(admin_user)
-    rows, total = metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
+    rows, total = team_metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
     rows = {row["person_id"]: row for row in rows}
     emp1, emp2, boss = rows[employee.pk], rows[other_employee.pk], rows[manager.pk]
     assert (emp1["assigned"], emp1["contacted_leads"], emp1["quoted"], emp1["won"], emp1["activity"]) == (
@@ -246,7 +248,7 @@ def test_team_performance(data, admin_user, manager, employee, other_employee, s
 def test_sla_hours_are_configurable(data, admin_user, employee, settings_row):
     settings_row.sla_hours = 10
     flt, groups, _catalogue = context(admin_user)
-    rows, total = metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
+    rows, total = team_metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
     emp1 = next(row for row in rows if row["person_id"] == employee.pk)
     assert (emp1["sla_met"], emp1["sla_due"]) == (3, 4)  # 2 h, 10 h and 4 h are all within 10 hours
     assert total["sla_share"] == pytest.approx(4 / 6)
@@ -256,7 +258,7 @@ def test_weekly_trend(data, admin_user):
     flt, groups, _catalogue = context(admin_user)
     trend = {
         row["bucket"]: (row["assigned"], row["contacted"], row["won"])
-        for row in metrics.weekly_trend(admin_user, flt, groups)
+        for row in team_metrics.weekly_trend(admin_user, flt, groups)
     }
     assert trend == {
         datetime.date(2026, 2, 23): (0, 0, 0),
@@ -275,11 +277,11 @@ def test_team_performance_for_a_manager_counts_only_their_brands(
 
     at(local(3, 30), services.assign, data["leads"]["L5"], intrapal_employee, admin_user)
     flt, groups, _catalogue = context(admin_user)
-    rows, total = metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
+    rows, total = team_metrics.team_performance(admin_user, flt, groups, settings_row, NOW)
     assert next(row for row in rows if row["person_id"] == intrapal_employee.pk)["assigned"] == 1
     assert total["assigned"] == 7
     flt, groups, _catalogue = context(manager)
-    rows, total = metrics.team_performance(manager, flt, groups, settings_row, NOW)
+    rows, total = team_metrics.team_performance(manager, flt, groups, settings_row, NOW)
     assert intrapal_employee.pk not in {row["person_id"] for row in rows}
     assert admin_user.pk not in {row["person_id"] for row in rows}
     assert (total["assigned"], total["activity"], total["open"]) == (6, 22, 3)
@@ -289,7 +291,7 @@ def test_campaign_effectiveness(data, admin_user, settings_row, brands):
     c1, c2 = data["campaigns"]
     s1, s2, s3 = data["services"]
     flt, groups, catalogue = context(admin_user)
-    tables = metrics.campaign_effectiveness(admin_user, flt, groups, catalogue)
+    tables = campaign_metrics.campaign_effectiveness(admin_user, flt, groups, catalogue)
     campaigns = {row["campaign_id"]: row for row in tables["campaign"]}
     first = campaigns[c1.pk]
     assert (first["leads"], first["valid"], first["contacted"], first["quoted"], first["won"]) == (
@@ -332,16 +334,16 @@ def test_campaign_effectiveness(data, admin_user, settings_row, brands):
     assert by_brand[brands["intralog"].pk]["cost_per_lead"] == pytest.approx(1150 / 6)
     assert by_brand[brands["intrapal"].pk]["won"] == 0
 
-    ranked = metrics.mark_best_and_worst(tables["campaign"], 2)
+    ranked = campaign_metrics.mark_best_and_worst(tables["campaign"], 2)
     assert {row["campaign_id"]: row["rank"] for row in ranked} == {c1.pk: "best", c2.pk: "worst", None: ""}
-    assert {row["rank"] for row in metrics.mark_best_and_worst(tables["campaign"], 5)} == {""}
+    assert {row["rank"] for row in campaign_metrics.mark_best_and_worst(tables["campaign"], 5)} == {""}
 
 
 def test_personal_figures(data, employee, other_employee, settings_row):
     from crm import services
 
     at(local(3, 31, 10), services.assign, data["leads"]["L5"], employee, None)
-    figures = metrics.personal_figures(employee, settings_row, now=NOW)
+    figures = team_metrics.personal_figures(employee, settings_row, now=NOW)
     assert [(row["status__key"], row["leads"], row["overdue"]) for row in figures["by_status"]] == [
         ("assigned", 1, 1),
         ("to_quote", 1, 1),
@@ -352,7 +354,7 @@ def test_personal_figures(data, employee, other_employee, settings_row):
     assert (mine["leads"], mine["contacted"], mine["won"]) == (4, 2, 0)
     assert mine["median_response_hours"] == pytest.approx(7)
     assert (mine["sla_met"], mine["sla_due"], mine["sla_share"]) == (1, 4, 0.25)
-    theirs = metrics.personal_figures(other_employee, settings_row, now=NOW)
+    theirs = team_metrics.personal_figures(other_employee, settings_row, now=NOW)
     assert [(row["status__key"], row["leads"]) for row in theirs["by_status"]] == [("assigned", 1)]
     assert theirs["figures"]["leads"] == 2
 
@@ -415,13 +417,13 @@ def test_sla_share_in_business_hours(data, admin_user, employee, other_employee,
     # at 18), L3 0 h (Mon 08→09, before opening), L7 0 h (Saturday). Calendar: 2, 10, 1 and 4 hours.
     business_hours.sla_hours = 1
     flt, groups, _catalogue = context(admin_user)
-    rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    rows, total = team_metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
     rows = {row["person_id"]: row for row in rows}
     assert (rows[employee.pk]["sla_met"], rows[employee.pk]["sla_due"]) == (1, 4)  # L7
     assert (rows[other_employee.pk]["sla_met"], rows[other_employee.pk]["sla_due"]) == (1, 2)  # L3
     assert (total["sla_met"], total["sla_due"], total["sla_share"]) == (2, 6, pytest.approx(2 / 6))
     business_hours.sla_business_hours = False
-    rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    rows, total = team_metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
     assert (total["sla_met"], total["sla_due"]) == (1, 6)  # only L3, exactly one hour
 
 
@@ -431,13 +433,13 @@ def test_uncontacted_leads_fall_due_after_the_business_hours(data, admin_user, b
     # 8 + 2 × 9 + 2 × 9 + 3 = 47 (170 calendar hours).
     business_hours.sla_hours = 120
     flt, groups, _catalogue = context(admin_user)
-    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    _rows, total = team_metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
     assert (total["sla_met"], total["sla_due"], total["sla_share"]) == (4, 4, 1.0)
     business_hours.sla_hours = 100
-    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    _rows, total = team_metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
     assert (total["sla_met"], total["sla_due"]) == (4, 5)  # L4 is now due, L6 not yet
     business_hours.sla_business_hours = False
-    _rows, total = metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
+    _rows, total = team_metrics.team_performance(admin_user, flt, groups, business_hours, NOW)
     assert (total["sla_met"], total["sla_due"]) == (4, 6)
 
 
@@ -448,15 +450,15 @@ def test_personal_panel_sla_in_business_hours(data, employee, business_hours):
     business_hours.sla_hours = 40
     # Assigned since 2 March 12:00: L2 (9 business hours to contact: met), L6 (waiting 47 h: due),
     # L7 (0 h: met), L5 (Tue 31 March 10:00, waiting 8 + 3 = 11 h: not due yet).
-    mine = metrics.personal_figures(employee, business_hours, now=NOW)["figures"]
+    mine = team_metrics.personal_figures(employee, business_hours, now=NOW)["figures"]
     assert (mine["sla_met"], mine["sla_due"], mine["sla_share"]) == (2, 3, pytest.approx(2 / 3))
     # Overdue with a 20-hour SLA: L5 has waited 11 business hours (26 calendar hours); L2 is stale.
     business_hours.sla_hours = 20
-    assert [str(lead) for lead in metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]] == [
-        "L2"
-    ]
+    assert [
+        str(lead) for lead in team_metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]
+    ] == ["L2"]
     business_hours.sla_business_hours = False
-    overdue = metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]
+    overdue = team_metrics.personal_figures(employee, business_hours, now=NOW)["overdue"]
     assert [str(lead) for lead in overdue] == ["L2", "L5"]
 
 
@@ -504,7 +506,7 @@ def test_funnel_counts_leads_that_left_an_open_or_won_status(data, admin_user, m
 
 def test_team_totals_of_the_previous_period(data, admin_user, manager, settings_row):
     flt, groups, _catalogue = context(admin_user, COMPARED)
-    figures = metrics.team_figures(admin_user, flt, groups, settings_row, NOW)
+    figures = team_metrics.team_figures(admin_user, flt, groups, settings_row, NOW)
     previous, total = figures["previous"], figures["total"]
     # February: nobody was assigned a lead; the manager moved P2 to won (one event).
     assert (previous["assigned"], previous["contacted_leads"], previous["quoted"], previous["won"]) == (
@@ -522,7 +524,7 @@ def test_team_totals_of_the_previous_period(data, admin_user, manager, settings_
 def test_campaign_rows_carry_the_previous_period(data, admin_user):
     c1, c2 = data["campaigns"]
     flt, groups, catalogue = context(admin_user, COMPARED)
-    tables = metrics.campaign_effectiveness(admin_user, flt, groups, catalogue)
+    tables = campaign_metrics.campaign_effectiveness(admin_user, flt, groups, catalogue)
     campaigns = {row["campaign_id"]: row for row in tables["campaign"]}
     assert {
         pk: (row["previous_leads"], row["previous_won"], row["previous_conversion"])

@@ -14,6 +14,7 @@ from alerts.models import Breach, Notification
 from crm import services
 from crm.models import AssignmentRule, Lead
 from dashboards import metrics
+from dashboards import team as team_metrics
 from dashboards.filters import load_catalogue, read_filters
 from dashboards.models import DashboardSettings
 from tests.alerts_support import *  # noqa: F403 - fixtures
@@ -138,14 +139,14 @@ def test_a_first_import_is_not_todays_demand_and_breaches_no_sla(
     settings_row = DashboardSettings.load()
     mine = leads.filter(assignee=employee)
     assert mine.exclude(pk__in=fresh).exists()
-    panel = metrics.personal_figures(employee, settings_row, now=later)
+    panel = team_metrics.personal_figures(employee, settings_row, now=later)
     expected_overdue = mine.filter(pk__in=fresh).count()
     assert panel["figures"]["sla_due"] == expected_overdue
     assert {lead.pk for lead in panel["overdue"]} == set(
         mine.filter(pk__in=fresh).values_list("pk", flat=True)
     )
     _form, flt = read_filters({"period": "custom", "start": "2025-06-01", "end": "2025-06-30"}, catalogue)
-    team = metrics.team_figures(admin_user, flt, groups, settings_row, now=later)
+    team = team_metrics.team_figures(admin_user, flt, groups, settings_row, now=later)
     assigned_old = leads.exclude(pk__in=fresh).filter(assignee__isnull=False).count()
     assert assigned_old > 100
     assert team["total"]["leads"] == assigned_old and team["total"]["sla_due"] == 0
