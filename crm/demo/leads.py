@@ -29,7 +29,7 @@ from crm.models import (
 from crm.normalise import phone_to_e164
 
 from .generator import CLASSIFICATION_TAGS, DUPLICATE_TAG, LeadGenerator, event_data
-from .people import DEMO_PASSWORD, seed_people
+from .people import ensure_people, seed_people
 
 DEMO_SOURCE = "demo"
 DEMO_SEED = 2026
@@ -143,22 +143,7 @@ class Catalogue:
 def ensure_sales_team():
     """The demo people the generated leads are assigned to and worked by (idempotent)."""
     seed_people()
-
-    brands = {brand.code: brand for brand in Brand.objects.all()}
-    for username, role, first_name, last_name, brand_codes in DEMO_SALES_TEAM:
-        user, created = User.objects.get_or_create(
-            username=username,
-            defaults={
-                "role": role,
-                "first_name": first_name,
-                "last_name": last_name,
-                "email": f"{username}@intralog.example",
-            },
-        )
-        if created:
-            user.set_password(DEMO_PASSWORD)
-            user.save()
-            user.brands.set([brands[code] for code in brand_codes if code in brands])
+    ensure_people(DEMO_SALES_TEAM)
 
 
 def ensure_campaigns(generator):

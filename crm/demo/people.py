@@ -1,5 +1,7 @@
 """The demo people: one user per role (two employees, one per brand), all with the public demo password."""
 
+from collections.abc import Iterable, Sequence
+
 from django.utils.functional import Promise
 
 from crm.models import Brand, Role, User
@@ -15,11 +17,12 @@ DEMO_PEOPLE = [
 ]
 
 
-def seed_people() -> list[tuple[str, str, str | Promise]]:
-    """Create one user per role (two employees, one per brand). Returns (username, password, role) rows."""
+def ensure_people(rows: Iterable[tuple[str, str, str, str, Sequence[str]]]) -> list[User]:
+    """The demo users ``(username, role, first name, last name, brand codes)``, created with the demo
+    password when missing (idempotent)."""
     brands = {brand.code: brand for brand in Brand.objects.all()}
-    logins: list[tuple[str, str, str | Promise]] = []
-    for username, role, first_name, last_name, brand_codes in DEMO_PEOPLE:
+    people = []
+    for username, role, first_name, last_name, brand_codes in rows:
         user, created = User.objects.get_or_create(
             username=username,
             defaults={
@@ -33,5 +36,10 @@ def seed_people() -> list[tuple[str, str, str | Promise]]:
             user.set_password(DEMO_PASSWORD)
             user.save()
             user.brands.set([brands[code] for code in brand_codes if code in brands])
-        logins.append((username, DEMO_PASSWORD, Role(user.role).label))
-    return logins
+        people.append(user)
+    return people
+
+
+def seed_people() -> list[tuple[str, str, str | Promise]]:
+    """Create one user per role (two employees, one per brand). Returns (username, password, role) rows."""
+    return [(user.username, DEMO_PASSWORD, Role(user.role).label) for user in ensure_people(DEMO_PEOPLE)]
