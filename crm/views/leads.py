@@ -32,6 +32,7 @@ from wagtail.snippets.widgets import AdminSnippetChooser
 
 from crm import access, intake, lead_fields, services, system_notes
 from crm.filters import ASSIGNEE_MINE, user_label
+from crm.forms.followups import FollowUpForm
 from crm.forms.leads import (
     AssignForm,
     BulkAssignForm,
@@ -44,7 +45,7 @@ from crm.forms.leads import (
     MergeForm,
     NoteForm,
 )
-from crm.models import Lead, LeadEvent, PipelineStatus, Role, User
+from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Role, User
 from crm.pagination import CappedCountPaginator
 from crm.tags import tag_labels
 
@@ -325,6 +326,7 @@ class LeadInspectView(snippet_views.InspectView):
         actions = [
             ("change_status", _("Change status"), ChangeStatusForm(user=user, leads=[lead])),
             ("contact", _("Log a contact attempt"), ContactAttemptForm()),
+            ("follow_up", _("Schedule a follow-up"), FollowUpForm(lead=lead, user=user)),
             ("note", _("Add a note"), NoteForm()),
             ("assign", _("Assign"), AssignForm(lead=lead)),
             ("merge", _("Merge into another lead"), merge_form(lead, user)),
@@ -443,7 +445,11 @@ class ChangeStatusView(LeadActionView):
 
     def perform(self, form):
         services.change_status(
-            self.lead, form.cleaned_data["status"], self.request.user, form.cleaned_data["note"]
+            self.lead,
+            form.cleaned_data["status"],
+            self.request.user,
+            form.cleaned_data["note"],
+            follow_up_at=form.cleaned_data.get("follow_up_at"),
         )
 
 
@@ -487,6 +493,8 @@ class ContactAttemptView(NoteView):
             form.cleaned_data["channel"],
             form.cleaned_data["outcome"],
             form.cleaned_data["note"],
+            follow_up_at=form.cleaned_data.get("follow_up_at"),
+            follow_up_kind=form.cleaned_data.get("follow_up_kind") or FollowUp.Kind.CALL,
         )
 
 
@@ -680,7 +688,9 @@ class BulkStatusAction(LeadFormBulkAction):
     @classmethod
     def execute_action(cls, objects, user=None, data=None, **kwargs):
         leads = Lead.objects.filter(pk__in=[lead.pk for lead in objects])
-        changed = services.bulk_change_status(leads, data["status"], user, data.get("note", ""))
+        changed = services.bulk_change_status(
+            leads, data["status"], user, data.get("note", ""), follow_up_at=data.get("follow_up_at")
+        )
         return changed, 0
 
     def get_success_message(self, num_parent_objects, num_child_objects):
