@@ -105,10 +105,12 @@ def cases():
     sample = Lead.objects.filter(email__contains="@", assignee=employee).order_by("pk").first()
     fragment = sample.email.split("@")[0][-8:] if sample else "gonzalez"
     inspected = Lead.objects.filter(assignee=employee).order_by("-submitted_at", "-pk").first()
-    worked = worked_lead(employee) or inspected
-    worked_text = (
-        f"{worked.n_events} events, {worked.n_follow_ups} follow-ups" if worked != inspected else "none"
-    )
+    worked = worked_lead(employee)
+    if worked is None:
+        worked, worked_text = inspected, "no lead with follow-ups"
+    else:
+        plural = "" if worked.n_follow_ups == 1 else "s"
+        worked_text = f"{worked.n_events} events, {worked.n_follow_ups} follow-up{plural}"
     listing = listing_url()
     list_ms, page_ms = TARGET_LIST_MS, TARGET_LEAD_PAGE_MS
     rows = []

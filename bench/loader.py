@@ -4,10 +4,11 @@ follow-ups in PostgreSQL.
 ``ensure_dataset(n_leads)`` is idempotent: it does nothing when exactly ``n_leads`` bench leads of this
 ``DATASET_VERSION`` are there. Otherwise, in ONE transaction, it empties the lead tables, drops their
 secondary indexes and foreign keys, streams leads, events, tags and follow-ups with ``COPY ... FREEZE``
-(psycopg 3 ``cursor.copy()``), rebuilds the indexes and constraints, marks the version, then runs
-``VACUUM ANALYZE``. A failure rolls everything back. The rows are the ones ``crm.demo.generator``
-describes (follow-ups: ``bench.follow_up_history``) and ``crm.demo.leads.Catalogue`` converts, so they
-match what the service layer writes (Wagtail log entries are not written).
+(psycopg 3 ``cursor.copy()``), rebuilds the indexes and constraints, marks the version and the
+generation time, then runs ``VACUUM ANALYZE``. A failure rolls everything back. The rows are the
+ones ``crm.demo.generator`` describes (follow-ups: ``bench.follow_up_history``) and
+``crm.demo.leads.Catalogue`` converts, so they match what the service layer writes (Wagtail log
+entries are not written).
 """
 
 import json
@@ -40,7 +41,9 @@ LEAD_TABLES = ("crm_lead", "crm_leadevent", "crm_taggedlead", "crm_followup")
 DATASET_VERSION = 2
 """Bump when the generated rows change: a database loaded by another version is reloaded.
 1: leads, events, tags. 2: follow-ups and ``Lead.next_action_at``."""
-VERSION_MARK = f"intralog bench dataset, version {DATASET_VERSION}"
+VERSION_MARK = f"intralog bench dataset, version {DATASET_VERSION}, generated at "
+"""Left on ``crm_lead`` as its comment, followed by the generator's ``now`` (times in the dataset, follow-up
+due times among them, are relative to it)."""
 CHUNK = 20_000
 WORKERS = max(2, os.cpu_count() or 2)
 
@@ -55,6 +58,7 @@ class LoadReport:
     cpu: dict = None
     follow_ups: int = 0
     open_follow_ups: int = 0
+    generated_at: str = ""
 
     def __str__(self):
         rows = (
@@ -62,7 +66,7 @@ class LoadReport:
             f"({self.open_follow_ups:,} open)"
         )
         if not self.loaded:
-            return f"dataset present: {rows}"
+            return f"dataset present (generated at {self.generated_at}): {rows}"
         steps = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.steps.items())
         cpu = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in (self.cpu or {}).items())
         return f"loaded {rows} in {self.seconds:.0f}s wall ({steps}; {cpu})"
@@ -117,9 +121,9 @@ def dataset_size():
     )
 
 
-def dataset_version():
-    """The version mark the loader left on the lead table ("" when none: not loaded, or loaded before
-    the mark existed)."""
+def dataset_mark():
+    """The mark the loader left on the lead table ("" when none: not loaded, or loaded before the mark
+    existed)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT obj_description('crm_lead'::regclass, 'pg_class')")
         return cursor.fetchone()[0] or ""
@@ -135,9 +139,13 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
 
     ensure_campaigns(generator)
     bench_leads, all_leads, events, follow_ups, open_follow_ups = dataset_size()
-    if bench_leads == n_leads == all_leads and dataset_version() == VERSION_MARK:
+    found = dataset_mark()
+    if bench_leads == n_leads == all_leads and found.startswith(VERSION_MARK):
         seconds = time.perf_counter() - started
-        return LoadReport(n_leads, events, False, seconds, {}, None, follow_ups, open_follow_ups)
+        generated_at = found.removeprefix(VERSION_MARK)
+        return LoadReport(
+            n_leads, events, False, seconds, {}, None, follow_ups, open_follow_ups, generated_at
+        )
     stdout.write(f"loading {n_leads:,} leads into {connection.settings_dict['NAME']} …\n")
     stdout.flush()
     steps = {}
@@ -158,7 +166,8 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
         "Python CPU (workers)": workers.ru_utime + workers.ru_stime,
     }
     seconds = time.perf_counter() - started
-    return LoadReport(n_leads, events, True, seconds, steps, cpu, follow_ups, open_follow_ups)
+    generated_at = dataset_mark().removeprefix(VERSION_MARK)
+    return LoadReport(n_leads, events, True, seconds, steps, cpu, follow_ups, open_follow_ups, generated_at)
 
 
 class _LeadIds:
@@ -323,7 +332,9 @@ class _Loader:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}"
                 )
-            cursor.execute(f"COMMENT ON TABLE crm_lead IS '{VERSION_MARK}'")
+            cursor.execute(
+                f"COMMENT ON TABLE crm_lead IS '{VERSION_MARK}{self.generator.now:%Y-%m-%d %H:%M} UTC'"
+            )
         return counts
 
     def _copy(self, raw, rendered, stdout):

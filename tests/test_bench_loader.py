@@ -72,6 +72,7 @@ def test_loader_loads_consistent_rows_once_and_keeps_the_schema():
     again = ensure_dataset(400, stdout=StringIO())
     assert not again.loaded and again.events == report.events
     assert again.follow_ups == report.follow_ups and again.open_follow_ups == report.open_follow_ups
+    assert again.generated_at == report.generated_at != ""
 
     # Sequences continue after the loaded ids: the service layer can add leads, events and follow-ups.
     lead = intake.create_lead(intake.LeadData(brand=Brand.objects.get(code="intralog"), contact_name="Nueva"))
