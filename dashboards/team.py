@@ -3,12 +3,11 @@ rollup) and a salesperson's own panel on the admin home."""
 
 import datetime
 
-from django.db.models import Case, Count, F, FloatField, Q, Sum, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
 from django.utils import timezone
 
 from crm.access import brand_ids
-from crm.models import Lead, PipelineStatus, Role, Stage
+from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
     HOUR,
@@ -22,7 +21,7 @@ from .metrics import (
     sla_conditions,
 )
 from .models import DashboardSettings, PersonDay
-from .sql import GroupingSets, Seconds
+from .sql import AnyOf, GroupingSets, Seconds
 
 TEAM_COLUMNS = [
     "assigned",
@@ -75,21 +74,33 @@ def _rollup_days(user, flt):
     )
 
 
-def _assigned_days(user, flt):
-    """Leads per current assignee and local day of their assignment, over the period(s). One query."""
+def _assigned_weeks(user, flt, weeks):
+    """Leads per current assignee by when their assignment was made: ``bucket`` is the index in
+    ``weeks`` (the Mondays of the period's weeks) of its week, or -1 in the previous period. One query.
+
+    The weeks' bounds are local midnights, compared with the assignment time as it is (no conversion to
+    a local day for each lead)."""
+    bounds = [_midnight(monday) for monday in weeks[1:]]
+    whens = [When(assigned_at__lt=flt.range.start, then=-1)] if flt.compare else []
+    whens += [When(assigned_at__lt=bound, then=index) for index, bound in enumerate(bounds)]
+    bucket = Case(*whens, default=len(weeks) - 1, output_field=IntegerField()) if whens else Value(0)
     return list(
         flt.scope(user)
         .filter(periods_q(flt, "assigned_at"), assignee__isnull=False)
-        .annotate(day=TruncDate("assigned_at"))
-        .values("assignee_id", "day")
+        .annotate(bucket=bucket)
+        .values("assignee_id", "bucket")
         .annotate(assigned=Count("pk"))
         .order_by()
     )
 
 
-def _lead_rows(user, flt, groups, settings, now):
-    """Lead figures per assignee and for everyone, each with ``_0`` (the period) and ``_1`` (the
-    previous one) columns, for leads submitted in the period(s). One query (GROUPING SETS)."""
+def _midnight(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _lead_columns(groups, settings, now):
+    """Per lead: 1 (or NULL) for each count of the team table and its first-response seconds (NULL when
+    not contacted after its assignment); and the aggregates of them, for ``GroupingSets``."""
     met, due = sla_conditions(settings, now)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
@@ -101,32 +112,42 @@ def _lead_rows(user, flt, groups, settings, now):
         "open": Q(status_id__in=groups.open),
         "stale": Q(status_id__in=groups.open, last_activity_at__lt=stale_before),
     }
-    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    columns = {"assignee": F("assignee_id")}
-    aggregates = {}
-    for index, span in spans.items():
-        for name, condition in counted.items():
-            columns[f"{name}_{index}"] = counted_if(span.q() & condition)
-            aggregates[f"{name}_{index}"] = ("count", f"{name}_{index}", None)
-        columns[f"response_{index}"] = Case(
-            When(
-                span.q() & contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))
-            ),
-            output_field=FloatField(),
-        )
-        aggregates[f"median_response_{index}"] = ("percentile", f"response_{index}", 0.5)
-        aggregates[f"p90_response_{index}"] = ("percentile", f"response_{index}", 0.9)
-    leads = flt.scope(user).filter(periods_q(flt), assignee__isnull=False)
-    rows = []
-    for set_index, row in GroupingSets(leads, columns, [("assignee",), ()], aggregates).rows():
-        for index in spans:
-            figures = {name: row[f"{name}_{index}"] for name in [*counted, "median_response", "p90_response"]}
-            rows.append((set_index, {"period": index, "assignee": row.get("assignee"), **figures}))
+    columns = {name: counted_if(condition) if condition else Value(1) for name, condition in counted.items()}
+    columns["response"] = Case(
+        When(contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))),
+        output_field=FloatField(),
+    )
+    aggregates = {name: ("count", name, None) for name in counted}
+    aggregates["median_response"] = ("percentile", "response", 0.5)
+    aggregates["p90_response"] = ("percentile", "response", 0.9)
+    return columns, aggregates
+
+
+def _lead_rows(user, flt, groups, settings, now):
+    """Lead figures of the leads submitted in the period: ``(0, row)`` per assignee and ``(1, row)`` for
+    everyone, each row with its ``period`` (0); with comparison, ``(1, row)`` of the previous period
+    (``period`` 1) too. One query, and one more for the previous period.
+
+    On PostgreSQL the period's leads are read assignee by assignee from the index of their submission
+    times per assignee (``dashboards_lead_assignee_submitted_cover``, index-only), already in the order
+    the grouping needs: no sort of the period's leads before the percentiles. The previous period is
+    only needed for everyone, so its leads are aggregated without any grouping.
+    """
+    columns, aggregates = _lead_columns(groups, settings, now)
+    leads = flt.scope(user).filter(assignee__isnull=False)
+    current = leads.filter(flt.range.q(), AnyOf("assignee_id", User.objects.values("pk")))
+    per_assignee = GroupingSets(
+        current, {"assignee": F("assignee_id"), **columns}, [("assignee",), ()], aggregates
+    )
+    rows = [(index, {"period": 0, **row}) for index, row in per_assignee.rows()]
+    if flt.compare:
+        everyone = GroupingSets(leads.filter(flt.previous.q()), columns, [()], aggregates)
+        rows += [(1, {"period": 1, **row}) for _index, row in everyone.rows()]
     return rows
 
 
-def team_figures(user, flt, groups, settings, now=None):  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
-    """Everything the team page shows, from three queries.
+def team_figures(user, flt, groups, settings, now=None):
+    """Everything the team page shows, from four queries (five with comparison).
 
     Per salesperson and for the team: leads assigned in the period (their current assignment), first
     contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
@@ -141,67 +162,65 @@ def team_figures(user, flt, groups, settings, now=None):  # noqa: C901 - known d
         return people.setdefault(pk, {"person_id": pk})
 
     for index, row in _lead_rows(user, flt, groups, settings, now):
-        period, assignee = row.pop("period"), row.pop("assignee")
+        period, assignee = row.pop("period"), row.pop("assignee", None)
         if index == 1:
             totals[period].update(row)
-        elif period == 0 and row["leads"]:
+        elif row["leads"]:
             person(assignee).update(row)
-    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    weeks = {
-        week: {"bucket": week, "assigned": 0, "contacted": 0, "won": 0}
-        for week in buckets(flt.range.first_day, flt.range.last_day, "week")
-    }
-
-    def period_of(day):
-        return next(
-            (period for period, span in ranges.items() if span.first_day <= day <= span.last_day), None
-        )
-
-    def week_of(day):
-        return day - datetime.timedelta(days=day.weekday())
-
-    for row in _assigned_days(user, flt):
-        day = bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        total["assigned"] = total.get("assigned", 0) + row["assigned"]
+    mondays = buckets(flt.range.first_day, flt.range.last_day, "week")
+    weeks = [{"bucket": monday, "assigned": 0, "contacted": 0, "won": 0} for monday in mondays]
+    for row in _assigned_weeks(user, flt, mondays):
+        period = 1 if row["bucket"] < 0 else 0
+        _add(totals[period], "assigned", row["assigned"])
         if period == 0:
-            mine = person(row["assignee_id"])
-            mine["assigned"] = mine.get("assigned", 0) + row["assigned"]
-            weeks[week_of(day)]["assigned"] += row["assigned"]
-    for row in _rollup_days(user, flt):
-        day = bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        for name, target in (
-            ("activity", "activity"),
-            ("first_contacts", "contacted_leads"),
-            ("quoted", "quoted"),
-            ("won", "won"),
-        ):
-            total[target] = total.get(target, 0) + row[name]
-        if period == 0:
-            mine = person(row["person_id"])
-            for name, target in (
-                ("activity", "activity"),
-                ("contacted", "contacted_leads"),
-                ("quoted", "quoted"),
-                ("won", "won"),
-            ):
-                mine[target] = mine.get(target, 0) + row[name]
-            week = weeks[week_of(day)]
-            week["contacted"] += row["first_contacts"]
-            week["won"] += row["won"]
+            _add(person(row["assignee_id"]), "assigned", row["assigned"])
+            weeks[row["bucket"]]["assigned"] += row["assigned"]
+    _add_rollup(user, flt, totals, person, dict(zip(mondays, weeks, strict=True)))
     return {
         "rows": [_team_row(row) for row in people.values()],
         "total": _team_row(totals[0]),
         "previous": _team_row(totals[1]) if flt.compare else None,
-        "trend": list(weeks.values()),
+        "trend": weeks,
     }
+
+
+def _add(row, name, value):
+    row[name] = row.get(name, 0) + value
+
+
+TOTAL_COUNTERS = (
+    ("activity", "activity"),
+    ("first_contacts", "contacted_leads"),
+    ("quoted", "quoted"),
+    ("won", "won"),
+)
+PERSON_COUNTERS = (
+    ("activity", "activity"),
+    ("contacted", "contacted_leads"),
+    ("quoted", "quoted"),
+    ("won", "won"),
+)
+
+
+def _add_rollup(user, flt, totals, person, weeks):
+    """Adds the rollup's sums per day and person to the totals of each period, the period's people and
+    its weeks (``weeks``: Monday → week row)."""
+    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
+    for row in _rollup_days(user, flt):
+        day = bucket_day(row["day"])
+        period = next((key for key, span in ranges.items() if span.first_day <= day <= span.last_day), None)
+        if period is None:
+            continue
+        total = totals[period]
+        for name, target in TOTAL_COUNTERS:
+            total[target] = total.get(target, 0) + row[name]
+        if period == 0:
+            mine = person(row["person_id"])
+            for name, target in PERSON_COUNTERS:
+                mine[target] = mine.get(target, 0) + row[name]
+            week = weeks[day - datetime.timedelta(days=day.weekday())]
+            week["contacted"] += row["first_contacts"]
+            week["won"] += row["won"]
 
 
 def team_performance(user, flt, groups, settings, now=None):
