@@ -221,8 +221,9 @@ class GroupingSets:
     ``GROUP BY GROUPING SETS`` on PostgreSQL, a ``UNION ALL`` of grouped selects elsewhere.
 
     ``columns``: name → expression of the rows (compiled from the queryset); ``aggregates``: name →
-    ``(function, column, argument)`` with function one of count, sum, percentile. ``sets`` may be
-    ``[()]``: one row over all the rows.
+    ``(function, column, argument)`` with function one of count (the non-null values), count_true (the
+    rows where a boolean column is true), sum, percentile. ``sets`` may be ``[()]``: one row over all
+    the rows.
     """
 
     def __init__(self, queryset, columns, sets, aggregates):
@@ -231,6 +232,10 @@ class GroupingSets:
     def _aggregate_sql(self, vendor, function, column, argument):
         if function == "count":
             return f"COUNT(t.{column})"
+        if function == "count_true":
+            if vendor == "postgresql":
+                return f"COUNT(*) FILTER (WHERE t.{column})"
+            return f"COUNT(CASE WHEN t.{column} THEN 1 END)"
         if function == "sum":
             return f"SUM(t.{column})"
         if vendor == "postgresql":
@@ -283,7 +288,7 @@ class GroupingSets:
             group = self.sets[index]
             row = {name: values[1 + position] for position, name in enumerate(keys) if name in group}
             for name, value in zip(names, values[1 + len(keys) :], strict=True):
-                counted = self.aggregates[name][0] == "count"
+                counted = self.aggregates[name][0] in ("count", "count_true")
                 row[name] = value if value is None else int(value) if counted else float(value)
             result.append((index, row))
         return result

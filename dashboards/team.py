@@ -3,7 +3,19 @@ rollup) and a salesperson's own panel on the admin home."""
 
 import datetime
 
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from crm.access import brand_ids
@@ -13,7 +25,6 @@ from .metrics import (
     HOUR,
     bucket_day,
     buckets,
-    counted_if,
     lead_figures,
     overdue_condition,
     periods_q,
@@ -99,25 +110,28 @@ def _midnight(day):
 
 
 def _lead_columns(groups, settings, now):
-    """Per lead: 1 (or NULL) for each count of the team table and its first-response seconds (NULL when
-    not contacted after its assignment); and the aggregates of them, for ``GroupingSets``."""
+    """Per lead: whether it counts in each count of the team table, and its first-response seconds (NULL
+    when not contacted after its assignment); and the aggregates of them, for ``GroupingSets``."""
     met, due = sla_conditions(settings, now)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
     counted = {
-        "leads": Q(),
         "contacted": Q(first_contacted_at__isnull=False),
         "sla_met": met,
         "sla_due": due,
         "open": Q(status_id__in=groups.open),
         "stale": Q(status_id__in=groups.open, last_activity_at__lt=stale_before),
     }
-    columns = {name: counted_if(condition) if condition else Value(1) for name, condition in counted.items()}
+    columns = {
+        name: ExpressionWrapper(condition, output_field=BooleanField()) for name, condition in counted.items()
+    }
     columns["response"] = Case(
         When(contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))),
         output_field=FloatField(),
     )
-    aggregates = {name: ("count", name, None) for name in counted}
+    columns["leads"] = Value(1)
+    aggregates = {"leads": ("count", "leads", None)}
+    aggregates |= {name: ("count_true", name, None) for name in counted}
     aggregates["median_response"] = ("percentile", "response", 0.5)
     aggregates["p90_response"] = ("percentile", "response", 0.9)
     return columns, aggregates
