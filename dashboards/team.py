@@ -31,7 +31,7 @@ from .metrics import (
     ratio,
     sla_conditions,
 )
-from .models import DashboardSettings, PersonDay
+from .models import DashboardSettings, PersonBrandDay, PersonDay
 from .sql import AnyOf, GroupingSets, Seconds
 
 TEAM_COLUMNS = [
@@ -72,17 +72,33 @@ def _rollup_scope(user):
 
 
 def _rollup_days(user, flt):
-    """Rollup sums per local day and person over the period (and the previous one). One query."""
+    """Rollup sums per local day and person over the period (and the previous one). One query, on the
+    sums per day, person and brand when the filters name nothing finer (a brand, a person)."""
     scope = _rollup_scope(user)
     if scope is None:
         return []
+    rollup = PersonBrandDay if _fields(scope & flt.rollup_q) <= BRAND_DAY_FIELDS else PersonDay
     first = (flt.previous if flt.compare else flt.range).first_day
     return list(
-        PersonDay.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
+        rollup.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
         .values("day", "person_id")
         .annotate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
         .order_by()
     )
+
+
+BRAND_DAY_FIELDS = {"brand_id", "person_id", "pk"}
+
+
+def _fields(condition):
+    """The fields a ``Q`` tests (the part of each lookup before its first ``__``)."""
+    fields = set()
+    for child in condition.children:
+        if isinstance(child, Q):
+            fields |= _fields(child)
+        else:
+            fields.add(child[0].split("__")[0] if isinstance(child, tuple) else repr(child))
+    return fields
 
 
 def _assigned_weeks(user, flt, weeks):
