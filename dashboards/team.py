@@ -23,7 +23,6 @@ from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
     HOUR,
-    bucket_day,
     buckets,
     lead_figures,
     overdue_condition,
@@ -71,9 +70,10 @@ def _rollup_scope(user):
     return None
 
 
-def _rollup_days(user, flt):
-    """Rollup sums per local day and person over the period (and the previous one). One query, on the
-    sums per day, person and brand when the filters name nothing finer (a brand, a person)."""
+def _rollup_weeks(user, flt, mondays):
+    """Rollup sums per person by week (``bucket``, as in ``_week_bucket``) over the period (and the
+    previous one). One query, on the sums per day, person and brand when the filters name nothing finer
+    (a brand, a person)."""
     scope = _rollup_scope(user)
     if scope is None:
         return []
@@ -81,7 +81,8 @@ def _rollup_days(user, flt):
     first = (flt.previous if flt.compare else flt.range).first_day
     return list(
         rollup.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
-        .values("day", "person_id")
+        .annotate(bucket=_week_bucket(flt, mondays, "day", lambda day: day))
+        .values("person_id", "bucket")
         .annotate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
         .order_by()
     )
@@ -101,24 +102,27 @@ def _fields(condition):
     return fields
 
 
-def _assigned_weeks(user, flt, weeks):
-    """Leads per current assignee by when their assignment was made: ``bucket`` is the index in
-    ``weeks`` (the Mondays of the period's weeks) of its week, or -1 in the previous period. One query.
-
-    The weeks' bounds are local midnights, compared with the assignment time as it is (no conversion to
-    a local day for each lead)."""
-    bounds = [_midnight(monday) for monday in weeks[1:]]
-    whens = [When(assigned_at__lt=flt.range.start, then=-1)] if flt.compare else []
-    whens += [When(assigned_at__lt=bound, then=index) for index, bound in enumerate(bounds)]
-    bucket = Case(*whens, default=len(weeks) - 1, output_field=IntegerField()) if whens else Value(0)
+def _assigned_weeks(user, flt, mondays):
+    """Leads per current assignee by the week their assignment was made in (``bucket``, as in
+    ``_week_bucket``). One query."""
     return list(
         flt.scope(user)
         .filter(periods_q(flt, "assigned_at"), assignee__isnull=False)
-        .annotate(bucket=bucket)
+        .annotate(bucket=_week_bucket(flt, mondays, "assigned_at", _midnight))
         .values("assignee_id", "bucket")
         .annotate(assigned=Count("pk"))
         .order_by()
     )
+
+
+def _week_bucket(flt, mondays, field, bound):
+    """The index in ``mondays`` (the period's weeks) of the week of ``field``, or -1 in the previous
+    period, for rows of the period (and the previous one). ``bound(day)``: where a day starts, in the
+    field's terms (a local midnight for a time), so the field is compared as it is, with no conversion
+    to a local day on each row."""
+    whens = [When(**{f"{field}__lt": bound(flt.range.first_day)}, then=-1)] if flt.compare else []
+    whens += [When(**{f"{field}__lt": bound(monday)}, then=index) for index, monday in enumerate(mondays[1:])]
+    return Case(*whens, default=len(mondays) - 1, output_field=IntegerField()) if whens else Value(0)
 
 
 def _midnight(day):
@@ -205,7 +209,16 @@ def team_figures(user, flt, groups, settings, now=None):
         if period == 0:
             _add(person(row["assignee_id"]), "assigned", row["assigned"])
             weeks[row["bucket"]]["assigned"] += row["assigned"]
-    _add_rollup(user, flt, totals, person, dict(zip(mondays, weeks, strict=True)))
+    for row in _rollup_weeks(user, flt, mondays):
+        period = 1 if row["bucket"] < 0 else 0
+        for name, target in TOTAL_COUNTERS:
+            _add(totals[period], target, row[name])
+        if period == 0:
+            mine = person(row["person_id"])
+            for name, target in PERSON_COUNTERS:
+                _add(mine, target, row[name])
+            weeks[row["bucket"]]["contacted"] += row["first_contacts"]
+            weeks[row["bucket"]]["won"] += row["won"]
     return {
         "rows": [_team_row(row) for row in people.values()],
         "total": _team_row(totals[0]),
@@ -218,6 +231,7 @@ def _add(row, name, value):
     row[name] = row.get(name, 0) + value
 
 
+# rollup counter → figure, for the team's totals (each lead's first contact once) and for each person
 TOTAL_COUNTERS = (
     ("activity", "activity"),
     ("first_contacts", "contacted_leads"),
@@ -230,27 +244,6 @@ PERSON_COUNTERS = (
     ("quoted", "quoted"),
     ("won", "won"),
 )
-
-
-def _add_rollup(user, flt, totals, person, weeks):
-    """Adds the rollup's sums per day and person to the totals of each period, the period's people and
-    its weeks (``weeks``: Monday → week row)."""
-    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    for row in _rollup_days(user, flt):
-        day = bucket_day(row["day"])
-        period = next((key for key, span in ranges.items() if span.first_day <= day <= span.last_day), None)
-        if period is None:
-            continue
-        total = totals[period]
-        for name, target in TOTAL_COUNTERS:
-            total[target] = total.get(target, 0) + row[name]
-        if period == 0:
-            mine = person(row["person_id"])
-            for name, target in PERSON_COUNTERS:
-                mine[target] = mine.get(target, 0) + row[name]
-            week = weeks[day - datetime.timedelta(days=day.weekday())]
-            week["contacted"] += row["first_contacts"]
-            week["won"] += row["won"]
 
 
 def team_performance(user, flt, groups, settings, now=None):
