@@ -181,7 +181,7 @@ def _lead_rows(user, flt, groups, settings, now):
 
 
 def team_figures(user, flt, groups, settings, now=None):
-    """Everything the team page shows, from four queries (five with comparison).
+    """Everything the team page shows, from three queries (four with comparison).
 
     Per salesperson and for the team: leads assigned in the period (their current assignment), first
     contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
