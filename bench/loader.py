@@ -157,7 +157,7 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
     steps["dashboards rollup"] = time.perf_counter() - mark
     mark = time.perf_counter()
     with connection.cursor() as cursor:
-        for table in (*LEAD_TABLES, "dashboards_personday"):
+        for table in (*LEAD_TABLES, "dashboards_personday", "dashboards_personbrandday"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     steps["vacuum analyze"] = time.perf_counter() - mark
     own, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -25,9 +25,9 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from crm.access import events_for, on_related_lead
-from crm.models import Lead, LeadEvent, Stage, backfill_q
+from crm.models import Lead, LeadEvent, Stage, backfill_age
 
-from .sql import BusinessClock, Percentile, Seconds, business_clock
+from .sql import BusinessClock, Duration, Percentile, Seconds, business_clock
 
 TRUNCATE = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 HOUR = 3600.0
@@ -382,23 +382,33 @@ def sla_conditions(settings, now):
     site's time zone) when ``sla_business_hours`` is set. Backfilled leads (``crm.models.backfill_q``:
     past demand imported late) have no SLA.
     """
-    contacted_after_assignment = (
-        Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at")) & ~backfill_q()
-    )
+    contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
     if not settings.sla_business_hours:
-        sla = datetime.timedelta(hours=settings.sla_hours)
-        met = contacted_after_assignment & Q(first_contacted_at__lte=F("assigned_at") + sla)
-        return met, contacted_after_assignment | overdue_condition(settings, now)
-    met = contacted_after_assignment & Q(
-        LessThanOrEqual(_business_elapsed(settings, F("first_contacted_at")), settings.sla_hours * HOUR)
-    )
-    return met, contacted_after_assignment | overdue_condition(settings, now)
+        sla = Duration(datetime.timedelta(hours=settings.sla_hours))
+        within = Q(first_contacted_at__lte=F("assigned_at") + sla)
+    else:
+        within = Q(
+            LessThanOrEqual(_business_elapsed(settings, F("first_contacted_at")), settings.sla_hours * HOUR)
+        )
+    # Both conditions leave out backfilled leads, tested once per lead.
+    met = not_backfilled() & contacted_after_assignment & within
+    return met, not_backfilled() & (contacted_after_assignment | _waiting_too_long(settings, now))
+
+
+def not_backfilled():
+    """``~crm.models.backfill_q()``, with the backfill age in seconds on PostgreSQL (``sql.Duration``)."""
+    return ~Q(submitted_at__lt=F("received_at") - Duration(backfill_age()))
 
 
 def overdue_condition(settings, now):
     """Assigned, not contacted, and the SLA (calendar or business hours) has run out by ``now``; never
     a backfilled lead."""
-    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False) & ~backfill_q()
+    return not_backfilled() & _waiting_too_long(settings, now)
+
+
+def _waiting_too_long(settings, now):
+    """Assigned, not contacted, and the SLA has run out by ``now`` (backfilled or not)."""
+    waiting = Q(first_contacted_at__isnull=True, assigned_at__isnull=False)
     if not settings.sla_business_hours:
         return waiting & Q(assigned_at__lt=now - datetime.timedelta(hours=settings.sla_hours))
     zone = timezone.get_default_timezone()

@@ -120,3 +120,28 @@ class PersonDay(models.Model):
 
     def __str__(self):
         return f"{self.day} · {self.person_id}"
+
+
+class PersonBrandDay(models.Model):
+    """``PersonDay`` summed per day, person and brand: what the team page reads when no filter names a
+    service, source, campaign or status (a few dozen rows a day instead of thousands). Kept by
+    ``dashboards.rollup`` in the same statements as ``PersonDay``."""
+
+    day = models.DateField()
+    person_id = models.BigIntegerField()
+    brand_id = models.BigIntegerField()
+    activity = models.IntegerField(default=0)
+    contacted = models.IntegerField(default=0)
+    first_contacts = models.IntegerField(default=0)
+    quoted = models.IntegerField(default=0)
+    won = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "person_id", "brand_id"], name="dashboards_personbrandday_key"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.day} · {self.person_id} · {self.brand_id}"

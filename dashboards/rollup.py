@@ -7,6 +7,9 @@ dimensions, the lead's earlier contributions move to the new row. ``crm.services
 before it saves the lead, so the saved lead still carries the old dimensions at that moment; new leads
 are saved with their final ones before their first event.
 
+Its sums per day, person and brand (``PersonBrandDay``, what the team page reads when no filter
+names a finer dimension) are kept in the same statement on PostgreSQL, and rebuilt from it.
+
 Events without a person (creation, classification, automatic assignment) add nothing, so the
 receivers run no query for them: lead creation costs what it did.
 """
@@ -18,6 +21,8 @@ from crm.models import LeadEvent
 
 TABLE = "dashboards_personday"
 KEY = ("day", "person_id", "brand_id", "service_id", "source_id", "campaign_id", "status_id")
+BRAND_TABLE = "dashboards_personbrandday"
+BRAND_KEY = ("day", "person_id", "brand_id")
 COUNTERS = ("activity", "contacted", "first_contacts", "quoted", "won")
 MOVING_KINDS = (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.EDITED)
 SAVED_DIMENSIONS = (
@@ -73,21 +78,36 @@ def _signed(rows_sql, rows_params, dimensions, dimension_params, sign, join_lead
     return sql, [*dimension_params, *rows_params]
 
 
+def _add(table, key, rows, skip_zero=False):
+    """SQL adding the summed ``rows`` (a table expression named ``x``) to ``table`` by ``key``, in key
+    order (so concurrent transactions lock shared rows in the same order)."""
+    columns = ", ".join(key)
+    sums = ", ".join(f"SUM({name})" for name in COUNTERS)
+    updates = ", ".join(f"{name} = {table}.{name} + excluded.{name}" for name in COUNTERS)
+    having = f" HAVING {' OR '.join(f'SUM({name}) <> 0' for name in COUNTERS)}" if skip_zero else ""
+    return (
+        f"INSERT INTO {table} ({columns}, {', '.join(COUNTERS)}) "  # noqa: S608
+        f"SELECT {columns}, {sums} FROM {rows} WHERE 1 = 1 GROUP BY {columns}{having} ORDER BY {columns} "
+        f"ON CONFLICT ({columns}) DO UPDATE SET {updates}"
+    )
+
+
 def _upsert(parts):
-    """Add the signed contribution rows of ``parts`` to the rollup in one statement (rows in key
-    order, so concurrent transactions lock shared rows in the same order)."""
+    """Add the signed contribution rows of ``parts`` to the rollup and to its sums per day, person and
+    brand: one statement on PostgreSQL, two elsewhere. A move between two statuses (or services,
+    sources, campaigns) of one brand leaves the brand's sums as they are, so it writes none."""
     union = " UNION ALL ".join(sql for sql, _params in parts)
     params = [value for _sql, part_params in parts for value in part_params]
-    key = ", ".join(KEY)
-    sums = ", ".join(f"SUM({name})" for name in COUNTERS)
-    updates = ", ".join(f"{name} = {TABLE}.{name} + excluded.{name}" for name in COUNTERS)
-    sql = (
-        f"INSERT INTO {TABLE} ({key}, {', '.join(COUNTERS)}) "  # noqa: S608
-        f"SELECT {key}, {sums} FROM ({union}) x WHERE 1 = 1 GROUP BY {key} ORDER BY {key} "
-        f"ON CONFLICT ({key}) DO UPDATE SET {updates}"
-    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH x AS ({union}), fine AS ({_add(TABLE, KEY, 'x')}) "
+                f"{_add(BRAND_TABLE, BRAND_KEY, 'x', skip_zero=True)}",
+                params,
+            )
+            return
+        cursor.execute(_add(TABLE, KEY, f"({union}) x"), params)
+        cursor.execute(_add(BRAND_TABLE, BRAND_KEY, f"({union}) x", skip_zero=True), params)
 
 
 def _new_dimensions(event):
@@ -103,7 +123,8 @@ def _new_dimensions(event):
 
 
 def record(event):
-    """Add one event to the rollup (a receiver of ``lead_event_recorded``); one query, none without a person."""
+    """Add one event to the rollup (a receiver of ``lead_event_recorded``); one query (two on SQLite),
+    none without a person."""
     if event.actor_id is None:
         return
     if event.created_at == event.lead.received_at:
@@ -124,7 +145,8 @@ def record(event):
 
 
 def record_batch(events):
-    """Add a batch of events (``lead_events_recorded``) in one query, none when no person made them.
+    """Add a batch of events (``lead_events_recorded``) in one query (two on SQLite), none when no
+    person made them.
 
     The batch path creates leads, so their saved rows already carry the dimensions of their events.
     """
@@ -149,7 +171,25 @@ def on_events(sender, events, **kwargs):
 
 @transaction.atomic
 def rebuild():
-    """Recompute the whole rollup from the events and the leads' current dimensions (a few SQL statements)."""
+    """Recompute the whole rollup from the events and the leads' current dimensions, then its sums per
+    day, person and brand (a few SQL statements)."""
+    rebuild_person_days()
+    brand_key = ", ".join(BRAND_KEY)
+    sums = ", ".join(f"SUM({name})" for name in COUNTERS)
+    with connection.cursor() as cursor:
+        empty = "TRUNCATE" if connection.vendor == "postgresql" else "DELETE FROM"
+        cursor.execute(f"{empty} {BRAND_TABLE}")
+        cursor.execute(
+            f"INSERT INTO {BRAND_TABLE} ({brand_key}, {', '.join(COUNTERS)}) "  # noqa: S608
+            f"SELECT {brand_key}, {sums} FROM {TABLE} GROUP BY {brand_key}"
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {BRAND_TABLE}")
+
+
+@transaction.atomic
+def rebuild_person_days():
+    """``rebuild`` of ``PersonDay`` alone (what migration 0003, older than the sums per brand, fills)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(f"TRUNCATE {TABLE}")

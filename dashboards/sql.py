@@ -1,4 +1,4 @@
-"""SQL building blocks the dashboards need beyond Django's: percentiles and elapsed seconds.
+"""SQL building blocks the dashboards need beyond Django's: percentiles, elapsed seconds, grouping sets.
 
 PostgreSQL computes percentiles with ``percentile_cont``; SQLite gets an equivalent aggregate
 function registered on each connection, so both back ends return the same interpolated value.
@@ -9,7 +9,17 @@ import math
 from zoneinfo import ZoneInfo
 
 from django.db import connections
-from django.db.models import Aggregate, FloatField, Func
+from django.db.models import (
+    Aggregate,
+    BooleanField,
+    DurationField,
+    Expression,
+    F,
+    FloatField,
+    Func,
+    Subquery,
+    Value,
+)
 
 
 class Percentile(Aggregate):
@@ -66,6 +76,23 @@ class Seconds(Func):
             arg_joiner=") - julianday(",
             **extra_context,
         )
+
+
+class Duration(Value):
+    """A fixed ``datetime.timedelta`` to add to or subtract from a datetime column.
+
+    PostgreSQL gets it as seconds (``make_interval(secs => ...)``, folded into a constant when the query
+    is planned): psycopg sends a ``timedelta`` of a day or more as days, and adding days to a timestamp
+    takes PostgreSQL through the calendar of the session's time zone on every row, several times slower
+    over many rows. Django's sessions are in UTC, where a day is 86,400 seconds, so both are equal (and
+    equal to Python's arithmetic on aware datetimes).
+    """
+
+    def __init__(self, value):
+        super().__init__(value, output_field=DurationField())
+
+    def as_postgresql(self, compiler, connection):
+        return "make_interval(secs => %s)", [self.value.total_seconds()]
 
 
 def percentile_of(values, fraction):
@@ -159,12 +186,44 @@ def _sqlite_business_clock(value, tzname, start_hour, end_hour):
     return business_clock(moment, start_hour, end_hour, ZoneInfo(tzname))
 
 
+class AnyOf(Expression):
+    """A condition: ``column`` is one of the values ``queryset`` selects (one column).
+
+    PostgreSQL gets ``column = ANY(ARRAY(subquery))``: an index led by ``column`` is then read value by
+    value, each value's entries in the index's order, so a grouping by ``column`` needs no sort. Other
+    back ends get ``column IN (subquery)``.
+    """
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, column, queryset):
+        super().__init__()
+        self.column, self.subquery = F(column), Subquery(queryset)
+
+    def get_source_expressions(self):
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.column, self.subquery = exprs
+
+    def as_sql(self, compiler, connection, template="%s IN %s"):
+        column, column_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return template % (column, subquery), (*column_params, *subquery_params)
+
+    def as_postgresql(self, compiler, connection):
+        return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
+
+
 class GroupingSets:
     """Aggregates over the rows of a queryset, grouped by several sets of its columns in ONE query:
     ``GROUP BY GROUPING SETS`` on PostgreSQL, a ``UNION ALL`` of grouped selects elsewhere.
 
     ``columns``: name → expression of the rows (compiled from the queryset); ``aggregates``: name →
-    ``(function, column, argument)`` with function one of count, sum, percentile.
+    ``(function, column, argument)`` with function one of count (the non-null values), count_true (the
+    rows where a boolean column is true), sum, percentile. ``sets`` may be ``[()]``: one row over all
+    the rows.
     """
 
     def __init__(self, queryset, columns, sets, aggregates):
@@ -173,6 +232,10 @@ class GroupingSets:
     def _aggregate_sql(self, vendor, function, column, argument):
         if function == "count":
             return f"COUNT(t.{column})"
+        if function == "count_true":
+            if vendor == "postgresql":
+                return f"COUNT(*) FILTER (WHERE t.{column})"
+            return f"COUNT(CASE WHEN t.{column} THEN 1 END)"
         if function == "sum":
             return f"SUM(t.{column})"
         if vendor == "postgresql":
@@ -193,19 +256,20 @@ class GroupingSets:
         )
         aggregates = aggregates.replace("t.", "t.c_")
         if connection.vendor == "postgresql":
-            key_list = ", ".join(f"t.c_{name}" for name in keys)
+            key_list = [f"t.c_{name}" for name in keys]
+            grouping = f"GROUPING({', '.join(key_list)})" if keys else "0"
             sets = ", ".join("(" + ", ".join(f"t.c_{name}" for name in group) + ")" for group in self.sets)
-            outer = (
-                f"SELECT GROUPING({key_list}), {key_list}, {aggregates} FROM ({sql}) t "  # noqa: S608
-                f"GROUP BY GROUPING SETS ({sets})"
-            )
+            selected = ", ".join([grouping, *key_list, aggregates])
+            outer = f"SELECT {selected} FROM ({sql}) t GROUP BY GROUPING SETS ({sets})"  # noqa: S608
             outer_params = params
         else:
             parts = []
             for index, group in enumerate(self.sets):
-                selected = ", ".join(f"t.c_{name}" if name in group else "NULL" for name in keys)
+                selected = ", ".join(
+                    [str(index), *(f"t.c_{name}" if name in group else "NULL" for name in keys), aggregates]
+                )
                 group_by = f" GROUP BY {', '.join(f't.c_{name}' for name in group)}" if group else ""
-                parts.append(f"SELECT {index}, {selected}, {aggregates} FROM ({sql}) t{group_by}")  # noqa: S608
+                parts.append(f"SELECT {selected} FROM ({sql}) t{group_by}")  # noqa: S608
             outer = " UNION ALL ".join(parts)
             outer_params = params * len(self.sets)
         masks = {
@@ -224,7 +288,7 @@ class GroupingSets:
             group = self.sets[index]
             row = {name: values[1 + position] for position, name in enumerate(keys) if name in group}
             for name, value in zip(names, values[1 + len(keys) :], strict=True):
-                counted = self.aggregates[name][0] == "count"
+                counted = self.aggregates[name][0] in ("count", "count_true")
                 row[name] = value if value is None else int(value) if counted else float(value)
             result.append((index, row))
         return result

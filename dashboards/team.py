@@ -3,26 +3,35 @@ rollup) and a salesperson's own panel on the admin home."""
 
 import datetime
 
-from django.db.models import Case, Count, F, FloatField, Q, Sum, When
-from django.db.models.functions import TruncDate
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    ExpressionWrapper,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from crm.access import brand_ids
-from crm.models import Lead, PipelineStatus, Role, Stage
+from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
     HOUR,
-    bucket_day,
     buckets,
-    counted_if,
     lead_figures,
     overdue_condition,
     periods_q,
     ratio,
     sla_conditions,
 )
-from .models import DashboardSettings, PersonDay
-from .sql import GroupingSets, Seconds
+from .models import DashboardSettings, PersonBrandDay, PersonDay
+from .sql import AnyOf, GroupingSets, Seconds
 
 TEAM_COLUMNS = [
     "assigned",
@@ -61,72 +70,118 @@ def _rollup_scope(user):
     return None
 
 
-def _rollup_days(user, flt):
-    """Rollup sums per local day and person over the period (and the previous one). One query."""
+def _rollup_weeks(user, flt, mondays):
+    """Rollup sums per person by week (``bucket``, as in ``_week_bucket``) over the period (and the
+    previous one). One query, on the sums per day, person and brand when the filters name nothing finer
+    (a brand, a person)."""
     scope = _rollup_scope(user)
     if scope is None:
         return []
+    rollup = PersonBrandDay if _fields(scope & flt.rollup_q) <= BRAND_DAY_FIELDS else PersonDay
     first = (flt.previous if flt.compare else flt.range).first_day
     return list(
-        PersonDay.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
-        .values("day", "person_id")
+        rollup.objects.filter(scope, flt.rollup_q, day__gte=first, day__lte=flt.range.last_day)
+        .annotate(bucket=_week_bucket(flt, mondays, "day", lambda day: day))
+        .values("person_id", "bucket")
         .annotate(**{name: Sum(name) for name in ROLLUP_COUNTERS})
         .order_by()
     )
 
 
-def _assigned_days(user, flt):
-    """Leads per current assignee and local day of their assignment, over the period(s). One query."""
+BRAND_DAY_FIELDS = {"brand_id", "person_id", "pk"}
+
+
+def _fields(condition):
+    """The fields a ``Q`` tests (the part of each lookup before its first ``__``)."""
+    fields = set()
+    for child in condition.children:
+        if isinstance(child, Q):
+            fields |= _fields(child)
+        else:
+            fields.add(child[0].split("__")[0] if isinstance(child, tuple) else repr(child))
+    return fields
+
+
+def _assigned_weeks(user, flt, mondays):
+    """Leads per current assignee by the week their assignment was made in (``bucket``, as in
+    ``_week_bucket``). One query."""
     return list(
         flt.scope(user)
         .filter(periods_q(flt, "assigned_at"), assignee__isnull=False)
-        .annotate(day=TruncDate("assigned_at"))
-        .values("assignee_id", "day")
+        .annotate(bucket=_week_bucket(flt, mondays, "assigned_at", _midnight))
+        .values("assignee_id", "bucket")
         .annotate(assigned=Count("pk"))
         .order_by()
     )
 
 
-def _lead_rows(user, flt, groups, settings, now):
-    """Lead figures per assignee and for everyone, each with ``_0`` (the period) and ``_1`` (the
-    previous one) columns, for leads submitted in the period(s). One query (GROUPING SETS)."""
+def _week_bucket(flt, mondays, field, bound):
+    """The index in ``mondays`` (the period's weeks) of the week of ``field``, or -1 in the previous
+    period, for rows of the period (and the previous one). ``bound(day)``: where a day starts, in the
+    field's terms (a local midnight for a time), so the field is compared as it is, with no conversion
+    to a local day on each row."""
+    whens = [When(**{f"{field}__lt": bound(flt.range.first_day)}, then=-1)] if flt.compare else []
+    whens += [When(**{f"{field}__lt": bound(monday)}, then=index) for index, monday in enumerate(mondays[1:])]
+    return Case(*whens, default=len(mondays) - 1, output_field=IntegerField()) if whens else Value(0)
+
+
+def _midnight(day):
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _lead_columns(groups, settings, now):
+    """Per lead: whether it counts in each count of the team table, and its first-response seconds (NULL
+    when not contacted after its assignment); and the aggregates of them, for ``GroupingSets``."""
     met, due = sla_conditions(settings, now)
     stale_before = now - datetime.timedelta(days=settings.stale_days)
     contacted_after_assignment = Q(first_contacted_at__isnull=False, first_contacted_at__gte=F("assigned_at"))
     counted = {
-        "leads": Q(),
         "contacted": Q(first_contacted_at__isnull=False),
         "sla_met": met,
         "sla_due": due,
         "open": Q(status_id__in=groups.open),
         "stale": Q(status_id__in=groups.open, last_activity_at__lt=stale_before),
     }
-    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    columns = {"assignee": F("assignee_id")}
-    aggregates = {}
-    for index, span in spans.items():
-        for name, condition in counted.items():
-            columns[f"{name}_{index}"] = counted_if(span.q() & condition)
-            aggregates[f"{name}_{index}"] = ("count", f"{name}_{index}", None)
-        columns[f"response_{index}"] = Case(
-            When(
-                span.q() & contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))
-            ),
-            output_field=FloatField(),
-        )
-        aggregates[f"median_response_{index}"] = ("percentile", f"response_{index}", 0.5)
-        aggregates[f"p90_response_{index}"] = ("percentile", f"response_{index}", 0.9)
-    leads = flt.scope(user).filter(periods_q(flt), assignee__isnull=False)
-    rows = []
-    for set_index, row in GroupingSets(leads, columns, [("assignee",), ()], aggregates).rows():
-        for index in spans:
-            figures = {name: row[f"{name}_{index}"] for name in [*counted, "median_response", "p90_response"]}
-            rows.append((set_index, {"period": index, "assignee": row.get("assignee"), **figures}))
+    columns = {
+        name: ExpressionWrapper(condition, output_field=BooleanField()) for name, condition in counted.items()
+    }
+    columns["response"] = Case(
+        When(contacted_after_assignment, then=Seconds(F("first_contacted_at"), F("assigned_at"))),
+        output_field=FloatField(),
+    )
+    columns["leads"] = Value(1)
+    aggregates = {"leads": ("count", "leads", None)}
+    aggregates |= {name: ("count_true", name, None) for name in counted}
+    aggregates["median_response"] = ("percentile", "response", 0.5)
+    aggregates["p90_response"] = ("percentile", "response", 0.9)
+    return columns, aggregates
+
+
+def _lead_rows(user, flt, groups, settings, now):
+    """Lead figures of the leads submitted in the period: ``(0, row)`` per assignee and ``(1, row)`` for
+    everyone, each row with its ``period`` (0); with comparison, ``(1, row)`` of the previous period
+    (``period`` 1) too. One query, and one more for the previous period.
+
+    On PostgreSQL the period's leads are read assignee by assignee from the index of their submission
+    times per assignee (``dashboards_lead_assignee_submitted_cover``, index-only), already in the order
+    the grouping needs: no sort of the period's leads before the percentiles. The previous period is
+    only needed for everyone, so its leads are aggregated without any grouping.
+    """
+    columns, aggregates = _lead_columns(groups, settings, now)
+    leads = flt.scope(user).filter(assignee__isnull=False)
+    current = leads.filter(flt.range.q(), AnyOf("assignee_id", User.objects.values("pk")))
+    per_assignee = GroupingSets(
+        current, {"assignee": F("assignee_id"), **columns}, [("assignee",), ()], aggregates
+    )
+    rows = [(index, {"period": 0, **row}) for index, row in per_assignee.rows()]
+    if flt.compare:
+        everyone = GroupingSets(leads.filter(flt.previous.q()), columns, [()], aggregates)
+        rows += [(1, {"period": 1, **row}) for _index, row in everyone.rows()]
     return rows
 
 
-def team_figures(user, flt, groups, settings, now=None):  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
-    """Everything the team page shows, from three queries.
+def team_figures(user, flt, groups, settings, now=None):
+    """Everything the team page shows, from three queries (four with comparison).
 
     Per salesperson and for the team: leads assigned in the period (their current assignment), first
     contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
@@ -141,67 +196,54 @@ def team_figures(user, flt, groups, settings, now=None):  # noqa: C901 - known d
         return people.setdefault(pk, {"person_id": pk})
 
     for index, row in _lead_rows(user, flt, groups, settings, now):
-        period, assignee = row.pop("period"), row.pop("assignee")
+        period, assignee = row.pop("period"), row.pop("assignee", None)
         if index == 1:
             totals[period].update(row)
-        elif period == 0 and row["leads"]:
+        elif row["leads"]:
             person(assignee).update(row)
-    ranges = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    weeks = {
-        week: {"bucket": week, "assigned": 0, "contacted": 0, "won": 0}
-        for week in buckets(flt.range.first_day, flt.range.last_day, "week")
-    }
-
-    def period_of(day):
-        return next(
-            (period for period, span in ranges.items() if span.first_day <= day <= span.last_day), None
-        )
-
-    def week_of(day):
-        return day - datetime.timedelta(days=day.weekday())
-
-    for row in _assigned_days(user, flt):
-        day = bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        total["assigned"] = total.get("assigned", 0) + row["assigned"]
+    mondays = buckets(flt.range.first_day, flt.range.last_day, "week")
+    weeks = [{"bucket": monday, "assigned": 0, "contacted": 0, "won": 0} for monday in mondays]
+    for row in _assigned_weeks(user, flt, mondays):
+        period = 1 if row["bucket"] < 0 else 0
+        _add(totals[period], "assigned", row["assigned"])
         if period == 0:
-            mine = person(row["assignee_id"])
-            mine["assigned"] = mine.get("assigned", 0) + row["assigned"]
-            weeks[week_of(day)]["assigned"] += row["assigned"]
-    for row in _rollup_days(user, flt):
-        day = bucket_day(row["day"])
-        period = period_of(day)
-        if period is None:
-            continue
-        total = totals[period]
-        for name, target in (
-            ("activity", "activity"),
-            ("first_contacts", "contacted_leads"),
-            ("quoted", "quoted"),
-            ("won", "won"),
-        ):
-            total[target] = total.get(target, 0) + row[name]
+            _add(person(row["assignee_id"]), "assigned", row["assigned"])
+            weeks[row["bucket"]]["assigned"] += row["assigned"]
+    for row in _rollup_weeks(user, flt, mondays):
+        period = 1 if row["bucket"] < 0 else 0
+        for name, target in TOTAL_COUNTERS:
+            _add(totals[period], target, row[name])
         if period == 0:
             mine = person(row["person_id"])
-            for name, target in (
-                ("activity", "activity"),
-                ("contacted", "contacted_leads"),
-                ("quoted", "quoted"),
-                ("won", "won"),
-            ):
-                mine[target] = mine.get(target, 0) + row[name]
-            week = weeks[week_of(day)]
-            week["contacted"] += row["first_contacts"]
-            week["won"] += row["won"]
+            for name, target in PERSON_COUNTERS:
+                _add(mine, target, row[name])
+            weeks[row["bucket"]]["contacted"] += row["first_contacts"]
+            weeks[row["bucket"]]["won"] += row["won"]
     return {
         "rows": [_team_row(row) for row in people.values()],
         "total": _team_row(totals[0]),
         "previous": _team_row(totals[1]) if flt.compare else None,
-        "trend": list(weeks.values()),
+        "trend": weeks,
     }
+
+
+def _add(row, name, value):
+    row[name] = row.get(name, 0) + value
+
+
+# rollup counter → figure, for the team's totals (each lead's first contact once) and for each person
+TOTAL_COUNTERS = (
+    ("activity", "activity"),
+    ("first_contacts", "contacted_leads"),
+    ("quoted", "quoted"),
+    ("won", "won"),
+)
+PERSON_COUNTERS = (
+    ("activity", "activity"),
+    ("contacted", "contacted_leads"),
+    ("quoted", "quoted"),
+    ("won", "won"),
+)
 
 
 def team_performance(user, flt, groups, settings, now=None):

@@ -57,7 +57,7 @@ def restore_indexes(apps, schema_editor):
 def fill_rollup(apps, schema_editor):
     from dashboards import rollup
 
-    rollup.rebuild()
+    rollup.rebuild_person_days()
 
 
 class Migration(migrations.Migration):

@@ -12,7 +12,7 @@ from django.utils import timezone
 from crm import intake, services
 from crm.models import AssignmentRule, PipelineStatus, Service, Source
 from dashboards import rollup
-from dashboards.models import PersonDay
+from dashboards.models import PersonBrandDay, PersonDay
 
 pytestmark = pytest.mark.django_db
 
@@ -138,3 +138,80 @@ def test_a_lead_a_person_creates_and_a_rule_assigns_is_filed_as_a_rebuild_files_
     assert {row.status_id for row in PersonDay.objects.filter(person_id=manager.pk)} == {lead.status_id}
     rollup.rebuild()
     assert snapshot() == kept
+
+
+def brand_days():
+    """The sums per day, person and brand, as kept (all-zero rows left out)."""
+    fields = [*rollup.BRAND_KEY, *rollup.COUNTERS]
+    rows = PersonBrandDay.objects.values_list(*fields)
+    return sorted(row for row in rows if any(row[len(rollup.BRAND_KEY) :]))
+
+
+def person_days_by_brand():
+    """``PersonDay`` added up per day, person and brand."""
+    sums = {}
+    for row in PersonDay.objects.values(*rollup.KEY, *rollup.COUNTERS):
+        key = tuple(row[name] for name in rollup.BRAND_KEY)
+        mine = sums.setdefault(key, dict.fromkeys(rollup.COUNTERS, 0))
+        for name in rollup.COUNTERS:
+            mine[name] += row[name]
+    return sorted(
+        (*key, *(mine[name] for name in rollup.COUNTERS)) for key, mine in sums.items() if any(mine.values())
+    )
+
+
+def test_sums_per_brand_follow_every_move_and_equal_the_rollup_added_up(
+    brands, catalogue, manager, employee, other_employee
+):
+    lead = intake.create_lead(lead_data(brands, catalogue, "A"), manager)
+    lead = services.assign(lead, employee, manager)
+    services.log_contact_attempt(lead, employee, "phone", "reached")
+    lead = services.change_status(lead, "quoted", employee)
+    lead = services.edit_lead(lead, manager, {"service": catalogue["storage"]})
+    other = intake.create_lead(lead_data(brands, catalogue, "B"), manager)
+    services.log_contact_attempt(other, other_employee, "email", "reached")
+    before_move = brand_days()
+    # A move to another brand takes the lead's earlier contributions with it.
+    lead = services.edit_lead(lead, manager, {"brand": brands["intrapal"], "service": None})
+    lead = services.change_status(lead, "won", other_employee)
+    intake.create_leads([lead_data(brands, catalogue, "C"), lead_data(brands, catalogue, "D")], manager)
+
+    kept = brand_days()
+    assert kept == person_days_by_brand()
+    assert {row[2] for row in kept} == {brands["intralog"].pk, brands["intrapal"].pk}
+    assert {row[2] for row in before_move} == {brands["intralog"].pk}
+    employee_rows = [row for row in kept if row[1] == employee.pk]
+    assert [row[2] for row in employee_rows] == [brands["intrapal"].pk]  # all of lead A moved
+    rollup.rebuild()
+    assert brand_days() == kept
+
+
+def test_team_page_reads_the_sums_per_brand_unless_a_filter_names_a_finer_dimension(
+    brands, catalogue, admin_user, manager, employee, client_for
+):
+    from django.urls import reverse
+
+    lead = intake.create_lead(lead_data(brands, catalogue, "A"), manager)
+    services.assign(lead, employee, manager)
+    client = client_for(admin_user)
+    reads = {}
+    for query in (
+        "",
+        f"?brand={brands['intralog'].pk}",
+        f"?service={catalogue['pallets'].pk}",
+        "?status=stage:open",
+    ):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("dashboards:team") + query).status_code == 200
+        reads[query] = {
+            table
+            for table in ("dashboards_personday", "dashboards_personbrandday")
+            for captured in queries.captured_queries
+            if f'FROM "{table}"' in captured["sql"]
+        }
+    assert reads == {
+        "": {"dashboards_personbrandday"},
+        f"?brand={brands['intralog'].pk}": {"dashboards_personbrandday"},
+        f"?service={catalogue['pallets'].pk}": {"dashboards_personday"},
+        "?status=stage:open": {"dashboards_personday"},
+    }
