@@ -50,7 +50,9 @@ def seller(employee):
 def lead(seller, manager, brands, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         lead = intake.create_lead(
-            intake.LeadData(brand=brands["intralog"], contact_name="Rosa Quiroga", company="Depósitos Quiroga")
+            intake.LeadData(
+                brand=brands["intralog"], contact_name="Rosa Quiroga", company="Depósitos Quiroga"
+            )
         )
         return crm_services.assign(lead, seller, manager)
 
@@ -85,7 +87,9 @@ def in_minutes(minutes):
 
 
 def plan(lead, person, minutes, note="Send the pallet prices", kind="call", **extra):
-    return followups.schedule_follow_up(lead, person, due_at=in_minutes(minutes), kind=kind, note=note, **extra)
+    return followups.schedule_follow_up(
+        lead, person, due_at=in_minutes(minutes), kind=kind, note=note, **extra
+    )
 
 
 def emails_to(smtp, address):
@@ -301,9 +305,7 @@ def test_quiet_hours_hold_a_reminder_until_they_end(alerts_env, reminder_rules, 
     assert remind() == 0
 
 
-def test_reminders_are_in_the_recipients_language(
-    alerts_env, reminder_rules, lead, seller, manager, remind
-):
+def test_reminders_are_in_the_recipients_language(alerts_env, reminder_rules, lead, seller, manager, remind):
     profile = UserProfile.get_for_user(seller)
     profile.preferred_language = "es-ar"
     profile.save()
@@ -339,9 +341,7 @@ def test_a_muted_reminder_channel_is_not_used(alerts_env, reminder_rules, lead, 
     assert sent(alerts_env) == (1, 0)
 
 
-def test_a_run_with_nothing_due_is_one_query(
-    reminder_rules, lead, seller, remind, django_assert_num_queries
-):
+def test_a_run_with_nothing_due_is_one_query(reminder_rules, lead, seller, remind, django_assert_num_queries):
     plan(lead, seller, 600)  # due in 10 hours: not yet
     rules.current()
     with django_assert_num_queries(1):
@@ -357,7 +357,9 @@ def burst_of_tasks(brands, person, count, due_at, leads=20):
     """``count`` open tasks for ``person`` due at ``due_at``, spread over ``leads`` leads, bulk-created."""
     lead_list = []
     for number in range(leads):
-        created = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name=f"Burst {number}"))
+        created = intake.create_lead(
+            intake.LeadData(brand=brands["intralog"], contact_name=f"Burst {number}")
+        )
         lead_list.append(crm_services.assign(created, person))
     FollowUp.objects.bulk_create(
         [
@@ -420,10 +422,33 @@ def test_two_concurrent_runs_over_a_burst_of_5000_due_tasks_add_each_reminder_on
     assert set(rows.values_list("status", flat=True)) == {Status.PENDING}
 
 
-def test_reminder_rules_are_offered_in_the_rule_editor_and_the_preferences(admin_user, client_for):
+def test_reminder_rules_are_edited_like_the_others(admin_user, client_for):
     from django.urls import reverse
 
     client = client_for(admin_user)
     response = client.get(reverse("alert_rules:add"))
-    assert response.status_code == 200
     assert "Follow-up reminder: due in N minutes" in response.content.decode()
+    form = {
+        "name": "Visits due in an hour",
+        "is_active": "on",
+        "trigger": "follow_up_due",
+        "threshold": "0",
+        "tags": "",
+        "notify_assignee": "on",
+        "role": "",
+        "send_whatsapp": "on",
+        "delivery": "immediate",
+        "quiet_hours_start": "",
+        "quiet_hours_end": "",
+        "message_en": "",
+        "message_es": "",
+        "min_priority": "",
+    }
+    response = client.post(reverse("alert_rules:add"), form)
+    assert response.status_code == 200
+    assert "minutes before the due time" in response.content.decode()
+    assert not AlertRule.objects.filter(name="Visits due in an hour").exists()
+    response = client.post(reverse("alert_rules:add"), {**form, "threshold": "60"})
+    assert response.status_code == 302
+    rule = AlertRule.objects.get(name="Visits due in an hour")
+    assert (rule.trigger, rule.threshold, rule.channels) == ("follow_up_due", 60, ["whatsapp"])
