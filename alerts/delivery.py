@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from . import outbox, rules
+from . import outbox, reminders, rules
 from . import registry as channels
 from .matching import may_see, needs_tags, skip_reason, tags_of
 from .messages import Message, language_of
@@ -47,16 +47,21 @@ def deliver(causes: Iterable[str] = (), ids: Iterable[int] = (), now: datetime |
 
 
 def send_claimed(ids: Sequence[int], now: datetime, force: bool = False) -> None:
-    """Send claimed rows: confirm conditions and visibility, then each channel in its send order, then
-    record. A row of a channel no longer declared fails for an admin to see."""
+    """Send claimed rows: confirm conditions, the follow-up of a reminder and visibility, then each channel
+    in its send order, then record. A row of a channel no longer declared fails for an admin to see."""
     notifications = outbox.load(ids)
     snapshot = rules.current()
     tags = tags_of(n.lead_id for n in notifications if n.lead_id and needs_tags(snapshot, n))
+    tasks = reminders.load_tasks(notifications)
     visible: dict[tuple[int, int], bool] = {}
     by_channel: dict[str, list[Notification]] = defaultdict(list)
     for notification in notifications:
         notification.attempts += 1
-        reason = None if force else skip_reason(notification, snapshot, tags)
+        reason = None
+        if not force:
+            reason = skip_reason(notification, snapshot, tags) or reminders.skip_reason(
+                notification, snapshot, tasks
+            )
         if reason is None and notification.lead is not None:
             key = (notification.recipient_id, notification.lead.pk)
             if key not in visible:

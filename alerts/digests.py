@@ -6,7 +6,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from . import outbox, rules
+from . import outbox, reminders, rules
 from . import registry as channels
 from .matching import may_see, skip_reason, tags_of
 from .messages import Digest, language_of
@@ -30,6 +30,7 @@ def send_digests(now: datetime | None = None) -> int:
     snapshot = rules.current()
     notifications = outbox.load(ids)
     tags = tags_of(n.lead_id for n in notifications if n.lead_id)
+    tasks = reminders.load_tasks(notifications)
     for notification in notifications:
         notification.attempts += 1
         reason = None
@@ -37,7 +38,9 @@ def send_digests(now: datetime | None = None) -> int:
             if not may_see(notification.recipient, notification.lead):
                 reason = "not_allowed"
             else:
-                reason = skip_reason(notification, snapshot, tags)
+                reason = skip_reason(notification, snapshot, tags) or reminders.skip_reason(
+                    notification, snapshot, tasks
+                )
         if reason:
             outbox.skipped(notification, reason)
         groups[(notification.recipient_id, notification.channel)].append(notification)

@@ -79,6 +79,8 @@ class AlertRuleForm(WagtailAdminModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        if cleaned.get("trigger") == Trigger.FOLLOW_UP_DUE and not cleaned.get("threshold"):
+            self.add_error("threshold", _("Give how many minutes before the due time the reminder goes out."))
         if self.scoped and self.instance.pk and "users" in cleaned:
             offered = self.fields["users"].queryset
             kept = self.instance.users.exclude(pk__in=offered.values("pk"))

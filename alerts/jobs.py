@@ -18,5 +18,9 @@ def check_breaches() -> int:
     return services.check_breaches()
 
 
+def remind_follow_ups() -> int:
+    return services.remind_follow_ups()
+
+
 def send_digests() -> int:
     return digests.send_digests()

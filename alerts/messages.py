@@ -5,23 +5,26 @@ Lead text is cut to a sane length here and escaped by the templates' autoescapin
 
 import re
 from collections.abc import Sequence
+from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.conf import settings
 from django.template.loader import get_template
 from django.urls import reverse
-from django.utils import translation
+from django.utils import formats, timezone, translation
+from django.utils.dateparse import parse_datetime
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from crm.models import Lead, User
+from crm.models import FollowUp, Lead, User
 from crm.viewsets.leads import lead_viewset
 
-from .models import Notification, Trigger
+from .models import REMINDER_TRIGGERS, Notification, Trigger
 
 FIELD_LIMIT = 120
 MESSAGE_LIMIT = 300
+NOTE_EXCERPT = 60
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
@@ -33,6 +36,12 @@ def language_of(user: User) -> str:
         profile = None
     language = (profile.preferred_language if profile else "") or settings.LANGUAGE_CODE
     return "es" if language.lower().startswith("es") else "en"
+
+
+def speaking(language: str) -> Any:
+    """Translate into ``es`` or ``en``: Spanish is the project's Argentine catalogue (``es-ar``); a bare
+    ``es`` would find only Django's and Wagtail's own strings."""
+    return translation.override("es-ar" if language == "es" else language)
 
 
 def absolute(url: str) -> str:
@@ -89,6 +98,53 @@ def lead_values(lead: Lead, threshold: int = 0) -> dict[str, str]:
     }
 
 
+def due_text(due_at: datetime) -> tuple[str, bool]:
+    """A due time in the local time zone and the active language's format: the time alone when it is
+    today (second value True), else the date and time."""
+    local = timezone.localtime(due_at)
+    if local.date() == timezone.localdate():
+        return formats.time_format(local, "TIME_FORMAT"), True
+    return formats.date_format(local, "SHORT_DATETIME_FORMAT"), False
+
+
+def task_values(context: dict[str, Any]) -> dict[str, str]:
+    """The placeholders of a follow-up reminder: the task's kind, due time and note."""
+    due_at = parse_datetime(str(context.get("due_at") or ""))
+    kind = str(context.get("kind") or "")
+    label = FollowUp.Kind(kind).label if kind in FollowUp.Kind.values else kind
+    return {
+        "task": cut(label),
+        "due": due_text(due_at)[0] if due_at else "",
+        "note": cut(context.get("note"), MESSAGE_LIMIT),
+    }
+
+
+def reminder_headline(trigger: str, context: dict[str, Any]) -> str:
+    due_at = parse_datetime(str(context.get("due_at") or ""))
+    if due_at is None:
+        return _("Follow-up reminder")
+    when, today = due_text(due_at)
+    if trigger == Trigger.FOLLOW_UP_OVERDUE:
+        if today:
+            return _("Follow-up overdue since %(time)s") % {"time": when}
+        return _("Follow-up overdue since %(date)s") % {"date": when}
+    if today:
+        return _("Follow-up due at %(time)s") % {"time": when}
+    return _("Follow-up due on %(date)s") % {"date": when}
+
+
+def reminder_summary(values: dict[str, str], lead_pk: int) -> str:
+    """What a reminder is about in one line: the task, the lead's name and company, the note's start."""
+    note = cut(values["note"], NOTE_EXCERPT)
+    parts = (
+        values["task"],
+        values["contact_name"] or f"#{lead_pk}",
+        values["company"],
+        f"“{note}”" if note else "",
+    )
+    return cut(" · ".join(part for part in parts if part), MESSAGE_LIMIT)
+
+
 def fill(template_text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template_text)
 
@@ -106,10 +162,15 @@ class Message:
         self.language = language
         rule = notification.rule
         threshold = notification.context.get("threshold", rule.threshold)
-        with translation.override(language):
+        with speaking(language):
             self.headline = headline(notification.trigger, threshold)
             lead = notification.lead
-            if lead is not None:
+            if lead is not None and notification.trigger in REMINDER_TRIGGERS:
+                self.headline = reminder_headline(notification.trigger, notification.context)
+                self.values = {**lead_values(lead, threshold), **task_values(notification.context)}
+                self.link = self.values["link"]
+                self.summary = reminder_summary(self.values, lead.pk)
+            elif lead is not None:
                 self.values = lead_values(lead, threshold)
                 self.link = self.values["link"]
                 self.summary = cut(
@@ -152,7 +213,7 @@ class Message:
         """A template rendered with this alert's content, once per message (its rows share it)."""
         text = self._rendered.get(name)
         if text is None:
-            with translation.override(self.language):
+            with speaking(self.language):
                 text = self._rendered[name] = _template(name).render(self.context)
         return text
 
@@ -162,7 +223,7 @@ class Digest:
 
     def __init__(self, notifications: Sequence[Notification], language: str):
         self.language = language
-        with translation.override(language):
+        with speaking(language):
             self.items = [Message(notification, language) for notification in notifications]
             self.count = len(self.items)
             self.headline = _("Your daily lead digest: %(count)s alerts") % {"count": self.count}
@@ -170,5 +231,5 @@ class Digest:
         self.context = {"headline": self.headline, "items": self.items}
 
     def render(self, name: str) -> str:
-        with translation.override(self.language):
+        with speaking(self.language):
             return _template(name).render(self.context)

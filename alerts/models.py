@@ -24,6 +24,8 @@ class Trigger(models.TextChoices):
     STALE = "stale", _("Stale lead: no activity for N days")
     INTEGRATION_FAILED = "integration_failed", _("A WordPress source failing")
     FLAGGED_UPSTREAM = "flagged_upstream", _("A worked lead marked spam or trash on its website")
+    FOLLOW_UP_DUE = "follow_up_due", _("Follow-up reminder: due in N minutes")
+    FOLLOW_UP_OVERDUE = "follow_up_overdue", _("Follow-up reminder: overdue by N minutes")
 
 
 LEAD_EVENT_TRIGGERS: dict[str, str] = {
@@ -43,6 +45,7 @@ def trigger_of(event: LeadEvent) -> str | None:
 
 
 BREACH_TRIGGERS = (Trigger.SLA_UNASSIGNED, Trigger.SLA_NOT_CONTACTED, Trigger.STALE)
+REMINDER_TRIGGERS = (Trigger.FOLLOW_UP_DUE, Trigger.FOLLOW_UP_OVERDUE)
 
 
 class AlertRule(models.Model):
@@ -72,8 +75,8 @@ class AlertRule(models.Model):
         _("threshold"),
         default=0,
         help_text=_(
-            "Minutes unassigned, hours without contact after assignment, or days without activity, "
-            "depending on the trigger."
+            "Minutes unassigned, hours without contact after assignment, days without activity, "
+            "minutes before a follow-up is due or minutes it is overdue, depending on the trigger."
         ),
     )
     brands = models.ManyToManyField(Brand, blank=True, related_name="+", verbose_name=_("brands"))
@@ -90,7 +93,11 @@ class AlertRule(models.Model):
         help_text=_("Comma-separated; the lead must carry at least one of them (blank = any)."),
     )
     include_junk = models.BooleanField(_("include junk leads"), default=False)
-    notify_assignee = models.BooleanField(_("the assignee"), default=False)
+    notify_assignee = models.BooleanField(
+        _("the assignee"),
+        default=False,
+        help_text=_("For follow-up reminders: the person the follow-up is for."),
+    )
     notify_brand_managers = models.BooleanField(_("the managers of the brand"), default=False)
     users = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name=_("chosen users")
@@ -110,7 +117,8 @@ class AlertRule(models.Model):
         blank=True,
         help_text=_(
             "Optional. Placeholders: {contact_name} {company} {brand} {service} {source} {status} "
-            "{priority} {assignee} {message} {link} {threshold}."
+            "{priority} {assignee} {message} {link} {threshold}; for follow-up reminders also {task} {due} "
+            "{note}."
         ),
     )
     message_es = models.TextField(_("message (Spanish)"), blank=True)
@@ -153,6 +161,9 @@ ERROR_TEXTS = {
     "lead_muted": _("Alerts are off for this lead."),
     "gone": _("The rule, the lead or the recipient was deleted."),
     "unknown_channel": _("This alert channel is not set up."),
+    "follow_up_closed": _("The follow-up was done or cancelled."),
+    "follow_up_moved": _("The follow-up was rescheduled or moved to another lead."),
+    "not_recipient": _("The rule no longer reaches the recipient (the follow-up is someone else's)."),
 }
 
 

@@ -51,8 +51,9 @@ def _insert_sql(vendor: str, count: int, with_context: bool) -> str:
     )
 
 
-def insert_rows(rows: Sequence[Row]) -> None:
-    """One ``INSERT ... ON CONFLICT DO NOTHING`` for the rows (split only past the driver's parameter limit).
+def insert_rows(rows: Sequence[Row]) -> int:
+    """One ``INSERT ... ON CONFLICT DO NOTHING`` for the rows (split only past the driver's parameter limit);
+    returns how many were new.
 
     Plain SQL rather than ``bulk_create``: this runs inside every lead's transaction, where the ORM's
     per-field preparation cost more than the insert itself. Lead events have no context, and
@@ -79,6 +80,7 @@ def insert_rows(rows: Sequence[Row]) -> None:
             params.append(prepare_json(row.context or {}, connection))
     width = len(_INSERTED) if with_context else len(_INSERTED) - 1
     size = min(1000, (connection.features.max_query_params or 65535) // width)
+    inserted = 0
     with connection.cursor() as cursor:
         for start in range(0, len(rows), size):
             count = min(size, len(rows) - start)
@@ -86,6 +88,8 @@ def insert_rows(rows: Sequence[Row]) -> None:
                 _insert_sql(connection.vendor, count, with_context),
                 params[start * width : (start + count) * width],
             )
+            inserted += max(cursor.rowcount, 0)
+    return inserted
 
 
 def claim(

@@ -1,21 +1,24 @@
-"""Alerts: turning lead events, integration failures and SLA breaches into outbox rows.
+"""Alerts: turning lead events, integration failures, SLA breaches and follow-ups coming due into outbox rows.
 
 Outbox rows are written in the transaction that wrote the cause (``alerts.outbox``); a job delivers
 them after commit (``alerts.wakeup``, ``alerts.delivery``); the sweeper picks up whatever a lost job
-left behind. Which rows a cause calls for is decided in ``alerts.matching``.
+left behind. Which rows a cause calls for is decided in ``alerts.matching`` (``alerts.reminders`` for
+follow-up reminders).
 """
 
-from collections.abc import Sequence
-from datetime import datetime, timedelta
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from crm.models import Lead, LeadEvent
 
-from . import outbox, rules
+from . import outbox, reminders, rules
 from .matching import (
     BREACHES,
     Row,
@@ -24,13 +27,18 @@ from .matching import (
     rows_for_integration_failure,
     rows_for_rule,
 )
-from .models import Breach
+from .models import Breach, Notification
 from .rules import RuleSpec, Snapshot
-from .wakeup import deliver_after_commit
+from .wakeup import deliver_after_commit, deliver_drains_after_commit
+
+logger = logging.getLogger(__name__)
+Status = Notification.Status
+REMINDERS_CHECKED_KEY = "alerts:reminders-checked"
 
 
 def on_lead_event(sender: object, event: LeadEvent, **kwargs: Any) -> None:
     """Receiver of ``crm.signals.lead_event_recorded``: outbox rows in the event's own transaction."""
+    withdraw_reminders([event])
     if not settings.ALERTS_ENABLED:
         return
     rows = rows_for_event(event)
@@ -40,6 +48,7 @@ def on_lead_event(sender: object, event: LeadEvent, **kwargs: Any) -> None:
 
 def on_lead_events(sender: object, events: Sequence[LeadEvent], **kwargs: Any) -> None:
     """Receiver of ``crm.signals.lead_events_recorded``: the outbox of a whole batch in one INSERT."""
+    withdraw_reminders(events)
     if not settings.ALERTS_ENABLED or not events:
         return
     snapshot = rules.current()
@@ -99,3 +108,60 @@ def _record_breach(snapshot: Snapshot, spec: RuleSpec, lead: Lead, since: dateti
         if rows:
             save_rows(rows)
         return len(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-up reminders
+
+
+def remind_follow_ups(now: datetime | None = None) -> int:
+    """The periodic job: reminders of follow-ups coming due or overdue, once per task and due time;
+    returns how many outbox rows it added.
+
+    One indexed query when nothing is due; two runs at once insert each reminder once (the outbox's
+    unique key), and enough delivery jobs are woken after commit for a burst.
+    """
+    if not settings.ALERTS_ENABLED:
+        return 0
+    now = now or timezone.now()
+    oldest = now - timedelta(hours=settings.ALERTS_BREACH_LOOKBACK_HOURS)
+    rows = reminders.due_rows(rules.current(), now, _reminders_checked() or now, oldest)
+    inserted = 0
+    if rows:
+        with transaction.atomic():
+            inserted = outbox.insert_rows(rows)
+            deliver_drains_after_commit(inserted)
+    _set_reminders_checked(now)
+    return inserted
+
+
+def withdraw_reminders(events: Iterable[LeadEvent]) -> int:
+    """Skip the waiting reminders of tasks these events did, cancelled or moved to another time (one
+    UPDATE on the outbox's unique index per such event; no query for other events). Rows already being
+    sent are left to the check at delivery."""
+    withdrawn = 0
+    for event in events:
+        found = reminders.withdrawn_by(event)
+        if found:
+            causes, code = found
+            withdrawn += Notification.objects.filter(
+                cause__in=causes, status__in=[Status.PENDING, Status.DIGEST]
+            ).update(status=Status.SKIPPED, error_code=code, error="", next_attempt_at=None)
+    return withdrawn
+
+
+def _reminders_checked() -> datetime | None:
+    """When the last reminder run checked (kept in the cache; missing: this run looks back ``SLACK``)."""
+    try:
+        value = cache.get(REMINDERS_CHECKED_KEY)
+    except Exception:  # noqa: BLE001 - a cache outage costs a shorter catch-up, never a reminder run
+        logger.warning("Could not read when reminders were last checked.", exc_info=True)
+        return None
+    return datetime.fromtimestamp(float(value), tz=UTC) if value else None
+
+
+def _set_reminders_checked(now: datetime) -> None:
+    try:
+        cache.set(REMINDERS_CHECKED_KEY, now.timestamp(), None)
+    except Exception:  # noqa: BLE001
+        logger.warning("Could not record when reminders were checked.", exc_info=True)

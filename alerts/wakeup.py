@@ -37,6 +37,21 @@ def deliver_after_commit(causes: Iterable[str]) -> None:
     transaction.on_commit(_enqueue_pending)
 
 
+def deliver_drains_after_commit(count: int) -> None:
+    """For a periodic job that inserts many rows at once (follow-up reminders): once the transaction
+    commits, enough drain jobs for ``count`` rows (each drains ``ALERTS_DRAIN_BATCHES`` batches), so a
+    burst does not wait for the sweeper. Workers that run them together claim disjoint rows."""
+    per_job = BATCH * max(1, settings.ALERTS_DRAIN_BATCHES)
+    jobs = -(-count // per_job)
+
+    def enqueue() -> None:
+        for _ in range(jobs):
+            if not enqueue_delivery():
+                break
+
+    transaction.on_commit(enqueue)
+
+
 def _enqueue_pending() -> None:
     causes = sorted(getattr(_pending, "causes", None) or ())
     _pending.causes = set()

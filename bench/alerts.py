@@ -1,4 +1,5 @@
-"""Alerts benchmark: a burst of 1,000 new leads matching 3 rules, delivered by one RQ worker.
+"""Alerts benchmark: a burst of 1,000 new leads matching 3 rules, delivered by one RQ worker; and follow-up
+reminders (``reminders`` child) with the periodic schedule running.
 
 ``run(args)`` starts a child process on its own PostgreSQL database and Redis (``ALERTS_BENCH_DATABASE_URL``,
 ``ALERTS_BENCH_REDIS_URL``), the fake WhatsApp/SMTP servers in a third process and one RQ worker
@@ -8,6 +9,12 @@
   worker starts, so only the outbox insert and the after-commit wake-up differ) and its queries;
 - for the burst, the time from each lead's commit to its WhatsApp request at the fake Cloud API;
 - that every expected message arrived exactly once.
+
+The reminders child (same database, Redis and fake servers, one worker) measures, with ``manage.py rqcron
+intralog.schedule`` running as in production, the time from each follow-up's due time to its WhatsApp
+request and email (a rule "overdue by 0 minutes", so the reminder is due at the task's due time), the
+queries and time of a run with nothing due, and a burst of 5,000 tasks due at once handled by two runs
+started together: each reminder added once and sent once per channel.
 """
 
 import json
@@ -38,9 +45,17 @@ def lead_link_pattern():
 
 def run(args):
     """Entry point for ``python -m bench alerts``: runs the benchmark in a child process."""
-    burst = 200 if getattr(args, "quick", False) else 1000
+    quick = getattr(args, "quick", False)
+    burst = 200 if quick else 1000
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", "bench.alerts", "child", str(burst)],
+        cwd=BASE_DIR,
+        env=_child_env(),
+        check=True,
+    )
+    tasks, task_burst = (60, 500) if quick else (300, 5000)
+    subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "bench.alerts", "reminders", str(tasks), str(task_burst)],
         cwd=BASE_DIR,
         env=_child_env(),
         check=True,
@@ -415,9 +430,262 @@ def _status_counts(model):
     return model.objects.values_list("status").annotate(count=Count("pk")).values_list("status", "count")
 
 
+# ---------------------------------------------------------------------------------------------
+# Follow-up reminders
+
+REMINDER_NOTE = re.compile(r"Bench reminder (\d+)")
+REMINDER_SPREAD_SECONDS = 120
+
+
+def _reminder_scenario(lead_count=20):
+    """A salesperson with email and WhatsApp and ``lead_count`` leads of theirs; one rule only: a follow-up
+    overdue by 0 minutes (its reminder is due at the task's due time) to the task's person, both channels."""
+    from alerts.models import AlertRule, Notification
+    from crm import services
+    from crm.intake import create_lead
+    from crm.models import Brand, Lead, Role, User
+
+    Notification.objects.all().delete()
+    AlertRule.objects.all().delete()
+    Lead.objects.filter(contact_name__startswith="Bench alerts reminders").delete()
+    brand = Brand.objects.get(code="intralog")
+    seller, _created = User.objects.get_or_create(
+        username="bench-reminders-seller", defaults={"email": "bench-reminders-seller@example.com"}
+    )
+    seller.role, seller.whatsapp, seller.is_active = Role.EMPLOYEE, "+5491155550201", True
+    seller.save()
+    seller.brands.set([brand])
+    AlertRule.objects.create(
+        name="Bench: overdue follow-ups",
+        trigger="follow_up_overdue",
+        threshold=0,
+        notify_assignee=True,
+        send_whatsapp=True,
+    )
+    leads = [
+        services.assign(create_lead(_lead_data(brand, f"reminders {index}")), seller)
+        for index in range(lead_count)
+    ]
+    return seller, leads
+
+
+def _bulk_tasks(leads, seller, due_times, first=0):
+    """Open tasks due at ``due_times`` (numbered from ``first`` in their notes), bulk-created."""
+    from datetime import UTC, datetime
+
+    from crm.models import FollowUp
+
+    FollowUp.objects.bulk_create(
+        [
+            FollowUp(
+                lead=leads[index % len(leads)],
+                due_at=datetime.fromtimestamp(due, tz=UTC),
+                assignee=seller,
+                kind="call",
+                note=f"Bench reminder {first + index}",
+            )
+            for index, due in enumerate(due_times)
+        ],
+        batch_size=1000,
+    )
+
+
+def _wait_until_done(model, expected, timeout):
+    deadline = time.monotonic() + timeout
+    done = 0
+    while time.monotonic() < deadline:
+        done = model.objects.exclude(status__in=[model.Status.PENDING, model.Status.SENDING]).count()
+        if done >= expected:
+            break
+        time.sleep(0.5)
+    return done
+
+
+def _received(fake_url):
+    """The task number of every WhatsApp request and email received, with its arrival time."""
+    whatsapp, emails = [], []
+    for request in _fetch(fake_url + "/_fake/requests"):
+        if request["path"].endswith("/messages"):
+            texts = " ".join(p["text"] for p in request["json"]["template"]["components"][0]["parameters"])
+            match = REMINDER_NOTE.search(texts)
+            whatsapp.append((int(match.group(1)) if match else None, request["time"]))
+    for email in _fetch(fake_url + "/_fake/emails"):
+        match = REMINDER_NOTE.search(email["text"])
+        emails.append((int(match.group(1)) if match else None, email["time"]))
+    return whatsapp, emails
+
+
+def _idle_runs(runs=20):
+    """Queries of one reminder run with nothing due, and the median time of ``runs`` such runs."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from alerts import services
+
+    services.remind_follow_ups()
+    with CaptureQueriesContext(connection) as captured:
+        services.remind_follow_ups()
+    timings = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        services.remind_follow_ups()
+        timings.append((time.perf_counter() - start) * 1000)
+    return len(captured.captured_queries), statistics.median(timings)
+
+
+def _concurrent_runs():
+    """Two reminder runs started together (threads, each with its own connection): rows each added."""
+    import threading
+
+    from django.db import connections
+
+    from alerts import services
+
+    barrier, added = threading.Barrier(2), [0, 0]
+
+    def run(slot):
+        try:
+            barrier.wait(30)
+            added[slot] = services.remind_follow_ups()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(600)
+    return added
+
+
+def reminders_child(tasks, burst):
+    fake_whatsapp_port, fake_smtp_port = _free_port(), _free_port()
+    os.environ.update(FAKE_WHATSAPP_PORT=str(fake_whatsapp_port), FAKE_SMTP_PORT=str(fake_smtp_port))
+    _create_database()
+    _setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from alerts import rules
+    from alerts.models import Notification
+    from bench.harness import machine_line, percentile, write_section
+    from core.jobs import get_queue
+    from crm.models import FollowUp
+
+    call_command("migrate", verbosity=0, interactive=False)
+    for name in settings.JOB_QUEUES:
+        get_queue(name).empty()
+    fake = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "alerts.fake", "--whatsapp-port", str(fake_whatsapp_port)]
+        + ["--smtp-port", str(fake_smtp_port)],
+        cwd=BASE_DIR,
+        stdout=subprocess.DEVNULL,
+    )
+    worker_process = cron = None
+    try:
+        _wait_for_port(fake_whatsapp_port)
+        _wait_for_port(fake_smtp_port)
+        fake_url = f"http://127.0.0.1:{fake_whatsapp_port}"
+        seller, leads = _reminder_scenario()
+        rules.invalidate()
+        idle_queries, idle_ms = _idle_runs()
+        _discard_pending()
+        _post(fake_url + "/_fake/clear")
+        worker_process = subprocess.Popen(  # noqa: S603
+            [sys.executable, "-m", "bench.alerts", "worker"], cwd=BASE_DIR, env=os.environ.copy()
+        )
+        _wait_for_worker(get_queue(settings.ALERTS_QUEUE))
+
+        # Latency: tasks due one after another over two minutes, the periodic schedule running.
+        start = time.time() + 10
+        due = [start + REMINDER_SPREAD_SECONDS * index / tasks for index in range(tasks)]
+        _bulk_tasks(leads, seller, due)
+        cron = subprocess.Popen(  # noqa: S603
+            [sys.executable, "manage.py", "rqcron", "intralog.schedule"],
+            cwd=BASE_DIR,
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_until_done(Notification, tasks * 2, REMINDER_SPREAD_SECONDS + 180)
+        cron.terminate()
+        cron.wait(10)
+        cron = None
+        time.sleep(1)
+        whatsapp, emails = _received(fake_url)
+        whatsapp_latency = [(at - due[n]) * 1000 for n, at in whatsapp if n is not None and n < tasks]
+        email_latency = [(at - due[n]) * 1000 for n, at in emails if n is not None and n < tasks]
+        latency_unique = len({n for n, _at in whatsapp}) + len({n for n, _at in emails})
+
+        # Burst: tasks all due a minute ago, two runs started together (the earlier tasks are done).
+        FollowUp.objects.filter(note__startswith="Bench reminder").update(state=FollowUp.State.DONE)
+        _discard_pending()
+        _post(fake_url + "/_fake/clear")
+        _bulk_tasks(leads, seller, [time.time() - 60] * burst, first=tasks)
+        burst_start = time.perf_counter()
+        added = _concurrent_runs()
+        _wait_until_done(Notification, burst * 2, 600)
+        burst_seconds = time.perf_counter() - burst_start
+        time.sleep(1)
+        statuses = dict(_status_counts(Notification))
+        burst_whatsapp, burst_emails = _received(fake_url)
+    finally:
+        for process in (cron, worker_process, fake):
+            if process:
+                process.terminate()
+                process.wait(10)
+        for name in settings.JOB_QUEUES:
+            get_queue(name).empty()
+
+    whatsapp_numbers = [n for n, _at in burst_whatsapp]
+    email_numbers = [n for n, _at in burst_emails]
+    duplicates = (len(whatsapp_numbers) - len(set(whatsapp_numbers))) + (
+        len(email_numbers) - len(set(email_numbers))
+    )
+
+    def spread(values):
+        if not values:
+            return "-"
+        return (
+            f"{statistics.median(values) / 1000:.1f} s / {percentile(values, 95) / 1000:.1f} s / "
+            f"{max(values) / 1000:.1f} s"
+        )
+
+    body = f"""
+Machine: {machine_line()}.
+PostgreSQL, real Redis, `manage.py rqcron intralog.schedule` (reminders every {settings.ALERTS_REMINDER_SECONDS} s
+on the `{settings.ALERTS_QUEUE}` queue) and one RQ `SimpleWorker` on that queue; fake Cloud API and SMTP servers
+in their own process. One rule: a follow-up overdue by 0 minutes, to the task's person by email and
+WhatsApp, so each reminder is due at its task's due time.
+
+| measure | value | target |
+|---|---|---|
+| a run with nothing due: queries / median time | {idle_queries} / {idle_ms:.1f} ms | 1 query |
+| latency: tasks due one after another over {REMINDER_SPREAD_SECONDS} s | {tasks} | |
+| latency: reminders expected / delivered (unique) | {tasks * 2} / {latency_unique} | all |
+| due → WhatsApp request, median / p95 / max | {spread(whatsapp_latency)} | p95 ≤ 60 s |
+| due → email, median / p95 / max | {spread(email_latency)} | p95 ≤ 60 s |
+| burst: tasks due at once, two runs started together | {burst} | |
+| burst: rows added by each run | {added[0]} + {added[1]} = {sum(added)} | {burst * 2} |
+| burst: WhatsApp requests / emails (unique tasks) | {len(whatsapp_numbers)} ({len(set(whatsapp_numbers))}) / {len(email_numbers)} ({len(set(email_numbers))}) | {burst} / {burst} |
+| burst: duplicates (same task, same channel) | {duplicates} | 0 |
+| burst: outbox statuses | {", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))} | all sent |
+| burst: runs start → every reminder delivered | {burst_seconds:.1f} s | |
+
+A reminder waits at most one schedule interval for the run that finds it, then goes out with the drain
+jobs that run wakes after its commit (one per {settings.ALERTS_DRAIN_BATCHES} batches of rows). Two runs at
+once read the same tasks; the outbox's unique key (rule, cause = task, lead and due time, recipient,
+channel) lets only one insert each row, and the drains claim rows `FOR UPDATE SKIP LOCKED`.
+"""
+    write_section("alerts_reminders", "Alerts: follow-up reminders (latency and a burst)", body)
+    print(body)
+
+
 if __name__ == "__main__":
     command = sys.argv[1]
     if command == "worker":
         worker()
     elif command == "child":
         child(int(sys.argv[2]))
+    elif command == "reminders":
+        reminders_child(int(sys.argv[2]), int(sys.argv[3]))

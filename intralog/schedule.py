@@ -14,4 +14,8 @@ cron.register(purge_expired_invitations, queue_name="low", cron="17 * * * *")
 cron.register(wordpress_periodic_tick, queue_name="low", interval=60)
 cron.register(alert_jobs.check_breaches, queue_name="default", interval=60)
 cron.register(alert_jobs.sweep, queue_name="default", interval=60)
+# Follow-up reminders: a reminder goes out at most one interval (plus a delivery) after it is due.
+cron.register(
+    alert_jobs.remind_follow_ups, queue_name=settings.ALERTS_QUEUE, interval=settings.ALERTS_REMINDER_SECONDS
+)
 cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DIGEST_CRON)
