@@ -1,6 +1,7 @@
 from crm import lookups  # noqa: F401 - registers ``field__any``
 
 from .audit import LeadLogEntry, ScopedModelLogEntry
+from .contact import ContactTemplate
 from .leads import (
     CLOSED_STAGES,
     AssignmentRule,
@@ -25,6 +26,7 @@ __all__ = [
     "Brand",
     "Campaign",
     "ClassificationRule",
+    "ContactTemplate",
     "Invitation",
     "Lead",
     "LeadEvent",

@@ -18,8 +18,8 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
 from crm.models import Lead, PipelineStatus, Role, Stage
+from crm.views import lead_page, listing
 from crm.views import leads as views
-from crm.views import listing
 
 
 class LeadPermissionPolicy(ModelPermissionPolicy):
@@ -78,7 +78,7 @@ class LeadViewSet(SnippetViewSet):
     delete_view_class = views.LeadDeleteView
     history_view_class = views.LeadHistoryView
     usage_view_class = views.LeadUsageView
-    inspect_view_class = views.LeadInspectView
+    inspect_view_class = lead_page.LeadInspectView
     chooser_viewset_class = views.LeadChooserViewSet
 
     def get_edit_handler(self):

@@ -1,0 +1,226 @@
+"""The lead page (the lead snippet's inspect view): a working record, not a field dump.
+
+A header with who, what and where the lead stands (status with the moves open to the reader, assignee,
+priority, age, SLA and stale flags), the ways to reach the contact, the actions, the timeline and the
+fields by section. The lead is looked up through ``crm.access.leads_for`` (out of scope: 404); every
+button posts to an action view of ``crm.views.leads``, which checks the reader's rights again.
+
+The page costs a fixed number of queries whatever the lead holds: the lead with its relations and tags,
+its merged leads' ids, up to ``TIMELINE_LIMIT`` events with their actors, the people they assign, the
+statuses (once, for the timeline and the moves), the linked leads, the brand's contact templates and
+the assignee choices.
+"""
+
+import json
+
+from django import forms
+from django.db import models
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from wagtail.snippets.views import snippets as snippet_views
+from wagtail.snippets.widgets import AdminSnippetChooser
+
+from crm import access, contact, lead_fields, lead_flags, lead_page
+from crm.field_spec import Section
+from crm.filters import user_label
+from crm.forms.leads import AssignForm, ContactAttemptForm, MergeForm, NoteForm
+from crm.models import ContactTemplate, Lead, LeadEvent, PipelineStatus, Stage
+from crm.tags import tag_labels
+from crm.views.leads import lead_url, visible_leads
+
+TIMELINE_LIMIT = 200
+LINKED_LIMIT = 50
+
+MEDIA = forms.Media(css={"all": ["crm/lead-page.css"]}, js=["crm/lead-page.js"])
+
+
+class LoadedLeadChooser(AdminSnippetChooser):
+    """The lead chooser, given the lead it starts on: it shows that lead without fetching it again."""
+
+    def __init__(self, *args, loaded=None, **kwargs):
+        super().__init__(Lead, *args, **kwargs)
+        self.loaded = loaded
+
+    def get_instance(self, value):
+        if self.loaded is not None and str(value) == str(self.loaded.pk):
+            return self.loaded
+        return super().get_instance(value)
+
+
+def merge_form(lead, user):
+    """The merge form of the lead page; the chooser starts on the lead's original, already loaded."""
+    form = MergeForm(lead=lead, user=user)
+    form.fields["into"].widget = LoadedLeadChooser(loaded=lead.duplicate_of)
+    return form
+
+
+def json_text(value):
+    """Stored JSON, indented, or "" when it holds nothing."""
+    if value in (None, "", {}, []):
+        return ""
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+
+
+class LeadInspectView(snippet_views.InspectView):
+    """One lead as the people working it need it; see the module's description."""
+
+    template_name = "crm/leads/inspect.html"
+
+    def get_object(self, queryset: QuerySet[Lead] | None = None) -> Lead:
+        # The merge form starts on the lead's original; the header links a lead merged into another.
+        related = (*lead_fields.detail_related(), "duplicate_of", "merged_into")
+        queryset = Lead.objects.select_related(*related).prefetch_related("tags")
+        return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
+
+    def get_page_title(self):
+        return _("Lead")
+
+    def get_fields_context(self):
+        # The page draws its own sections (``crm.lead_page.field_rows``), not Wagtail's list of fields.
+        return []
+
+    # Timeline -----------------------------------------------------------------------------------------
+
+    def timeline_kind(self):
+        return lead_page.kind_filter(self.request.GET.get("kind"))
+
+    def get_timeline(self, statuses):
+        lead = self.object
+        lead_ids = [lead.pk, *Lead.objects.filter(merged_into=lead).values_list("pk", flat=True)]
+        events = (
+            LeadEvent.objects.filter(lead_id__in=lead_ids)
+            .filter(lead_page.kind_condition(self.timeline_kind()))
+            .select_related("actor")
+            .order_by("-created_at", "-pk")
+        )
+        timeline = list(events[: TIMELINE_LIMIT + 1])
+        lead_page.label_event_values(timeline, statuses)
+        return timeline
+
+    # Linked leads -------------------------------------------------------------------------------------
+
+    def get_linked_leads(self):
+        user, lead = self.request.user, self.object
+        linked = models.Q(duplicate_of=lead) | models.Q(merged_into=lead)
+        if lead.duplicate_of_id:
+            linked |= models.Q(pk=lead.duplicate_of_id)
+        if lead.merged_into_id:
+            linked |= models.Q(pk=lead.merged_into_id)
+        queryset = visible_leads(user, Lead.objects.filter(linked).select_related("status")).order_by(
+            "submitted_at", "pk"
+        )[:LINKED_LIMIT]
+        rows = []
+        for other in queryset:
+            if other.pk == lead.merged_into_id:
+                relation = _("This lead was merged into it")
+            elif other.merged_into_id == lead.pk:
+                relation = _("Merged into this lead")
+            elif other.pk == lead.duplicate_of_id:
+                relation = _("Original of this lead")
+            else:
+                relation = _("Duplicate of this lead")
+            rows.append({"lead": other, "relation": relation, "url": lead_url("inspect", other)})
+        return rows
+
+    # Actions ------------------------------------------------------------------------------------------
+
+    def get_actions(self):
+        user, lead = self.request.user, self.object
+        actions = [
+            ("note", _("Add a note"), NoteForm),
+            ("contact", _("Log a contact attempt"), ContactAttemptForm),
+            ("assign", _("Assign"), lambda: AssignForm(lead=lead)),
+            ("merge", _("Merge into another lead"), lambda: merge_form(lead, user)),
+        ]
+        # The lead was fetched through leads_for, so it is in scope: only the role decides here.
+        return [
+            {"name": name, "label": label, "form": make(), "url": lead_url(name, lead)}
+            for name, label, make in actions
+            if access.role_may(user, name)
+        ]
+
+    def get_contact(self):
+        user, lead = self.request.user, self.object
+        if not access.role_may(user, "contact") or not (lead.phone or lead.phone_e164 or lead.email):
+            return None
+        templates = ContactTemplate.objects.filter(brand_id=lead.brand_id)
+        return {
+            **contact.contact_context(lead, user, templates),
+            "log_url": lead_url("contact", lead),
+            "outcomes": LeadEvent.Outcome.choices,
+        }
+
+    # Header -------------------------------------------------------------------------------------------
+
+    def get_header(self, statuses, now):
+        user, lead = self.request.user, self.object
+        moves, more_moves = lead_page.split_moves(lead_page.status_moves(user, lead, statuses))
+        service = lead.service.name if lead.service_id and lead.service else lead.service_text
+        return {
+            "service": service,
+            "assignee": user_label(lead.assignee) if lead.assignee_id and lead.assignee else "",
+            "priority": lead.get_priority_display(),
+            "high_priority": lead.priority > 2,
+            "age": timesince(lead.submitted_at, now),
+            "flags": lead_flags.flags_for(lead, now),
+            "tags": tag_labels(tag.name for tag in lead.tags.all()),
+            "moves": moves,
+            "more_moves": more_moves,
+            "status_url": lead_url("change_status", lead),
+            "next_action": self.get_next_action(),
+        }
+
+    def get_next_action(self):
+        """What the lead waits for: its first contact while nobody has reached it (open leads only)."""
+        lead = self.object
+        if lead.status.stage in (Stage.NEW, Stage.OPEN) and lead.first_contacted_at is None:
+            return {"label": _("First contact"), "due": None}
+        return None
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        lead, now = self.object, timezone.now()
+        statuses = list(PipelineStatus.objects.all())
+        timeline = self.get_timeline(statuses)
+        actions = self.get_actions()
+        kind = self.timeline_kind()
+        context.update(
+            {
+                "lead": lead,
+                "header": self.get_header(statuses, now),
+                "contact": self.get_contact(),
+                "sections": [
+                    (section.value, title, lead_page.field_rows(lead, section))
+                    for section, title in (
+                        (Section.CONTACT, gettext_lazy("Contact")),
+                        (Section.REQUEST, gettext_lazy("Request")),
+                        (Section.ORIGIN, gettext_lazy("Origin")),
+                    )
+                ],
+                "system_rows": lead_page.field_rows(lead, Section.SYSTEM),
+                "raw_payload": json_text(lead.raw_payload),
+                "extra": json_text(lead.extra),
+                "timeline": timeline[:TIMELINE_LIMIT],
+                "timeline_truncated": len(timeline) > TIMELINE_LIMIT,
+                "timeline_kind": kind,
+                "timeline_groups": lead_page.timeline_groups(),
+                "linked_leads": self.get_linked_leads(),
+                "actions": actions,
+                "history_url": lead_url("history", lead),
+                "page_url": lead_url("inspect", lead),
+                "merged_into_url": (
+                    lead_url("inspect", lead.merged_into)
+                    if lead.merged_into_id and access.can_see_lead(self.request.user, lead.merged_into)
+                    else ""
+                ),
+            }
+        )
+        media = MEDIA
+        for action in actions:
+            media += action["form"].media
+        context["media"] = media
+        return context
