@@ -90,7 +90,7 @@ class LeadInspectView(snippet_views.InspectView):
 
     def get_timeline(self, statuses):
         lead = self.object
-        lead_ids = [lead.pk, *Lead.objects.filter(merged_into=lead).values_list("pk", flat=True)]
+        lead_ids = [lead.pk, *Lead.objects.filter(merged_into=lead).order_by().values_list("pk", flat=True)]
         events = (
             LeadEvent.objects.filter(lead_id__in=lead_ids)
             .filter(lead_page.kind_condition(self.timeline_kind()))
