@@ -8,9 +8,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 
-from .models import CLOSED_STAGES, Brand, Lead, LeadEvent, Role, Stage
+from .models import CLOSED_STAGES, Brand, FollowUp, Lead, LeadEvent, Role, Stage
 
-ACTIONS = frozenset({"change_status", "assign", "note", "contact", "merge", "edit", "export"})
+ACTIONS = frozenset({"change_status", "assign", "note", "contact", "follow_up", "merge", "edit", "export"})
 MANAGEMENT_ACTIONS = frozenset({"assign", "merge", "export"})
 STAGE_RANK = {Stage.NEW: 0, Stage.OPEN: 1, Stage.WON: 2, Stage.LOST: 2, Stage.JUNK: 2}
 
@@ -72,6 +72,15 @@ def leads_counted_for(user, queryset=None):
 def events_for(user, queryset=None):
     """The events of the leads ``user`` may see: the rules of ``leads_for``, applied through the event's lead."""
     queryset = LeadEvent.objects.all() if queryset is None else queryset
+    rule = _lead_rule(user)
+    if rule is None:
+        return queryset.none()
+    return queryset.filter(on_related_lead(rule, "lead__")) if rule else queryset
+
+
+def follow_ups_for(user, queryset=None):
+    """The follow-ups of the leads ``user`` may see (the rules of ``leads_for``, through the lead)."""
+    queryset = FollowUp.objects.all() if queryset is None else queryset
     rule = _lead_rule(user)
     if rule is None:
         return queryset.none()

@@ -34,6 +34,7 @@ LOG_ACTIONS: dict[str, str] = {
     LeadEvent.Kind.CONTACT_ATTEMPT: "crm.lead.contact_attempt",
     LeadEvent.Kind.MERGED: "crm.lead.merged",
     LeadEvent.Kind.EDITED: "wagtail.edit",
+    LeadEvent.Kind.FOLLOW_UP: "crm.lead.follow_up",
 }
 """The Wagtail log action of each event kind."""
 

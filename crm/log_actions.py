@@ -13,6 +13,7 @@ from wagtail.log_actions import LogFormatter
 from wagtail.models import ModelLogEntry
 
 from . import system_notes
+from .followups import Change
 from .models import Lead, LeadLogEntry, PipelineStatus, ScopedModelLogEntry, User
 from .tags import tag_labels
 
@@ -23,6 +24,7 @@ LEAD_LOG_ACTIONS = {
     "crm.lead.note": (_("Add note to lead"), _("Note added")),
     "crm.lead.contact_attempt": (_("Log contact attempt"), _("Contact attempt logged")),
     "crm.lead.merged": (_("Merge leads"), _("Leads merged")),
+    "crm.lead.follow_up": (_("Plan a follow-up"), _("Follow-up changed")),
 }
 
 
@@ -46,6 +48,8 @@ def readable_values(action: str, start: str, end: str) -> tuple[str, str]:
     if action == "crm.lead.assigned":
         names = _people(*(name for name in (start, end) if name))
         return names.get(start, start), names.get(end, end)
+    if action == "crm.lead.follow_up":
+        return "", str(Change(end).label) if end in Change.values else end
     return start, end
 
 

@@ -17,14 +17,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import classification
+from . import classification, followups
 from .access import can_act_on_lead, check_status_change
 from .assignment import assignable_users
 from .classification import Classification
 from .duplicates import DUPLICATE_TAG
 from .events import Actor, record_event
 from .intake import junk_status
-from .models import Lead, LeadEvent, PipelineStatus, Stage, User
+from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
 from .normalise import phone_to_e164
 
 MERGE_FILLABLE_FIELDS = ["contact_name", "company", "email", "phone", "phone_e164", "location", "service"]
@@ -55,8 +55,15 @@ def change_status(
     note: str = "",
     *,
     enforce_pipeline_rule: bool = True,
+    follow_up_at: datetime | None = None,
+    follow_up_kind: str = FollowUp.Kind.CALL,
 ) -> Lead:
-    """Move a lead to ``status`` (a PipelineStatus or its key)."""
+    """Move a lead to ``status`` (a PipelineStatus or its key).
+
+    A person moving a lead into a status that requires a follow-up gives ``follow_up_at`` unless the lead
+    has an open follow-up; with ``follow_up_at`` the follow-up is scheduled in the same step. Closing a
+    lead (won, lost, junk) cancels its open follow-ups.
+    """
     if isinstance(status, str):
         status = PipelineStatus.objects.get(key=status)
     lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
@@ -66,6 +73,11 @@ def change_status(
         raise ValidationError(_("Give a reason when a lead is lost or not viable."))
     if actor is not None and enforce_pipeline_rule:
         check_status_change(actor, lead, status)
+        if status.requires_follow_up and follow_up_at is None and not followups.has_open_follow_up(lead):
+            raise ValidationError(
+                _("Moving a lead to %(status)s needs the date of its next follow-up.")
+                % {"status": status.display_label}
+            )
     previous = lead.status
     now = timezone.now()
     lead.status = status
@@ -74,8 +86,31 @@ def change_status(
     record_event(
         lead, LeadEvent.Kind.STATUS_CHANGED, actor, from_value=previous.key, to_value=status.key, note=note
     )
+    fields += _follow_ups_after_move(lead, actor, now, follow_up_at, follow_up_kind)
     _touch(lead, now, fields)
     return lead
+
+
+def _follow_ups_after_move(
+    lead: Lead, actor: Actor, now: datetime, follow_up_at: datetime | None, follow_up_kind: str
+) -> list[str]:
+    """A closed lead's open follow-ups are cancelled; a move with a date schedules one."""
+    if lead.status.stage in CLOSED_STAGES:
+        if lead.next_action_at is None and not followups.has_open_follow_up(lead):
+            return []
+        followups.cancel_open_follow_ups_locked(
+            lead,
+            actor,
+            _("Cancelled: the lead was closed as %(status)s.") % {"status": lead.status.display_label},
+            now,
+        )
+        return ["next_action_at"]
+    if follow_up_at is None:
+        return []
+    followups.schedule_follow_up_locked(
+        lead, actor, due_at=follow_up_at, kind=follow_up_kind, assignee=None, note="", now=now
+    )
+    return ["next_action_at"]
 
 
 @transaction.atomic
@@ -99,6 +134,7 @@ def assign(
     if assignee is not None and actor is not None:
         check_assignee(lead, assignee)
     previous = lead.assignee
+    followups.hand_over_locked(lead, previous, assignee)
     now = timezone.now()
     lead.assignee = assignee
     lead.assigned_at = now if assignee else None
@@ -145,9 +181,21 @@ def add_note(lead: Lead, actor: Actor, note: str) -> LeadEvent:
 
 
 @transaction.atomic
-def log_contact_attempt(lead: Lead, actor: Actor, channel: str, outcome: str, note: str = "") -> LeadEvent:
-    """Record a call, email or message to the lead; the first one sets the first-contact time."""
-    lead = Lead.objects.select_for_update().get(pk=lead.pk)
+def log_contact_attempt(  # noqa: PLR0913 - the attempt and the follow-up it may schedule
+    lead: Lead,
+    actor: Actor,
+    channel: str,
+    outcome: str,
+    note: str = "",
+    *,
+    follow_up_at: datetime | None = None,
+    follow_up_kind: str = FollowUp.Kind.CALL,
+) -> LeadEvent:
+    """Record a call, email or message to the lead; the first one sets the first-contact time.
+
+    With ``follow_up_at``, the next follow-up is scheduled in the same step.
+    """
+    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
     now = timezone.now()
     event = record_event(
         lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note
@@ -156,6 +204,11 @@ def log_contact_attempt(lead: Lead, actor: Actor, channel: str, outcome: str, no
     if lead.first_contacted_at is None:
         lead.first_contacted_at = now
         fields.append("first_contacted_at")
+    if follow_up_at is not None:
+        followups.schedule_follow_up_locked(
+            lead, actor, due_at=follow_up_at, kind=follow_up_kind, assignee=None, note="", now=now
+        )
+        fields.append("next_action_at")
     _touch(lead, now, fields)
     return event
 
@@ -227,6 +280,7 @@ def merge_leads(duplicate: Lead, into: Lead, actor: Actor) -> Lead:
     duplicate.merged_into = into
     duplicate.merged_at = now
     duplicate.duplicate_of = into
+    followups.move_open_follow_ups_locked(duplicate, into)
     record_event(duplicate, LeadEvent.Kind.MERGED, actor, to_value=f"#{into.pk}", data={"into": into.pk})
     record_event(
         into,
@@ -235,8 +289,8 @@ def merge_leads(duplicate: Lead, into: Lead, actor: Actor) -> Lead:
         from_value=f"#{duplicate.pk}",
         data={"merged_from": duplicate.pk, "filled": filled, "tags": copied_tags},
     )
-    _touch(duplicate, now, ["merged_into", "merged_at", "duplicate_of"])
-    _touch(into, now, [*filled, "first_contacted_at", "duplicate_of"])
+    _touch(duplicate, now, ["merged_into", "merged_at", "duplicate_of", "next_action_at"])
+    _touch(into, now, [*filled, "first_contacted_at", "duplicate_of", "next_action_at"])
     return into
 
 
@@ -258,7 +312,12 @@ def bulk_assign(leads: Iterable[Lead], assignee: User | None, actor: User, note:
 
 @transaction.atomic
 def bulk_change_status(
-    leads: Iterable[Lead], status: PipelineStatus | str, actor: User, note: str = ""
+    leads: Iterable[Lead],
+    status: PipelineStatus | str,
+    actor: User,
+    note: str = "",
+    *,
+    follow_up_at: datetime | None = None,
 ) -> int:
     """Move every lead in ``leads`` to ``status`` (or its key); returns how many changed.
 
@@ -270,7 +329,7 @@ def bulk_change_status(
     changed = 0
     for lead in _leads_allowed(leads, actor, "change_status"):
         if lead.status_id != status.pk:
-            change_status(lead, status, actor, note)
+            change_status(lead, status, actor, note, follow_up_at=follow_up_at)
             changed += 1
     return changed
 
@@ -414,7 +473,7 @@ def _move_by_system(
         note=note,
         data=data,
     )
-    return ["status", "status_changed_at"]
+    return ["status", "status_changed_at", *_follow_ups_after_move(lead, None, now, None, FollowUp.Kind.CALL)]
 
 
 def _touch(lead: Lead, now: datetime | None = None, fields: Iterable[str] = ()) -> None:

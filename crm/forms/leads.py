@@ -11,7 +11,10 @@ from crm import lead_fields
 from crm.access import leads_for, statuses_offered
 from crm.assignment import assignable_users
 from crm.filters import brands_for, user_label
+from crm.followups import has_open_follow_up
 from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Role, Service, Source, User
+
+from .followups import follow_up_date_field, follow_up_kind_field
 
 LOST_STATUS_KEYS = ("not_advanced", "not_viable")
 MANUAL_SOURCE_KEYS = ("phone", "walk_in", "email", "whatsapp", "referral", "other")
@@ -110,9 +113,15 @@ class ChangeStatusForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Required when the lead is lost or not viable."),
     )
+    follow_up_at = follow_up_date_field(
+        help_text=_(
+            "Required for statuses that wait for a date (postponed, to quote) unless a follow-up is open."
+        )
+    )
 
     def __init__(self, *args, user, leads, **kwargs):
         super().__init__(*args, **kwargs)
+        self.leads = leads
         offered = statuses_offered(user, leads, PipelineStatus.objects.all())
         self.fields["status"].queryset = PipelineStatus.objects.filter(
             pk__in=[status.pk for status in offered]
@@ -128,6 +137,17 @@ class ChangeStatusForm(forms.Form):
         status = cleaned.get("status")
         if status and status.key in LOST_STATUS_KEYS and not (cleaned.get("note") or "").strip():
             self.add_error("note", _("Give a reason when a lead is lost or not viable."))
+        if (
+            status
+            and status.requires_follow_up
+            and not cleaned.get("follow_up_at")
+            and "follow_up_at" not in self.errors
+            and not all(has_open_follow_up(lead) for lead in self.leads)
+        ):
+            self.add_error(
+                "follow_up_at",
+                _("%(status)s needs the date of the next follow-up.") % {"status": status.display_label},
+            )
         return cleaned
 
 
@@ -163,6 +183,8 @@ class ContactAttemptForm(forms.Form):
     channel = forms.ChoiceField(label=_("Channel"), choices=LeadEvent.Channel.choices)
     outcome = forms.ChoiceField(label=_("Outcome"), choices=LeadEvent.Outcome.choices)
     note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    follow_up_at = follow_up_date_field(help_text=_("Optional: when to follow up next."))
+    follow_up_kind = follow_up_kind_field(required=False)
 
 
 class MergeForm(forms.Form):

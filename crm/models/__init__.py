@@ -2,6 +2,7 @@ from crm import lookups  # noqa: F401 - registers ``field__any``
 
 from .audit import LeadLogEntry, ScopedModelLogEntry
 from .contact import ContactTemplate
+from .followups import FollowUp
 from .leads import (
     CLOSED_STAGES,
     AssignmentRule,
@@ -27,6 +28,7 @@ __all__ = [
     "Campaign",
     "ClassificationRule",
     "ContactTemplate",
+    "FollowUp",
     "Invitation",
     "Lead",
     "LeadEvent",

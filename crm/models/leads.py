@@ -129,6 +129,11 @@ class PipelineStatus(models.Model):
         _("colour"), max_length=7, default="#6b7280", help_text=_("Hex colour, e.g. #2563eb.")
     )
     stage = models.CharField(_("stage"), max_length=8, choices=Stage.choices, default=Stage.OPEN)
+    requires_follow_up = models.BooleanField(
+        _("requires a follow-up date"),
+        default=False,
+        help_text=_("Moving a lead into this status asks when to follow it up, unless a follow-up is open."),
+    )
 
     class Meta:
         ordering = ["order", "pk"]
@@ -278,6 +283,9 @@ class Lead(models.Model):
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
     status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
     last_activity_at = models.DateTimeField(_("last activity"), default=timezone.now)
+    next_action_at = models.DateTimeField(
+        _("next action"), null=True, blank=True, help_text=_("When the earliest open follow-up is due.")
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     class Meta:
@@ -302,6 +310,11 @@ class Lead(models.Model):
             models.Index(fields=["status", "-submitted_at"], name="crm_lead_status_submitted"),
             models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
             models.Index(fields=["brand", "phone_e164"], name="crm_lead_brand_phone"),
+            models.Index(
+                fields=["assignee", "next_action_at"],
+                condition=models.Q(next_action_at__isnull=False),
+                name="crm_lead_next_action",
+            ),
         ]
 
     def __str__(self):
@@ -337,6 +350,7 @@ class LeadEvent(models.Model):
         CONTACT_ATTEMPT = "contact_attempt", _("Contact attempt")
         MERGED = "merged", _("Merged")
         EDITED = "edited", _("Edited")
+        FOLLOW_UP = "follow_up", _("Follow-up")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone")

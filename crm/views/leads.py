@@ -38,7 +38,7 @@ from crm.forms.leads import (
     MergeForm,
     NoteForm,
 )
-from crm.models import Lead, Role
+from crm.models import FollowUp, Lead, Role
 from crm.pagination import CappedCountPaginator
 
 BULK_LIMIT = 1000
@@ -275,7 +275,11 @@ class ChangeStatusView(LeadActionView):
 
     def perform(self, form):
         services.change_status(
-            self.lead, form.cleaned_data["status"], self.request.user, form.cleaned_data["note"]
+            self.lead,
+            form.cleaned_data["status"],
+            self.request.user,
+            form.cleaned_data["note"],
+            follow_up_at=form.cleaned_data.get("follow_up_at"),
         )
 
 
@@ -319,6 +323,8 @@ class ContactAttemptView(NoteView):
             form.cleaned_data["channel"],
             form.cleaned_data["outcome"],
             form.cleaned_data["note"],
+            follow_up_at=form.cleaned_data.get("follow_up_at"),
+            follow_up_kind=form.cleaned_data.get("follow_up_kind") or FollowUp.Kind.CALL,
         )
 
 
@@ -512,7 +518,9 @@ class BulkStatusAction(LeadFormBulkAction):
     @classmethod
     def execute_action(cls, objects, user=None, data=None, **kwargs):
         leads = Lead.objects.filter(pk__in=[lead.pk for lead in objects])
-        changed = services.bulk_change_status(leads, data["status"], user, data.get("note", ""))
+        changed = services.bulk_change_status(
+            leads, data["status"], user, data.get("note", ""), follow_up_at=data.get("follow_up_at")
+        )
         return changed, 0
 
     def get_success_message(self, num_parent_objects, num_child_objects):

@@ -153,7 +153,7 @@ class PipelineStatusViewSet(SnippetViewSet):
     list_filter = ["stage"]
     search_fields = ["key", "label", "label_es"]
     ordering = ["order"]
-    form_fields = ["key", "label", "label_es", "order", "colour", "stage"]
+    form_fields = ["key", "label", "label_es", "order", "colour", "stage", "requires_follow_up"]
 
 
 class ClassificationRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):

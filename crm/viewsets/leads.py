@@ -18,6 +18,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
 from crm.models import Lead, PipelineStatus, Role, Stage
+from crm.views import followups as followup_views
 from crm.views import lead_page, listing
 from crm.views import leads as views
 
@@ -93,6 +94,22 @@ class LeadViewSet(SnippetViewSet):
             path("note/<int:pk>/", views.NoteView.as_view(), name="note"),
             path("contact/<int:pk>/", views.ContactAttemptView.as_view(), name="contact"),
             path("merge/<int:pk>/", views.MergeView.as_view(), name="merge"),
+            path("follow-up/<int:pk>/", followup_views.ScheduleFollowUpView.as_view(), name="follow_up"),
+            path(
+                "follow-ups/<int:pk>/edit/",
+                followup_views.RescheduleFollowUpView.as_view(),
+                name="follow_up_edit",
+            ),
+            path(
+                "follow-ups/<int:pk>/done/",
+                followup_views.CompleteFollowUpView.as_view(),
+                name="follow_up_done",
+            ),
+            path(
+                "follow-ups/<int:pk>/cancel/",
+                followup_views.CancelFollowUpView.as_view(),
+                name="follow_up_cancel",
+            ),
         ]
 
 

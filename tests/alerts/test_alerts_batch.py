@@ -38,7 +38,7 @@ def saved_events(alerts_env, settings, brands, manager, other_manager, employee)
     leads[-1].save(update_fields=["skip_alerts"])
     crm_services.assign(leads[0], employee, manager)
     crm_services.change_status(leads[1], PipelineStatus.objects.get(key="contacted"), manager)
-    crm_services.change_status(leads[2], PipelineStatus.objects.get(key="to_quote"), manager)
+    crm_services.change_status(leads[2], PipelineStatus.objects.get(key="quoted"), manager)
     settings.ALERTS_ENABLED = True
     events = list(LeadEvent.objects.filter(lead__in=leads).select_related("lead").order_by("pk"))
     for event in events:

@@ -60,7 +60,7 @@ def test_can_see_matches_leads_for(
             assert can_see_lead(user, lead) == leads_for(user).filter(pk=lead.pk).exists()
 
 
-EMPLOYEE_ACTIONS = {"change_status", "note", "contact", "edit"}
+EMPLOYEE_ACTIONS = {"change_status", "note", "contact", "follow_up", "edit"}
 
 
 @pytest.mark.parametrize("action", sorted(ACTIONS))

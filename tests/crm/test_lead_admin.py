@@ -353,10 +353,10 @@ def test_timeline_names_statuses_and_fields_not_their_keys(make_lead, manager, e
     from crm.services import change_status, edit_lead
 
     lead = make_lead("Etiquetas", assignee=employee)
-    change_status(lead, "to_quote", manager)
+    change_status(lead, "quoted", manager)
     edit_lead(lead, manager, {"company": "Nueva SA", "location": "Rosario"})
     content = client_for(manager).get(url("inspect", lead)).content.decode()
-    assert "Assigned → To quote" in content
+    assert "Assigned → Quoted" in content
     assert "Changed: Company, Location" in content
     assert "assigned → to_quote" not in content
 

@@ -1,7 +1,10 @@
 """The pipeline rule: employees only move their leads forward and cannot reopen closed ones."""
 
+import datetime
+
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 
 from crm import intake, services
 from crm.access import check_status_change, is_forward
@@ -18,8 +21,12 @@ def lead(brands, manager, employee):
     return lead
 
 
+def tomorrow():
+    return timezone.now() + datetime.timedelta(days=1)
+
+
 def at_status(lead, key, manager):
-    services.change_status(lead, key, manager, note="set up")
+    services.change_status(lead, key, manager, note="set up", follow_up_at=tomorrow())
     lead.refresh_from_db()
     return lead
 
@@ -31,7 +38,7 @@ def status(key):
 class TestEmployee:
     @pytest.mark.parametrize("target", ["contacted", "to_quote", "quoted", "interested", "won", "postponed"])
     def test_moves_forward(self, lead, employee, target):
-        services.change_status(lead, target, employee, note="ok")
+        services.change_status(lead, target, employee, note="ok", follow_up_at=tomorrow())
         lead.refresh_from_db()
         assert lead.status.key == target
 

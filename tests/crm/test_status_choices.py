@@ -1,11 +1,13 @@
 """Status selectors offer exactly the moves the pipeline rule (``crm.services.change_status``) allows."""
 
+import datetime
 import re
 
 import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.urls import reverse
+from django.utils import timezone
 
 from crm import intake, services
 from crm.forms.leads import BulkStatusForm, ChangeStatusForm
@@ -17,13 +19,17 @@ OPEN_KEYS = ["assigned", "contacted", "to_quote", "quoted", "interested", "postp
 CLOSED_KEYS = ["won", "not_advanced", "not_viable", "new_client", "negative"]
 
 
+def SOON():  # noqa: N802 - reads as a constant
+    return timezone.now() + datetime.timedelta(days=1)
+
+
 @pytest.fixture
 def make_lead(brands, manager, employee):
     def make(key, name="Cliente"):
         lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name=name))
         services.assign(lead, employee, manager)
         if key != "assigned":
-            services.change_status(lead, key, manager, note="preparado")
+            services.change_status(lead, key, manager, note="preparado", follow_up_at=SOON())
         return Lead.objects.select_related("status").get(pk=lead.pk)
 
     return make
@@ -35,7 +41,7 @@ def allowed_by_service(lead, actor):
     for status in PipelineStatus.objects.exclude(pk=lead.status_id):
         try:
             with transaction.atomic():
-                services.change_status(lead, status, actor, note="prueba")
+                services.change_status(lead, status, actor, note="prueba", follow_up_at=SOON())
                 allowed.add(status.key)
                 transaction.set_rollback(True)
         except PermissionDenied:

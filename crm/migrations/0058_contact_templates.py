@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0056_merge_issue_14_branches'),
+        ('crm', '0057_follow_ups'),
     ]
 
     operations = [

@@ -64,6 +64,6 @@ def seed(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0057_contact_templates")]
+    dependencies = [("crm", "0058_contact_templates")]
 
     operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
