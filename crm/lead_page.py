@@ -15,8 +15,10 @@ from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.text import capfirst
+from django.utils.timezone import is_aware, localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
@@ -25,8 +27,9 @@ from . import access, lead_fields, system_notes
 from .admin_display import EMPTY, local_datetime, yes_no
 from .field_spec import LeadField, Section
 from .filters import user_label
+from .followups import Change
 from .forms.leads import LOST_STATUS_KEYS
-from .models import Lead, LeadEvent, PipelineStatus, Stage, User
+from .models import FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
 from .tags import tag_labels
 
 # Timeline ---------------------------------------------------------------------------------------------
@@ -34,6 +37,7 @@ from .tags import tag_labels
 KIND_GROUPS: dict[str, tuple[StrOrPromise, tuple[str, ...]]] = {
     "notes": (gettext_lazy("Notes"), (LeadEvent.Kind.NOTE,)),
     "contacts": (gettext_lazy("Contacts"), (LeadEvent.Kind.CONTACT_ATTEMPT,)),
+    "follow_ups": (gettext_lazy("Follow-ups"), (LeadEvent.Kind.FOLLOW_UP,)),
     "status": (gettext_lazy("Status"), (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.ASSIGNED)),
 }
 """The timeline's filter: each group's label and event kinds. Every other kind is the system's."""
@@ -85,17 +89,45 @@ def label_event_values(events: Sequence[LeadEvent], statuses: Iterable[PipelineS
         loaded = PipelineStatus.objects.all() if statuses is None else statuses
         status_labels = {status.key: status.display_label for status in loaded}
     people_ids = {
-        person_id
-        for event in events
-        if event.kind == LeadEvent.Kind.ASSIGNED
-        for person_id in (event.data.get("from_id"), event.data.get("to_id"))
-        if person_id
+        person_id for event in events for person_id in _people_named(event) if isinstance(person_id, int)
     }
     people = {}
     if people_ids:
         people = {person.pk: user_label(person) for person in User.objects.filter(pk__in=people_ids)}
     for event in events:
         _label_event(event, status_labels, people)
+
+
+def _people_named(event: LeadEvent) -> tuple[Any, ...]:
+    """Ids of the people an event's data names: who it assigned from and to, who does a follow-up."""
+    if event.kind == LeadEvent.Kind.ASSIGNED:
+        return (event.data.get("from_id"), event.data.get("to_id"))
+    if event.kind == LeadEvent.Kind.FOLLOW_UP:
+        return (event.data.get("assignee_id"),)
+    return ()
+
+
+def _when(value: Any) -> str:
+    """A stored ISO time in local time, "" when it is none."""
+    moment = parse_datetime(value) if isinstance(value, str) else None
+    return date_format(localtime(moment), "SHORT_DATETIME_FORMAT") if moment and is_aware(moment) else ""
+
+
+def follow_up_text(event: LeadEvent, people: dict[int, str]) -> str:
+    """A follow-up event in words: "Scheduled · Call · 12/07/2026 10:00 a.m. · Elena Vendedora"."""
+    data = event.data or {}
+    change = str(Change(event.to_value).label) if event.to_value in Change.values else event.to_value
+    kind = data.get("kind")
+    due = _when(data.get("due_at"))
+    if data.get("from_due_at") and due:
+        due = f"{_when(data.get('from_due_at'))} → {due}"
+    parts = [
+        capfirst(change),
+        str(FollowUp.Kind(kind).label) if kind in FollowUp.Kind.values else "",
+        due,
+        people.get(data.get("assignee_id"), ""),
+    ]
+    return " · ".join(part for part in parts if part)
 
 
 def _label_event(event: LeadEvent, status_labels: dict[str, str], people: dict[int, str]) -> None:
@@ -114,6 +146,8 @@ def _label_event(event: LeadEvent, status_labels: dict[str, str], people: dict[i
     elif event.kind == LeadEvent.Kind.ASSIGNED:
         event.from_label = people.get(event.data.get("from_id"), event.from_value)
         event.to_label = people.get(event.data.get("to_id"), event.to_value) or _("Nobody")
+    elif event.kind == LeadEvent.Kind.FOLLOW_UP:
+        event.from_label, event.to_label = "", follow_up_text(event, people)
     elif event.kind == LeadEvent.Kind.EDITED:
         event.from_label = ""
         event.to_label = ", ".join(
@@ -194,6 +228,12 @@ class StatusMove:
     status: PipelineStatus
     needs_note: bool
     forward: bool
+    needs_date: bool = False
+
+    @property
+    def asks(self) -> bool:
+        """Whether the move asks something (a reason, a follow-up date) before it is made."""
+        return self.needs_note or self.needs_date
 
 
 def needs_note(status: PipelineStatus) -> bool:
@@ -201,13 +241,25 @@ def needs_note(status: PipelineStatus) -> bool:
     return status.stage == Stage.LOST or status.key in LOST_STATUS_KEYS
 
 
-def status_moves(user: User, lead: Lead, statuses: Iterable[PipelineStatus]) -> list[StatusMove]:
-    """The statuses ``user`` may move ``lead`` to (``crm.access.statuses_offered``), in pipeline order."""
+def status_moves(
+    user: User, lead: Lead, statuses: Iterable[PipelineStatus], has_open_follow_up: bool = False
+) -> list[StatusMove]:
+    """The statuses ``user`` may move ``lead`` to (``crm.access.statuses_offered``), in pipeline order.
+
+    A move into a status that requires a follow-up asks its date unless the lead has an open follow-up
+    (``crm.services.change_status``).
+    """
     if not access.can_act_on_lead(user, lead, "change_status"):
         return []
     offered = access.statuses_offered(user, [lead], list(statuses))
     return [
-        StatusMove(status, needs_note(status), access.is_forward(lead.status, status)) for status in offered
+        StatusMove(
+            status,
+            needs_note(status),
+            access.is_forward(lead.status, status),
+            needs_date=status.requires_follow_up and not has_open_follow_up,
+        )
+        for status in offered
     ]
 
 
@@ -216,7 +268,7 @@ def split_moves(moves: list[StatusMove]) -> tuple[list[StatusMove], list[StatusM
     primary = [
         move
         for move in moves
-        if move.forward and move.status.stage in (Stage.NEW, Stage.OPEN) and not move.needs_note
+        if move.forward and move.status.stage in (Stage.NEW, Stage.OPEN) and not move.asks
     ][:PRIMARY_MOVES]
     chosen = {move.status.pk for move in primary}
     return primary, [move for move in moves if move.status.pk not in chosen]

@@ -17,6 +17,7 @@ from django import forms
 from django.db import models
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
@@ -27,8 +28,9 @@ from wagtail.snippets.widgets import AdminSnippetChooser
 from crm import access, contact, lead_fields, lead_flags, lead_page
 from crm.field_spec import Section
 from crm.filters import user_label
+from crm.forms.followups import default_due_at
 from crm.forms.leads import AssignForm, ContactAttemptForm, MergeForm, NoteForm
-from crm.models import ContactTemplate, Lead, LeadEvent, PipelineStatus, Stage
+from crm.models import ContactTemplate, FollowUp, Lead, LeadEvent, PipelineStatus, Stage
 from crm.tags import tag_labels
 from crm.views.leads import lead_url, visible_leads
 
@@ -143,6 +145,35 @@ class LeadInspectView(snippet_views.InspectView):
             if access.role_may(user, name)
         ]
 
+    # Follow-ups ---------------------------------------------------------------------------------------
+
+    def may_plan_follow_ups(self):
+        """A closed or merged lead takes no new follow-ups (``crm.followups``); the schedule form is a page
+        of its own (``crm.views.followups``), linked from the lead page."""
+        lead = self.object
+        return (
+            access.role_may(self.request.user, "follow_up")
+            and lead.status.stage in (Stage.NEW, Stage.OPEN)
+            and not lead.merged_into_id
+        )
+
+    def get_open_follow_ups(self, now):
+        follow_ups = list(
+            FollowUp.objects.filter(lead_id=self.object.pk, state=FollowUp.State.OPEN)
+            .select_related("assignee")
+            .order_by("due_at", "pk")
+        )
+        may_act = access.can_act_on_lead(self.request.user, self.object, "follow_up")
+        for follow_up in follow_ups:
+            follow_up.overdue = follow_up.due_at < now
+            follow_up.assignee_label = user_label(follow_up.assignee) if follow_up.assignee else ""
+            if may_act:
+                follow_up.urls = {
+                    name: reverse(Lead.snippet_viewset.get_url_name(f"follow_up_{name}"), args=[follow_up.pk])
+                    for name in ("done", "cancel", "edit")
+                }
+        return follow_ups
+
     def get_contact(self):
         user, lead = self.request.user, self.object
         if not access.role_may(user, "contact") or not (lead.phone or lead.phone_e164 or lead.email):
@@ -156,9 +187,11 @@ class LeadInspectView(snippet_views.InspectView):
 
     # Header -------------------------------------------------------------------------------------------
 
-    def get_header(self, statuses, now):
+    def get_header(self, statuses, now, follow_ups):
         user, lead = self.request.user, self.object
-        moves, more_moves = lead_page.split_moves(lead_page.status_moves(user, lead, statuses))
+        moves, more_moves = lead_page.split_moves(
+            lead_page.status_moves(user, lead, statuses, has_open_follow_up=bool(follow_ups))
+        )
         service = lead.service.name if lead.service_id and lead.service else lead.service_text
         return {
             "service": service,
@@ -171,27 +204,36 @@ class LeadInspectView(snippet_views.InspectView):
             "moves": moves,
             "more_moves": more_moves,
             "status_url": lead_url("change_status", lead),
-            "next_action": self.get_next_action(),
+            "next_action": self.get_next_action(follow_ups, now),
+            "default_follow_up": timezone.localtime(default_due_at(now)).strftime("%Y-%m-%dT%H:%M"),
         }
 
-    def get_next_action(self):
-        """What the lead waits for: its first contact while nobody has reached it (open leads only)."""
+    def get_next_action(self, follow_ups, now):
+        """What the lead waits for: its earliest open follow-up (``Lead.next_action_at``), else its first
+        contact while nobody has reached it (open leads only)."""
         lead = self.object
+        if follow_ups:
+            first = follow_ups[0]
+            due = lead.next_action_at or first.due_at
+            return {"label": first.get_kind_display(), "due": due, "overdue": due < now}
         if lead.status.stage in (Stage.NEW, Stage.OPEN) and lead.first_contacted_at is None:
-            return {"label": _("First contact"), "due": None}
+            return {"label": _("First contact"), "due": None, "overdue": False}
         return None
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         lead, now = self.object, timezone.now()
         statuses = list(PipelineStatus.objects.all())
+        follow_ups = self.get_open_follow_ups(now)
         timeline = self.get_timeline(statuses)
         actions = self.get_actions()
         kind = self.timeline_kind()
         context.update(
             {
                 "lead": lead,
-                "header": self.get_header(statuses, now),
+                "header": self.get_header(statuses, now, follow_ups),
+                "follow_ups": follow_ups,
+                "follow_up_url": lead_url("follow_up", lead) if self.may_plan_follow_ups() else "",
                 "contact": self.get_contact(),
                 "sections": [
                     (section.value, title, lead_page.field_rows(lead, section))

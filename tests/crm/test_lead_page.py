@@ -1,6 +1,7 @@
 """The lead page: a header to work from (status moves, contact actions, flags), the timeline in words with
 its filter, the fields by section, row-level access on the page and on its buttons, and a bounded cost."""
 
+import datetime
 import re
 from html import unescape
 from urllib.parse import parse_qs, quote, urlsplit
@@ -9,11 +10,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 
-from crm import contact, services
+from crm import contact, followups, services
 from crm.intake import LeadData, create_lead
-from crm.models import ContactTemplate, Lead, LeadEvent, PipelineStatus, Role, Service
+from crm.models import ContactTemplate, FollowUp, Lead, LeadEvent, PipelineStatus, Role, Service
 from tests.page_text import visible_text
 from tests.test_raw_values import raw_values
 
@@ -215,6 +216,80 @@ def test_a_one_click_move_changes_the_status(make_lead, rep, client_for):
     assert lead.status == contacted
 
 
+# Follow-ups -----------------------------------------------------------------------------------------------
+
+
+def test_next_action_and_open_follow_ups_with_their_buttons(make_lead, rep, client_for):
+    lead = make_lead(assignee=rep)
+    client = client_for(rep)
+    text = visible_text(html_of(client, lead))
+    assert "Next action First contact" in text and "No open follow-ups." in text
+    assert reverse("crm_leads:follow_up", args=[lead.pk]) in html_of(client, lead)
+    due = timezone.now() + datetime.timedelta(days=1)
+    later = followups.schedule_follow_up(lead, rep, due_at=due + datetime.timedelta(days=3), kind="visit")
+    first = followups.schedule_follow_up(lead, rep, due_at=due, kind="whatsapp", note="Mandar catálogo")
+    html = html_of(client, lead)
+    text = visible_text(html)
+    assert re.search(r"Next action WhatsApp · \S+ \S+ [ap]\.m\.", text)
+    block = html.split('data-section="follow-ups"', 1)[1].split("</section>", 1)[0]
+    assert block.index(f'data-follow-up="{first.pk}"') < block.index(f'data-follow-up="{later.pk}"')
+    assert "Mandar catálogo" in block and "Rocío Paz" in block
+    for name in ("done", "cancel", "edit"):
+        assert reverse(f"crm_leads:follow_up_{name}", args=[first.pk]) in block
+    response = client.post(reverse("crm_leads:follow_up_done", args=[first.pk]))
+    assert response.status_code == 302 and response["Location"] == page_url(lead)
+    first.refresh_from_db()
+    lead.refresh_from_db()
+    assert first.state == "done" and lead.next_action_at == later.due_at
+    assert "Next action Visit" in visible_text(html_of(client, lead))
+
+
+def test_an_overdue_follow_up_is_marked(make_lead, rep, client_for):
+    lead = make_lead(assignee=rep)
+    follow_up = followups.schedule_follow_up(lead, rep, due_at=timezone.now() + datetime.timedelta(minutes=1))
+    FollowUp.objects.filter(pk=follow_up.pk).update(due_at=timezone.now() - datetime.timedelta(hours=2))
+    Lead.objects.filter(pk=lead.pk).update(next_action_at=timezone.now() - datetime.timedelta(hours=2))
+    html = html_of(client_for(rep), lead)
+    header = visible_text(html.split('class="crm-lead-header"', 1)[1].split("</header>", 1)[0])
+    assert "Next action Call" in header and "Overdue" in header
+    assert "crm-follow-up--overdue" in html
+
+
+def test_a_move_that_needs_a_follow_up_date_asks_it_unless_one_is_open(make_lead, rep, client_for):
+    lead = make_lead(assignee=rep)
+    client = client_for(rep)
+    to_quote = PipelineStatus.objects.get(key="to_quote")
+    assert to_quote.requires_follow_up
+    html = html_of(client, lead)
+    block = html.split(f'data-status-move="{to_quote.pk}"', 1)[1].split("</details>", 1)[0]
+    assert 'type="datetime-local"' in block and 'name="follow_up_at"' in block and "required" in block
+    default = re.search(r'name="follow_up_at" value="([^"]+)"', block).group(1)
+    response = client.post(
+        reverse("crm_leads:change_status", args=[lead.pk]), {"status": to_quote.pk, "follow_up_at": default}
+    )
+    assert response.status_code == 302
+    lead.refresh_from_db()
+    assert lead.status == to_quote
+    follow_up = FollowUp.objects.get(lead=lead, state="open")
+    assert timezone.localtime(follow_up.due_at).strftime("%Y-%m-%dT%H:%M") == default
+    postponed = PipelineStatus.objects.get(key="postponed")
+    html = html_of(client, lead)
+    assert f'data-status-move="{postponed.pk}"' in html
+    moves = html.split('class="crm-moves"', 1)[1].split("</header>", 1)[0]
+    assert 'name="follow_up_at"' not in moves  # an open follow-up: the move is one click
+
+
+def test_another_employee_cannot_touch_a_follow_up(make_lead, rep, employee, client_for):
+    lead = make_lead(assignee=rep)
+    follow_up = followups.schedule_follow_up(lead, rep, due_at=timezone.now() + datetime.timedelta(days=1))
+    client = client_for(employee)
+    for name in ("done", "cancel", "edit"):
+        response = client.post(reverse(f"crm_leads:follow_up_{name}", args=[follow_up.pk]))
+        assert response.status_code in (403, 404), name
+    follow_up.refresh_from_db()
+    assert follow_up.state == "open"
+
+
 # Access --------------------------------------------------------------------------------------------------
 
 
@@ -258,6 +333,7 @@ def worked(make_lead, rep, manager):
     services.add_note(lead, rep, "Pidió precios por 200 pallets")
     services.log_contact_attempt(lead, rep, "phone", "no_answer", "Sin respuesta")
     services.edit_lead(lead, manager, {"company": "Nueva SA"})
+    followups.schedule_follow_up(lead, rep, due_at=timezone.now() + datetime.timedelta(days=2), kind="visit")
     return lead
 
 
@@ -274,6 +350,7 @@ def test_timeline_reads_people_and_statuses_in_words(worked, manager, client_for
     assert "manager1" not in timeline and " rep " not in f" {timeline} "
     assert "Changed: Company" in timeline
     assert "Phone · No answer" in timeline
+    assert re.search(r"Follow-up · .* · Rocío Paz Scheduled · Visit · \S+ \S+ [ap]\.m\. · Rocío Paz", timeline)
     assert "contacted" not in timeline and "no_answer" not in timeline
 
 
@@ -297,9 +374,9 @@ def test_timeline_in_spanish_and_local_time(worked, manager, client_for):
 
 def test_timeline_filter_by_kind_on_the_server(worked, rep, client_for):
     client = client_for(rep)
-    assert set(timeline_groups(html_of(client, worked))) == {"status", "notes", "contacts", "system"}
+    assert set(timeline_groups(html_of(client, worked))) == {"status", "notes", "contacts", "follow_ups", "system"}
     assert 'data-filtered="false"' in html_of(client, worked)
-    for kind in ("notes", "contacts", "status", "system"):
+    for kind in ("notes", "contacts", "follow_ups", "status", "system"):
         html = html_of(client, worked, kind=kind)
         assert set(timeline_groups(html)) == {kind}
         assert 'data-filtered="true"' in html
@@ -312,7 +389,7 @@ def test_a_bad_kind_shows_the_whole_timeline(worked, rep, client_for, value):
     response = client_for(rep).get(page_url(worked), {"kind": value})
     assert response.status_code in (200, 400)
     if response.status_code == 200:
-        assert set(timeline_groups(response.content.decode())) == {"status", "notes", "contacts", "system"}
+        assert set(timeline_groups(response.content.decode())) == {"status", "notes", "contacts", "follow_ups", "system"}
 
 
 def test_repeated_kind_parameters_never_fail(worked, rep, client_for):
@@ -388,11 +465,16 @@ def test_query_count_is_small_and_does_not_grow(
     html_of(client, lead)  # warm per-process caches
     with CaptureQueriesContext(connection) as few:
         html_of(client, lead)
+    soon = timezone.now() + datetime.timedelta(days=1)
     for number in range(40):
         services.add_note(lead, rep, f"Nota {number}")
         services.log_contact_attempt(lead, rep, "phone", "no_answer")
-        services.change_status(lead, ["contacted", "to_quote"][number % 2], manager)
+        services.change_status(lead, ["contacted", "to_quote"][number % 2], manager, follow_up_at=soon)
         services.assign(lead, [manager, rep][number % 2], manager)
+    for number in range(12):
+        followups.schedule_follow_up(
+            lead, manager, due_at=soon + datetime.timedelta(hours=number), kind="visit", note=f"Tarea {number}"
+        )
     for number in range(8):
         make_lead(f"Copia {number}", rep, phone="+54 9 11 5555-1234")
     for number in range(3):
@@ -402,5 +484,5 @@ def test_query_count_is_small_and_does_not_grow(
         html = html_of(client, lead)
     with CaptureQueriesContext(connection) as many:
         html_of(client, lead)
-    assert "Nota 39" in html and "Copia 7" in html and "Fusionado 2" in html
+    assert "Nota 39" in html and "Copia 7" in html and "Fusionado 2" in html and "Tarea 11" in html
     assert len(many) == len(few)
