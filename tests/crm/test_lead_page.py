@@ -350,7 +350,9 @@ def test_timeline_reads_people_and_statuses_in_words(worked, manager, client_for
     assert "manager1" not in timeline and " rep " not in f" {timeline} "
     assert "Changed: Company" in timeline
     assert "Phone · No answer" in timeline
-    assert re.search(r"Follow-up · .* · Rocío Paz Scheduled · Visit · \S+ \S+ [ap]\.m\. · Rocío Paz", timeline)
+    assert re.search(
+        r"Follow-up · .* · Rocío Paz Scheduled · Visit · \S+ \S+ [ap]\.m\. · Rocío Paz", timeline
+    )
     assert "contacted" not in timeline and "no_answer" not in timeline
 
 
@@ -374,7 +376,13 @@ def test_timeline_in_spanish_and_local_time(worked, manager, client_for):
 
 def test_timeline_filter_by_kind_on_the_server(worked, rep, client_for):
     client = client_for(rep)
-    assert set(timeline_groups(html_of(client, worked))) == {"status", "notes", "contacts", "follow_ups", "system"}
+    assert set(timeline_groups(html_of(client, worked))) == {
+        "status",
+        "notes",
+        "contacts",
+        "follow_ups",
+        "system",
+    }
     assert 'data-filtered="false"' in html_of(client, worked)
     for kind in ("notes", "contacts", "follow_ups", "status", "system"):
         html = html_of(client, worked, kind=kind)
@@ -389,7 +397,13 @@ def test_a_bad_kind_shows_the_whole_timeline(worked, rep, client_for, value):
     response = client_for(rep).get(page_url(worked), {"kind": value})
     assert response.status_code in (200, 400)
     if response.status_code == 200:
-        assert set(timeline_groups(response.content.decode())) == {"status", "notes", "contacts", "follow_ups", "system"}
+        assert set(timeline_groups(response.content.decode())) == {
+            "status",
+            "notes",
+            "contacts",
+            "follow_ups",
+            "system",
+        }
 
 
 def test_repeated_kind_parameters_never_fail(worked, rep, client_for):
@@ -473,7 +487,11 @@ def test_query_count_is_small_and_does_not_grow(
         services.assign(lead, [manager, rep][number % 2], manager)
     for number in range(12):
         followups.schedule_follow_up(
-            lead, manager, due_at=soon + datetime.timedelta(hours=number), kind="visit", note=f"Tarea {number}"
+            lead,
+            manager,
+            due_at=soon + datetime.timedelta(hours=number),
+            kind="visit",
+            note=f"Tarea {number}",
         )
     for number in range(8):
         make_lead(f"Copia {number}", rep, phone="+54 9 11 5555-1234")

@@ -1,5 +1,5 @@
 /* The lead page: the timeline's filter without a reload, and "log this attempt" after a contact action. */
-(function () {
+function crmLeadPage() {
     'use strict';
     const page = document.querySelector('[data-crm-lead-page]');
     if (!page) {
@@ -93,4 +93,11 @@
         }
     });
     offerRemembered();
-})();
+}
+
+// The admin loads its scripts before the page's content.
+if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', crmLeadPage);
+} else {
+    crmLeadPage();
+}
