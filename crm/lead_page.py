@@ -72,9 +72,10 @@ def timeline_groups() -> list[tuple[str, StrOrPromise]]:
 
 def _field_label(name: str) -> str:
     try:
-        return str(capfirst(Lead._meta.get_field(name).verbose_name))
+        field = Lead._meta.get_field(name)
     except FieldDoesNotExist:
         return name
+    return str(capfirst(getattr(field, "verbose_name", name)))
 
 
 def label_event_values(events: Sequence[LeadEvent], statuses: Iterable[PipelineStatus] | None = None) -> None:
@@ -113,7 +114,7 @@ def _when(value: Any) -> str:
     return date_format(localtime(moment), "SHORT_DATETIME_FORMAT") if moment and is_aware(moment) else ""
 
 
-def follow_up_text(event: LeadEvent, people: dict[int, str]) -> str:
+def follow_up_text(event: LeadEvent, people: dict[Any, str]) -> str:
     """A follow-up event in words: "Scheduled · Call · 12/07/2026 10:00 a.m. · Elena Vendedora"."""
     data = event.data or {}
     change = str(Change(event.to_value).label) if event.to_value in Change.values else event.to_value
@@ -130,7 +131,8 @@ def follow_up_text(event: LeadEvent, people: dict[int, str]) -> str:
     return " · ".join(part for part in parts if part)
 
 
-def _label_event(event: LeadEvent, status_labels: dict[str, str], people: dict[int, str]) -> None:
+def _label_event(event: Any, status_labels: dict[str, str], people: dict[Any, str]) -> None:
+    """Set the display attributes the template reads on one ``LeadEvent``."""
     event.from_label, event.to_label = event.from_value, event.to_value
     event.note_label = system_notes.render(event.note)
     event.actor_label = user_label(event.actor) if event.actor_id and event.actor else ""

@@ -23,41 +23,32 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from wagtail.snippets.views import snippets as snippet_views
-from wagtail.snippets.widgets import AdminSnippetChooser
 
 from crm import access, contact, lead_fields, lead_flags, lead_page
 from crm.field_spec import Section
 from crm.filters import user_label
 from crm.forms.followups import default_due_at
-from crm.forms.leads import AssignForm, ContactAttemptForm, MergeForm, NoteForm
+from crm.forms.leads import ContactAttemptForm, NoteForm
 from crm.models import ContactTemplate, FollowUp, Lead, LeadEvent, PipelineStatus, Stage
 from crm.tags import tag_labels
 from crm.views.leads import lead_url, visible_leads
 
 TIMELINE_LIMIT = 200
 LINKED_LIMIT = 50
+LINKED_FIELDS = (
+    "contact_name",
+    "company",
+    "email",
+    "brand_id",
+    "assignee_id",
+    "status",
+    "duplicate_of_id",
+    "merged_into_id",
+    "submitted_at",
+)
+"""What the linked leads show (their name, relation and status) and what their access check reads."""
 
 MEDIA = forms.Media(css={"all": ["crm/lead-page.css"]}, js=["crm/lead-page.js"])
-
-
-class LoadedLeadChooser(AdminSnippetChooser):
-    """The lead chooser, given the lead it starts on: it shows that lead without fetching it again."""
-
-    def __init__(self, *args, loaded=None, **kwargs):
-        super().__init__(Lead, *args, **kwargs)
-        self.loaded = loaded
-
-    def get_instance(self, value):
-        if self.loaded is not None and str(value) == str(self.loaded.pk):
-            return self.loaded
-        return super().get_instance(value)
-
-
-def merge_form(lead, user):
-    """The merge form of the lead page; the chooser starts on the lead's original, already loaded."""
-    form = MergeForm(lead=lead, user=user)
-    form.fields["into"].widget = LoadedLeadChooser(loaded=lead.duplicate_of)
-    return form
 
 
 def json_text(value):
@@ -73,8 +64,8 @@ class LeadInspectView(snippet_views.InspectView):
     template_name = "crm/leads/inspect.html"
 
     def get_object(self, queryset: QuerySet[Lead] | None = None) -> Lead:
-        # The merge form starts on the lead's original; the header links a lead merged into another.
-        related = (*lead_fields.detail_related(), "duplicate_of", "merged_into")
+        # The original and the lead this one was merged into come with the linked leads.
+        related = lead_fields.detail_related()
         queryset = Lead.objects.select_related(*related).prefetch_related("tags")
         return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
 
@@ -112,9 +103,11 @@ class LeadInspectView(snippet_views.InspectView):
             linked |= models.Q(pk=lead.duplicate_of_id)
         if lead.merged_into_id:
             linked |= models.Q(pk=lead.merged_into_id)
-        queryset = visible_leads(user, Lead.objects.filter(linked).select_related("status")).order_by(
-            "submitted_at", "pk"
-        )[:LINKED_LIMIT]
+        queryset = (
+            visible_leads(user, Lead.objects.filter(linked).select_related("status"))
+            .only(*LINKED_FIELDS)
+            .order_by("submitted_at", "pk")[:LINKED_LIMIT]
+        )
         rows = []
         for other in queryset:
             if other.pk == lead.merged_into_id:
@@ -125,23 +118,39 @@ class LeadInspectView(snippet_views.InspectView):
                 relation = _("Original of this lead")
             else:
                 relation = _("Duplicate of this lead")
-            rows.append({"lead": other, "relation": relation, "url": lead_url("inspect", other)})
+            rows.append(
+                {
+                    "lead": other,
+                    "relation": relation,
+                    "url": lead_url("inspect", other),
+                    "merged_into": other.pk == lead.merged_into_id,
+                }
+            )
         return rows
 
     # Actions ------------------------------------------------------------------------------------------
 
     def get_actions(self):
+        """The everyday actions, with their forms on the page: a note, a contact attempt."""
         user, lead = self.request.user, self.object
         actions = [
             ("note", _("Add a note"), NoteForm),
             ("contact", _("Log a contact attempt"), ContactAttemptForm),
-            ("assign", _("Assign"), lambda: AssignForm(lead=lead)),
-            ("merge", _("Merge into another lead"), lambda: merge_form(lead, user)),
         ]
         # The lead was fetched through leads_for, so it is in scope: only the role decides here.
         return [
             {"name": name, "label": label, "form": make(), "url": lead_url(name, lead)}
             for name, label, make in actions
+            if access.role_may(user, name)
+        ]
+
+    def get_action_links(self):
+        """Management's actions, each on its own page (``crm.views.leads``): assign, merge."""
+        user, lead = self.request.user, self.object
+        links = [("assign", _("Assign…")), ("merge", _("Merge into another lead…"))]
+        return [
+            {"name": name, "label": label, "url": lead_url(name, lead)}
+            for name, label in links
             if access.role_may(user, name)
         ]
 
@@ -203,6 +212,8 @@ class LeadInspectView(snippet_views.InspectView):
             "tags": tag_labels(tag.name for tag in lead.tags.all()),
             "moves": moves,
             "more_moves": more_moves,
+            "more_quick": [move for move in more_moves if not move.asks],
+            "more_asks": [move for move in more_moves if move.asks],
             "status_url": lead_url("change_status", lead),
             "next_action": self.get_next_action(follow_ups, now),
             "default_follow_up": timezone.localtime(default_due_at(now)).strftime("%Y-%m-%dT%H:%M"),
@@ -227,6 +238,7 @@ class LeadInspectView(snippet_views.InspectView):
         follow_ups = self.get_open_follow_ups(now)
         timeline = self.get_timeline(statuses)
         actions = self.get_actions()
+        linked = self.get_linked_leads()
         kind = self.timeline_kind()
         context.update(
             {
@@ -250,15 +262,12 @@ class LeadInspectView(snippet_views.InspectView):
                 "timeline_truncated": len(timeline) > TIMELINE_LIMIT,
                 "timeline_kind": kind,
                 "timeline_groups": lead_page.timeline_groups(),
-                "linked_leads": self.get_linked_leads(),
+                "linked_leads": linked,
+                "merged_into": next((row for row in linked if row["merged_into"]), None),
                 "actions": actions,
+                "action_links": self.get_action_links(),
                 "history_url": lead_url("history", lead),
                 "page_url": lead_url("inspect", lead),
-                "merged_into_url": (
-                    lead_url("inspect", lead.merged_into)
-                    if lead.merged_into_id and access.can_see_lead(self.request.user, lead.merged_into)
-                    else ""
-                ),
             }
         )
         media = MEDIA
