@@ -33,13 +33,14 @@ def waits_for_first_contact(lead: Lead) -> bool:
 
 def is_overdue(lead: Lead, settings: DashboardSettings, now: datetime.datetime) -> bool:
     """``metrics.overdue_condition`` for one open lead: its first-contact SLA has run out by ``now``."""
-    if not waits_for_first_contact(lead):
+    assigned = lead.assigned_at
+    if assigned is None or not waits_for_first_contact(lead):
         return False
     if not settings.sla_business_hours:
-        return lead.assigned_at < now - datetime.timedelta(hours=settings.sla_hours)
+        return assigned < now - datetime.timedelta(hours=settings.sla_hours)
     zone = timezone.get_default_timezone()
     start, end = settings.business_day_start, settings.business_day_end
-    elapsed = business_clock(now, start, end, zone) - business_clock(lead.assigned_at, start, end, zone)
+    elapsed = business_clock(now, start, end, zone) - business_clock(assigned, start, end, zone)
     return elapsed > settings.sla_hours * 3600
 
 
@@ -66,12 +67,15 @@ def business_deadline(
     return moment
 
 
-def first_contact_due(lead: Lead, settings: DashboardSettings) -> datetime.datetime:
-    """When the lead's first-contact SLA runs out (the lead waits for its first contact)."""
+def first_contact_due(lead: Lead, settings: DashboardSettings) -> datetime.datetime | None:
+    """When the lead's first-contact SLA runs out (None: it was never assigned, so no SLA runs)."""
+    assigned = lead.assigned_at
+    if assigned is None:
+        return None
     if not settings.sla_business_hours:
-        return lead.assigned_at + datetime.timedelta(hours=settings.sla_hours)
+        return assigned + datetime.timedelta(hours=settings.sla_hours)
     return business_deadline(
-        lead.assigned_at,
+        assigned,
         settings.sla_hours * 3600,
         settings.business_day_start,
         settings.business_day_end,
@@ -105,8 +109,8 @@ def lead_flags(lead: Lead, now: datetime.datetime) -> list[LeadFlag]:
     flags = []
     if is_overdue(lead, settings, now):
         flags.append(LeadFlag("sla_overdue", _("First contact overdue"), "critical", _sla_text(settings)))
-    elif waits_for_first_contact(lead):
-        due = timezone.localtime(first_contact_due(lead, settings))
+    elif waits_for_first_contact(lead) and (deadline := first_contact_due(lead, settings)) is not None:
+        due = timezone.localtime(deadline)
         flags.append(
             LeadFlag(
                 "sla_due",
