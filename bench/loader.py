@@ -1,11 +1,14 @@
-"""The volume dataset for the benchmarks: a million generated leads with their event history in PostgreSQL.
+"""The volume dataset for the benchmarks: a million generated leads with their event history and
+follow-ups in PostgreSQL.
 
-``ensure_dataset(n_leads)`` is idempotent: it does nothing when exactly ``n_leads`` bench leads are
-there. Otherwise, in ONE transaction, it empties the lead tables, drops their secondary indexes and
-foreign keys, streams leads, events and tags with ``COPY ... FREEZE`` (psycopg 3 ``cursor.copy()``),
-rebuilds the indexes and constraints, then runs ``VACUUM ANALYZE``. A failure rolls everything back.
-The rows are the ones ``crm.demo.generator`` describes and ``crm.demo.leads.Catalogue`` converts, so
-they match what the service layer writes (Wagtail log entries are not written).
+``ensure_dataset(n_leads)`` is idempotent: it does nothing when exactly ``n_leads`` bench leads of this
+``DATASET_VERSION`` are there. Otherwise, in ONE transaction, it empties the lead tables, drops their
+secondary indexes and foreign keys, streams leads, events, tags and follow-ups with ``COPY ... FREEZE``
+(psycopg 3 ``cursor.copy()``), rebuilds the indexes and constraints, marks the version and the
+generation time, then runs ``VACUUM ANALYZE``. A failure rolls everything back. The rows are the
+ones ``crm.demo.generator`` describes (follow-ups: ``bench.follow_up_history``) and
+``crm.demo.leads.Catalogue`` converts, so they match what the service layer writes (Wagtail log
+entries are not written).
 """
 
 import json
@@ -34,7 +37,13 @@ BENCH_TEAM = [
     *[(f"ventas{n:02d}", "employee", "Vendedor", f"INTRALOG {n}", ["intralog"]) for n in range(1, 13)],
     *[(f"pallets{n:02d}", "employee", "Vendedora", f"INTRAPAL {n}", ["intrapal"]) for n in range(1, 9)],
 ]
-LEAD_TABLES = ("crm_lead", "crm_leadevent", "crm_taggedlead")
+LEAD_TABLES = ("crm_lead", "crm_leadevent", "crm_taggedlead", "crm_followup")
+DATASET_VERSION = 2
+"""Bump when the generated rows change: a database loaded by another version is reloaded.
+1: leads, events, tags. 2: follow-ups and ``Lead.next_action_at``."""
+VERSION_MARK = f"intralog bench dataset, version {DATASET_VERSION}, generated at "
+"""Left on ``crm_lead`` as its comment, followed by the generator's ``now`` (times in the dataset, follow-up
+due times among them, are relative to it)."""
 CHUNK = 20_000
 WORKERS = max(2, os.cpu_count() or 2)
 
@@ -47,13 +56,20 @@ class LoadReport:
     seconds: float
     steps: dict
     cpu: dict = None
+    follow_ups: int = 0
+    open_follow_ups: int = 0
+    generated_at: str = ""
 
     def __str__(self):
+        rows = (
+            f"{self.leads:,} leads, {self.events:,} events, {self.follow_ups:,} follow-ups "
+            f"({self.open_follow_ups:,} open)"
+        )
         if not self.loaded:
-            return f"dataset present: {self.leads:,} leads, {self.events:,} events"
+            return f"dataset present (generated at {self.generated_at}): {rows}"
         steps = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in self.steps.items())
         cpu = ", ".join(f"{name} {seconds:.0f}s" for name, seconds in (self.cpu or {}).items())
-        return f"loaded {self.leads:,} leads and {self.events:,} events in {self.seconds:.0f}s wall ({steps}; {cpu})"
+        return f"loaded {rows} in {self.seconds:.0f}s wall ({steps}; {cpu})"
 
 
 def ensure_team():
@@ -93,14 +109,24 @@ def bench_generator(now=None):
 
 
 def dataset_size():
-    """(bench leads, all leads, events) now in the database."""
-    from crm.models import Lead, LeadEvent
+    """(bench leads, all leads, events, follow-ups, open follow-ups) now in the database."""
+    from crm.models import FollowUp, Lead, LeadEvent
 
     return (
         Lead.objects.filter(external_source=BENCH_SOURCE).count(),
         Lead.objects.count(),
         LeadEvent.objects.count(),
+        FollowUp.objects.count(),
+        FollowUp.objects.filter(state=FollowUp.State.OPEN).count(),
     )
+
+
+def dataset_mark():
+    """The mark the loader left on the lead table ("" when none: not loaded, or loaded before the mark
+    existed)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT obj_description('crm_lead'::regclass, 'pg_class')")
+        return cursor.fetchone()[0] or ""
 
 
 def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
@@ -112,13 +138,18 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
     from crm.demo.leads import ensure_campaigns
 
     ensure_campaigns(generator)
-    bench_leads, all_leads, events = dataset_size()
-    if bench_leads == n_leads == all_leads:
-        return LoadReport(n_leads, events, False, time.perf_counter() - started, {})
+    bench_leads, all_leads, events, follow_ups, open_follow_ups = dataset_size()
+    found = dataset_mark()
+    if bench_leads == n_leads == all_leads and found.startswith(VERSION_MARK):
+        seconds = time.perf_counter() - started
+        generated_at = found.removeprefix(VERSION_MARK)
+        return LoadReport(
+            n_leads, events, False, seconds, {}, None, follow_ups, open_follow_ups, generated_at
+        )
     stdout.write(f"loading {n_leads:,} leads into {connection.settings_dict['NAME']} …\n")
     stdout.flush()
     steps = {}
-    events = _Loader(generator, steps).load(n_leads, stdout)
+    events, follow_ups, open_follow_ups = _Loader(generator, steps).load(n_leads, stdout)
     mark = time.perf_counter()
     from dashboards.rollup import rebuild
 
@@ -134,7 +165,9 @@ def ensure_dataset(n_leads=1_000_000, *, stdout=sys.stdout, now=None):
         "Python CPU (loader)": own.ru_utime + own.ru_stime,
         "Python CPU (workers)": workers.ru_utime + workers.ru_stime,
     }
-    return LoadReport(n_leads, events, True, time.perf_counter() - started, steps, cpu)
+    seconds = time.perf_counter() - started
+    generated_at = dataset_mark().removeprefix(VERSION_MARK)
+    return LoadReport(n_leads, events, True, seconds, steps, cpu, follow_ups, open_follow_ups, generated_at)
 
 
 class _LeadIds:
@@ -165,27 +198,38 @@ def _text(value):
 
 
 class _Renderer:
-    """Turns a range of generator indexes into COPY text for leads, events and tags (runs in worker processes)."""
+    """Turns a range of generator indexes into COPY text for leads, events, tags and follow-ups (runs in
+    worker processes)."""
 
-    def __init__(self, generator, catalogue, tag_ids):
-        from crm.models import Lead, LeadEvent
+    def __init__(self, generator, catalogue, tag_ids, closing_notes):
+        from bench.follow_up_history import FollowUpHistory
+        from crm.models import FollowUp, Lead, LeadEvent
 
         self.generator, self.catalogue, self.tag_ids = generator, catalogue, tag_ids
+        self.follow_up_history = FollowUpHistory(generator, catalogue.users, closing_notes)
         self.lead_names, self.lead_columns, self.lead_defaults = _columns(Lead, skip=())
         self.event_names, self.event_columns, self.event_defaults = _columns(LeadEvent, skip=("id",))
+        self.follow_up_names, self.follow_up_columns, _defaults = _columns(FollowUp, skip=())
 
     def __call__(self, bounds):
         start, stop = bounds
         generator, catalogue, lead_ids = self.generator, self.catalogue, _LeadIds()
         lead_names, lead_defaults = self.lead_names, self.lead_defaults
         event_names, event_defaults = self.event_names, self.event_defaults
-        leads, events, tags = [], [], []
+        follow_up_names = self.follow_up_names
+        leads, events, tags, follow_ups = [], [], [], []
+        open_follow_ups = 0
         for index in range(start, stop):
             lead = generator.lead(index)
             lead_id = index + 1
+            rows, next_action_at = self.follow_up_history.add(lead, lead_id)
+            for row in rows:
+                follow_ups.append("\t".join([_text(row[name]) for name in follow_up_names]))
+                open_follow_ups += row["state"] == "open"
             values = catalogue.lead_values(lead)
             values["id"] = lead_id
             values["updated_at"] = values["last_activity_at"]
+            values["next_action_at"] = next_action_at
             if lead.duplicate_of is not None:
                 values["duplicate_of_id"] = lead.duplicate_of + 1
             leads.append("\t".join([_text(values.get(name, lead_defaults[name])) for name in lead_names]))
@@ -200,8 +244,22 @@ class _Renderer:
             "\n".join(leads) + "\n",
             "\n".join(events) + "\n",
             "\n".join(tags) + "\n" if tags else "",
+            "\n".join(follow_ups) + "\n" if follow_ups else "",
             len(events),
+            len(follow_ups),
+            open_follow_ups,
         )
+
+
+def _closing_notes():
+    """The note ``crm.services`` gives the follow-ups it cancels when a lead closes, per closed status."""
+    from django.utils.translation import gettext
+
+    from crm.models import PipelineStatus
+
+    message = gettext("Cancelled: the lead was closed as %(status)s.")
+    closed = PipelineStatus.objects.filter(stage__in=["won", "lost", "junk"])
+    return {status.key: message % {"status": status.display_label} for status in closed}
 
 
 def _columns(model, skip):
@@ -246,7 +304,7 @@ class _Loader:
         from taggit.models import Tag
 
         tag_ids = {name: Tag.objects.get_or_create(name=name)[0].pk for name in ("duplicate", "job_seeker_or_vendor", "spam")}  # fmt: skip
-        _RENDERER = _Renderer(self.generator, self.catalogue, tag_ids)
+        _RENDERER = _Renderer(self.generator, self.catalogue, tag_ids, _closing_notes())
         connection.close()
         chunks = [(start, min(start + CHUNK, n_leads)) for start in range(0, n_leads, CHUNK)]
         context = multiprocessing.get_context("fork")
@@ -262,7 +320,7 @@ class _Loader:
             saved = self._drop_secondary(cursor)
             self.step("truncate + drop indexes", mark)
             mark = time.perf_counter()
-            events = self._copy(cursor.cursor, pool.imap(_render, chunks), stdout)
+            counts = self._copy(cursor.cursor, pool.imap(_render, chunks), stdout)
             pool.close()
             pool.join()
             self.step("generate + COPY", mark)
@@ -274,23 +332,36 @@ class _Loader:
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE(MAX(id), 1)) FROM {table}"
                 )
-        return events
+            cursor.execute(
+                f"COMMENT ON TABLE crm_lead IS '{VERSION_MARK}{self.generator.now:%Y-%m-%d %H:%M} UTC'"
+            )
+        return counts
 
     def _copy(self, raw, rendered, stdout):
         lead_sql = f"COPY crm_lead ({', '.join(_RENDERER.lead_columns)}) FROM STDIN WITH (FREEZE)"
         event_sql = f"COPY crm_leadevent ({', '.join(_RENDERER.event_columns)}) FROM STDIN WITH (FREEZE)"
         tag_sql = "COPY crm_taggedlead (tag_id, content_object_id) FROM STDIN WITH (FREEZE)"
-        leads = events = 0
-        for lead_text, event_text, tag_text, event_count in rendered:
-            for sql, text in ((lead_sql, lead_text), (event_sql, event_text), (tag_sql, tag_text)):
+        follow_up_sql = (
+            f"COPY crm_followup ({', '.join(_RENDERER.follow_up_columns)}) FROM STDIN WITH (FREEZE)"
+        )
+        leads = events = follow_ups = open_follow_ups = 0
+        for lead_text, event_text, tag_text, follow_up_text, *chunk_counts in rendered:
+            for sql, text in (
+                (lead_sql, lead_text),
+                (event_sql, event_text),
+                (tag_sql, tag_text),
+                (follow_up_sql, follow_up_text),
+            ):
                 if text:
                     with raw.copy(sql) as copy:
                         copy.write(text)
             leads += lead_text.count("\n")
-            events += event_count
-            stdout.write(f"  {leads:,} leads, {events:,} events\n")
+            events += chunk_counts[0]
+            follow_ups += chunk_counts[1]
+            open_follow_ups += chunk_counts[2]
+            stdout.write(f"  {leads:,} leads, {events:,} events, {follow_ups:,} follow-ups\n")
             stdout.flush()
-        return events
+        return events, follow_ups, open_follow_ups
 
     def _drop_secondary(self, cursor):
         """Drop secondary indexes and constraints of the lead tables; returns the statements that restore them."""
