@@ -35,6 +35,7 @@ from crm.views.leads import lead_url, visible_leads
 
 TIMELINE_LIMIT = 200
 LINKED_LIMIT = 50
+FOLLOW_UPS_LIMIT = 20
 LINKED_FIELDS = (
     "contact_name",
     "company",
@@ -170,7 +171,7 @@ class LeadInspectView(snippet_views.InspectView):
         follow_ups = list(
             FollowUp.objects.filter(lead_id=self.object.pk, state=FollowUp.State.OPEN)
             .select_related("assignee")
-            .order_by("due_at", "pk")
+            .order_by("due_at", "pk")[: FOLLOW_UPS_LIMIT + 1]
         )
         may_act = access.can_act_on_lead(self.request.user, self.object, "follow_up")
         for follow_up in follow_ups:
@@ -244,7 +245,8 @@ class LeadInspectView(snippet_views.InspectView):
             {
                 "lead": lead,
                 "header": self.get_header(statuses, now, follow_ups),
-                "follow_ups": follow_ups,
+                "follow_ups": follow_ups[:FOLLOW_UPS_LIMIT],
+                "follow_ups_truncated": len(follow_ups) > FOLLOW_UPS_LIMIT,
                 "follow_up_url": lead_url("follow_up", lead) if self.may_plan_follow_ups() else "",
                 "contact": self.get_contact(),
                 "sections": [

@@ -485,7 +485,7 @@ def test_query_count_is_small_and_does_not_grow(
         services.log_contact_attempt(lead, rep, "phone", "no_answer")
         services.change_status(lead, ["contacted", "to_quote"][number % 2], manager, follow_up_at=soon)
         services.assign(lead, [manager, rep][number % 2], manager)
-    for number in range(12):
+    for number in range(25):
         followups.schedule_follow_up(
             lead,
             manager,
@@ -503,4 +503,5 @@ def test_query_count_is_small_and_does_not_grow(
     with CaptureQueriesContext(connection) as many:
         html_of(client, lead)
     assert "Nota 39" in html and "Copia 7" in html and "Fusionado 2" in html and "Tarea 11" in html
+    assert "The first 20 open follow-ups by due date." in html
     assert len(many) == len(few)
