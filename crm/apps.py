@@ -26,12 +26,12 @@ def _register_permission_policies():
     from wagtail.permissions import register_permission_policy
 
     from .brand_scope import BrandScopedPermissionPolicy
-    from .models import AssignmentRule, Campaign, ClassificationRule, Invitation, Service
+    from .models import AssignmentRule, Campaign, ClassificationRule, ContactTemplate, Invitation, Service
     from .people import InvitationPermissionPolicy, LimitedActionsPolicy
 
     register_permission_policy(Invitation, InvitationPermissionPolicy(Invitation))
     register_permission_policy(AccessAttempt, LimitedActionsPolicy(AccessAttempt, {"view", "delete"}))
-    for model in (ClassificationRule, AssignmentRule):
+    for model in (ClassificationRule, AssignmentRule, ContactTemplate):
         register_permission_policy(model, BrandScopedPermissionPolicy(model))
     for model in (Service, Campaign):
         register_permission_policy(model, BrandScopedPermissionPolicy(model, brandless_for_all=True))

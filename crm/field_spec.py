@@ -39,6 +39,16 @@ class Cell(enum.Enum):
     AGE = "age"  # time since, the exact time on hover
 
 
+class Section(enum.Enum):
+    """Where the lead page shows a field (``inspect=``); ``inspect=True`` is ``REQUEST``."""
+
+    HEADER = "header"  # in the page's header (status, assignee, priority), not repeated below
+    CONTACT = "contact"  # who asked and how to reach them
+    REQUEST = "request"  # what they asked for
+    ORIGIN = "origin"  # where the lead came from (source, campaign, UTM, external reference)
+    SYSTEM = "system"  # folded away: ids, times, flags the system keeps
+
+
 class Search(enum.Enum):
     """How the listing's search box (``?q=``) looks in a field."""
 
@@ -118,7 +128,7 @@ class LeadField:
     """One lead field: its label, the paths that fill it, how an answer is cleaned for it and where it shows.
 
     ``name``: a ``Lead`` field, or a value shown from others (``stage``, ``age``). ``label``: None for the
-    model field's verbose name. ``intake``: the paths whose ``LeadData`` carries it (a column of the lead
+    model field's verbose name. ``inspect``: the lead page's section that shows it (True: ``REQUEST``). ``intake``: the paths whose ``LeadData`` carries it (a column of the lead
     only). ``normalise``: a WordPress or lead form answer to the field's value. ``related``: the relations
     its cells read, joined by the listing and inspect queries (None: itself if it is a foreign key).
     """
@@ -132,7 +142,7 @@ class LeadField:
     listing: Column | None = None
     filter: Filter | None = None
     export: Export | None = None
-    inspect: bool = False
+    inspect: bool | Section = False
     search: Search | None = None
     related: tuple[str, ...] | None = None
 
@@ -145,6 +155,13 @@ class LeadField:
             raise ValueError(
                 f"{self.name}: a lead form answer fills it, so the lead form must be one of its paths."
             )
+
+    @property
+    def section(self) -> Section | None:
+        """The lead page's section of the field, or None when the page does not show it."""
+        if isinstance(self.inspect, Section):
+            return self.inspect
+        return Section.REQUEST if self.inspect else None
 
     @cached_property
     def model_field(self) -> Any:
@@ -225,6 +242,9 @@ class FieldIndex:
         self.filters = _ordered(fields, lambda field: field.filter)
         self.export = _ordered(fields, lambda field: field.export)
         self.inspect_names = tuple(field.name for field in fields if field.inspect)
+        self.sections: dict[Section, tuple[LeadField, ...]] = {
+            section: tuple(field for field in fields if field.section is section) for section in Section
+        }
         self.search_names = {
             kind: [field.name for field in fields if field.search is kind] for kind in Search
         }

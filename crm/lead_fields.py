@@ -34,6 +34,7 @@ from crm.field_spec import (
     FormAnswer,
     LeadField,
     Search,
+    Section,
     WordPressAnswer,
 )
 from crm.filters import AssigneeFilter, DuplicatesFilter, TagsFilter, user_label
@@ -83,12 +84,12 @@ def _utm(name: str, label: StrOrPromise, export: int | None = None) -> LeadField
         normalise=clean_utm,
         wordpress=WordPressAnswer(name, (name.replace("_", " "),)),
         export=Export(export) if export else None,
-        inspect=True,
+        inspect=Section.ORIGIN,
     )
 
 
 FIELDS: tuple[LeadField, ...] = (
-    LeadField("id", _("ID"), export=Export(10, lambda lead: lead.pk), inspect=True),
+    LeadField("id", _("ID"), export=Export(10, lambda lead: lead.pk), inspect=Section.SYSTEM),
     LeadField(
         "contact_name",
         _("Contact name"),
@@ -99,7 +100,7 @@ FIELDS: tuple[LeadField, ...] = (
         form=FormAnswer("name", joiner=" ", autocomplete="name"),
         listing=Column(10, _("Name and company"), value=str, sort_key="contact_name", cell=Cell.TITLE),
         export=Export(30),
-        inspect=True,
+        inspect=Section.HEADER,
         search=Search.TEXT,
     ),
     LeadField(
@@ -109,7 +110,7 @@ FIELDS: tuple[LeadField, ...] = (
         wordpress=WordPressAnswer("company", ("Razón social", "Empresa", "Company")),
         form=FormAnswer("company", autocomplete="organization"),
         export=Export(40),
-        inspect=True,
+        inspect=Section.HEADER,
         search=Search.TEXT,
     ),
     LeadField(
@@ -120,7 +121,7 @@ FIELDS: tuple[LeadField, ...] = (
         wordpress=WordPressAnswer("email", ("Email", "E-mail", "Correo", "Correo electrónico")),
         form=FormAnswer("email", autocomplete="email"),
         export=Export(50),
-        inspect=True,
+        inspect=Section.CONTACT,
         search=Search.TEXT,
     ),
     LeadField(
@@ -130,7 +131,7 @@ FIELDS: tuple[LeadField, ...] = (
         wordpress=WordPressAnswer("phone", ("Teléfono", "Celular", "WhatsApp", "Phone")),
         form=FormAnswer("phone", _("Phone"), autocomplete="tel"),
         export=Export(60),
-        inspect=True,
+        inspect=Section.CONTACT,
         search=Search.TEXT,
     ),
     # From ``phone``; the intake works it out when the path does not.
@@ -139,7 +140,7 @@ FIELDS: tuple[LeadField, ...] = (
         _("Phone (E.164)"),
         intake=CHANNELS,
         export=Export(70),
-        inspect=True,
+        inspect=Section.CONTACT,
         search=Search.DIGITS,
     ),
     LeadField(
@@ -149,7 +150,7 @@ FIELDS: tuple[LeadField, ...] = (
         wordpress=WordPressAnswer("location", ("Ubicación", "Localidad", "Ciudad", "Provincia")),
         form=FormAnswer("location", autocomplete="address-level2"),
         export=Export(80),
-        inspect=True,
+        inspect=Section.CONTACT,
     ),
     LeadField(
         "brand",
@@ -158,7 +159,7 @@ FIELDS: tuple[LeadField, ...] = (
         listing=Column(30, value="brand.name"),
         filter=Filter(40, _model_choice(Brand)),
         export=Export(90, lambda lead: _name(lead.brand)),
-        inspect=True,
+        inspect=Section.HEADER,
     ),
     # Matched from ``service_text`` by the channels; chosen by hand.
     LeadField(
@@ -168,7 +169,7 @@ FIELDS: tuple[LeadField, ...] = (
         listing=Column(40, value=service_label),
         filter=Filter(50, _model_choice(Service)),
         export=Export(100, service_label),
-        inspect=True,
+        inspect=Section.HEADER,
     ),
     LeadField(
         "service_text",
@@ -176,7 +177,7 @@ FIELDS: tuple[LeadField, ...] = (
         intake=CHANNELS,
         wordpress=WordPressAnswer("service", ("Me interesa el servicio", "Servicio")),
         form=FormAnswer("service", _("Service")),
-        inspect=True,
+        inspect=Section.REQUEST,
     ),
     LeadField(
         "message",
@@ -186,7 +187,7 @@ FIELDS: tuple[LeadField, ...] = (
         wordpress=WordPressAnswer("message", ("Mensaje", "Consulta", "Message")),
         form=FormAnswer("message", joiner="\n\n", max_length=5000),
         export=Export(230),
-        inspect=True,
+        inspect=Section.REQUEST,
         search=Search.LISTING,
     ),
     LeadField(
@@ -196,7 +197,7 @@ FIELDS: tuple[LeadField, ...] = (
         listing=Column(70, _("Source / campaign"), value=source_and_campaign),
         filter=Filter(60, _model_choice(Source, scoped=False)),
         export=Export(140, lambda lead: _name(lead.source)),
-        inspect=True,
+        inspect=Section.ORIGIN,
         related=("source", "campaign"),
     ),
     # Matched from the UTM values by the channels; chosen by hand.
@@ -206,7 +207,7 @@ FIELDS: tuple[LeadField, ...] = (
         intake=EVERY_PATH,
         filter=Filter(70, _model_choice(Campaign)),
         export=Export(150, lambda lead: _name(lead.campaign)),
-        inspect=True,
+        inspect=Section.ORIGIN,
     ),
     _utm("utm_source", _("UTM source"), 160),
     _utm("utm_medium", _("UTM medium"), 170),
@@ -214,9 +215,9 @@ FIELDS: tuple[LeadField, ...] = (
     _utm("utm_term", _("UTM term")),
     _utm("utm_content", _("UTM content")),
     # Where the channel keeps the submission: a lead per reference.
-    LeadField("external_source", intake=CHANNELS, inspect=True),
-    LeadField("external_form", intake=CHANNELS, inspect=True),
-    LeadField("external_id", intake=CHANNELS, inspect=True),
+    LeadField("external_source", intake=CHANNELS, inspect=Section.ORIGIN),
+    LeadField("external_form", intake=CHANNELS, inspect=Section.ORIGIN),
+    LeadField("external_id", intake=CHANNELS, inspect=Section.ORIGIN),
     LeadField("raw_payload", intake=CHANNELS),
     LeadField("extra", intake=CHANNELS),
     LeadField(
@@ -233,7 +234,7 @@ FIELDS: tuple[LeadField, ...] = (
             ),
         ),
         export=Export(110, lambda lead: lead.status.display_label),
-        inspect=True,
+        inspect=Section.HEADER,
     ),
     LeadField(
         "stage",
@@ -257,10 +258,13 @@ FIELDS: tuple[LeadField, ...] = (
         ),
         filter=Filter(30, lambda **options: AssigneeFilter(empty_label=_("Anyone"), **options)),
         export=Export(130, lambda lead: str(lead.assignee) if lead.assignee else ""),
-        inspect=True,
+        inspect=Section.HEADER,
     ),
     LeadField(
-        "priority", _("Priority"), export=Export(190, lambda lead: lead.get_priority_display()), inspect=True
+        "priority",
+        _("Priority"),
+        export=Export(190, lambda lead: lead.get_priority_display()),
+        inspect=Section.HEADER,
     ),
     LeadField(
         "tags",
@@ -278,9 +282,9 @@ FIELDS: tuple[LeadField, ...] = (
         export=Export(210, lambda lead: lead.duplicate_of_id or ""),
         related=(),
     ),
-    LeadField("classification_reason", inspect=True),
-    LeadField("skip_alerts", inspect=True),
-    LeadField("created_by", inspect=True),
+    LeadField("classification_reason", inspect=Section.SYSTEM),
+    LeadField("skip_alerts", inspect=Section.SYSTEM),
+    LeadField("created_by", inspect=Section.SYSTEM),
     LeadField(
         "submitted_at",
         _("Submitted"),
@@ -290,7 +294,7 @@ FIELDS: tuple[LeadField, ...] = (
             sort_key="submitted_at",
         ),
         filter=Filter(80, _date_range, name="submitted"),
-        inspect=True,
+        inspect=Section.SYSTEM,
     ),
     LeadField("age", _("Age"), listing=Column(80, value="submitted_at", cell=Cell.AGE)),
     LeadField(
@@ -298,18 +302,18 @@ FIELDS: tuple[LeadField, ...] = (
         _("Received"),
         filter=Filter(90, _date_range, name="received"),
         export=Export(20),
-        inspect=True,
+        inspect=Section.SYSTEM,
     ),
-    LeadField("assigned_at", inspect=True),
+    LeadField("assigned_at", inspect=Section.SYSTEM),
     LeadField(
         "first_contacted_at",
         _("First contacted"),
         export=Export(220, lambda lead: lead.first_contacted_at or ""),
-        inspect=True,
+        inspect=Section.SYSTEM,
     ),
-    LeadField("status_changed_at", inspect=True),
-    LeadField("last_activity_at", inspect=True),
-    LeadField("updated_at", inspect=True),
+    LeadField("status_changed_at", inspect=Section.SYSTEM),
+    LeadField("last_activity_at", inspect=Section.SYSTEM),
+    LeadField("updated_at", inspect=Section.SYSTEM),
 )
 
 
@@ -384,6 +388,11 @@ def export_fields() -> tuple[LeadField, ...]:
 
 def inspect_names() -> tuple[str, ...]:
     return _current().inspect_names
+
+
+def section_fields(section: Section) -> tuple[LeadField, ...]:
+    """The fields the lead page shows in ``section``, in declaration order."""
+    return _current().sections[section]
 
 
 def search_names(*, chooser: bool = False) -> list[str]:

@@ -171,6 +171,25 @@ def phone_to_e164(text, region=DEFAULT_REGION):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+@lru_cache(maxsize=4096)
+def is_mobile(e164):
+    """Whether an E.164 number (``phone_to_e164``) is a mobile, which WhatsApp can reach.
+
+    Argentine mobiles are written +54 9 …; elsewhere the numbering plan says (numbers that may be either,
+    as in the United States, count as mobiles).
+    """
+    if not e164 or not e164.startswith("+"):
+        return False
+    if e164.startswith("+54"):
+        return e164.startswith("+549")
+    try:
+        number = phonenumbers.parse(e164)
+    except phonenumbers.NumberParseException:
+        return False
+    kind = phonenumbers.number_type(number)
+    return kind in (phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE)
+
+
 def utm_from_url(url):
     """The UTM parameters found in a URL's query string."""
     if not url:

@@ -32,7 +32,7 @@ _CATALOGUES = [
 ] + ["crm.view_pipelinestatus"]
 _RULES = [
     f"crm.{action}_{model}"
-    for model in ("classificationrule", "assignmentrule")
+    for model in ("classificationrule", "assignmentrule", "contacttemplate")
     for action in ("add", "change", "delete", "view")
 ]
 _PEOPLE_MANAGEMENT = [

@@ -1,6 +1,7 @@
 from crm import lookups  # noqa: F401 - registers ``field__any``
 
 from .audit import LeadLogEntry, ScopedModelLogEntry
+from .contact import ContactTemplate
 from .followups import FollowUp
 from .leads import (
     CLOSED_STAGES,
@@ -26,6 +27,7 @@ __all__ = [
     "Brand",
     "Campaign",
     "ClassificationRule",
+    "ContactTemplate",
     "FollowUp",
     "Invitation",
     "Lead",

@@ -5,13 +5,8 @@ and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go 
 ``crm.services`` only, so each one writes its event.
 """
 
-import json
-
-from django import forms
 from django.contrib.admin.utils import quote
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
-from django.db import models
-from django.db.models import QuerySet
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -28,11 +23,9 @@ from wagtail.snippets.bulk_actions.delete import DeleteBulkAction
 from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
-from wagtail.snippets.widgets import AdminSnippetChooser
 
 from crm import access, intake, lead_fields, services, system_notes
-from crm.filters import ASSIGNEE_MINE, user_label
-from crm.forms.followups import FollowUpForm
+from crm.filters import ASSIGNEE_MINE
 from crm.forms.leads import (
     AssignForm,
     BulkAssignForm,
@@ -45,11 +38,9 @@ from crm.forms.leads import (
     MergeForm,
     NoteForm,
 )
-from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Role, User
+from crm.models import FollowUp, Lead, Role
 from crm.pagination import CappedCountPaginator
-from crm.tags import tag_labels
 
-TIMELINE_LIMIT = 200
 BULK_LIMIT = 1000
 
 
@@ -69,55 +60,6 @@ def lead_url(name, lead):
 def has_lead_access(user):
     """Whether the user works with leads at all (marketing does not)."""
     return user.is_authenticated and user.is_active and user.has_perm("crm.view_lead")
-
-
-def _field_label(name):
-    try:
-        return str(capfirst(Lead._meta.get_field(name).verbose_name))
-    except FieldDoesNotExist:
-        return name
-
-
-def label_event_values(events):
-    """Give each event readable ``from_label``/``to_label`` and ``note_label``.
-
-    Statuses by their labels, people by their names, tags by their labels, edited fields by their names;
-    a classification that left the status as it was shows no from → to. System notes read in the
-    reader's language (``crm.system_notes``).
-    """
-    status_labels = {}
-    if any(event.kind in STATUS_KINDS for event in events):
-        status_labels = {status.key: status.display_label for status in PipelineStatus.objects.all()}
-    people_ids = {
-        person_id
-        for event in events
-        if event.kind == LeadEvent.Kind.ASSIGNED
-        for person_id in (event.data.get("from_id"), event.data.get("to_id"))
-        if person_id
-    }
-    people = {person.pk: user_label(person) for person in User.objects.filter(pk__in=people_ids)}
-    for event in events:
-        event.from_label, event.to_label = event.from_value, event.to_value
-        event.note_label = system_notes.render(event.note)
-        if event.kind == LeadEvent.Kind.CLASSIFIED and "rules" not in event.data:
-            event.from_label = ""
-            event.to_label = ", ".join(tag_labels(event.data.get("tags") or event.to_value.split(", ")))
-        elif event.kind in STATUS_KINDS:
-            event.from_label = status_labels.get(event.from_value, event.from_value)
-            event.to_label = status_labels.get(event.to_value, event.to_value)
-            if event.from_value == event.to_value:
-                event.from_label = event.to_label = ""
-        elif event.kind == LeadEvent.Kind.ASSIGNED:
-            event.from_label = people.get(event.data.get("from_id"), event.from_value)
-            event.to_label = people.get(event.data.get("to_id"), event.to_value)
-        elif event.kind == LeadEvent.Kind.EDITED:
-            event.from_label = ""
-            event.to_label = ", ".join(
-                _field_label(name.strip()) for name in event.to_value.split(",") if name.strip()
-            )
-
-
-STATUS_KINDS = (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.CREATED, LeadEvent.Kind.CLASSIFIED)
 
 
 # Create and edit --------------------------------------------------------------------------------------
@@ -250,118 +192,6 @@ class LeadHistoryView(snippet_views.HistoryView):
 class LeadUsageView(snippet_views.UsageView):
     def get_base_object_queryset(self):
         return visible_leads(self.request.user)
-
-
-# Inspect ----------------------------------------------------------------------------------------------
-
-
-class LoadedLeadChooser(AdminSnippetChooser):
-    """The lead chooser, given the lead it starts on: it shows that lead without fetching it again."""
-
-    def __init__(self, *args, loaded=None, **kwargs):
-        super().__init__(Lead, *args, **kwargs)
-        self.loaded = loaded
-
-    def get_instance(self, value):
-        if self.loaded is not None and str(value) == str(self.loaded.pk):
-            return self.loaded
-        return super().get_instance(value)
-
-
-def merge_form(lead, user):
-    """The merge form of the inspect page; the chooser starts on the lead's original, already loaded."""
-    form = MergeForm(lead=lead, user=user)
-    form.fields["into"].widget = LoadedLeadChooser(loaded=lead.duplicate_of)
-    return form
-
-
-class LeadInspectView(snippet_views.InspectView):
-    """Everything about one lead: fields, raw payload, linked leads, the timeline and the actions."""
-
-    template_name = "crm/leads/inspect.html"
-
-    def get_object(self, queryset: QuerySet[Lead] | None = None) -> Lead:
-        # The merge form starts on the lead's original.
-        related = (*lead_fields.detail_related(), "duplicate_of")
-        queryset = Lead.objects.select_related(*related).prefetch_related("tags")
-        return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
-
-    def get_fields(self) -> list[str]:
-        return list(lead_fields.inspect_names())
-
-    def get_timeline(self):
-        lead = self.object
-        events = lead.history() if hasattr(lead, "history") else lead.events.all()
-        timeline = list(events.select_related("actor").order_by("-created_at", "-pk")[: TIMELINE_LIMIT + 1])
-        label_event_values(timeline)
-        return timeline
-
-    def get_linked_leads(self):
-        user, lead = self.request.user, self.object
-        linked = models.Q(duplicate_of=lead)
-        if lead.duplicate_of_id:
-            linked |= models.Q(pk=lead.duplicate_of_id)
-        if getattr(lead, "merged_into_id", None):
-            linked |= models.Q(pk=lead.merged_into_id)
-        if hasattr(Lead, "merged_into"):
-            linked |= models.Q(merged_into=lead)
-        queryset = visible_leads(user, Lead.objects.filter(linked).select_related("status")).order_by(
-            "submitted_at", "pk"
-        )[:50]
-        rows = []
-        for other in queryset:
-            if other.pk == lead.duplicate_of_id:
-                relation = _("Original of this lead")
-            elif getattr(lead, "merged_into_id", None) == other.pk:
-                relation = _("This lead was merged into it")
-            elif getattr(other, "merged_into_id", None) == lead.pk:
-                relation = _("Merged into this lead")
-            else:
-                relation = _("Duplicate of this lead")
-            rows.append({"lead": other, "relation": relation, "url": lead_url("inspect", other)})
-        return rows
-
-    def get_actions(self):
-        user, lead = self.request.user, self.object
-        actions = [
-            ("change_status", _("Change status"), ChangeStatusForm(user=user, leads=[lead])),
-            ("contact", _("Log a contact attempt"), ContactAttemptForm()),
-            ("follow_up", _("Schedule a follow-up"), FollowUpForm(lead=lead, user=user)),
-            ("note", _("Add a note"), NoteForm()),
-            ("assign", _("Assign"), AssignForm(lead=lead)),
-            ("merge", _("Merge into another lead"), merge_form(lead, user)),
-        ]
-        # The lead was fetched through leads_for, so it is in scope: only the role decides here.
-        return [
-            {"name": name, "label": label, "form": form, "url": lead_url(name, lead)}
-            for name, label, form in actions
-            if access.role_may(user, name) and not getattr(form, "offers_nothing", False)
-        ]
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        timeline = self.get_timeline()
-        actions = self.get_actions()
-        context.update(
-            {
-                "lead": self.object,
-                "tags": tag_labels(tag.name for tag in self.object.tags.all()),
-                "raw_payload": json.dumps(
-                    self.object.raw_payload, indent=2, ensure_ascii=False, sort_keys=True
-                ),
-                "extra": json.dumps(self.object.extra, indent=2, ensure_ascii=False, sort_keys=True),
-                "timeline": timeline[:TIMELINE_LIMIT],
-                "timeline_truncated": len(timeline) > TIMELINE_LIMIT,
-                "linked_leads": self.get_linked_leads(),
-                "actions": actions,
-                "history_url": lead_url("history", self.object),
-            }
-        )
-        media = forms.Media()
-        for action in actions:
-            media += action["form"].media
-        context["media"] = media
-        return context
 
 
 # Actions on one lead ----------------------------------------------------------------------------------

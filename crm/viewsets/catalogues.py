@@ -31,6 +31,7 @@ from crm.models import (
     AssignmentRule,
     Campaign,
     ClassificationRule,
+    ContactTemplate,
     PipelineStatus,
     Service,
     Source,
@@ -226,6 +227,25 @@ class AssignmentRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
     ]
 
 
+class ContactTemplateViewSet(BrandScopedViewSetMixin, SnippetViewSet):
+    """The messages the lead page's WhatsApp and email actions start from; managers edit their brands'."""
+
+    model = ContactTemplate
+    icon = "mail"
+    menu_order = 160
+    list_display = [
+        "__str__",
+        "brand",
+        Column("channel", accessor="get_channel_display", label=_("Channel")),
+        Column("language", accessor="get_language_display", label=_("Language")),
+        "subject",
+    ]
+    list_filter = ["brand", "channel", "language"]
+    search_fields = ["subject", "body"]
+    ordering = ["brand__name", "channel", "language"]
+    scoped_fields = ["brand", "channel", "language", "subject", "body"]
+
+
 class CRMSettingsGroup(SnippetViewSetGroup):
     menu_label = _("CRM settings")
     menu_icon = "cogs"
@@ -237,12 +257,13 @@ class CRMSettingsGroup(SnippetViewSetGroup):
         PipelineStatusViewSet,
         ClassificationRuleViewSet,
         AssignmentRuleViewSet,
+        ContactTemplateViewSet,
     )
 
 
 register_snippet(CRMSettingsGroup)
 
-BRAND_SCOPED_SNIPPETS = [Service, Campaign, ClassificationRule, AssignmentRule]
+BRAND_SCOPED_SNIPPETS = [Service, Campaign, ClassificationRule, AssignmentRule, ContactTemplate]
 
 
 class BrandScopedDeleteBulkAction(DeleteBulkAction):

@@ -19,8 +19,8 @@ from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
 from crm.models import Lead, PipelineStatus, Role, Stage
 from crm.views import followups as followup_views
+from crm.views import lead_page, listing
 from crm.views import leads as views
-from crm.views import listing
 
 
 class LeadPermissionPolicy(ModelPermissionPolicy):
@@ -79,7 +79,7 @@ class LeadViewSet(SnippetViewSet):
     delete_view_class = views.LeadDeleteView
     history_view_class = views.LeadHistoryView
     usage_view_class = views.LeadUsageView
-    inspect_view_class = views.LeadInspectView
+    inspect_view_class = lead_page.LeadInspectView
     chooser_viewset_class = views.LeadChooserViewSet
 
     def get_edit_handler(self):

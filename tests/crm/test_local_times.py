@@ -38,7 +38,7 @@ def lead(brands, admin_user):
 
 def test_lead_page_fields_are_in_local_time(lead, admin_user, client_for):
     page = client_for(admin_user).get(reverse("crm_leads:inspect", args=[lead.pk])).content.decode()
-    fields = page.split('id="crm-lead-fields"')[1]
+    fields = page.split('data-section="system"')[1]
     assert LOCAL_TEXT in fields
     assert UTC_TEXT not in fields
 
