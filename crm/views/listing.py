@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views import snippets as snippet_views
@@ -24,11 +25,28 @@ from crm.field_spec import Cell, LeadField
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
 from crm.models import Campaign, Lead, Role, Service
 from crm.pagination import CappedCountPaginator
-from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
+from crm.views.columns import (
+    AgeColumn,
+    LeadCheckboxColumn,
+    LeadTitleColumn,
+    NextActionColumn,
+    PlainColumn,
+    StatusBadgeColumn,
+)
 from crm.views.leads import lead_url, visible_leads
 
-CELLS = {Cell.TEXT: PlainColumn, Cell.STATUS: StatusBadgeColumn, Cell.AGE: AgeColumn}
+CELLS = {
+    Cell.TEXT: PlainColumn,
+    Cell.STATUS: StatusBadgeColumn,
+    Cell.AGE: AgeColumn,
+    Cell.NEXT_ACTION: NextActionColumn,
+}
 SEARCH_DIGITS = 6
+LISTING_FILTER_HOOK = "register_lead_listing_filter"
+"""A Wagtail hook by which a feature app adds a filter to the lead listing (crm imports no feature app):
+a function returning ``(query parameter, a django-filter Filter)``, called for each listing."""
+# Sorted with the leads that have none last, whichever the direction (databases disagree by default).
+NULLS_LAST = frozenset({"next_action_at"})
 
 
 class LeadFilterSet(WagtailFilterSet):
@@ -52,6 +70,10 @@ class LeadFilterSet(WagtailFilterSet):
             built = self.build_filter(field)
             built.model, built.parent = self.queryset.model, self
             self.filters[field.filter.name or field.name] = built  # type: ignore[union-attr]
+        for make in hooks.get_hooks(LISTING_FILTER_HOOK):
+            name, built = make()
+            built.model, built.parent = self.queryset.model, self
+            self.filters[name] = built
         self.narrow_choices(request.user)
 
     @classmethod
@@ -97,6 +119,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     default_ordering = "-submitted_at"
     paginator_class = CappedCountPaginator
     export_filename = "leads"
+    table_classname = "listing crm-lead-listing"
 
     @property
     def search_fields(self) -> list[str]:
@@ -119,9 +142,13 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
         return visible_leads(self.request.user, queryset)
 
     def order_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
-        queryset = super().order_queryset(queryset)
         ordering = self.ordering or self.default_ordering
         tiebreak = "pk" if not ordering.startswith("-") else "-pk"
+        if ordering.lstrip("-") in NULLS_LAST:
+            field = models.F(ordering.lstrip("-"))
+            first = field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True)
+            return queryset.order_by(first, tiebreak)
+        queryset = super().order_queryset(queryset)
         return queryset.order_by(*queryset.query.order_by, tiebreak)
 
     def search_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
