@@ -23,7 +23,7 @@ from crm import lead_fields
 from crm.exports import LeadSpreadsheetExportMixin
 from crm.field_spec import Cell, LeadField
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
-from crm.models import Campaign, Lead, Role, Service
+from crm.models import Campaign, Lead, Role, Service, User
 from crm.pagination import CappedCountPaginator
 from crm.views.columns import (
     AgeColumn,
@@ -42,6 +42,7 @@ CELLS = {
     Cell.NEXT_ACTION: NextActionColumn,
 }
 SEARCH_DIGITS = 6
+MAX_ID_DIGITS = 18  # within a 64-bit primary key
 LISTING_FILTER_HOOK = "register_lead_listing_filter"
 """A Wagtail hook by which a feature app adds a filter to the lead listing (crm imports no feature app):
 a function returning ``(query parameter, a django-filter Filter)``, called for each listing."""
@@ -104,11 +105,22 @@ class LeadFilterSet(WagtailFilterSet):
             people = []
             if user.role != Role.EMPLOYEE:
                 people = [(str(person.pk), user_label(person)) for person in assignable_users(brands)]
+                people += self.former_holder(user, {pk for pk, _label in people})
             self.filters["assignee"].extra["choices"] = [
                 (ASSIGNEE_MINE, _("Assigned to me")),
                 (ASSIGNEE_UNASSIGNED, _("Unassigned")),
                 *people,
             ]
+
+    def former_holder(self, user: Any, offered: set[str]) -> list[tuple[str, str]]:
+        """The person a link asks for (``?assignee=<id>``) when they are not offered (left the brand or
+        deactivated) but still hold leads the user sees: the homes link to their leads too."""
+        requested = str((self.data or {}).get("assignee") or "")
+        if not requested.isdigit() or len(requested) > MAX_ID_DIGITS or requested in offered:
+            return []
+        if not visible_leads(user).filter(assignee_id=int(requested)).exists():
+            return []
+        return [(str(person.pk), user_label(person)) for person in User.objects.filter(pk=int(requested))]
 
 
 class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
