@@ -92,7 +92,7 @@ def next_action_q(value: str, now: datetime.datetime | None = None) -> Q | None:
     return Q(next_action_at__lt=end, pk__in=due.values("lead_id"))
 
 
-def open_status_ids() -> QuerySet[PipelineStatus]:
+def open_status_ids() -> QuerySet[PipelineStatus, Any]:
     """The statuses of leads still being worked (new and open stages), as a subquery."""
     return PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values("pk")
 
