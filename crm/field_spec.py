@@ -33,10 +33,11 @@ CHANNELS = frozenset({Intake.WORDPRESS, Intake.LEAD_FORM, Intake.IMPORT, Intake.
 class Cell(enum.Enum):
     """How a listing column draws its cell (``crm.views.columns``)."""
 
-    TITLE = "title"  # the row's name, linked to the lead, with its badges and buttons
+    TITLE = "title"  # the row's name, linked to the lead, its email and phone links, badges and buttons
     TEXT = "text"
     STATUS = "status"  # the status badge in the status's colour
     AGE = "age"  # time since, the exact time on hover
+    NEXT_ACTION = "next_action"  # a local date and time, marked when it is past
 
 
 class Section(enum.Enum):

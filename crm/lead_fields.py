@@ -37,8 +37,17 @@ from crm.field_spec import (
     Section,
     WordPressAnswer,
 )
-from crm.filters import AssigneeFilter, DuplicatesFilter, TagsFilter, user_label
-from crm.models import Brand, Campaign, Lead, PipelineStatus, Service, Source, Stage
+from crm.filters import (
+    AssignedWithinFilter,
+    AssigneeFilter,
+    ContactedFilter,
+    DuplicatesFilter,
+    NextActionFilter,
+    StageFilter,
+    TagsFilter,
+    user_label,
+)
+from crm.models import Brand, Campaign, Lead, PipelineStatus, Service, Source
 from crm.normalise import clean_utm, clean_value, normalise_email
 from crm.tags import tag_labels
 
@@ -98,6 +107,7 @@ FIELDS: tuple[LeadField, ...] = (
             "contact_name", ("Nombre y apellido", "Nombre y apellidos", "Nombre completo", "Nombre", "Name")
         ),
         form=FormAnswer("name", joiner=" ", autocomplete="name"),
+        # The title cell: the name (linked to the lead), the company, the email (mailto:) and phone (tel:).
         listing=Column(10, _("Name and company"), value=str, sort_key="contact_name", cell=Cell.TITLE),
         export=Export(30),
         inspect=Section.HEADER,
@@ -239,12 +249,7 @@ FIELDS: tuple[LeadField, ...] = (
     LeadField(
         "stage",
         _("Stage"),
-        filter=Filter(
-            20,
-            lambda **options: django_filters.ChoiceFilter(
-                field_name="status__stage", choices=Stage.choices, empty_label=_("All"), **options
-            ),
-        ),
+        filter=Filter(20, StageFilter),
         export=Export(120, lambda lead: lead.status.get_stage_display()),
         related=("status",),
     ),
@@ -304,12 +309,24 @@ FIELDS: tuple[LeadField, ...] = (
         export=Export(20),
         inspect=Section.SYSTEM,
     ),
-    LeadField("assigned_at", inspect=Section.SYSTEM),
+    LeadField(
+        "assigned_at",
+        filter=Filter(97, AssignedWithinFilter, name="assigned_within", label=_("Assigned in the last days")),
+        inspect=Section.SYSTEM,
+    ),
     LeadField(
         "first_contacted_at",
         _("First contacted"),
+        filter=Filter(25, ContactedFilter, name="contacted", label=_("Contacted")),
         export=Export(220, lambda lead: lead.first_contacted_at or ""),
         inspect=Section.SYSTEM,
+    ),
+    # The earliest open follow-up's due time (``crm.followups`` keeps it).
+    LeadField(
+        "next_action_at",
+        _("Next action"),
+        listing=Column(55, sort_key="next_action_at", cell=Cell.NEXT_ACTION),
+        filter=Filter(27, NextActionFilter, name="next_action"),
     ),
     LeadField("status_changed_at", inspect=Section.SYSTEM),
     LeadField("last_activity_at", inspect=Section.SYSTEM),

@@ -25,6 +25,7 @@ from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
 from crm.access import events_for, on_related_lead
+from crm.agenda import open_status_ids
 from crm.models import Lead, LeadEvent, Stage, backfill_age
 
 from .sql import BusinessClock, Duration, Percentile, Seconds, business_clock
@@ -414,6 +415,18 @@ def _waiting_too_long(settings, now):
     zone = timezone.get_default_timezone()
     clock_now = Value(business_clock(now, settings.business_day_start, settings.business_day_end, zone))
     return waiting & Q(GreaterThan(_business_elapsed(settings, clock_now), settings.sla_hours * HOUR))
+
+
+def sla_breached(settings, now):
+    """Open (new or open stage) leads whose first-contact SLA ran out: a manager's "SLA breaches"."""
+    return overdue_condition(settings, now) & Q(status_id__in=open_status_ids())
+
+
+def needs_attention(settings, now):
+    """What a salesperson's home counts as overdue: the first-contact SLA ran out (``overdue_condition``)
+    or no activity for ``stale_days``. For open leads: the caller narrows to them."""
+    stale_before = now - datetime.timedelta(days=settings.stale_days)
+    return overdue_condition(settings, now) | Q(last_activity_at__lt=stale_before)
 
 
 def _business_elapsed(settings, until):

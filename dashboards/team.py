@@ -18,16 +18,17 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from crm.access import brand_ids
+from crm.access import brand_ids, leads_for
 from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
     HOUR,
     buckets,
     lead_figures,
-    overdue_condition,
+    needs_attention,
     periods_q,
     ratio,
+    sla_breached,
     sla_conditions,
 )
 from .models import DashboardSettings, PersonBrandDay, PersonDay
@@ -298,8 +299,7 @@ def personal_figures(user, settings, days=30, now=None):
     open_ids = [pk for pk, row in statuses.items() if row["stage"] in (Stage.NEW, Stage.OPEN)]
     won_ids = [pk for pk, row in statuses.items() if row["stage"] == Stage.WON]
     mine = Lead.objects.filter(assignee=user)
-    stale_before = now - datetime.timedelta(days=settings.stale_days)
-    overdue_q = overdue_condition(settings, now) | Q(last_activity_at__lt=stale_before)
+    overdue_q = needs_attention(settings, now)
     counts = (
         mine.filter(status_id__in=open_ids)
         .values("status_id")
@@ -325,3 +325,34 @@ def personal_figures(user, settings, days=30, now=None):
     figures = _team_row({**figures, "assigned": figures["leads"]})
     figures["won_share"] = ratio(figures["won"], figures["leads"])
     return {"by_status": by_status, "overdue": overdue, "figures": figures, "days": days}
+
+
+def team_day(user, settings, now=None):
+    """A manager's day: their brands' open leads waiting for an assignee, and per assignee (None: nobody)
+    the open leads whose first-contact SLA ran out and the leads whose next follow-up is overdue.
+
+    Three queries, each a count or a count per person. The lead listing's ``assignee=unassigned&stage=active``,
+    ``sla=breached`` and ``next_action=overdue`` filters list exactly what they count.
+    """
+    now = now or timezone.now()
+    leads = leads_for(user)
+    open_ids = PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values("pk")
+    unassigned = leads.filter(assignee__isnull=True, status_id__in=open_ids).count()
+
+    def per_person(condition):
+        rows = leads.filter(condition).values_list("assignee_id").annotate(leads=Count("pk")).order_by()
+        return dict(rows)
+
+    breached = per_person(sla_breached(settings, now))
+    overdue = per_person(Q(next_action_at__lt=now))
+    people = [
+        {"person_id": pk, "breached": breached.get(pk, 0), "overdue": overdue.get(pk, 0)}
+        for pk in {*breached, *overdue}
+    ]
+    people.sort(key=lambda row: (-(row["breached"] + row["overdue"]), row["person_id"] or 0))
+    return {
+        "unassigned": unassigned,
+        "breached": sum(breached.values()),
+        "overdue": sum(overdue.values()),
+        "people": people,
+    }

@@ -5,8 +5,11 @@ from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from crm.views.listing import LISTING_FILTER_HOOK
+
 from . import urls
-from .panels import PersonalPanel
+from .lead_filters import sla_filter
+from .panels import PersonalPanel, TeamDayPanel
 from .views import can_open, can_view_dashboards
 
 
@@ -47,3 +50,8 @@ def register_campaign_dashboard_menu_item():
 def add_personal_panel(request, panels):
     if PersonalPanel.is_shown_to(request.user):
         panels.insert(0, PersonalPanel(request))
+    if TeamDayPanel.is_shown_to(request.user):
+        panels.append(TeamDayPanel(request))
+
+
+hooks.register(LISTING_FILTER_HOOK, sla_filter)

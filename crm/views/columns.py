@@ -5,12 +5,15 @@ A listing page holds 50 rows × 9 cells, and Wagtail's cell templates (the title
 same markup as Wagtail's templates, so the admin's scripts and styles apply unchanged.
 """
 
+import re
+
 from django.contrib.admin.utils import quote
-from django.utils.formats import localize
+from django.utils import timezone
+from django.utils.formats import date_format, localize
 from django.utils.html import format_html, format_html_join
 from django.utils.timesince import timesince
 from django.utils.timezone import template_localtime
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, TitleColumn
 from wagtail.admin.widgets.button import BaseDropdownMenuButton
 
@@ -65,15 +68,21 @@ def _dropdown(button):
 
 
 class LeadTitleColumn(TitleColumn):
-    """Name (linked to the inspect page), company, duplicate and tag badges, and the row's buttons.
+    """Name (linked to the inspect page) and company on one line, the email (``mailto:``) and phone
+    (``tel:``) links on the next, duplicate and tag badges, and the row's buttons.
 
     The listing view wraps it with Wagtail's ``ButtonsColumnMixin``, which supplies ``get_buttons``.
     """
 
     def render_cell_html(self, lead, parent_context):
-        badges = []
+        company = ""
         if lead.company and lead.contact_name:
-            badges.append(format_html('<div class="w-text-14 w-text-text-meta">{}</div>', lead.company))
+            company = format_html(
+                '<span class="w-text-14 w-text-text-meta crm-lead-title__company" title="{company}">'
+                "{company}</span>",
+                company=lead.company,
+            )
+        badges = []
         if lead.duplicate_of_id:
             badges.append(
                 format_html('<span class="w-status w-status--label">{}</span>', gettext_lazy("Duplicate"))
@@ -84,12 +93,15 @@ class LeadTitleColumn(TitleColumn):
             if not (lead.duplicate_of_id and tag.name == DUPLICATE_TAG)
         ]
         return format_html(
-            '<td class="{classname}title"><div class="title-wrapper"><a href="{url}"><span id="{title_id}">'
-            "{title}</span></a>{badges}</div>{buttons}</td>",
+            '<td class="{classname}title"><div class="title-wrapper"><div class="crm-lead-title">'
+            '<a href="{url}"><span id="{title_id}">{title}</span></a>{company}</div>{contact}{badges}</div>'
+            "{buttons}</td>",
             classname=f"{self.classname} " if self.classname else "",
             url=self.get_link_url(lead, parent_context),
             title_id=self.get_title_id(lead, parent_context),
             title=str(lead) or self.empty_value_display,
+            company=company,
+            contact=contact_links(lead),
             badges=format_html_join("", "{}", ((badge,) for badge in badges)),
             buttons=self._buttons_html(lead, parent_context),
         )
@@ -159,3 +171,54 @@ class AgeColumn(PlainColumn):
         return self.cell_html(
             format_html('<span title="{}">{}</span>', localize(template_localtime(value)), timesince(value))
         )
+
+
+class NextActionColumn(PlainColumn):
+    """The lead's next action in local time; a past one is marked overdue (in words too, not only colour)."""
+
+    def render_cell_html(self, instance, parent_context):
+        value = self.get_value(instance)
+        if not value:
+            return self.cell_html("")
+        text = date_format(timezone.localtime(value), "SHORT_DATETIME_FORMAT")
+        if value >= timezone.now():
+            return self.cell_html(format_html('<span class="crm-next-action">{}</span>', text))
+        return self.cell_html(
+            format_html(
+                '<span class="crm-next-action crm-next-action--overdue" data-overdue>{icon}{text}'
+                '<span class="w-sr-only"> ({label})</span></span>',
+                icon=_icon("warning", "icon crm-next-action__icon"),
+                text=text,
+                label=pgettext_lazy("follow-up", "overdue"),
+            )
+        )
+
+
+def phone_href(lead):
+    """``tel:`` with the lead's E.164 number, else the digits given (with their leading + if any)."""
+    if lead.phone_e164:
+        return f"tel:{lead.phone_e164}"
+    digits = re.sub(r"\D", "", lead.phone)
+    if not digits:
+        return ""
+    return f"tel:+{digits}" if lead.phone.strip().startswith("+") else f"tel:{digits}"
+
+
+def contact_links(lead):
+    """The lead's email as a ``mailto:`` link and phone as a ``tel:`` link, on one line."""
+    links = []
+    if lead.email:
+        links.append(
+            format_html(
+                '<a class="crm-contact__email" href="mailto:{email}" title="{email}">{email}</a>',
+                email=lead.email,
+            )
+        )
+    href = phone_href(lead)
+    if href:
+        links.append(
+            format_html('<a class="crm-contact__phone" href="{}">{}</a>', href, lead.phone or lead.phone_e164)
+        )
+    if not links:
+        return ""
+    return format_html('<div class="crm-contact">{}</div>', format_html_join("", "{}", ((a,) for a in links)))

@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
+from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
 from wagtail.snippets.views import snippets as snippet_views
@@ -22,13 +23,31 @@ from crm import lead_fields
 from crm.exports import LeadSpreadsheetExportMixin
 from crm.field_spec import Cell, LeadField
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
-from crm.models import Campaign, Lead, Role, Service
+from crm.models import Campaign, Lead, Role, Service, User
 from crm.pagination import CappedCountPaginator
-from crm.views.columns import AgeColumn, LeadCheckboxColumn, LeadTitleColumn, PlainColumn, StatusBadgeColumn
+from crm.views.columns import (
+    AgeColumn,
+    LeadCheckboxColumn,
+    LeadTitleColumn,
+    NextActionColumn,
+    PlainColumn,
+    StatusBadgeColumn,
+)
 from crm.views.leads import lead_url, visible_leads
 
-CELLS = {Cell.TEXT: PlainColumn, Cell.STATUS: StatusBadgeColumn, Cell.AGE: AgeColumn}
+CELLS = {
+    Cell.TEXT: PlainColumn,
+    Cell.STATUS: StatusBadgeColumn,
+    Cell.AGE: AgeColumn,
+    Cell.NEXT_ACTION: NextActionColumn,
+}
 SEARCH_DIGITS = 6
+MAX_ID_DIGITS = 18  # within a 64-bit primary key
+LISTING_FILTER_HOOK = "register_lead_listing_filter"
+"""A Wagtail hook by which a feature app adds a filter to the lead listing (crm imports no feature app):
+a function returning ``(query parameter, a django-filter Filter)``, called for each listing."""
+# Sorted with the leads that have none last, whichever the direction (databases disagree by default).
+NULLS_LAST = frozenset({"next_action_at"})
 
 
 class LeadFilterSet(WagtailFilterSet):
@@ -52,6 +71,10 @@ class LeadFilterSet(WagtailFilterSet):
             built = self.build_filter(field)
             built.model, built.parent = self.queryset.model, self
             self.filters[field.filter.name or field.name] = built  # type: ignore[union-attr]
+        for make in hooks.get_hooks(LISTING_FILTER_HOOK):
+            name, built = make()
+            built.model, built.parent = self.queryset.model, self
+            self.filters[name] = built
         self.narrow_choices(request.user)
 
     @classmethod
@@ -82,11 +105,22 @@ class LeadFilterSet(WagtailFilterSet):
             people = []
             if user.role != Role.EMPLOYEE:
                 people = [(str(person.pk), user_label(person)) for person in assignable_users(brands)]
+                people += self.former_holder(user, {pk for pk, _label in people})
             self.filters["assignee"].extra["choices"] = [
                 (ASSIGNEE_MINE, _("Assigned to me")),
                 (ASSIGNEE_UNASSIGNED, _("Unassigned")),
                 *people,
             ]
+
+    def former_holder(self, user: Any, offered: set[str]) -> list[tuple[str, str]]:
+        """The person a link asks for (``?assignee=<id>``) when they are not offered (left the brand or
+        deactivated) but still hold leads the user sees: the homes link to their leads too."""
+        requested = str((self.data or {}).get("assignee") or "")
+        if not requested.isdigit() or len(requested) > MAX_ID_DIGITS or requested in offered:
+            return []
+        if not visible_leads(user).filter(assignee_id=int(requested)).exists():
+            return []
+        return [(str(person.pk), user_label(person)) for person in User.objects.filter(pk=int(requested))]
 
 
 class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
@@ -97,6 +131,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     default_ordering = "-submitted_at"
     paginator_class = CappedCountPaginator
     export_filename = "leads"
+    table_classname = "listing crm-lead-listing"
 
     @property
     def search_fields(self) -> list[str]:
@@ -119,9 +154,13 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
         return visible_leads(self.request.user, queryset)
 
     def order_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
-        queryset = super().order_queryset(queryset)
         ordering = self.ordering or self.default_ordering
         tiebreak = "pk" if not ordering.startswith("-") else "-pk"
+        if ordering.lstrip("-") in NULLS_LAST:
+            field = models.F(ordering.lstrip("-"))
+            first = field.desc(nulls_last=True) if ordering.startswith("-") else field.asc(nulls_last=True)
+            return queryset.order_by(first, tiebreak)
+        queryset = super().order_queryset(queryset)
         return queryset.order_by(*queryset.query.order_by, tiebreak)
 
     def search_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:

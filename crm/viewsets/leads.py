@@ -16,7 +16,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from crm import access
-from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED
+from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, STAGE_ACTIVE
 from crm.models import Lead, PipelineStatus, Role, Stage
 from crm.views import followups as followup_views
 from crm.views import lead_page, listing
@@ -189,7 +189,7 @@ class BrandLeadsPanel(Component):
                         _("Waiting for an assignee"),
                         list(unassigned[: self.limit]),
                         _("Every open lead of your brands has an assignee."),
-                        f"{list_url}?assignee={ASSIGNEE_UNASSIGNED}",
+                        f"{list_url}?assignee={ASSIGNEE_UNASSIGNED}&stage={STAGE_ACTIVE}",
                         _("All unassigned leads"),
                     ),
                     (

@@ -96,7 +96,8 @@ def test_the_managers_home_shows_their_brands_leads(leads, client_for, manager):
     assert "Waiting Unassigned" in waiting_section and "Taken By Employee" not in waiting_section
     assert "Waiting Unassigned" in newest_section and "Taken By Employee" in newest_section
     assert "Intrapal Only Lead" not in html
-    assert f'href="{LEADS_URL}?assignee=unassigned"' in panel
+    # Exactly the leads the section lists: unassigned and still being worked (not closed ones).
+    assert f'href="{LEADS_URL}?assignee=unassigned&amp;stage=active"' in panel
     assert "You have no open leads." not in html
 
 
