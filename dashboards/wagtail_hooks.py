@@ -1,11 +1,22 @@
-"""Admin URLs, the menu entry (only for people allowed) and the personal panel on the home page."""
+"""Admin URLs, the menu entry (only for people allowed), the personal panel on the home page and the
+SLA and stale badges on the lead board's cards."""
 
+import datetime
+
+from django.db.models import Q
 from django.urls import include, path, reverse
+from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from crm.board import CARD_FLAGS_HOOK, CardFlag
+from crm.models import Stage
+
 from . import urls
+from .metrics import overdue_condition
+from .models import DashboardSettings
 from .panels import PersonalPanel
 from .views import can_open, can_view_dashboards
 
@@ -47,3 +58,31 @@ def register_campaign_dashboard_menu_item():
 def add_personal_panel(request, panels):
     if PersonalPanel.is_shown_to(request.user):
         panels.insert(0, PersonalPanel(request))
+
+
+@hooks.register(CARD_FLAGS_HOOK)
+def sla_and_stale_card_flags(now):
+    """The board marks what the dashboards count: a lead past its first-contact SLA, an open lead gone stale."""
+    settings = DashboardSettings.current()
+    stale_before = now - datetime.timedelta(days=settings.stale_days)
+    return [
+        CardFlag(
+            "sla",
+            _gettext("SLA overdue"),
+            overdue_condition(settings, now),
+            ngettext(
+                "Not contacted within %(count)s hour of being assigned.",
+                "Not contacted within %(count)s hours of being assigned.",
+                settings.sla_hours,
+            )
+            % {"count": settings.sla_hours},
+            level="critical",
+        ),
+        CardFlag(
+            "stale",
+            _gettext("Stale"),
+            Q(status__stage__in=[Stage.NEW, Stage.OPEN], last_activity_at__lt=stale_before),
+            ngettext("No activity for %(count)s day.", "No activity for %(count)s days.", settings.stale_days)
+            % {"count": settings.stale_days},
+        ),
+    ]
