@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
@@ -135,7 +136,8 @@ def capped_counts(leads: QuerySet[Lead], status_ids: Sequence[int], cap: int = C
     Each status is counted in its own branch of a ``UNION ALL``, over a subquery that stops after
     ``cap + 1`` rows, so a status with a million leads costs what one with ``cap`` does.
     """
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for status_id in status_ids:
         capped = leads.filter(status_id=status_id).order_by().values("pk")[: cap + 1]
         try:
@@ -154,7 +156,8 @@ def capped_counts(leads: QuerySet[Lead], status_ids: Sequence[int], cap: int = C
 def first_ids(leads: QuerySet[Lead], status_ids: Sequence[int], per_column: int) -> list[int]:
     """The ids of the newest ``per_column`` leads of each status, in one query (a ``UNION ALL`` of one
     limited subquery per status, each read from the status's index)."""
-    parts, params = [], []
+    parts: list[str] = []
+    params: list[Any] = []
     for status_id in status_ids:
         newest = leads.filter(status_id=status_id).order_by("-submitted_at", "-pk").values("pk")[:per_column]
         try:
@@ -195,8 +198,8 @@ def load_cards(ids: Sequence[int], flags: Iterable[CardFlag] = (), now: datetime
     by_pk = {lead.pk: lead for lead in rows}
     cards = [by_pk[pk] for pk in ids if pk in by_pk]
     for lead in cards:
-        lead.board_flags = [flag for flag in flags if getattr(lead, f"flag_{flag.name}", False)]
-        lead.next_action_overdue = lead.next_action_at is not None and lead.next_action_at < now
+        lead.board_flags = [flag for flag in flags if getattr(lead, f"flag_{flag.name}", False)]  # type: ignore[attr-defined]
+        lead.next_action_overdue = lead.next_action_at is not None and lead.next_action_at < now  # type: ignore[attr-defined]
     return cards
 
 

@@ -5,9 +5,8 @@ import datetime
 
 from django.db.models import Q
 from django.urls import include, path, reverse
-from django.utils.translation import gettext as _gettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
+from django.utils.translation import ngettext, pgettext
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
@@ -68,7 +67,7 @@ def sla_and_stale_card_flags(now):
     return [
         CardFlag(
             "sla",
-            _gettext("SLA overdue"),
+            pgettext("lead card badge", "SLA overdue"),
             overdue_condition(settings, now),
             ngettext(
                 "Not contacted within %(count)s hour of being assigned.",
@@ -80,7 +79,7 @@ def sla_and_stale_card_flags(now):
         ),
         CardFlag(
             "stale",
-            _gettext("Stale"),
+            pgettext("lead card badge", "Stale"),
             Q(status__stage__in=[Stage.NEW, Stage.OPEN], last_activity_at__lt=stale_before),
             ngettext("No activity for %(count)s day.", "No activity for %(count)s days.", settings.stale_days)
             % {"count": settings.stale_days},

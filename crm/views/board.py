@@ -12,6 +12,7 @@ from django.shortcuts import redirect
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.html import format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
@@ -70,10 +71,21 @@ class BoardLeadsMixin:
 
 
 def with_moves(request: HttpRequest, cards: list[Lead], statuses) -> list[Lead]:
-    """Gives each card the statuses the person may move it to (its move menu)."""
-    moves = board.moves_open_to(request.user, statuses)
+    """Gives each card the statuses the person may move it to: their ids (``board_moves``, for the
+    script) and the options of its move menu (``board_move_options``), drawn once per status."""
+    drawn = {
+        current: (
+            ",".join(str(status.pk) for status in targets),
+            format_html_join(
+                "",
+                '<option value="{}">{}</option>',
+                ((status.pk, status.display_label) for status in targets),
+            ),
+        )
+        for current, targets in board.moves_open_to(request.user, statuses).items()
+    }
     for card in cards:
-        card.board_moves = moves.get(card.status_id, [])
+        card.board_moves, card.board_move_options = drawn.get(card.status_id, ("", ""))
     return cards
 
 
@@ -206,22 +218,25 @@ class BoardMoveView(View):
                 expected_status=data["from_status"],
             )
         except services.StatusConflict as conflict:
-            return self.answer(409, str(conflict), status=status_data(conflict.status))
+            return self.answer(
+                409, str(conflict), status=status_data(conflict.status), card=self.card(conflict.status, lead)
+            )
         except PermissionDenied as refusal:
             return self.answer(403, str(refusal) or _("Not allowed."))
         except ValidationError as error:
             needs = NEEDS.get(getattr(error, "code", None) or "")
             return self.answer(400, " ".join(error.messages), needs=needs, lead=lead)
         moved = data["status"]
-        card = ""
-        if not moved.is_closed:
-            card = render_cards(request, [board.card(lead.pk)])
         return self.answer(
             200,
             _("%(lead)s moved to %(status)s.") % {"lead": lead, "status": moved.display_label},
             status=status_data(moved),
-            card=card,
+            card=self.card(moved, lead),
         )
+
+    def card(self, status: PipelineStatus, lead: Lead) -> str:
+        """The lead's card as it is now, for its column; none when it sits in a closed status."""
+        return "" if status.is_closed or self.html else render_cards(self.request, [board.card(lead.pk)])
 
     def refuse(self, refusal: type[Exception], message: str) -> HttpResponse:
         """A lead that is not the person's (404) or a role that may not move leads (403): no redirect."""

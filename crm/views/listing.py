@@ -173,7 +173,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     @cached_property
     def header_buttons(self) -> list[Any]:
         """Wagtail's, then the board of the same leads (same filters and search)."""
-        board = reverse(Lead.snippet_viewset.get_url_name("board")) + filters_query(self.request)
+        board = reverse("crm_leads:board") + filters_query(self.request)
         return [*super().header_buttons, HeaderButton(_("Board"), url=board, icon_name="table")]
 
     @cached_property

@@ -252,6 +252,7 @@ class TestMove:
         assert response.status_code == 409
         data = response.json()
         assert data["status"]["key"] == "contacted" and "Contacted" in data["message"]
+        assert f'data-status="{status("contacted").pk}"' in data["card"]  # the card as it now is
         assert Lead.objects.get(pk=lead.pk).status.key == "contacted" and status_events(lead) == before
 
     def test_bad_input_is_a_400_never_a_500(self, client_for, manager, leads):

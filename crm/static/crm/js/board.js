@@ -79,8 +79,8 @@
     var form = dialog.querySelector("form");
     var target = targetOf(list);
     dialog.querySelector("[data-dialog-title]").textContent = (dialog.dataset.titleTemplate || "")
-      .replace("%(lead)s", card.dataset.label || "")
-      .replace("%(status)s", target.dataset.statusLabel || "");
+      .replace("__LEAD__", card.dataset.label || "")
+      .replace("__STATUS__", target.dataset.statusLabel || "");
     var problem = dialog.querySelector("[data-dialog-error]");
     problem.textContent = error || "";
     problem.hidden = !error;
@@ -169,14 +169,8 @@
           });
         } else if (result.code === 409 && data.status) {
           addToCount(place.list, -1);
-          var now = columnOf(data.status.id);
-          addToCount(now, 1);
-          if (now && !data.status.closed) {
-            card.dataset.status = String(data.status.id);
-            now.insertBefore(card, now.firstElementChild);
-          } else {
-            card.remove();
-          }
+          addToCount(columnOf(data.status.id), 1);
+          settle(card, data.card, data.status.id);
           say(data.message, "warning");
         } else {
           putBack(card, place);
