@@ -172,9 +172,13 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
 
     @cached_property
     def header_buttons(self) -> list[Any]:
-        """Wagtail's, then the board of the same leads (same filters and search)."""
+        """Wagtail's, then the board of the same leads (same filters and search), as an icon with its
+        tooltip so the title keeps its room on a phone."""
         board = reverse("crm_leads:board") + filters_query(self.request)
-        return [*super().header_buttons, HeaderButton(_("Board"), url=board, icon_name="table")]
+        return [
+            *super().header_buttons,
+            HeaderButton(_("Board"), url=board, icon_name="table", icon_only=True),
+        ]
 
     @cached_property
     def show_export_buttons(self) -> bool:

@@ -146,3 +146,20 @@ def test_at_390_px_only_the_columns_swipe(sign_in, brands, employee, manager):
     columns.evaluate("el => el.scrollTo(el.scrollWidth, 0)")
     page_width = page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert page_width[0] <= page_width[1], page_width
+
+
+def test_a_status_that_waits_for_a_date_asks_for_it(sign_in, brands, employee, manager):
+    lead = lead_for(brands, employee, "Fede Pospone", by=manager)
+    page = sign_in(employee.username, PASSWORD)
+    page.set_viewport_size(DESKTOP)
+    page.goto("/admin/leads/board/")
+    drag(page, card(page, "Fede Pospone"), column(page, "Postponed").locator("[data-board-list]"))
+    dialog = page.locator("[data-board-dialog]")
+    expect(dialog.locator("input[name=follow_up_at]")).to_be_visible()
+    expect(dialog.locator("textarea[name=note]")).to_be_hidden()
+    dialog.locator("input[name=follow_up_at]").fill("2031-03-10T10:30")
+    dialog.locator("button[value=confirm]").click()
+    expect(page.locator(".messages")).to_contain_text("Fede Pospone moved to Postponed")
+    expect(card(page, "Fede Pospone")).to_contain_text("Next:")
+    lead.refresh_from_db()
+    assert lead.status.key == "postponed" and lead.next_action_at.year == 2031
