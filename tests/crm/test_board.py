@@ -140,7 +140,14 @@ class TestColumns:
         client = client_for(manager)
         more = reverse("crm_leads:board_more")
         pending = status("pending").pk
-        for query in ("", "?column=x", f"?column={pending}&after=nope", f"?column={pending}&after=9" * 30):
+        for query in (
+            "",
+            "?column=x",
+            "?column=99999999999999999999&after=1-1",
+            f"?column={pending}&after=nope",
+            f"?column={pending}&after=9" * 30,
+            f"?column={pending}&after=999999999999999999-1",
+        ):
             assert client.get(more + query).status_code == 400
         assert client.get(more + "?column=999999&after=1-1").status_code == 400
 
@@ -268,12 +275,15 @@ class TestMove:
             {"status": status("postponed").pk, "from_status": assigned, "follow_up_at": "soon"},
             {"status": status("postponed").pk, "from_status": assigned, "follow_up_at": "1999-01-01T10:00"},
             {"status": status("contacted").pk, "from_status": assigned, "note": "x" * 6000},
+            {"status": "99999999999999999999", "from_status": assigned},
         ):
             response = client.post(move_url(lead), data, HTTP_ACCEPT="application/json")
             assert response.status_code == 400, data
             assert response.json()["message"]
         assert Lead.objects.get(pk=lead.pk).status.key == "assigned"
         assert client.get(move_url(lead)).status_code == 405
+        huge = move_url(lead).replace(f"/{lead.pk}/", "/99999999999999999999/")
+        assert client.post(huge, {}, HTTP_ACCEPT="application/json").status_code == 404
 
     def test_a_forged_move_on_another_persons_lead_is_a_404(self, client_for, employee, other_manager, leads):
         for user, lead in ((employee, leads["colleague"]), (other_manager, leads["own"])):
