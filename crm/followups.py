@@ -208,7 +208,8 @@ def _record(
 
 
 def _locked(lead: Lead) -> Lead:
-    return Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    # The row alone: a joined status would lose the lead to a concurrent move (see crm.services._locked).
+    return Lead.objects.select_for_update().get(pk=lead.pk)
 
 
 def _locked_follow_up(follow_up: FollowUp, lead: Lead) -> FollowUp:
@@ -237,11 +238,13 @@ def _check_actor(actor: Actor, lead: Lead) -> None:
 
 def _check_due(due_at: datetime | None, now: datetime) -> None:
     if due_at is None:
-        raise ValidationError(_("Give the date and time of the follow-up."))
+        raise ValidationError(_("Give the date and time of the follow-up."), code="follow_up_date")
     if timezone.is_naive(due_at):
         due_at = timezone.make_aware(due_at)
     if due_at < now - PAST_GRACE:
-        raise ValidationError(_("The follow-up date is in the past: pick a time from now on."))
+        raise ValidationError(
+            _("The follow-up date is in the past: pick a time from now on."), code="follow_up_date"
+        )
 
 
 def _check_kind(kind: str) -> str:

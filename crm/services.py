@@ -47,6 +47,18 @@ EDITABLE_FIELDS = [
 """The fields ``edit_lead`` changes."""
 
 
+class StatusConflict(Exception):
+    """The lead is no longer in the status the mover saw: someone else moved it meanwhile."""
+
+    def __init__(self, lead: Lead) -> None:
+        self.lead = lead
+        self.status = lead.status
+        super().__init__(
+            _("Someone else moved this lead to %(status)s meanwhile; nothing was changed.")
+            % {"status": lead.status.display_label}
+        )
+
+
 @transaction.atomic
 def change_status(
     lead: Lead,
@@ -57,8 +69,12 @@ def change_status(
     enforce_pipeline_rule: bool = True,
     follow_up_at: datetime | None = None,
     follow_up_kind: str = FollowUp.Kind.CALL,
+    expected_status: PipelineStatus | None = None,
 ) -> Lead:
     """Move a lead to ``status`` (a PipelineStatus or its key).
+
+    With ``expected_status`` (the status the person saw the lead in), a lead that has moved since raises
+    ``StatusConflict`` and nothing changes: of two people moving the same lead at once, the second hears.
 
     A person moving a lead into a status that requires a follow-up gives ``follow_up_at`` unless the lead
     has an open follow-up; with ``follow_up_at`` the follow-up is scheduled in the same step. Closing a
@@ -66,18 +82,27 @@ def change_status(
     """
     if isinstance(status, str):
         status = PipelineStatus.objects.get(key=status)
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    lead = _locked(lead)
+    if expected_status is not None and expected_status.pk != lead.status_id:
+        raise StatusConflict(lead)
     if status.pk == lead.status_id:
         return lead
-    if status.stage == Stage.LOST and not note.strip():
-        raise ValidationError(_("Give a reason when a lead is lost or not viable."))
-    if actor is not None and enforce_pipeline_rule:
+    rules_apply = actor is not None and enforce_pipeline_rule
+    if rules_apply:
         check_status_change(actor, lead, status)
-        if status.requires_follow_up and follow_up_at is None and not followups.has_open_follow_up(lead):
-            raise ValidationError(
-                _("Moving a lead to %(status)s needs the date of its next follow-up.")
-                % {"status": status.display_label}
-            )
+    if status.stage == Stage.LOST and not note.strip():
+        raise ValidationError(_("Give a reason when a lead is lost or not viable."), code="note_required")
+    if (
+        rules_apply
+        and status.requires_follow_up
+        and follow_up_at is None
+        and not followups.has_open_follow_up(lead)
+    ):
+        raise ValidationError(
+            _("Moving a lead to %(status)s needs the date of its next follow-up.")
+            % {"status": status.display_label},
+            code="follow_up_required",
+        )
     previous = lead.status
     now = timezone.now()
     lead.status = status
@@ -128,7 +153,7 @@ def assign(
     When a person assigns (``actor`` given), the assignee must be active and work for the lead's brand.
     ``data`` adds to the event's data (e.g. the assignment rule).
     """
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status", "assignee").get(pk=lead.pk)
+    lead = _locked(lead)
     if lead.assignee_id == (assignee.pk if assignee else None):
         return lead
     if assignee is not None and actor is not None:
@@ -195,7 +220,7 @@ def log_contact_attempt(  # noqa: PLR0913 - the attempt and the follow-up it may
 
     With ``follow_up_at``, the next follow-up is scheduled in the same step.
     """
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    lead = _locked(lead)
     now = timezone.now()
     event = record_event(
         lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note
@@ -340,7 +365,7 @@ def classify(lead: Lead, actor: Actor = None) -> Classification:
 
     Returns the ``crm.classification.Classification`` outcome.
     """
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    lead = _locked(lead)
     outcome = classification.evaluate(lead)
     previous = lead.status
     outcome.apply(lead)
@@ -398,7 +423,7 @@ def mark_junk_upstream(lead: Lead, tag: str, reason: str, replaces: Iterable[str
     where it is, and the tag's ``classified`` event (``data["flagged_upstream"]``) tells its assignee
     through the alert rules. Returns the lead.
     """
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    lead = _locked(lead)
     worked = is_worked(lead)
     present = set(lead.tags.names())
     stale = [name for name in replaces if name in present and name != tag]
@@ -428,7 +453,7 @@ def mark_junk_upstream(lead: Lead, tag: str, reason: str, replaces: Iterable[str
 def clear_junk_upstream(lead: Lead, tags: Collection[str], reason: str) -> Lead:
     """The website took back its junk mark (e.g. "not spam"): the ``tags`` come off, and a lead the mark
     closed goes back to the status it had then, unless a person has touched it since. Returns the lead."""
-    lead = Lead.objects.select_for_update(of=("self",)).select_related("status").get(pk=lead.pk)
+    lead = _locked(lead)
     removed = [name for name in lead.tags.names() if name in tags]
     if removed:
         lead.tags.remove(*removed)
@@ -474,6 +499,17 @@ def _move_by_system(
         data=data,
     )
     return ["status", "status_changed_at", *_follow_ups_after_move(lead, None, now, None, FollowUp.Kind.CALL)]
+
+
+def _locked(lead: Lead) -> Lead:
+    """The lead's row, fresh and locked until the transaction ends; its relations are read after the lock.
+
+    The lock takes the lead's row alone: were its status joined into the locking query, PostgreSQL would
+    check the join again, after waiting, against the status row it read before, and lose a lead whose
+    status a concurrent move had just changed (the second of two people moving it would get an error
+    instead of hearing it moved).
+    """
+    return Lead.objects.select_for_update().get(pk=lead.pk)
 
 
 def _touch(lead: Lead, now: datetime | None = None, fields: Iterable[str] = ()) -> None:

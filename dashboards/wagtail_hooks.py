@@ -1,14 +1,23 @@
-"""Admin URLs, the menu entry (only for people allowed) and the personal panel on the home page."""
+"""Admin URLs, the menu entry (only for people allowed), the personal panel on the home page and the
+SLA and stale badges on the lead board's cards."""
 
+import datetime
+
+from django.db.models import Q
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext, pgettext
 from wagtail import hooks
 from wagtail.admin.menu import MenuItem
 
+from crm.board import CARD_FLAGS_HOOK, CardFlag
+from crm.models import Stage
 from crm.views.listing import LISTING_FILTER_HOOK
 
 from . import urls
 from .lead_filters import sla_filter
+from .metrics import overdue_condition
+from .models import DashboardSettings
 from .panels import PersonalPanel, TeamDayPanel
 from .views import can_open, can_view_dashboards
 
@@ -55,3 +64,31 @@ def add_personal_panel(request, panels):
 
 
 hooks.register(LISTING_FILTER_HOOK, sla_filter)
+
+
+@hooks.register(CARD_FLAGS_HOOK)
+def sla_and_stale_card_flags(now):
+    """The board marks what the dashboards count: a lead past its first-contact SLA, an open lead gone stale."""
+    settings = DashboardSettings.current()
+    stale_before = now - datetime.timedelta(days=settings.stale_days)
+    return [
+        CardFlag(
+            "sla",
+            pgettext("lead card badge", "SLA overdue"),
+            overdue_condition(settings, now),
+            ngettext(
+                "Not contacted within %(count)s hour of being assigned.",
+                "Not contacted within %(count)s hours of being assigned.",
+                settings.sla_hours,
+            )
+            % {"count": settings.sla_hours},
+            level="critical",
+        ),
+        CardFlag(
+            "stale",
+            pgettext("lead card badge", "Stale"),
+            Q(status__stage__in=[Stage.NEW, Stage.OPEN], last_activity_at__lt=stale_before),
+            ngettext("No activity for %(count)s day.", "No activity for %(count)s days.", settings.stale_days)
+            % {"count": settings.stale_days},
+        ),
+    ]

@@ -6,6 +6,7 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
+from django.utils.timesince import timesince
 from django.utils.timezone import localtime
 from django.utils.translation import gettext as _
 
@@ -23,6 +24,12 @@ def readable_text_colour(colour):
     red, green, blue = (int(digits[index : index + 2], 16) for index in (0, 2, 4))
     luminance = 0.299 * red + 0.587 * green + 0.114 * blue
     return "#000000" if luminance > 150 else "#ffffff"
+
+
+@register.filter
+def short_age(value):
+    """How long ago, in its largest unit only ("3 days"), for the board's cards."""
+    return timesince(value, depth=1) if value else ""
 
 
 @register.inclusion_tag("crm/leads/status_badge.html")

@@ -12,11 +12,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from wagtail import hooks
 from wagtail.admin.filters import WagtailFilterSet
 from wagtail.admin.ui.tables import Column
+from wagtail.admin.widgets.button import HeaderButton
 from wagtail.snippets.views import snippets as snippet_views
 
 from crm import lead_fields
@@ -48,6 +50,28 @@ LISTING_FILTER_HOOK = "register_lead_listing_filter"
 a function returning ``(query parameter, a django-filter Filter)``, called for each listing."""
 # Sorted with the leads that have none last, whichever the direction (databases disagree by default).
 NULLS_LAST = frozenset({"next_action_at"})
+NOT_FILTERS = ("p", "ordering", "export", "_w_filter_fragment", "column", "after")
+"""Query parameters that are not the listing's filters or search: they stay behind between listing and board."""
+
+
+def filters_query(request: HttpRequest) -> str:
+    """The request's filters and search as a query string (with its ``?``), or ``""``."""
+    query = request.GET.copy()
+    for name in NOT_FILTERS:
+        query.pop(name, None)
+    return f"?{query.urlencode()}" if query else ""
+
+
+def search_leads(queryset: QuerySet[Lead], text: str) -> QuerySet[Lead]:
+    """The leads whose searched fields hold ``text`` (or, given enough digits, whose phone does)."""
+    query = models.Q()
+    for name in lead_fields.search_names():
+        query |= models.Q(**{f"{name}__icontains": text})
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= SEARCH_DIGITS:
+        for name in lead_fields.digit_search_names():
+            query |= models.Q(**{f"{name}__contains": digits})
+    return queryset.filter(query)
 
 
 class LeadFilterSet(WagtailFilterSet):
@@ -166,14 +190,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     def search_queryset(self, queryset: QuerySet[Lead]) -> QuerySet[Lead]:
         if not self.is_searching:
             return queryset
-        query = models.Q()
-        for name in lead_fields.search_names():
-            query |= models.Q(**{f"{name}__icontains": self.search_query})
-        digits = "".join(ch for ch in self.search_query if ch.isdigit())
-        if len(digits) >= SEARCH_DIGITS:
-            for name in lead_fields.digit_search_names():
-                query |= models.Q(**{f"{name}__contains": digits})
-        return queryset.filter(query)
+        return search_leads(queryset, self.search_query)
 
     def get_paginator(
         self,
@@ -191,6 +208,16 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
             requested_page=self.request.GET.get(self.page_kwarg) or 1,
             **kwargs,
         )
+
+    @cached_property
+    def header_buttons(self) -> list[Any]:
+        """Wagtail's, then the board of the same leads (same filters and search), as an icon with its
+        tooltip so the title keeps its room on a phone."""
+        board = reverse("crm_leads:board") + filters_query(self.request)
+        return [
+            *super().header_buttons,
+            HeaderButton(_("Board"), url=board, icon_name="table", icon_only=True),
+        ]
 
     @cached_property
     def show_export_buttons(self) -> bool:

@@ -18,6 +18,7 @@ from wagtail.snippets.views.snippets import SnippetViewSet
 from crm import access
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, STAGE_ACTIVE
 from crm.models import Lead, PipelineStatus, Role, Stage
+from crm.views import board as board_views
 from crm.views import followups as followup_views
 from crm.views import lead_page, listing
 from crm.views import leads as views
@@ -89,6 +90,10 @@ class LeadViewSet(SnippetViewSet):
         return [
             *super().get_urlpatterns(),
             path("mine/", views.my_leads, name="mine"),
+            path("board/", board_views.BoardView.as_view(), name="board"),
+            path("board/results/", board_views.BoardView.as_view(results_only=True), name="board_results"),
+            path("board/more/", board_views.BoardColumnView.as_view(), name="board_more"),
+            path("board/move/<int:pk>/", board_views.BoardMoveView.as_view(), name="board_move"),
             path("status/<int:pk>/", views.ChangeStatusView.as_view(), name="change_status"),
             path("assign/<int:pk>/", views.AssignView.as_view(), name="assign"),
             path("note/<int:pk>/", views.NoteView.as_view(), name="note"),

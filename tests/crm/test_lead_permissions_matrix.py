@@ -21,6 +21,8 @@ SEES = {"admin", "manager", "employee"}
 MANAGES = {"admin", "manager"}
 ADMINS = {"admin"}
 EXPORTERS = {"admin", "manager", "other_manager"}
+WORKERS = {"admin", "manager", "other_manager", "employee", "other_employee"}
+"""Everyone who works leads: each has a board (of their own leads)."""
 
 
 def is_denied(response):
@@ -101,6 +103,8 @@ GET_ENDPOINTS = {
     "bulk_assign": (lambda leads: bulk_url("assign", leads["victim"]), SEES),
     "bulk_status": (lambda leads: bulk_url("change_status", leads["victim"]), SEES),
     "bulk_delete": (lambda leads: bulk_url("delete", leads["victim"]), SEES),
+    "board": (lambda leads: url("board"), WORKERS),
+    "board_results": (lambda leads: url("board_results"), WORKERS),
 }
 
 
@@ -126,6 +130,20 @@ def test_listing_shows_only_allowed_rows(role, people, leads, client_for):
     content = response.content.decode()
     assert ("Victima Uno" in content) == (role in SEES)
     assert ("Intrapal Tres" in content) == (role in {"admin", "other_manager"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_board_shows_only_allowed_cards(role, people, leads, client_for):
+    client = client_for(people[role])
+    for name in ("board", "board_results"):
+        response = client.get(url(name))
+        if role == "marketer":
+            assert is_denied(response)
+            continue
+        assert response.status_code == 200
+        content = response.content.decode()
+        assert ("Victima Uno" in content) == (role in SEES)
+        assert ("Intrapal Tres" in content) == (role in {"admin", "other_manager"})
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -250,6 +268,16 @@ POST_ENDPOINTS = {
     "bulk_status": (
         lambda leads: bulk_url("change_status", leads["victim"]),
         lambda leads: {"status": PipelineStatus.objects.get(key="contacted").pk, "note": ""},
+        SEES,
+        status_is("contacted"),
+    ),
+    "board_move": (
+        lambda leads: url("board_move", leads["victim"]),
+        lambda leads: {
+            "status": PipelineStatus.objects.get(key="contacted").pk,
+            "from_status": leads["victim"].status_id,
+            "next": url("board"),
+        },
         SEES,
         status_is("contacted"),
     ),
