@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, F, Q, QuerySet, Value, When, Window
+from django.db.models import Case, Count, F, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,6 +31,8 @@ NEXT_ACTION_CHOICES = [
 TASK_BUCKETS = (OVERDUE, TODAY, TOMORROW)
 WEEK_DAYS = 7
 LIMIT = 10
+WIDE_LEAD_FIELDS = ("message", "raw_payload", "extra", "classification_reason", "management_note")
+"""Lead columns My day never shows: left in the table."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +115,14 @@ class Bucket:
 
 def my_tasks(user: User, days: Days, limit: int = LIMIT) -> dict[str, Bucket]:
     """``user``'s open follow-ups that are overdue, due today and due tomorrow, earliest first, on leads
-    they may see: the first ``limit`` of each window with the window's total. One query."""
+    they may see: the first ``limit`` of each window with the window's total. Two queries: the ranking,
+    over the follow-ups' index alone, then the few rows shown with their leads."""
     bucket = Case(
         When(due_at__lt=days.now, then=Value(OVERDUE)),
         When(due_at__lt=days.tomorrow, then=Value(TODAY)),
         default=Value(TOMORROW),
     )
-    tasks = (
+    ranked = (
         follow_ups_for(user)
         .filter(assignee=user, state=FollowUp.State.OPEN, due_at__lt=days.day_after)
         .annotate(
@@ -128,24 +131,32 @@ def my_tasks(user: User, days: Days, limit: int = LIMIT) -> dict[str, Bucket]:
             total=Window(Count("pk"), partition_by=[bucket]),
         )
         .filter(rank__lte=limit)
+        .values_list("pk", "bucket", "total")
+    )
+    placed = {pk: (key, total) for pk, key, total in ranked}
+    buckets = {key: Bucket(key) for key in TASK_BUCKETS}
+    tasks = (
+        FollowUp.objects.filter(pk__in=placed)
         .select_related("lead", "lead__status", "lead__brand")
+        .defer(*(f"lead__{name}" for name in WIDE_LEAD_FIELDS))
         .order_by("due_at", "pk")
     )
-    buckets = {key: Bucket(key) for key in TASK_BUCKETS}
-    for task in tasks:
-        found = buckets[task.bucket]
-        found.rows.append(task)
-        found.total = task.total
+    for task in tasks if placed else ():
+        key, total = placed[task.pk]
+        buckets[key].rows.append(task)
+        buckets[key].total = total
     return buckets
 
 
 def waiting_leads(user: User, limit: int = LIMIT) -> Bucket:
     """New or open leads assigned to ``user`` that nobody has contacted yet, newest first (as the lead
-    listing orders them): the first ``limit`` with the total. One query."""
+    listing orders them): the first ``limit`` with the total. One query (the total is a subquery)."""
+    waiting = Lead.objects.filter(waiting_q(), assignee=user)
+    total = waiting.order_by().values("assignee").annotate(total=Count("pk")).values("total")
     leads = (
-        Lead.objects.filter(waiting_q(), assignee=user)
-        .annotate(total=Window(Count("pk")))
+        waiting.annotate(total=Subquery(total))
         .select_related("status", "brand")
+        .defer(*WIDE_LEAD_FIELDS)
         .order_by("-submitted_at", "-pk")[:limit]
     )
     rows = list(leads)

@@ -6,6 +6,7 @@ import datetime
 from django.db.models import (
     BooleanField,
     Case,
+    CharField,
     Count,
     ExpressionWrapper,
     F,
@@ -331,7 +332,7 @@ def team_day(user, settings, now=None):
     """A manager's day: their brands' open leads waiting for an assignee, and per assignee (None: nobody)
     the open leads whose first-contact SLA ran out and the leads whose next follow-up is overdue.
 
-    Three queries, each a count or a count per person. The lead listing's ``assignee=unassigned&stage=active``,
+    Two queries: a count, and the counts per person of both kinds in one. The lead listing's ``assignee=unassigned&stage=active``,
     ``sla=breached`` and ``next_action=overdue`` filters list exactly what they count.
     """
     now = now or timezone.now()
@@ -339,12 +340,21 @@ def team_day(user, settings, now=None):
     open_ids = PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values("pk")
     unassigned = leads.filter(assignee__isnull=True, status_id__in=open_ids).count()
 
-    def per_person(condition):
-        rows = leads.filter(condition).values_list("assignee_id").annotate(leads=Count("pk")).order_by()
-        return dict(rows)
+    def per_person(condition, kind):
+        return (
+            leads.filter(condition)
+            .values_list("assignee_id")
+            .annotate(leads=Count("pk"), kind=Value(kind, output_field=CharField()))
+            .order_by()
+        )
 
-    breached = per_person(sla_breached(settings, now))
-    overdue = per_person(Q(next_action_at__lt=now))
+    counts: dict[str, dict] = {"breached": {}, "overdue": {}}
+    both = per_person(sla_breached(settings, now), "breached").union(
+        per_person(Q(next_action_at__lt=now), "overdue"), all=True
+    )
+    for pk, count, kind in both:
+        counts[kind][pk] = count
+    breached, overdue = counts["breached"], counts["overdue"]
     people = [
         {"person_id": pk, "breached": breached.get(pk, 0), "overdue": overdue.get(pk, 0)}
         for pk in {*breached, *overdue}
