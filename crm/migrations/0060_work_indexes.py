@@ -4,6 +4,8 @@
   ranks a person's overdue, today's and tomorrow's tasks from the index alone.
 - ``crm_lead_brand_next_action``: leads with a next action by brand and due time, with their assignee, so a
   manager's "overdue follow-ups per person" counts from the index alone.
+- ``crm_lead_waiting_contact``: a person's leads nobody has contacted yet, newest first, so My day's "new leads
+  not contacted yet" reads its first rows and its total from the index.
 """
 
 from django.db import migrations
@@ -15,6 +17,10 @@ INDEXES = {
     "crm_lead_brand_next_action": (
         'ON "crm_lead" ("brand_id", "next_action_at") INCLUDE ("id", "assignee_id") '
         'WHERE "next_action_at" IS NOT NULL'
+    ),
+    "crm_lead_waiting_contact": (
+        'ON "crm_lead" ("assignee_id", "submitted_at" DESC, "id" DESC) INCLUDE ("status_id") '
+        'WHERE "first_contacted_at" IS NULL AND "assignee_id" IS NOT NULL'
     ),
 }
 
