@@ -49,13 +49,18 @@ COPY_TYPES = frozenset(
 
 class EncodedJSON(dict[str, Any]):
     """A JSON object encoded once, when wrapped (``text``): ``bulk_insert`` writes that text for every
-    row holding it, e.g. one payload kept in two tables. Do not change it after wrapping."""
+    row holding it, e.g. one payload kept in two tables. Do not change it after wrapping.
+
+    ``text``: the object's JSON text when the caller has it already (any JSON encoding of the same object).
+    """
 
     __slots__ = ("text",)
 
-    def __init__(self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+    def __init__(
+        self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), text: str | None = None
+    ) -> None:
         super().__init__(value)
-        self.text = json.dumps(self)
+        self.text = json.dumps(self) if text is None else text
 
 
 def build(model: type[M], values: Mapping[str, Any], related: Mapping[str, Any] | None = None) -> M:
