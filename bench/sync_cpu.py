@@ -2,7 +2,7 @@
 
 One process, one form: the pages are read from the fake site first (its threads then stay idle), then
 mapped (``wordpress.store.map_page``) and stored (``store_page``) as ``wordpress.sync`` does, with its
-growth statistics. Printed as JSON: this thread's CPU per lead for reading (HTTP and JSON), mapping and
+growth statistics and garbage collector thresholds. Printed as JSON: this thread's CPU per lead for reading (HTTP and JSON), mapping and
 storing, and the CPU of the PostgreSQL backend serving it while storing (``/proc/<pid>/schedstat``).
 ``--queries`` also prints the backend's CPU per kind of statement (``COPY`` per table, commits).
 
@@ -63,6 +63,7 @@ def main():
 
     from bench.sync import _make_source
     from core import bulk
+    from core.allocation import fewer_collections
     from crm import intake
     from crm.models import Lead
     from wordpress.connectors import connector_for
@@ -79,7 +80,8 @@ def main():
             site, "Bench sync cpu", {args.form: "intrapal" if args.form == "7" else "intralog"}
         )
         started = time.thread_time()
-        pages = list(connector_for(source).fetch_new(args.form, 0))
+        with fewer_collections():
+            pages = list(connector_for(source).fetch_new(args.form, 0))
         read = time.thread_time() - started
     finally:
         site.stop()
@@ -105,14 +107,15 @@ def main():
         profiler.enable()
     started = time.thread_time()
     context = FormContext(source, form)
-    mapped = [map_page(page, context, 0) for page in pages]
+    with fewer_collections():
+        mapped = [map_page(page, context, 0) for page in pages]
     mapping = time.thread_time() - started
 
     statistics = GrowthStatistics(source, form)
     lookups = intake.NewLeadLookups(max_age=10)
     postgres = backend.now()
     started = time.thread_time()
-    with connection.execute_wrapper(backend.wrapper) if args.queries else _nothing():
+    with connection.execute_wrapper(backend.wrapper) if args.queries else _nothing(), fewer_collections():
         for page, page_mapped in zip(pages, mapped, strict=True):
             stored = store_page(source, form, page, mapped=page_mapped, lookups=lookups)
             statistics.note(stored["created"] + stored["quarantined"])
