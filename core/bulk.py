@@ -49,13 +49,18 @@ COPY_TYPES = frozenset(
 
 class EncodedJSON(dict[str, Any]):
     """A JSON object encoded once, when wrapped (``text``): ``bulk_insert`` writes that text for every
-    row holding it, e.g. one payload kept in two tables. Do not change it after wrapping."""
+    row holding it, e.g. one payload kept in two tables. Do not change it after wrapping.
+
+    ``text``: the object's JSON text when the caller has it already (any JSON encoding of the same object).
+    """
 
     __slots__ = ("text",)
 
-    def __init__(self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+    def __init__(
+        self, value: Mapping[str, Any] | Iterable[tuple[str, Any]] = (), text: str | None = None
+    ) -> None:
         super().__init__(value)
-        self.text = json.dumps(self)
+        self.text = json.dumps(self) if text is None else text
 
 
 def build(model: type[M], values: Mapping[str, Any], related: Mapping[str, Any] | None = None) -> M:
@@ -66,15 +71,16 @@ def build(model: type[M], values: Mapping[str, Any], related: Mapping[str, Any] 
 def bulk_insert(objs: list[M]) -> list[M]:
     """Insert new instances of one model and set their primary keys, like ``bulk_create``.
 
-    On PostgreSQL the rows go in with ``COPY`` under ids taken from the table's sequence first, which
+    On PostgreSQL the rows go in with ``COPY`` under ids taken from the table's sequence first (or the
+    ones ``reserve_ids`` gave every instance), which
     costs a fraction of ``bulk_create``'s per-field preparation and array encoding (two queries instead
     of one, so small batches, other databases and other field types go through ``bulk_create``).
     """
     if not objs:
         return objs
     model = type(objs[0])
-    plan = copy_plan(model)
-    if plan is None or len(objs) < COPY_FROM or connection.vendor != "postgresql":
+    plan = _copies(model, len(objs))
+    if plan is None:
         return model._default_manager.bulk_create(objs)
     now = timezone.now()
     names = plan.builder.attnames
@@ -87,12 +93,36 @@ def bulk_insert(objs: list[M]) -> list[M]:
             loaded = obj.__dict__
             yield [loaded[name] if name in loaded else getattr(obj, name) for name in names]
 
-    _copy(plan, rows(_reserve_ids(plan.meta, len(objs))))
+    reserved = [obj.pk for obj in objs]
+    if None in reserved:
+        reserved = _reserve_ids(plan.meta, len(objs))
+    _copy(plan, rows(reserved))
     alias = connection.alias
     for obj in objs:
         obj._state.adding = False
         obj._state.db = alias
     return objs
+
+
+def reserve_ids(objs: Sequence[models.Model]) -> bool:
+    """Give new instances the primary keys ``bulk_insert`` will save them under, before it does, when it
+    writes them with ``COPY`` (ascending, from the table's sequence; rows may then refer to each other).
+
+    Returns whether it did; elsewhere the keys come with the insert, and nothing changes here.
+    """
+    if not objs or _copies(type(objs[0]), len(objs)) is None:
+        return False
+    for obj, pk in zip(objs, _reserve_ids(objs[0]._meta, len(objs)), strict=True):
+        obj.pk = pk
+    return True
+
+
+def _copies(model: type[models.Model], count: int) -> CopyPlan | None:
+    """The ``CopyPlan`` ``bulk_insert`` writes ``count`` instances of ``model`` with, or None when it uses
+    ``bulk_create``."""
+    if count < COPY_FROM or connection.vendor != "postgresql":
+        return None
+    return copy_plan(model)
 
 
 def insert_rows(model: type[models.Model], rows: Sequence[Mapping[str, Any]]) -> None:

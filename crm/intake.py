@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
 
-from core.bulk import build, bulk_insert, insert_rows
+from core.bulk import build, bulk_insert, insert_rows, reserve_ids
 
 from . import assignment, classification, duplicates, lead_fields
 from .assignment import rule_note
@@ -247,15 +247,16 @@ def _create_leads(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
             if person is not None:
                 _assign_new(item, rule, person, now, statuses)
     leads = [item.lead for item in items]
+    # A lead whose original is new too: linked as it is inserted when the keys can be known first, else
+    # after (an update that writes each of its index entries again).
+    linked_first = reserve_ids(leads)
+    if linked_first:
+        _link_to_new_originals(items)
     bulk_insert(leads)
-    linked = []
-    for item in items:
-        if isinstance(item.original, Lead):
-            item.original = item.original.pk
-            item.lead.duplicate_of_id = item.original
-            linked.append(item.lead)
-    if linked:
-        Lead.objects.bulk_update(linked, ["duplicate_of"])
+    if not linked_first:
+        linked = _link_to_new_originals(items)
+        if linked:
+            Lead.objects.bulk_update(linked, ["duplicate_of"])
     _tag_new_leads(items)
     events = _record_new_lead_events(items, actor, now)
     if links.relinked:
@@ -266,6 +267,17 @@ def _create_leads(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
         for event in events:
             lead_event_recorded.send(sender=LeadEvent, event=event)
     return leads
+
+
+def _link_to_new_originals(items: list[_NewLead]) -> list[Lead]:
+    """Point the leads whose original is a lead of the batch at its key; returns them."""
+    linked = []
+    for item in items:
+        if isinstance(item.original, Lead):
+            item.original = item.original.pk
+            item.lead.duplicate_of_id = item.original
+            linked.append(item.lead)
+    return linked
 
 
 def _new_lead(data: LeadData, now: datetime, pending: PipelineStatus) -> Lead:

@@ -18,6 +18,10 @@ _ZERO_WIDTH = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
+# Whitespace other than a space (single-line) or than a space and a line break (multi-line): where a text
+# has none of it and no two spaces in a row, collapsing its whitespace changes nothing.
+_ODD_SPACE = re.compile(r"[^\S ]")
+_ODD_INLINE_SPACE = re.compile(r"[^\S\n ]")
 _LINE_EDGES = re.compile(r" ?\n ?")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _AD_MACRO = re.compile(r"^(\{\{?\s*[\w.\-]+\s*\}?\}|\[[\w.\-]+\]|%%?[\w.\-]+%%?|__[\w]+__)$")
@@ -68,16 +72,24 @@ def clean_text(value, multiline=False):
 
 
 def _clean(text, multiline):
-    """Each step runs over the whole text in C, and only when the text needs it (long messages are common)."""
+    """Each step runs over the whole text in C, and only when the text needs it (long messages are common):
+    a replacement runs only where a quick search finds something it would change."""
     if not text.isascii():
         text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = _CONTROL.sub(" ", text)
     if not multiline:
-        return _SPACES.sub(" ", text).strip()
-    text = _LINE_EDGES.sub("\n", _INLINE_SPACES.sub(" ", text))
-    return _BLANK_LINES.sub("\n\n", text).strip()
+        if "  " in text or _ODD_SPACE.search(text):
+            text = _SPACES.sub(" ", text)
+        return text.strip()
+    if "  " in text or _ODD_INLINE_SPACE.search(text):
+        text = _INLINE_SPACES.sub(" ", text)
+    if " \n" in text or "\n " in text:
+        text = _LINE_EDGES.sub("\n", text)
+    if "\n\n\n" in text:
+        text = _BLANK_LINES.sub("\n\n", text)
+    return text.strip()
 
 
 # Short values (services, places, UTM values, labels) repeat across submissions.

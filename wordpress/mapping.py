@@ -64,8 +64,16 @@ class FormContext:
         self.services = ServiceCatalogue(form.brand)
         self.campaigns = CampaignRules(form.brand)
         self.lead_source = Source.objects.filter(key="wordpress").first()
+        # Without a mapping of its own, a label's target depends on the label alone.
+        self._by_label: dict[str, str | None] = {}
 
     def target(self, label: str, field_ids: dict[str, str]) -> str | None:
+        if not self.mapping:
+            try:
+                return self._by_label[label]
+            except KeyError:
+                found = self._by_label[label] = lead_fields.wordpress_labels().get(fold(label))
+                return found
         folded = fold(label)
         for key in (str(label).strip(), folded):
             if key in self.mapping:

@@ -25,17 +25,22 @@ class GrowthStatistics:
       index probe looks dearer than a scan: they scan the whole table on every check until something
       invalidates them, a quadratic cost that doubled PostgreSQL's time per lead in the benchmark.
 
+    - each page's lookup of the leads that already have its records' external references: unknown to
+      the statistics, the source and form look like a few rows, and the lookup reads every lead of the
+      form for every page (with the ids as a filter) instead of probing the unique index for each id,
+      a cost that grows with the form.
+
     Autovacuum, when it runs at all, catches up only after its nap, and does not reach a running sync's
     cached plans. So a form's run analyzes once it has stored ``MINIMUM`` rows and as many as the form
-    held at the last analysis: a handful of ANALYZE runs however far the form grows, each on a few
-    columns (a whole-table ANALYZE sorts every payload of its sample, and the lead table's, with the
-    dashboards' multi-column statistics, costs seconds). Analyzing one column still updates the table's
+    held at the last analysis: a handful of ANALYZE runs however far the form grows, each on the few
+    columns these plans read (a whole-table ANALYZE sorts every payload of its sample, and the lead
+    table's, with the dashboards' multi-column statistics, costs seconds). Analyzing one column still updates the table's
     size and invalidates the plans cached on it. PostgreSQL only; elsewhere this does nothing.
     """
 
     COLUMNS: ClassVar[dict[str, tuple[str, ...]]] = {
         Submission._meta.db_table: ("source_id", "form_id", "external_id"),
-        Lead._meta.db_table: ("id",),
+        Lead._meta.db_table: ("id", "external_source", "external_form", "external_id"),
     }
     MINIMUM: ClassVar[int] = 1_000
 

@@ -125,17 +125,22 @@ def fingerprint(item: Record) -> str:
     """The record's digest (its status and raw payload as the site sent them), kept in ``item["digest"]``.
 
     Text PostgreSQL cannot store (NUL characters, lone surrogates) is removed from the record's raw
-    payload, fields and meta; ``item["cleaned"]`` tells that it was.
+    payload, fields and meta; ``item["cleaned"]`` tells that it was. Otherwise a raw payload that is a
+    JSON object keeps its part of the digested text (``item["raw_text"]``), which ``map_record`` stores
+    instead of encoding the payload again.
     """
     if "digest" in item:
         known: str = item["digest"]
         return known
+    not_json: list[Any] = []
+
+    def default(value: Any) -> str:
+        not_json.append(value)
+        return str(value)
+
+    status, raw = item.get("status"), item.get("raw")
     text = json.dumps(
-        [item.get("status"), item.get("raw")],
-        sort_keys=True,
-        ensure_ascii=False,
-        separators=(",", ":"),
-        default=str,
+        [status, raw], sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=default
     )
     try:
         data = text.encode()
@@ -144,6 +149,10 @@ def fingerprint(item: Record) -> str:
         data = text.encode("utf-8", "surrogatepass")
         unsafe = True
     digest = item["digest"] = hashlib.blake2b(data, digest_size=16).hexdigest()
+    if type(raw) is dict and not unsafe and not not_json:
+        # ``[<status>,<raw>]``: the raw payload's text follows the status's and its comma.
+        start = len(json.dumps(status, ensure_ascii=False, default=str)) + 2
+        item["raw_text"] = text[start:-1]
     if unsafe:
         cleaned = {name: storable(item.get(name)) for name in ("raw", "fields", "meta", "field_ids")}
         if any(cleaned[name] != item.get(name) for name in cleaned):
@@ -182,7 +191,7 @@ def map_record(item: Record, context: FormContext) -> intake.LeadData | Exceptio
     """
     try:
         if type(item.get("raw")) is dict:
-            item["raw"] = bulk.EncodedJSON(item["raw"])
+            item["raw"] = bulk.EncodedJSON(item["raw"], item.pop("raw_text", None))
         return lead_data(item, context, context.lead_source)
     except Exception as error:  # noqa: BLE001 - any failure of one record must not stop the others
         return error

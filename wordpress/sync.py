@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.allocation import fewer_collections
 from core.parallel import HelperDied, can_fork, read_ahead, shared_with_helpers
 from crm import intake
 from crm.signals import integration_failed
@@ -151,7 +152,8 @@ def _sync_one(
 ) -> Outcome:
     counts = Counter(dict.fromkeys(COUNT_KEYS, 0))
     try:
-        _sync_form(source, form, connector, counts, full, owner, between_pages)
+        with fewer_collections():
+            _sync_form(source, form, connector, counts, full, owner, between_pages)
     except SyncError as error:
         return form, counts, error
     return form, counts, None

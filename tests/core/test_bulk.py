@@ -14,7 +14,16 @@ from wagtail.embeds.models import Embed
 from wagtail.images.models import Image
 from wagtail.models import ModelLogEntry
 
-from core.bulk import COPY_FROM, EncodedJSON, build, bulk_insert, copy_plan, copy_rows, insert_rows
+from core.bulk import (
+    COPY_FROM,
+    EncodedJSON,
+    build,
+    bulk_insert,
+    copy_plan,
+    copy_rows,
+    insert_rows,
+    reserve_ids,
+)
 
 WHEN = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
 
@@ -162,3 +171,19 @@ def test_copy_takes_ascending_keys_from_the_sequence_and_stamps_auto_now_fields(
     ]
     after = Embed.objects.create(**embed_values(1000))
     assert after.pk > keys[-1]
+
+
+@pytest.mark.django_db
+def test_reserved_keys_are_the_ones_copy_saves_under():
+    """``reserve_ids`` gives the keys first where ``bulk_insert`` uses ``COPY``; elsewhere it does nothing."""
+    few = [build(Embed, embed_values(number)) for number in range(COPY_FROM - 1)]
+    assert reserve_ids(few) is False and {embed.pk for embed in few} == {None}
+    embeds = [build(Embed, embed_values(number)) for number in range(COPY_FROM)]
+    if not reserve_ids(embeds):
+        assert connection.vendor != "postgresql" and {embed.pk for embed in embeds} == {None}
+        return
+    keys = [embed.pk for embed in embeds]
+    assert None not in keys and keys == sorted(keys)
+    bulk_insert(embeds)
+    assert [embed.pk for embed in embeds] == keys
+    assert sorted(Embed.objects.filter(pk__in=keys).values_list("pk", flat=True)) == keys

@@ -3,10 +3,11 @@
 import re
 
 import pytest
-from django.db import IntegrityError
+from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from wagtail.models import ModelLogEntry
 
-from core.bulk import build
+from core.bulk import COPY_FROM, build
 from crm import intake
 from crm.models import AssignmentRule, ClassificationRule, Lead, LeadEvent, PipelineStatus, Service
 from crm.signals import lead_event_recorded, lead_events_recorded
@@ -37,7 +38,8 @@ def rules(brands, employee, other_employee, manager):
     return {"storage": storage, "robin": robin}
 
 
-def drafts(brands, rules):
+def drafts(brands, rules, padding=0):
+    """Nine drafts that classify, link and assign in every way; ``padding`` more plain ones after them."""
     intralog, intrapal = brands["intralog"], brands["intrapal"]
 
     def draft(number, brand=intralog, **fields):
@@ -53,6 +55,7 @@ def drafts(brands, rules):
         draft(7, brand=intrapal, contact_name="Fede", email="ana@acme.com"),
         draft(8, contact_name="Gabi", email="gabi@acme.com", tags=["web", "feria"]),
         draft(9, contact_name="Hugo"),
+        *(draft(10 + number, contact_name=f"Persona {number}") for number in range(padding)),
     ]
 
 
@@ -98,11 +101,13 @@ def describe(leads, previous):
     return result
 
 
-def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
+# Padded, the batch is large enough for ``COPY`` on PostgreSQL (``core.bulk.COPY_FROM``).
+@pytest.mark.parametrize("padding", [0, COPY_FROM])
+def test_batch_gives_what_one_by_one_gives(brands, rules, manager, padding):
     previous = intake.create_lead(intake.LeadData(brand=brands["intralog"], email="old@acme.com"))
     robin = AssignmentRule.objects.get(pk=rules["robin"].pk)
 
-    one_by_one = [intake.create_lead(data, actor=manager) for data in drafts(brands, rules)]
+    one_by_one = [intake.create_lead(data, actor=manager) for data in drafts(brands, rules, padding)]
     expected = describe(one_by_one, previous)
     robin_after = AssignmentRule.objects.values_list("last_assignee_id", "assigned_count").get(pk=robin.pk)
     Lead.objects.filter(pk__in=[lead.pk for lead in one_by_one]).delete()
@@ -110,7 +115,7 @@ def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
         last_assignee=robin.last_assignee_id, assigned_count=robin.assigned_count
     )
 
-    batch = intake.create_leads(drafts(brands, rules), actor=manager)
+    batch = intake.create_leads(drafts(brands, rules, padding), actor=manager)
     got = describe(batch, previous)
     assert len(got) == len(expected)
     for index, (lead, want) in enumerate(zip(got, expected, strict=True)):
@@ -120,7 +125,7 @@ def test_batch_gives_what_one_by_one_gives(brands, rules, manager):
         AssignmentRule.objects.values_list("last_assignee_id", "assigned_count").get(pk=robin.pk)
         == robin_after
     )
-    assert [lead.external_id for lead in batch] == [str(number) for number in range(1, 10)]
+    assert [lead.external_id for lead in batch] == [str(number) for number in range(1, 10 + padding)]
 
     by_name = {item["email"] or item["phone_e164"] or str(index): item for index, item in enumerate(expected)}
     assert by_name["ana@acme.com"]["duplicate_of"] is None
@@ -150,6 +155,23 @@ def test_earlier_in_batch_is_the_original_and_chains_point_at_the_root(brands):
     assert third.duplicate_of_id == first.pk and "duplicate" in third.tags.names()
     note = render(third.events.get(kind="classified", to_value="duplicate").note)
     assert f"#{first.pk}" in note
+
+
+def test_a_batch_written_with_copy_links_its_repeats_as_it_inserts_them(brands):
+    """On PostgreSQL the leads' keys are known before ``COPY``: a repeat of an earlier lead of the batch is
+    inserted linked, not updated after (which would write all its index entries again)."""
+    intralog = brands["intralog"]
+    batch = [
+        intake.LeadData(brand=intralog, email=f"persona{number}@acme.com") for number in range(COPY_FROM)
+    ]
+    batch += [intake.LeadData(brand=intralog, email="PERSONA3@acme.com")]
+    with CaptureQueriesContext(connection) as queries:
+        leads = intake.create_leads(batch)
+    assert leads[-1].duplicate_of_id == leads[3].pk
+    assert Lead.objects.get(pk=leads[-1].pk).duplicate_of_id == leads[3].pk
+    assert Lead.objects.filter(duplicate_of__isnull=False).count() == 1
+    updates = [query["sql"] for query in queries if query["sql"].startswith('UPDATE "crm_lead"')]
+    assert not updates or connection.vendor != "postgresql"
 
 
 def test_a_saved_lead_submitted_first_is_the_original_of_the_batch_leads_it_groups_with(brands):

@@ -147,3 +147,42 @@ def test_fold_ignores_case_accents_and_punctuation():
     assert (
         fold("Busco trabajo/ Ofrezco productos o servicios") == "busco trabajo ofrezco productos o servicios"
     )
+
+
+def _clean_every_step(text, multiline):
+    """``clean_text`` as it was before it skipped the replacements a text does not need."""
+    import re
+    import unicodedata
+
+    if not text.isascii():
+        zero_width = "[\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad]"
+        text = re.sub(zero_width, "", unicodedata.normalize("NFC", text))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", " ", text)
+    if not multiline:
+        return re.sub(r"\s+", " ", text).strip()
+    text = re.sub(r" ?\n ?", "\n", re.sub(r"[^\S\n]+", " ", text))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def test_cleaning_skips_only_steps_that_would_change_nothing():
+    """Random texts of the characters each step looks at, long and short, give what running every step gives."""
+    import random
+
+    rng = random.Random(7)
+    alphabet = list(
+        "ab Zé\n\n  \t\r\x0b\x0c\x1c\x1f\x00\x7f\xa0\u2003\u3000\u2028\u0085\u200b\ufeffe\u0301😀中"
+    )
+    texts = ["", " ", "\n", " \n ", "a  b", "a\tb", "a\n\n\nb", "a \nb", "a\n b", "a\u00a0b", "e\u0301"]
+    for _ in range(4000):
+        texts.append("".join(rng.choices(alphabet, k=rng.choice([1, 3, 8, 40, 200]))))
+        texts.append(
+            " ".join(rng.choices(["hola", "qué", "tal", "\n", "\n\n", "  ", "x\ty"], k=rng.randint(1, 60)))
+        )
+    for text in texts:
+        for multiline in (False, True):
+            assert clean_text(text, multiline=multiline) == _clean_every_step(text, multiline), (
+                text,
+                multiline,
+            )

@@ -140,3 +140,36 @@ def test_characters_the_database_rejects_are_removed_and_the_page_stored(fake_wp
     assert "_flags" not in other.extra or "unstorable_characters_removed" not in other.extra["_flags"]
     again = sync_source(source, full=True)
     assert again.created == again.updated == again.quarantined == 0 and again.duplicates == 17
+
+
+@pytest.mark.parametrize(
+    ("status", "raw"),
+    [
+        ("active", {"b": "Añá 😀 \u2028", "a": [1, 2.5, None, True], "c": {"z": "nested"}}),
+        (None, {"x": "y"}),
+        ("spam", {"mensaje": 'comillas " y barras \\ y\ttab'}),
+    ],
+)
+def test_the_digested_text_of_a_raw_object_is_the_text_stored_for_it(status, raw):
+    """The digest's text holds the raw payload's JSON once; the payload is stored from it, not encoded again."""
+    import json
+
+    from core.bulk import EncodedJSON
+
+    item = {"external_id": "1", "status": status, "raw": raw}
+    plain = {"external_id": "1", "status": status, "raw": json.loads(json.dumps(raw))}
+    del plain["raw"]["b" if "b" in raw else next(iter(raw))]  # a different payload digests differently
+    assert store.fingerprint(item) != store.fingerprint(plain)
+    assert json.loads(item["raw_text"]) == raw
+    wrapped = EncodedJSON(item["raw"], item["raw_text"])
+    assert wrapped == raw and wrapped.text == item["raw_text"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [{"bad": "nul \x00 here"}, {"bad": "lone \ud800 surrogate"}, {"when": object()}, ["a", "list"], "text"],
+)
+def test_a_raw_payload_cleaned_or_not_plain_json_is_encoded_again(raw):
+    item = {"external_id": "1", "status": "active", "raw": raw}
+    store.fingerprint(item)
+    assert "raw_text" not in item

@@ -188,6 +188,43 @@ def test_a_form_synced_after_another_is_known_to_the_statistics_its_lookups_plan
         assert fetched > 10_000, "without the refresh, each page of form 7 reads the whole form"
 
 
+def _index_reads(index):
+    """``idx_tup_read`` of ``index`` so far, this connection's pending counts included."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT idx_tup_read FROM pg_stat_user_indexes WHERE indexrelname = %s", [index])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize(("minimum", "refreshed"), [(100, True), (10**9, False)])
+def test_the_lookup_of_leads_by_external_reference_probes_the_index_as_the_form_grows(
+    make_source, settings, monkeypatch, minimum, refreshed
+):
+    """Each page looks up the leads that already hold its records' external references. Without column
+    statistics the source and form look like a few rows, and the lookup reads every lead of the form
+    (the ids as a filter) for every page; the sync's statistics know the reference columns."""
+    settings.WORDPRESS_SYNC_PROCESSES = 1
+    monkeypatch.setattr(GrowthStatistics, "MINIMUM", minimum)
+    site = FakeWordPress(forms={"3": 1500}, seed=13)
+    site.start()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("DELETE FROM pg_statistic WHERE starelid = 'crm_lead'::regclass")
+        connection.close()
+        source = make_source(site, "collection", forms=(("3", "intralog"),), page_size=100)
+        before = _index_reads("crm_lead_unique_external_ref")
+        run = sync_source(source)
+        read = _index_reads("crm_lead_unique_external_ref") - before
+    finally:
+        site.stop()
+    assert run.created == 1500
+    if refreshed:
+        assert read < 3000, "the lookups probe the index for their ids"
+    else:
+        assert read > 6000, "without the statistics, every page reads the form's leads"
+
+
 def test_worker_killed_mid_sync_then_rerun_reconciles(fake_wp, make_source):
     source = make_source(fake_wp, "gravity")
     fake_wp.fail(path="/forms/3/entries", delay=60, skip=1)
