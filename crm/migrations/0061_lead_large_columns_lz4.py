@@ -36,6 +36,6 @@ def use_default(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("crm", "0056_merge_issue_14_branches")]
+    dependencies = [("crm", "0060_work_indexes")]
 
     operations = [migrations.RunPython(use_lz4, use_default, elidable=False)]
