@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
-from django.db.models import Min, QuerySet
+from django.db.models import Min, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -167,8 +167,8 @@ def hand_over_locked(lead: Lead, previous: User | None, assignee: User | None) -
     new assignee; with nobody assigned they stay with whoever had them."""
     if assignee is None:
         return
-    open_follow_ups(lead).filter(assignee__in=[previous] if previous else []).update(assignee=assignee)
-    open_follow_ups(lead).filter(assignee__isnull=True).update(assignee=assignee)
+    held = Q(assignee__isnull=True) | (Q(assignee=previous) if previous else Q(pk__in=[]))
+    open_follow_ups(lead).filter(held).update(assignee=assignee)
 
 
 def next_action_of(lead: Lead) -> datetime | None:
