@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from .access import can_act_on_lead
+from .access import can_act_on_lead, can_see_lead
 from .assignment import assignable_users
 from .events import Actor, record_event
 from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, Role, User
@@ -255,17 +255,21 @@ def _check_kind(kind: str) -> str:
 
 def _check_assignee(lead: Lead, actor: Actor, assignee: User | None) -> User | None:
     """Who does the follow-up: employees plan their own; managers and admins anyone who may own the
-    lead's brand's leads. Default: the lead's assignee, else the person planning it."""
+    lead's brand's leads and can open the lead (an employee only their own leads). Default: the lead's
+    assignee, else the person planning it."""
     person = _person(actor)
     if assignee is None:
         return lead.assignee if lead.assignee_id else person
     if person is not None and person.role == Role.EMPLOYEE and assignee.pk != person.pk:
         raise PermissionDenied(_("You can only plan follow-ups for yourself."))
-    if (
-        assignee.pk != lead.assignee_id
-        and not assignable_users(lead.brand_id).filter(pk=assignee.pk).exists()
-    ):
+    if assignee.pk == lead.assignee_id:
+        return assignee
+    if not assignable_users(lead.brand_id).filter(pk=assignee.pk).exists():
         raise ValidationError(
             _("%(person)s cannot take leads of %(brand)s.") % {"person": assignee, "brand": lead.brand}
+        )
+    if not can_see_lead(assignee, lead):
+        raise ValidationError(
+            _("%(person)s cannot open this lead: assign the lead to them first.") % {"person": assignee}
         )
     return assignee

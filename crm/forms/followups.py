@@ -55,7 +55,10 @@ class FollowUpForm(forms.Form):
         super().__init__(*args, **kwargs)
         people = User.objects.filter(pk=user.pk)
         if user.role != Role.EMPLOYEE:
-            people = assignable_users(lead.brand_id) | User.objects.filter(pk=lead.assignee_id or user.pk)
+            # Employees open only the leads they hold: of them, the lead's assignee is offered.
+            people = assignable_users(lead.brand_id).exclude(role=Role.EMPLOYEE) | User.objects.filter(
+                pk__in=[pk for pk in (lead.assignee_id, user.pk) if pk]
+            )
         self.fields["assignee"].queryset = people.distinct().order_by("first_name", "last_name", "pk")
         self.fields["assignee"].empty_label = None
         if follow_up is not None:

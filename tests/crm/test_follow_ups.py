@@ -101,13 +101,22 @@ class TestService:
         with pytest.raises(PermissionDenied):
             followups.schedule_follow_up(lead, employee, due_at=in_hours(1), assignee=other_employee)
 
-    def test_manager_plans_for_someone_of_the_brand_only(
+    def test_manager_plans_for_someone_of_the_brand_who_can_open_the_lead(
         self, lead, manager, intrapal_employee, other_employee
     ):
-        follow_up = followups.schedule_follow_up(lead, manager, due_at=in_hours(1), assignee=other_employee)
-        assert follow_up.assignee == other_employee
-        with pytest.raises(ValidationError):
+        assert (
+            followups.schedule_follow_up(lead, manager, due_at=in_hours(1), assignee=manager).assignee
+            == manager
+        )
+        with pytest.raises(ValidationError, match="cannot take leads"):
             followups.schedule_follow_up(lead, manager, due_at=in_hours(1), assignee=intrapal_employee)
+        # A colleague of the brand who does not hold the lead could not open it from their day.
+        with pytest.raises(ValidationError, match="assign the lead to them first"):
+            followups.schedule_follow_up(lead, manager, due_at=in_hours(1), assignee=other_employee)
+        services.assign(lead, other_employee, manager)
+        lead.refresh_from_db()
+        follow_up = followups.schedule_follow_up(lead, manager, due_at=in_hours(2), assignee=other_employee)
+        assert follow_up.assignee == other_employee
 
     def test_closed_lead_takes_no_follow_up(self, lead, manager):
         services.change_status(lead, "not_viable", manager, "Out of the area")
