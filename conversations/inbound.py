@@ -255,7 +255,7 @@ def _store(  # noqa: PLR0913 - one message's parts
         status=Message.Status.RECEIVED,
         provider_id=provider_id,
         body=text,
-        created_at=when,
+        sent_at=when,
         media_state=Message.MediaState.PENDING if media.get("media_id") else Message.MediaState.NONE,
         **media,
     )

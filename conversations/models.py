@@ -169,7 +169,11 @@ class Conversation(models.Model):
 
 
 class Message(models.Model):
-    """One message to or from a lead, with its delivery status and what the provider said."""
+    """One message to or from a lead, with its delivery status and what the provider said.
+
+    Messages are in the order the CRM wrote or received them (``created_at``); ``sent_at`` is when the
+    provider took ours, or when the contact sent theirs (the provider's time, which opens the window).
+    """
 
     class Direction(models.TextChoices):
         INBOUND = "in", _("Received")
