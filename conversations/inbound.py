@@ -15,7 +15,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -69,10 +69,15 @@ def _enqueue(delivery_id: int) -> None:
         logger.warning("WhatsApp webhook %s waits for the sweeper: %r", delivery_id, error)
 
 
+SWEEP_AFTER = timedelta(seconds=60)
+
+
 def process_pending(limit: int = 500) -> int:
-    """Read the kept bodies no job has read yet (the sweeper); returns how many were read."""
+    """Read the kept bodies no job has read a minute after they came (the sweeper); returns how many."""
     ids = list(
-        WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING)
+        WebhookDelivery.objects.filter(
+            state=WebhookDelivery.State.PENDING, received_at__lt=timezone.now() - SWEEP_AFTER
+        )
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -68,14 +68,19 @@ def blocked_reason(lead: Lead, number: WhatsAppNumber | None) -> str:
     return ""
 
 
-def compose(lead: Lead, conversation: Conversation | None, now: datetime | None = None) -> Compose:
+def compose(lead: Lead, now: datetime | None = None) -> Compose:
+    """What can be sent to ``lead`` now: the brand's number with its templates, and the window read with
+    it (two queries)."""
     now = now or timezone.now()
+    last_inbound = Conversation.objects.filter(lead=lead.pk, channel=Channel.WHATSAPP).values("last_inbound_at")
     number = (
         WhatsAppNumber.objects.filter(brand_id=lead.brand_id, is_active=True)
+        .annotate(last_inbound_at=Subquery(last_inbound[:1]))
         .prefetch_related("templates")
         .first()
     )
-    ends = window_ends_at(conversation)
+    last = getattr(number, "last_inbound_at", None)
+    ends = last + WINDOW if last else None
     return Compose(
         number=number,
         window_open=bool(ends and ends > now),

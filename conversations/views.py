@@ -26,7 +26,7 @@ from crm.models import Lead, User
 
 from . import services
 from .forms import SendForm
-from .models import Channel, Conversation, Message, WhatsAppTemplate
+from .models import Message, WhatsAppTemplate
 
 MESSAGES_LIMIT = 100
 PANEL_MEDIA_JS = ["conversations/conversation.js"]
@@ -87,12 +87,11 @@ class ConversationPanel(Component):
 
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         lead = self.lead
-        conversation = Conversation.objects.filter(lead=lead, channel=Channel.WHATSAPP).first()
         return {
             **messages_context(lead, self.request.user),
             "request": self.request,
             "csrf_token": parent_context.get("csrf_token"),
-            "compose": services.compose(lead, conversation),
+            "compose": services.compose(lead),
             "send_url": reverse("conversations:send", args=[lead.pk]),
             "refresh_url": reverse("conversations:messages", args=[lead.pk]),
         }
