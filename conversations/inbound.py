@@ -32,7 +32,7 @@ from .models import Channel, Conversation, Message, WebhookDelivery, WhatsAppNum
 logger = logging.getLogger(__name__)
 
 OPT_OUT_WORDS = frozenset({"baja", "stop"})
-STATUS_ORDER = {
+STATUS_ORDER: dict[str, int] = {
     Message.Status.QUEUED: 0,
     Message.Status.SENDING: 0,
     Message.Status.SENT: 1,
@@ -134,19 +134,21 @@ def changes(payload: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         for change in _items(entry.get("changes")):
             value = change.get("value")
             if isinstance(value, dict):
-                metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
-                yield str(metadata.get("phone_number_id") or ""), value
+                yield str(_dict(value.get("metadata")).get("phone_number_id") or ""), value
 
 
 def _items(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _read_change(number: WhatsAppNumber, value: dict[str, Any], result: dict[str, int]) -> None:
     names = {
-        str(contact.get("wa_id") or ""): str((contact.get("profile") or {}).get("name") or "")
+        str(contact.get("wa_id") or ""): str(_dict(contact.get("profile")).get("name") or "")
         for contact in _items(value.get("contacts"))
-        if isinstance(contact.get("profile") or {}, dict)
     }
     for message in _items(value.get("messages")):
         stored = record_inbound(number, message, names.get(str(message.get("from") or ""), ""))
@@ -171,9 +173,9 @@ def read_content(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
     document the provider's file id, type and name."""
     kind = str(message.get("type") or "")
     if kind == "text":
-        return Message.Kind.TEXT, str((message.get("text") or {}).get("body") or "")[:TEXT_LIMIT], {}
+        return Message.Kind.TEXT, str(_dict(message.get("text")).get("body") or "")[:TEXT_LIMIT], {}
     if kind in MEDIA_KINDS:
-        media = message.get(kind) if isinstance(message.get(kind), dict) else {}
+        media = _dict(message.get(kind))
         return (
             MEDIA_KINDS[kind],
             str(media.get("caption") or "")[:TEXT_LIMIT],
@@ -184,7 +186,7 @@ def read_content(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
             },
         )
     if kind == "button":
-        return Message.Kind.TEXT, str((message.get("button") or {}).get("text") or "")[:TEXT_LIMIT], {}
+        return Message.Kind.TEXT, str(_dict(message.get("button")).get("text") or "")[:TEXT_LIMIT], {}
     return Message.Kind.OTHER, "", {}
 
 
@@ -295,7 +297,7 @@ def record_status(status: dict[str, Any]) -> int:
         errors = _items(status.get("errors")) or [{}]
         message.status = Message.Status.FAILED
         message.error_code = str(errors[0].get("code", ""))[:40]
-        details = (errors[0].get("error_data") or {}) if isinstance(errors[0].get("error_data"), dict) else {}
+        details = _dict(errors[0].get("error_data"))
         message.error = str(
             details.get("details") or errors[0].get("title") or errors[0].get("message") or ""
         )[:2000]

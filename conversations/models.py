@@ -30,11 +30,11 @@ class PrivateStorage(FileSystemStorage):
     are downloaded through ``conversations.views.media`` by those who may see the lead."""
 
     @property
-    def base_location(self) -> str:  # type: ignore[override]
+    def base_location(self) -> str:
         return str(settings.CONVERSATIONS_MEDIA_ROOT)
 
     @property
-    def location(self) -> str:  # type: ignore[override]
+    def location(self) -> str:
         return os.path.abspath(self.base_location)
 
     @property
@@ -269,7 +269,7 @@ class Message(models.Model):
 
     @property
     def file_name(self) -> str:
-        return os.path.basename(self.media_file.name) if self.media_file else ""
+        return os.path.basename(self.media_file.name or "")
 
     @property
     def may_retry(self) -> bool:

@@ -72,7 +72,9 @@ def compose(lead: Lead, now: datetime | None = None) -> Compose:
     """What can be sent to ``lead`` now: the brand's number with its templates, and the window read with
     it (two queries)."""
     now = now or timezone.now()
-    last_inbound = Conversation.objects.filter(lead=lead.pk, channel=Channel.WHATSAPP).values("last_inbound_at")
+    last_inbound = Conversation.objects.filter(lead=lead.pk, channel=Channel.WHATSAPP).values(
+        "last_inbound_at"
+    )
     number = (
         WhatsAppNumber.objects.filter(brand_id=lead.brand_id, is_active=True)
         .annotate(last_inbound_at=Subquery(last_inbound[:1]))

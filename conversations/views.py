@@ -8,7 +8,7 @@ guarded as writing to it, and marketing reaches neither.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
@@ -67,7 +67,12 @@ def messages_context(lead: Lead, user: User) -> dict[str, Any]:
 
 
 def lead_page_url(lead: Lead) -> str:
-    return reverse(Lead.snippet_viewset.get_url_name("inspect"), args=[lead.pk]) + "#crm-conversation"
+    return reverse("crm_leads:inspect", args=[lead.pk]) + "#crm-conversation"
+
+
+def _user(request: HttpRequest) -> User:
+    """The signed-in person (every view here has checked their rights on a lead first)."""
+    return cast(User, request.user)
 
 
 class ConversationPanel(Component):
@@ -88,7 +93,7 @@ class ConversationPanel(Component):
     def get_context_data(self, parent_context: Any) -> dict[str, Any]:
         lead = self.lead
         return {
-            **messages_context(lead, self.request.user),
+            **messages_context(lead, _user(self.request)),
             "request": self.request,
             "csrf_token": parent_context.get("csrf_token"),
             "compose": services.compose(lead),
@@ -101,7 +106,7 @@ class ConversationPanel(Component):
 def lead_messages_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The messages alone, for the open lead page to refresh."""
     lead = _lead(request, pk)
-    html = render_to_string("conversations/messages.html", messages_context(lead, request.user), request)
+    html = render_to_string("conversations/messages.html", messages_context(lead, _user(request)), request)
     response = HttpResponse(html)
     response["Cache-Control"] = "no-store"
     return response
@@ -122,9 +127,9 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
             template = WhatsAppTemplate.objects.filter(pk=template_id).first()
             if template is None:
                 raise ValidationError(_("Choose one of the brand's templates."))
-            services.send_template(lead, request.user, template)
+            services.send_template(lead, _user(request), template)
         else:
-            services.send_text(lead, request.user, form.cleaned_data.get("text") or "")
+            services.send_text(lead, _user(request), form.cleaned_data.get("text") or "")
     except ValidationError as error:
         for text in error.messages:
             admin_messages.error(request, text)
@@ -143,7 +148,7 @@ def _message(request: HttpRequest, pk: int) -> Message:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     message = _message(request, pk)
     try:
-        services.retry(message, request.user)
+        services.retry(message, _user(request))
     except ValidationError as error:
         for text in error.messages:
             admin_messages.error(request, text)
@@ -165,7 +170,7 @@ def media(request: HttpRequest, pk: int) -> FileResponse:
     response = FileResponse(
         handle,
         as_attachment=True,
-        filename=message.media_file.name.rsplit("/", 1)[-1],
+        filename=message.file_name,
         content_type=message.media_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"

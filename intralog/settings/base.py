@@ -272,7 +272,9 @@ WHATSAPP_BRAND_TOKENS = {
 WHATSAPP_EXTRA_APP_SECRETS = env_list("WHATSAPP_EXTRA_APP_SECRETS")
 # Conversations with leads: files they send are kept (outside MEDIA_ROOT, served only through the admin to
 # those who may see the lead) up to this size, of these types.
-CONVERSATIONS_MEDIA_ROOT = Path(os.environ.get("CONVERSATIONS_MEDIA_ROOT", BASE_DIR / "private" / "conversations"))
+CONVERSATIONS_MEDIA_ROOT = Path(
+    os.environ.get("CONVERSATIONS_MEDIA_ROOT", BASE_DIR / "private" / "conversations")
+)
 CONVERSATIONS_MEDIA_MAX_BYTES = env_int("CONVERSATIONS_MEDIA_MAX_BYTES", 16 * 1024 * 1024)
 CONVERSATIONS_MEDIA_TYPES = env_list(
     "CONVERSATIONS_MEDIA_TYPES",
