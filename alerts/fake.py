@@ -1,6 +1,8 @@
 """Fake WhatsApp Cloud API and SMTP servers on 127.0.0.1 for development, tests and the benchmark.
 
-Both record what they receive and can be told to answer the next requests with given errors.
+Both record what they receive and can be told to answer the next requests with given errors. The
+WhatsApp server also refuses templates it is told are not approved (``reject_template``) and serves
+files people sent (``add_media``: ``GET /{media-id}`` describes one, its ``url`` gives the bytes).
 ``python -m alerts.fake`` runs both in their own process; the WhatsApp server then also answers
 ``GET /_fake/requests`` and ``GET /_fake/emails`` with what was recorded.
 """
@@ -43,6 +45,8 @@ class FakeWhatsAppServer:
     def __init__(self, port: int = 0, smtp: "FakeSMTPServer | None" = None):
         self.recorder = _Recorder()
         self.smtp = smtp
+        self.rejected_templates: set[str] = set()
+        self.media: dict[str, tuple[bytes, str, int | None]] = {}
         self.ids = itertools.count(1)
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         self.httpd.daemon_threads = True
@@ -62,8 +66,74 @@ class FakeWhatsAppServer:
         with self.recorder.lock:
             self.recorder.scripted.extend(errors)
 
+    @property
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """The messages sent (``/{phone-id}/messages`` bodies), each with the ``phone_number_id`` it went from."""
+        return [
+            {**record["json"], "phone_number_id": record["path"].rstrip("/").split("/")[-2]}
+            for record in self.requests
+            if record["path"].endswith("/messages") and isinstance(record["json"], dict)
+        ]
+
+    def reject_template(self, name: str) -> None:
+        """Answer templates of this name as WhatsApp answers a template it has not approved."""
+        with self.recorder.lock:
+            self.rejected_templates.add(name)
+
+    def add_media(
+        self, media_id: str, content: bytes, mime_type: str, declared_size: int | None = None
+    ) -> None:
+        """Serve a file people sent; ``declared_size`` is what ``GET /{media-id}`` says (default: its size)."""
+        with self.recorder.lock:
+            self.media[media_id] = (content, mime_type, declared_size)
+
+    def refusal(self, path: str, payload: Any) -> tuple[int, dict[str, Any]] | None:
+        """``(status, error)`` for a POST that is no message, or a template not approved; else None."""
+        if not path.endswith("/messages") or not isinstance(payload, dict):
+            return 400, {"error": {"code": 100, "message": "Invalid parameter"}}
+        template = payload.get("template") or {}
+        name = template.get("name") if payload.get("type") == "template" else None
+        with self.recorder.lock:
+            if name is None or name not in self.rejected_templates:
+                return None
+        return 404, {
+            "error": {
+                "code": 132001,
+                "message": "(#132001) Template name does not exist in the translation",
+                "error_data": {"details": f"template name ({name}) does not exist"},
+            }
+        }
+
+    def get_answer(self, path: str, authorization: str) -> tuple[int, Any]:
+        """A GET's ``(status, JSON)``: what was recorded, or ``GET /{media-id}`` (a file's description) or
+        its ``url`` (then ``(bytes, type)``) as the Cloud API answers."""
+        if path == "/_fake/requests":
+            return 200, self.requests
+        if path == "/_fake/emails" and self.smtp:
+            return 200, self.smtp.summary()
+        media_id = path.rstrip("/").split("/")[-1]
+        with self.recorder.lock:
+            media = self.media.get(media_id)
+        if media is None:
+            return 404, {"error": {"code": 100, "message": "Unknown path"}}
+        if not authorization.startswith("Bearer "):
+            return 401, {"error": {"code": 190, "message": "Invalid OAuth access token"}}
+        content, mime_type, declared = media
+        if path.startswith("/_fake/media/"):
+            return 200, (content, mime_type)
+        return 200, {
+            "messaging_product": "whatsapp",
+            "id": media_id,
+            "url": f"{self.url}/_fake/media/{media_id}",
+            "mime_type": mime_type,
+            "file_size": len(content) if declared is None else declared,
+        }
+
     def clear(self) -> None:
         self.recorder.clear()
+        with self.recorder.lock:
+            self.rejected_templates.clear()
+            self.media.clear()
 
     def start(self) -> "FakeWhatsAppServer":
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -95,11 +165,17 @@ class FakeWhatsAppServer:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
-                if self.path == "/_fake/requests":
-                    return self._reply(200, server.requests)
-                if self.path == "/_fake/emails" and server.smtp:
-                    return self._reply(200, server.smtp.summary())
-                return self._reply(404, {"error": {"code": 100, "message": "Unknown path"}})
+                status, answer = server.get_answer(self.path, self.headers.get("Authorization", ""))
+                if isinstance(answer, tuple):
+                    return self._bytes(*answer)
+                return self._reply(status, answer)
+
+            def _bytes(self, content: bytes, mime_type: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", mime_type)
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
 
             def do_POST(self) -> None:
                 received = time.time()
@@ -129,8 +205,9 @@ class FakeWhatsAppServer:
                         status,
                         {"error": {"code": code, "message": f"Fake error {code}", "type": "OAuthException"}},
                     )
-                if not self.path.endswith("/messages") or payload is None:
-                    return self._reply(400, {"error": {"code": 100, "message": "Invalid parameter"}})
+                refusal = server.refusal(self.path, payload)
+                if refusal:
+                    return self._reply(*refusal)
                 return self._reply(
                     200,
                     {

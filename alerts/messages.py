@@ -75,6 +75,7 @@ def headline(trigger: str, threshold: int = 0) -> str:
         Trigger.STALE: _("Lead without activity for %(count)s days") % {"count": threshold},
         Trigger.INTEGRATION_FAILED: _("An integration is failing"),
         Trigger.FLAGGED_UPSTREAM: _("Your lead was marked spam or trash on its website"),
+        Trigger.MESSAGE_RECEIVED: _("Your lead sent a message"),
     }
     return texts.get(trigger, _("Lead alert"))
 

@@ -26,12 +26,14 @@ class Trigger(models.TextChoices):
     FLAGGED_UPSTREAM = "flagged_upstream", _("A worked lead marked spam or trash on its website")
     FOLLOW_UP_DUE = "follow_up_due", _("Follow-up reminder: due in N minutes")
     FOLLOW_UP_OVERDUE = "follow_up_overdue", _("Follow-up reminder: overdue by N minutes")
+    MESSAGE_RECEIVED = "message_received", _("The lead sent a message")
 
 
 LEAD_EVENT_TRIGGERS: dict[str, str] = {
     LeadEvent.Kind.CREATED: Trigger.NEW_LEAD,
     LeadEvent.Kind.ASSIGNED: Trigger.ASSIGNED,
     LeadEvent.Kind.STATUS_CHANGED: Trigger.STATUS_CHANGED,
+    LeadEvent.Kind.MESSAGE_RECEIVED: Trigger.MESSAGE_RECEIVED,
 }
 
 

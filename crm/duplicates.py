@@ -197,3 +197,22 @@ def relink_event(original_pk, previous_pk=None):
         "note": note,
         "data": {"duplicate_of": original_pk, "previous_original": previous_pk, "tags": [DUPLICATE_TAG]},
     }
+
+
+def original_of_contact(brand_id, phone_e164):
+    """The id of the lead a message from ``phone_e164`` to ``brand_id`` belongs to, or None: of the brand's
+    leads with that number, the earliest submission (the original of their group), or the lead it was
+    merged into."""
+    if not phone_e164:
+        return None
+    row = (
+        Lead.objects.filter(brand_id=brand_id, phone_e164=phone_e164)
+        .order_by("submitted_at", "pk")
+        .values_list("pk", "merged_into_id")
+        .first()
+    )
+    seen = set()
+    while row is not None and row[1] and row[0] not in seen:
+        seen.add(row[0])
+        row = Lead.objects.filter(pk=row[1]).values_list("pk", "merged_into_id").first()
+    return row[0] if row else None

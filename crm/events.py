@@ -35,6 +35,8 @@ LOG_ACTIONS: dict[str, str] = {
     LeadEvent.Kind.MERGED: "crm.lead.merged",
     LeadEvent.Kind.EDITED: "wagtail.edit",
     LeadEvent.Kind.FOLLOW_UP: "crm.lead.follow_up",
+    LeadEvent.Kind.MESSAGE_RECEIVED: "crm.lead.message_received",
+    LeadEvent.Kind.OPTED_OUT: "crm.lead.opted_out",
 }
 """The Wagtail log action of each event kind."""
 

@@ -321,6 +321,7 @@ FIELDS: tuple[LeadField, ...] = (
         export=Export(220, lambda lead: lead.first_contacted_at or ""),
         inspect=Section.SYSTEM,
     ),
+    LeadField("opted_out_at", inspect=Section.SYSTEM),
     # The earliest open follow-up's due time (``crm.followups`` keeps it).
     LeadField(
         "next_action_at",

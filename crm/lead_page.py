@@ -36,7 +36,10 @@ from .tags import tag_labels
 
 KIND_GROUPS: dict[str, tuple[StrOrPromise, tuple[str, ...]]] = {
     "notes": (gettext_lazy("Notes"), (LeadEvent.Kind.NOTE,)),
-    "contacts": (gettext_lazy("Contacts"), (LeadEvent.Kind.CONTACT_ATTEMPT,)),
+    "contacts": (
+        gettext_lazy("Contacts"),
+        (LeadEvent.Kind.CONTACT_ATTEMPT, LeadEvent.Kind.MESSAGE_RECEIVED, LeadEvent.Kind.OPTED_OUT),
+    ),
     "follow_ups": (gettext_lazy("Follow-ups"), (LeadEvent.Kind.FOLLOW_UP,)),
     "status": (gettext_lazy("Status"), (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.ASSIGNED)),
 }

@@ -25,6 +25,8 @@ LEAD_LOG_ACTIONS = {
     "crm.lead.contact_attempt": (_("Log contact attempt"), _("Contact attempt logged")),
     "crm.lead.merged": (_("Merge leads"), _("Leads merged")),
     "crm.lead.follow_up": (_("Plan a follow-up"), _("Follow-up changed")),
+    "crm.lead.message_received": (_("Receive a message"), _("Message received")),
+    "crm.lead.opted_out": (_("Opt out of messages"), _("Opted out of messages")),
 }
 
 

@@ -215,15 +215,17 @@ def log_contact_attempt(  # noqa: PLR0913 - the attempt and the follow-up it may
     *,
     follow_up_at: datetime | None = None,
     follow_up_kind: str = FollowUp.Kind.CALL,
+    data: dict[str, Any] | None = None,
 ) -> LeadEvent:
     """Record a call, email or message to the lead; the first one sets the first-contact time.
 
-    With ``follow_up_at``, the next follow-up is scheduled in the same step.
+    With ``follow_up_at``, the next follow-up is scheduled in the same step. ``data``: what the attempt
+    was, when the CRM itself sent it (e.g. ``{"message_id": ...}`` of a WhatsApp message).
     """
     lead = _locked(lead)
     now = timezone.now()
     event = record_event(
-        lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note
+        lead, LeadEvent.Kind.CONTACT_ATTEMPT, actor, channel=channel, outcome=outcome, note=note, data=data
     )
     fields = []
     if lead.first_contacted_at is None:
@@ -236,6 +238,34 @@ def log_contact_attempt(  # noqa: PLR0913 - the attempt and the follow-up it may
         fields.append("next_action_at")
     _touch(lead, now, fields)
     return event
+
+
+MESSAGE_EXCERPT = 500
+"""How much of a received message its timeline event keeps (the conversation keeps it whole)."""
+
+
+@transaction.atomic
+def receive_message(lead: Lead, channel: str, text: str, data: dict[str, Any] | None = None) -> LeadEvent:
+    """Record a message the contact sent (WhatsApp, email): a ``message_received`` event, which tells the
+    assignee through the alert rules, and activity on the lead."""
+    excerpt = text if len(text) <= MESSAGE_EXCERPT else text[: MESSAGE_EXCERPT - 1] + "…"
+    event = record_event(lead, LeadEvent.Kind.MESSAGE_RECEIVED, channel=channel, note=excerpt, data=data)
+    _touch(lead)
+    return event
+
+
+@transaction.atomic
+def opt_out(lead: Lead, channel: str, note: str = "", data: dict[str, Any] | None = None) -> Lead:
+    """The contact asked for no more messages (e.g. replied BAJA): from now on none may be sent to the
+    lead. Recorded once, with an ``opted_out`` event; asking again changes nothing."""
+    lead = _locked(lead)
+    if lead.opted_out_at is not None:
+        return lead
+    now = timezone.now()
+    lead.opted_out_at = now
+    record_event(lead, LeadEvent.Kind.OPTED_OUT, channel=channel, note=note, data=data)
+    _touch(lead, now, ["opted_out_at"])
+    return lead
 
 
 @transaction.atomic

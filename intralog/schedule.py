@@ -7,6 +7,7 @@ from django.conf import settings
 from rq import cron
 
 from alerts import jobs as alert_jobs
+from conversations import jobs as conversation_jobs
 from crm.jobs import purge_expired_invitations
 from wordpress.jobs import periodic_tick as wordpress_periodic_tick
 
@@ -19,3 +20,5 @@ cron.register(
     alert_jobs.remind_follow_ups, queue_name=settings.ALERTS_QUEUE, interval=settings.ALERTS_REMINDER_SECONDS
 )
 cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DIGEST_CRON)
+# WhatsApp webhook bodies kept but not read (the queue was down when they came): read within a minute or two.
+cron.register(conversation_jobs.process_pending_webhooks, queue_name="default", interval=60)

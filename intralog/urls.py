@@ -4,6 +4,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from core import whatsapp
 from crm.views.site_history import SiteHistoryView
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("", include("crm.urls")),
     path("integrations/wordpress/", include("wordpress.urls")),
     path("integrations/alerts/", include("alerts.urls")),
+    path("integrations/whatsapp/webhook/", whatsapp.webhook, name="whatsapp_webhook"),
     path("forms/", include("forms_builder.urls")),
 ]
 

@@ -20,6 +20,7 @@ SOURCE_DIRS = [
     "dashboards",
     "wordpress",
     "alerts",
+    "conversations",
     "templates",
 ]
 

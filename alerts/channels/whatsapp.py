@@ -6,7 +6,6 @@ that window only an approved template goes out.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,10 +13,12 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import phonenumbers
-import requests
 from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core import whatsapp as cloud_api
+from core.whatsapp import OUTSIDE_WINDOW, template_payload, text_payload
 
 from ..messages import admin_home_link
 from ..models import Notification, WhatsAppContact
@@ -29,24 +30,8 @@ if TYPE_CHECKING:
     from ..messages import Digest, Message
     from ..models import AlertRule
 
-OUTSIDE_WINDOW = "131047"
-TRANSIENT_CODES = {"1", "2", "4", "80007", "130429", "131000", "131016", "131056", "133004"}
-ADMIN_CODES = {"10", "190", "200"}
-
 WINDOW = timedelta(hours=24)
 Status = Notification.Status
-_local = threading.local()
-
-
-def _session(url: str) -> requests.Session:
-    """This thread's session (kept-alive connections). Proxies from the environment are read once:
-    left to ``requests``, every call would stat ``~/.netrc`` and scan the environment again."""
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _local.session = requests.Session()
-        session.trust_env = False
-        session.proxies = requests.utils.get_environ_proxies(url)
-    return session
 
 
 def valid_number(number: object) -> str:
@@ -67,61 +52,15 @@ def _valid_number(text: str) -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
 
 
-def template_payload(to: str, name: str, language: str, parameters: list[str]) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "to": to,
-        "type": "template",
-        "template": {
-            "name": name,
-            "language": {"code": language},
-            "components": [
-                {"type": "body", "parameters": [{"type": "text", "text": value} for value in parameters]}
-            ],
-        },
-    }
-
-
-def text_payload(to: str, body: str) -> dict[str, Any]:
-    return {
-        "messaging_product": "whatsapp",
-        "to": to,
-        "type": "text",
-        "text": {"preview_url": False, "body": body},
-    }
-
-
 def post(payload: dict[str, Any]) -> str:
-    """Send one message; returns the provider's message id or raises a classified ``DeliveryError``."""
-    if not settings.WHATSAPP_TOKEN or not settings.WHATSAPP_PHONE_NUMBER_ID:
-        raise DeliveryError("not_configured", "WhatsApp is not configured.", needs_admin=True)
-    url = f"{settings.WHATSAPP_API_BASE_URL.rstrip('/')}/{settings.WHATSAPP_PHONE_NUMBER_ID}/messages"
+    """Send one message from the alerts' number (``core.whatsapp``); returns the provider's message id or
+    raises a classified ``DeliveryError``."""
     try:
-        response = _session(url).post(
-            url,
-            json=payload,
-            headers={"Authorization": f"Bearer {settings.WHATSAPP_TOKEN}"},
-            timeout=settings.WHATSAPP_TIMEOUT,
-        )
-    except requests.RequestException as error:
-        raise DeliveryError("network", str(error), transient=True) from error
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if response.ok:
-        messages = body.get("messages") or [{}]
-        return str(messages[0].get("id", ""))
-    raise classify(response.status_code, body.get("error") or {})
-
-
-def classify(status: int, error: dict[str, Any]) -> DeliveryError:
-    code = str(error.get("code", status))
-    message = str(error.get("message", ""))[:500] or f"HTTP {status}"
-    if code in ADMIN_CODES:
-        return DeliveryError(code, message, needs_admin=True)
-    transient = code in TRANSIENT_CODES or status == 429 or status >= 500
-    return DeliveryError(code, message, transient=transient)
+        return cloud_api.post_message(cloud_api.default_account(), payload)
+    except cloud_api.ApiError as error:
+        raise DeliveryError(
+            error.code, error.message, transient=error.transient, needs_admin=error.needs_admin
+        ) from error
 
 
 def send(
@@ -215,6 +154,14 @@ class WhatsAppChannel(AlertChannel[WhatsAppDraft]):
 # The webhook: delivery statuses of sent messages, and inbound messages (which open the window)
 
 STATUS_ORDER: dict[str, int] = {Status.SENT: 1, Status.DELIVERED: 2, Status.READ: 3}
+
+
+def on_webhook(sender: object, payload: dict[str, Any] | None, **kwargs: Any) -> dict[str, int]:
+    """Receiver of ``core.whatsapp.webhook_received``: the staff alerts' statuses and windows."""
+    if payload is None:
+        return {}
+    statuses, inbound = record_webhook(payload)
+    return {"statuses": statuses, "messages": inbound}
 
 
 def record_webhook(payload: dict[str, Any]) -> tuple[int, int]:

@@ -278,6 +278,12 @@ class Lead(models.Model):
     )
     management_note = models.TextField(_("management note"), blank=True)
     first_contacted_at = models.DateTimeField(_("first contacted"), null=True, blank=True)
+    opted_out_at = models.DateTimeField(
+        _("opted out of messages"),
+        null=True,
+        blank=True,
+        help_text=_("When the contact asked to get no more messages (a reply of BAJA or STOP)."),
+    )
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
@@ -351,6 +357,8 @@ class LeadEvent(models.Model):
         MERGED = "merged", _("Merged")
         EDITED = "edited", _("Edited")
         FOLLOW_UP = "follow_up", _("Follow-up")
+        MESSAGE_RECEIVED = "message_received", _("Message received")
+        OPTED_OUT = "opted_out", _("Opted out of messages")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone")

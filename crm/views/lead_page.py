@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from wagtail import hooks
 from wagtail.snippets.views import snippets as snippet_views
 
 from crm import access, contact, lead_fields, lead_flags, lead_page
@@ -50,6 +51,11 @@ LINKED_FIELDS = (
 """What the linked leads show (their name, relation and status) and what their access check reads."""
 
 MEDIA = forms.Media(css={"all": ["crm/lead-page.css"]}, js=["crm/lead-page.js"])
+
+PANELS_HOOK = "crm_lead_page_panels"
+"""The place feature apps add a section to the lead page: ``@hooks.register("crm_lead_page_panels")`` on a
+function taking ``(request, lead)`` that returns a Wagtail ``Component`` (drawn above the timeline, its
+``media`` added to the page's) or None. It checks the reader's rights on the lead itself."""
 
 
 def json_text(value):
@@ -195,6 +201,10 @@ class LeadInspectView(snippet_views.InspectView):
             "outcomes": LeadEvent.Outcome.choices,
         }
 
+    def get_panels(self):
+        panels = (make(self.request, self.object) for make in hooks.get_hooks(PANELS_HOOK))
+        return [panel for panel in panels if panel is not None]
+
     # Header -------------------------------------------------------------------------------------------
 
     def get_header(self, statuses, now, follow_ups):
@@ -241,6 +251,7 @@ class LeadInspectView(snippet_views.InspectView):
         actions = self.get_actions()
         linked = self.get_linked_leads()
         kind = self.timeline_kind()
+        panels = self.get_panels()
         context.update(
             {
                 "lead": lead,
@@ -268,6 +279,7 @@ class LeadInspectView(snippet_views.InspectView):
                 "merged_into": next((row for row in linked if row["merged_into"]), None),
                 "actions": actions,
                 "action_links": self.get_action_links(),
+                "panels": panels,
                 "history_url": lead_url("history", lead),
                 "page_url": lead_url("inspect", lead),
             }
@@ -275,5 +287,7 @@ class LeadInspectView(snippet_views.InspectView):
         media = MEDIA
         for action in actions:
             media += action["form"].media
+        for panel in panels:
+            media += panel.media
         context["media"] = media
         return context

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "dashboards",
     "wordpress",
     "alerts",
+    "conversations",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -260,6 +261,28 @@ WHATSAPP_VERIFY_TOKEN = os.environ.get("WHATSAPP_VERIFY_TOKEN", "")
 WHATSAPP_TEMPLATE_NAME = os.environ.get("WHATSAPP_TEMPLATE_NAME", "lead_alert")
 WHATSAPP_DIGEST_TEMPLATE_NAME = os.environ.get("WHATSAPP_DIGEST_TEMPLATE_NAME", "lead_digest")
 WHATSAPP_TIMEOUT = env_int("WHATSAPP_TIMEOUT", 10)
+# The brands' numbers (Conversations > WhatsApp numbers in the admin) send with WHATSAPP_TOKEN_<BRAND CODE>
+# when set (e.g. WHATSAPP_TOKEN_INTRAPAL), else with WHATSAPP_TOKEN; secrets never live in the database.
+WHATSAPP_BRAND_TOKENS = {
+    name.removeprefix("WHATSAPP_TOKEN_").lower(): value
+    for name, value in os.environ.items()
+    if name.startswith("WHATSAPP_TOKEN_") and value
+}
+# Webhooks signed with another app's secret (a brand's number in a second Meta app), comma-separated.
+WHATSAPP_EXTRA_APP_SECRETS = env_list("WHATSAPP_EXTRA_APP_SECRETS")
+# Conversations with leads: files they send are kept (outside MEDIA_ROOT, served only through the admin to
+# those who may see the lead) up to this size, of these types.
+CONVERSATIONS_MEDIA_ROOT = Path(
+    os.environ.get("CONVERSATIONS_MEDIA_ROOT", BASE_DIR / "private" / "conversations")
+)
+CONVERSATIONS_MEDIA_MAX_BYTES = env_int("CONVERSATIONS_MEDIA_MAX_BYTES", 16 * 1024 * 1024)
+CONVERSATIONS_MEDIA_TYPES = env_list(
+    "CONVERSATIONS_MEDIA_TYPES",
+    "image/jpeg,image/png,image/webp,application/pdf,text/plain,"
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet,"
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
+    "application/msword,application/vnd.ms-excel",
+)
 ALERTS_ENABLED = env_bool("ALERTS_ENABLED", True)
 ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
 ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 30)

@@ -8,10 +8,12 @@ leave the lead and its events exactly as they were.
 from io import BytesIO
 
 import pytest
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from conversations.models import Conversation, Message, WhatsAppNumber, WhatsAppTemplate
 from crm.intake import LeadData, create_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Source
 from crm.services import assign
@@ -45,13 +47,20 @@ def people(admin_user, manager, other_manager, employee, other_employee, markete
 
 
 @pytest.fixture
-def leads(people, brands):
+def leads(people, brands, settings, tmp_path):
     phone = Source.objects.get(key="phone")
     victim = create_lead(
-        LeadData(brand=brands["intralog"], contact_name="Victima Uno", company="Acme SA", source=phone),
+        LeadData(
+            brand=brands["intralog"],
+            contact_name="Victima Uno",
+            company="Acme SA",
+            phone="+54 9 11 5555-1234",
+            source=phone,
+        ),
         actor=people["manager"],
     )
     victim = assign(victim, people["employee"], actor=people["manager"])
+    conversation = seed_conversation(victim, brands, settings, tmp_path)
     target = create_lead(
         LeadData(brand=brands["intralog"], contact_name="Destino Dos", company="Beta SRL", source=phone),
         actor=people["manager"],
@@ -61,7 +70,27 @@ def leads(people, brands):
         LeadData(brand=brands["intrapal"], contact_name="Intrapal Tres", source=phone),
         actor=people["other_manager"],
     )
-    return {"victim": victim, "target": target, "intrapal": intrapal}
+    return {"victim": victim, "target": target, "intrapal": intrapal, **conversation}
+
+
+def seed_conversation(lead, brands, settings, tmp_path):
+    """The brand's WhatsApp number and template, and on ``lead`` a failed message and a received file."""
+    settings.CONVERSATIONS_MEDIA_ROOT = tmp_path / "conversations"
+    number = WhatsAppNumber.objects.create(brand=brands["intralog"], phone_number_id="1", display_number="+1")
+    template = WhatsAppTemplate.objects.create(number=number, label="Hola", name="hola")
+    conversation = Conversation.objects.create(lead=lead, channel="whatsapp", address=lead.phone_e164)
+    common = {"conversation": conversation, "lead": lead, "channel": "whatsapp"}
+    failed = Message.objects.create(**common, direction="out", kind="template", status="failed", error="x")
+    received = Message.objects.create(
+        **common,
+        direction="in",
+        kind="document",
+        status="received",
+        media_state="stored",
+        media_type="text/plain",
+    )
+    received.media_file.save("nota.txt", ContentFile(b"privado"))
+    return {"template": template, "failed_message": failed, "file_message": received}
 
 
 def url(name, lead=None):
@@ -105,6 +134,14 @@ GET_ENDPOINTS = {
     "bulk_delete": (lambda leads: bulk_url("delete", leads["victim"]), SEES),
     "board": (lambda leads: url("board"), WORKERS),
     "board_results": (lambda leads: url("board_results"), WORKERS),
+    "conversation_messages": (
+        lambda leads: reverse("conversations:messages", args=[leads["victim"].pk]),
+        SEES,
+    ),
+    "conversation_file": (
+        lambda leads: reverse("conversations:media", args=[leads["file_message"].pk]),
+        SEES,
+    ),
 }
 
 
@@ -280,6 +317,18 @@ POST_ENDPOINTS = {
         },
         SEES,
         status_is("contacted"),
+    ),
+    "conversation_send": (
+        lambda leads: reverse("conversations:send", args=[leads["victim"].pk]),
+        lambda leads: {"template": leads["template"].pk},
+        SEES,
+        lambda leads: Message.objects.filter(lead=leads["victim"], status="queued").exists(),
+    ),
+    "conversation_retry": (
+        lambda leads: reverse("conversations:retry", args=[leads["failed_message"].pk]),
+        lambda leads: {},
+        SEES,
+        lambda leads: Message.objects.get(pk=leads["failed_message"].pk).status == "queued",
     ),
     "bulk_delete": (
         lambda leads: bulk_url("delete", leads["victim"]),

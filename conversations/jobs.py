@@ -1,0 +1,19 @@
+"""Jobs of the conversations, enqueued by dotted name (``core.jobs.enqueue``)."""
+
+from . import inbound, media, services
+
+
+def send_message(message_id: int) -> None:
+    services.deliver(message_id)
+
+
+def process_webhook(delivery_id: int) -> None:
+    inbound.process_delivery(delivery_id)
+
+
+def process_pending_webhooks() -> None:
+    inbound.process_pending()
+
+
+def download_media(message_id: int) -> None:
+    media.download(message_id)

@@ -1,0 +1,313 @@
+"""Conversations with leads: the brands' WhatsApp numbers and templates, messages each way, raw webhooks.
+
+A ``Message`` belongs to one lead and one channel (``whatsapp`` today; email joins with the same fields:
+direction, status, provider id, body, attachment). The provider's id is unique per channel, so a webhook
+retried by the provider stores its message once.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.storage import FileSystemStorage
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from modelcluster.fields import ParentalKey
+from modelcluster.models import ClusterableModel
+from wagtail.admin.panels import FieldPanel, InlinePanel
+from wagtail.models import Orderable
+
+from crm.models import Brand, Lead
+from crm.models.contact import PLACEHOLDERS
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files kept under ``CONVERSATIONS_MEDIA_ROOT`` (read at each use), which no web server serves: they
+    are downloaded through ``conversations.views.media`` by those who may see the lead."""
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.CONVERSATIONS_MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    @property
+    def base_url(self) -> None:  # type: ignore[override]
+        return None
+
+
+_storage = PrivateStorage()
+
+
+def private_storage() -> PrivateStorage:
+    return _storage
+
+
+class WhatsAppNumber(ClusterableModel):
+    """A brand's WhatsApp Business number. Its access token comes from the environment
+    (``WHATSAPP_TOKEN_<BRAND CODE>``, else ``WHATSAPP_TOKEN``), never from here."""
+
+    brand = models.OneToOneField(
+        Brand, on_delete=models.CASCADE, related_name="whatsapp_number", verbose_name=_("brand")
+    )
+    phone_number_id = models.CharField(
+        _("phone number id"),
+        max_length=64,
+        unique=True,
+        help_text=_(
+            "The Cloud API's id of the number (WhatsApp Manager → API setup), not the number itself."
+        ),
+    )
+    display_number = models.CharField(
+        _("number"), max_length=32, help_text=_("As people see it, e.g. +54 9 11 5555-0000.")
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    panels = [
+        FieldPanel("brand"),
+        FieldPanel("phone_number_id"),
+        FieldPanel("display_number"),
+        FieldPanel("is_active"),
+        InlinePanel("templates", heading=_("Approved templates"), label=_("Template")),
+    ]
+
+    class Meta:
+        ordering = ["brand__name"]
+        verbose_name = _("WhatsApp number")
+        verbose_name_plural = _("WhatsApp numbers")
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.display_number}"
+
+
+class WhatsAppTemplate(Orderable):
+    """A message template WhatsApp approved for a number, and which lead values fill its parameters."""
+
+    number = ParentalKey(WhatsAppNumber, on_delete=models.CASCADE, related_name="templates")
+    label = models.CharField(_("label"), max_length=100, help_text=_("What reps choose it by."))
+    name = models.CharField(_("template name"), max_length=512, help_text=_("Its name in WhatsApp Manager."))
+    language = models.CharField(
+        _("language code"), max_length=15, default="es_AR", help_text=_("As approved, e.g. es_AR or en.")
+    )
+    parameters = models.CharField(
+        _("parameters"),
+        max_length=200,
+        blank=True,
+        help_text=_(
+            "What fills {{1}}, {{2}}, … in order, comma-separated: name (the contact), company, service, "
+            "brand, rep (the sender)."
+        ),
+    )
+    text = models.TextField(
+        _("approved text"),
+        blank=True,
+        help_text=_("The template's text with {{1}}, {{2}}, …, shown in the conversation once sent."),
+    )
+
+    panels = [
+        FieldPanel("label"),
+        FieldPanel("name"),
+        FieldPanel("language"),
+        FieldPanel("parameters"),
+        FieldPanel("text"),
+    ]
+
+    class Meta(Orderable.Meta):
+        verbose_name = _("WhatsApp template")
+        verbose_name_plural = _("WhatsApp templates")
+
+    def __str__(self) -> str:
+        return self.label
+
+    @property
+    def parameter_keys(self) -> list[str]:
+        return [key.strip() for key in self.parameters.split(",") if key.strip()]
+
+    def clean(self) -> None:
+        unknown = [key for key in self.parameter_keys if key not in PLACEHOLDERS]
+        if unknown:
+            raise ValidationError(
+                {
+                    "parameters": _("Unknown parameters: %(names)s. Use %(known)s.")
+                    % {"names": ", ".join(unknown), "known": ", ".join(PLACEHOLDERS)}
+                }
+            )
+
+
+class Channel(models.TextChoices):
+    WHATSAPP = "whatsapp", _("WhatsApp")
+    EMAIL = "email", _("Email")
+
+
+class Conversation(models.Model):
+    """A lead's thread on one channel: the number it goes through and when the contact last wrote (the
+    24-hour window in which free text may be sent)."""
+
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="conversations", verbose_name=_("lead")
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    address = models.CharField(_("address"), max_length=254, help_text=_("The contact's number or email."))
+    last_inbound_at = models.DateTimeField(_("last message from the contact"), null=True, blank=True)
+    created_at = models.DateTimeField(_("started"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("conversation")
+        verbose_name_plural = _("conversations")
+        constraints = [
+            models.UniqueConstraint(fields=["lead", "channel"], name="conversations_one_per_lead_channel")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} · {self.lead_id}"
+
+
+class Message(models.Model):
+    """One message to or from a lead, with its delivery status and what the provider said.
+
+    Messages are in the order the CRM wrote or received them (``created_at``); ``sent_at`` is when the
+    provider took ours, or when the contact sent theirs (the provider's time, which opens the window).
+    """
+
+    class Direction(models.TextChoices):
+        INBOUND = "in", _("Received")
+        OUTBOUND = "out", _("Sent")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("Text")
+        TEMPLATE = "template", _("Template")
+        IMAGE = "image", _("Image")
+        DOCUMENT = "document", _("Document")
+        OTHER = "other", _("Other")
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        DELIVERED = "delivered", _("Delivered")
+        READ = "read", _("Read")
+        FAILED = "failed", _("Failed")
+        RECEIVED = "received", _("Received")
+
+    class MediaState(models.TextChoices):
+        NONE = "", _("No file")
+        PENDING = "pending", _("Downloading")
+        STORED = "stored", _("Kept")
+        REFUSED = "refused", _("Not kept")
+        FAILED = "failed", _("Download failed")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages", verbose_name=_("conversation")
+    )
+    lead = models.ForeignKey(
+        Lead,
+        on_delete=models.CASCADE,
+        related_name="conversation_messages",
+        verbose_name=_("lead"),
+        db_index=False,
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices, default=Kind.TEXT)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    provider_id = models.CharField(_("provider's message id"), max_length=128, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    template_name = models.CharField(_("template"), max_length=512, blank=True)
+    template_language = models.CharField(_("template language"), max_length=15, blank=True)
+    template_parameters = models.JSONField(_("template parameters"), default=list, blank=True)
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("sent by"),
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error_code = models.CharField(_("error code"), max_length=40, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    media_state = models.CharField(
+        _("file"), max_length=8, choices=MediaState.choices, default=MediaState.NONE, blank=True
+    )
+    media_id = models.CharField(_("provider's file id"), max_length=128, blank=True)
+    media_type = models.CharField(_("file type"), max_length=200, blank=True)
+    media_name = models.CharField(_("file name"), max_length=255, blank=True)
+    media_size = models.PositiveIntegerField(_("file size"), null=True, blank=True)
+    media_file = models.FileField(
+        _("file"), upload_to="whatsapp/%Y/%m/", storage=private_storage, max_length=255, blank=True
+    )
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "provider_id"],
+                condition=~models.Q(provider_id=""),
+                name="conversations_message_unique_provider_id",
+            )
+        ]
+        indexes = [models.Index(fields=["lead", "created_at"], name="conversations_message_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.get_direction_display()} · {self.lead_id} · {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_outbound(self) -> bool:
+        return self.direction == self.Direction.OUTBOUND
+
+    @property
+    def file_name(self) -> str:
+        return os.path.basename(self.media_file.name or "")
+
+    @property
+    def may_retry(self) -> bool:
+        return self.is_outbound and self.status == self.Status.FAILED
+
+
+class WebhookDelivery(models.Model):
+    """A signed Cloud API webhook body as it arrived, kept before it is read; an identical body (a replay)
+    is kept once."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        PROCESSED = "processed", _("Processed")
+        IGNORED = "ignored", _("Ignored")
+        FAILED = "failed", _("Failed")
+
+    body = models.BinaryField(_("body"))
+    body_sha256 = models.CharField(_("body SHA-256"), max_length=64, unique=True)
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+    state = models.CharField(_("state"), max_length=10, choices=State.choices, default=State.PENDING)
+    reason = models.TextField(_("reason"), blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    processed_at = models.DateTimeField(_("processed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+        verbose_name = _("WhatsApp webhook")
+        verbose_name_plural = _("WhatsApp webhooks")
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                condition=models.Q(state="pending"),
+                name="conversations_webhook_pending",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.received_at:%Y-%m-%d %H:%M:%S} · {self.get_state_display()}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"delivery": self.pk, "state": self.state}

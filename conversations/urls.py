@@ -1,0 +1,12 @@
+from django.urls import path
+
+from . import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("lead/<int:pk>/messages/", views.lead_messages_view, name="messages"),
+    path("lead/<int:pk>/send/", views.send, name="send"),
+    path("message/<int:pk>/retry/", views.retry, name="retry"),
+    path("message/<int:pk>/file/", views.media, name="media"),
+]
