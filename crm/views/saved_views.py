@@ -46,9 +46,9 @@ def listing_filters(request: HttpRequest, data: QueryDict) -> LeadFilterSet:
     return LeadFilterSet(data, Lead.objects.none(), request=request)
 
 
-def usable_query(request: HttpRequest, view: SavedView) -> tuple[str, list[str]]:
-    """``view``'s query as its opener may use it, and the labels of the filters left out of it."""
-    data = QueryDict(view.query)
+def usable_query(request: HttpRequest, data: QueryDict, kind: str) -> tuple[str, list[str]]:
+    """The filters, search and sort of ``data`` that ``request.user``'s own listing accepts, as a view's
+    query, and the labels of the filters it refuses (a person or a brand they cannot choose), left out."""
     form = listing_filters(request, data).form
     refused: set[str] = set()
     labels: list[str] = []
@@ -57,12 +57,12 @@ def usable_query(request: HttpRequest, view: SavedView) -> tuple[str, list[str]]
             if name in form.fields:
                 refused.update(saved_views.field_params(name, form.fields[name]))
                 labels.append(str(form.fields[name].label))
-    names = saved_views.param_names(form, view.kind) - refused
+    names = saved_views.param_names(form, kind) - refused
     return saved_views.normalise_query(data, names), labels
 
 
 def open_view(request: HttpRequest, view: SavedView) -> HttpResponse:
-    query, refused = usable_query(request, view)
+    query, refused = usable_query(request, QueryDict(view.query), view.kind)
     if refused:
         messages.warning(
             request,
@@ -157,7 +157,8 @@ class SavedViewPage(ViewsAdminMixin, FormView):
 
 class SaveView(SavedViewPage):
     """GET: the form, with what the view will show; POST: saves it and opens it. The query string is
-    the listing's or the board's on screen; only its filters, search and sort are kept."""
+    the listing's or the board's on screen; only its filters (those the listing accepts), search and
+    sort are kept."""
 
     page_title = gettext_lazy("Save this view")
     success_message = gettext_lazy("View “%(view)s” saved.")
@@ -170,8 +171,7 @@ class SaveView(SavedViewPage):
 
     @cached_property
     def query(self) -> str:
-        form = listing_filters(self.request, self.request.GET).form
-        return saved_views.normalise_query(self.request.GET, saved_views.param_names(form, self.kind))
+        return usable_query(self.request, self.request.GET, self.kind)[0]
 
     def save(self, data: dict[str, Any]) -> SavedView:
         return saved_views.save_view(

@@ -86,8 +86,9 @@ class LeadViewSet(SnippetViewSet):
 
     @property
     def menu_url(self):
-        """The "Leads" menu opens the person's default view (``crm.saved_views.default_for``) at
-        ``/admin/leads``: a prefix of every lead page's path, so the sidebar marks the item there."""
+        """The "Leads" menu opens the person's default view (``crm.saved_views.default_for``) at the
+        viewset's prefix without its slash: a prefix of every lead page's path, so the sidebar marks the
+        item on each of them (it marks the item whose address is the longest prefix of the page's)."""
         return reverse("crm_leads_home")
 
     def get_edit_handler(self):

@@ -274,6 +274,13 @@ class TestSaving:
         assert opened.startswith(reverse("crm_leads:list") + "?")
         assert query_of(opened) == [("ordering", "next_action_at"), ("q", "Ana"), ("stage", "active")]
 
+    def test_a_filter_the_listing_refuses_is_not_saved(self, client_for, employee, other_employee):
+        client = client_for(employee)
+        client.post(
+            save_url(query=f"assignee={other_employee.pk}&stage=nope&next_action=today"), {"name": "Rara"}
+        )
+        assert SavedView.objects.get().query == "next_action=today"
+
     def test_a_board_view_keeps_no_sort_and_opens_the_board(self, client_for, employee):
         client = client_for(employee)
         client.post(save_url(BOARD, "next_action=overdue&ordering=contact_name"), {"name": "Tablero"})
