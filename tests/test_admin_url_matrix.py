@@ -18,6 +18,7 @@ from wagtail.log_actions import log
 
 from alerts.models import AlertRule, Trigger
 from crm import people as people_service
+from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
@@ -45,17 +46,27 @@ SECRETS = {
     "intrapal_invitation": ["invitada.ajena@invite-intrapal.example"],
     "intrapal_rules": ["Regla alerta marca ajena", "Regla clasifica marca ajena", "Regla asigna marca ajena"],
     "global_rules": ["Regla alerta global reservada", "Regla clasifica global reservada"],
+    "intrapal_view": ["Vista del equipo ajeno"],
+    "manager_private_view": ["Vista privada del gerente"],
 }
 
 SEES = {
-    "admin": set(SECRETS),
-    "manager": {"employee_lead", "colleague_lead", "employee_note", "intralog_person", "intralog_invitation"},
+    "admin": set(SECRETS) - {"manager_private_view"},
+    "manager": {
+        "employee_lead",
+        "colleague_lead",
+        "employee_note",
+        "intralog_person",
+        "intralog_invitation",
+        "manager_private_view",
+    },
     "other_manager": {
         "intrapal_lead",
         "intrapal_note",
         "intrapal_person",
         "intrapal_invitation",
         "intrapal_rules",
+        "intrapal_view",
     },
     "employee": {"employee_lead", "employee_note"},
     "other_employee": {"colleague_lead"},
@@ -132,6 +143,15 @@ def seeded(people, brands):
         log(instance=rule, action="wagtail.create", user=other_manager)
     for rule in (global_alert, global_classification):
         log(instance=rule, action="wagtail.create", user=people["admin"])
+    saved_views.save_view(
+        other_manager,
+        name=SECRETS["intrapal_view"][0],
+        kind="listing",
+        query="stage=active",
+        visibility="brand",
+        brands=[intrapal],
+    )
+    saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 

@@ -9,6 +9,7 @@ from django.core.signals import got_request_exception
 from django.urls import URLResolver, get_resolver, reverse
 from django.urls.resolvers import RoutePattern
 
+from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
 from crm.services import assign
@@ -107,12 +108,21 @@ def population(admin_user, manager, employee, brands):
         leads.append(lead)
     page = make_form_page(brands["intralog"])
     LeadFormSubmission.objects.create(page=page, form_data={"nombre_y_apellido": "Ana"})
+    view = saved_views.save_view(
+        manager,
+        name="Equipo",
+        kind="listing",
+        query="stage=active",
+        visibility="brand",
+        brands=[brands["intralog"]],
+    )
     return {
         "admin": admin_user,
         "manager": manager,
         "employee": employee,
         "lead": leads[0],
         "form_page": page,
+        "saved_view": view,
     }
 
 
@@ -138,6 +148,11 @@ def object_urls(population):
             for action in ("assign", "change_status")
         ),
         reverse("wagtail_bulk_action", args=("crm", "user", "delete")),
+        *(reverse("crm_leads:view_save", args=[kind]) for kind in ("listing", "board")),
+        *(
+            reverse(f"crm_leads:{name}", args=[population["saved_view"].pk])
+            for name in ("view_open", "view_edit")
+        ),
     ]
 
 

@@ -20,6 +20,7 @@ from .leads import (
     backfill_q,
 )
 from .people import Brand, Invitation, Role, User
+from .views import DefaultView, SavedView
 
 __all__ = [
     "CLOSED_STAGES",
@@ -28,6 +29,7 @@ __all__ = [
     "Campaign",
     "ClassificationRule",
     "ContactTemplate",
+    "DefaultView",
     "FollowUp",
     "Invitation",
     "Lead",
@@ -36,6 +38,7 @@ __all__ = [
     "PipelineStatus",
     "Priority",
     "Role",
+    "SavedView",
     "ScopedModelLogEntry",
     "Service",
     "Source",

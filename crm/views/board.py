@@ -26,6 +26,7 @@ from crm.forms.board import BoardMoveForm
 from crm.models import Lead, PipelineStatus
 from crm.views.leads import has_lead_access, lead_url, visible_leads
 from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query, search_leads
+from crm.views.view_menu import views_menu
 
 NEEDS = {"note_required": "note", "follow_up_required": "follow_up_at", "follow_up_date": "follow_up_at"}
 """The service's error codes that the board's dialog answers, and the field it asks for."""
@@ -116,7 +117,11 @@ class BoardView(BoardLeadsMixin, BaseListingView):
 
     @cached_property
     def header_buttons(self):
-        return [HeaderButton(_("List"), url=listing_url(self.request), icon_name="list-ul")]
+        """The listing of the same leads, as an icon (as the listing's Board button), and the views menu."""
+        return [
+            HeaderButton(_("List"), url=listing_url(self.request), icon_name="list-ul", icon_only=True),
+            *views_menu(self.request, "board", self.filters),
+        ]
 
     def column_url(self, base: str, status: PipelineStatus, after: str = "") -> str:
         """``base`` with the request's filters, the column's status and, given, the cursor after which to read."""

@@ -36,6 +36,7 @@ from crm.views.columns import (
     StatusBadgeColumn,
 )
 from crm.views.leads import lead_url, visible_leads
+from crm.views.view_menu import views_menu
 
 CELLS = {
     Cell.TEXT: PlainColumn,
@@ -212,11 +213,12 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     @cached_property
     def header_buttons(self) -> list[Any]:
         """Wagtail's, then the board of the same leads (same filters and search), as an icon with its
-        tooltip so the title keeps its room on a phone."""
+        tooltip so the title keeps its room on a phone, and the saved views menu."""
         board = reverse("crm_leads:board") + filters_query(self.request)
         return [
             *super().header_buttons,
             HeaderButton(_("Board"), url=board, icon_name="table", icon_only=True),
+            *views_menu(self.request, "listing", self.filters),
         ]
 
     @cached_property

@@ -22,6 +22,7 @@ from crm.views import board as board_views
 from crm.views import followups as followup_views
 from crm.views import lead_page, listing
 from crm.views import leads as views
+from crm.views import saved_views as saved_view_views
 
 
 class LeadPermissionPolicy(ModelPermissionPolicy):
@@ -83,6 +84,13 @@ class LeadViewSet(SnippetViewSet):
     inspect_view_class = lead_page.LeadInspectView
     chooser_viewset_class = views.LeadChooserViewSet
 
+    @property
+    def menu_url(self):
+        """The "Leads" menu opens the person's default view (``crm.saved_views.default_for``) at the
+        viewset's prefix without its slash: a prefix of every lead page's path, so the sidebar marks the
+        item on each of them (it marks the item whose address is the longest prefix of the page's)."""
+        return reverse("crm_leads_home")
+
     def get_edit_handler(self):
         return views.edit_panel()
 
@@ -94,6 +102,12 @@ class LeadViewSet(SnippetViewSet):
             path("board/results/", board_views.BoardView.as_view(results_only=True), name="board_results"),
             path("board/more/", board_views.BoardColumnView.as_view(), name="board_more"),
             path("board/move/<int:pk>/", board_views.BoardMoveView.as_view(), name="board_move"),
+            path("views/", saved_view_views.ManageView.as_view(), name="views"),
+            path("views/default/", saved_view_views.DefaultViewChoice.as_view(), name="view_default"),
+            path("views/save/<str:kind>/", saved_view_views.SaveView.as_view(), name="view_save"),
+            path("views/<int:pk>/", saved_view_views.open_saved_view, name="view_open"),
+            path("views/<int:pk>/edit/", saved_view_views.EditView.as_view(), name="view_edit"),
+            path("views/<int:pk>/delete/", saved_view_views.DeleteView.as_view(), name="view_delete"),
             path("status/<int:pk>/", views.ChangeStatusView.as_view(), name="change_status"),
             path("assign/<int:pk>/", views.AssignView.as_view(), name="assign"),
             path("note/<int:pk>/", views.NoteView.as_view(), name="note"),
@@ -120,6 +134,11 @@ class LeadViewSet(SnippetViewSet):
 
 lead_viewset = LeadViewSet()
 register_snippet(lead_viewset)
+
+
+@hooks.register("register_admin_urls")
+def register_default_view_url():
+    return [path("leads", saved_view_views.open_default_view, name="crm_leads_home")]
 
 
 class MyLeadsMenuItem(MenuItem):

@@ -2,7 +2,8 @@
 
 The lead under test belongs to INTRALOG and is assigned to ``employee1``. Roles outside its scope
 (the INTRAPAL manager, another employee, marketing) must get a 403 or 404, and a forged POST must
-leave the lead and its events exactly as they were.
+leave the lead and its events exactly as they were. The board's further cards and saved views are
+covered the same way, and anonymous visitors are sent to sign in from every URL.
 """
 
 from io import BytesIO
@@ -14,8 +15,10 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from conversations.models import Conversation, Message, WhatsAppNumber, WhatsAppTemplate
+from crm.board import cursor_of
 from crm.intake import LeadData, create_lead
-from crm.models import Lead, LeadEvent, PipelineStatus, Source
+from crm.models import DefaultView, Lead, LeadEvent, PipelineStatus, SavedView, Source
+from crm.saved_views import save_view
 from crm.services import assign
 
 ROLES = ["admin", "manager", "other_manager", "employee", "other_employee", "marketer"]
@@ -357,3 +360,186 @@ def test_forged_posts(role, people, leads, client_for):
         transaction.savepoint_rollback(savepoint)
         assert snapshot(leads["victim"]) == before
     assert wrong == []
+
+
+# The board's further cards, saved views, and anonymous visitors ------------------------------------------
+
+ALL_ROLES = [*ROLES, "anonymous"]
+OPENS_TEAM_VIEW = {"admin", "manager", "employee", "other_employee"}
+"""Who may open ``manager``'s view shared with the INTRALOG team (admins see every shared view)."""
+
+
+def is_sent_to_sign_in(response):
+    return response.status_code == 302 and response["Location"].startswith(reverse("wagtailadmin_login"))
+
+
+def refused(role, response):
+    return is_sent_to_sign_in(response) if role == "anonymous" else is_denied(response)
+
+
+@pytest.fixture
+def saved(people, brands):
+    team = save_view(
+        people["manager"],
+        name="Equipo Intralog",
+        kind="listing",
+        query="stage=active",
+        visibility=SavedView.Visibility.BRAND,
+        brands=[brands["intralog"]],
+    )
+    private = save_view(people["manager"], name="Privada", kind="board", query="stage=active")
+    return {"team": team, "private": private}
+
+
+def client_as(role, people, client):
+    if role != "anonymous":
+        client.force_login(people[role])
+    return client
+
+
+def view_url(name, view=None, *args):
+    return reverse(f"crm_leads:{name}", args=[view.pk] if view is not None else list(args))
+
+
+SAVED_VIEW_GETS = {
+    "views": (lambda saved: view_url("views"), WORKERS, 200),
+    "leads_home": (lambda saved: reverse("crm_leads_home"), WORKERS, 302),
+    "view_save_listing": (
+        lambda saved: view_url("view_save", None, "listing") + "?stage=active",
+        WORKERS,
+        200,
+    ),
+    "view_save_board": (lambda saved: view_url("view_save", None, "board"), WORKERS, 200),
+    "view_open_team": (lambda saved: view_url("view_open", saved["team"]), OPENS_TEAM_VIEW, 302),
+    "view_open_private": (lambda saved: view_url("view_open", saved["private"]), {"manager"}, 302),
+    "view_edit_team": (lambda saved: view_url("view_edit", saved["team"]), {"manager"}, 200),
+    "view_delete_team": (lambda saved: view_url("view_delete", saved["team"]), {"admin", "manager"}, 200),
+    "view_delete_private": (lambda saved: view_url("view_delete", saved["private"]), {"manager"}, 200),
+}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_get_every_saved_view_url(role, people, saved, client):
+    client = client_as(role, people, client)
+    wrong = []
+    for endpoint, (build_url, allowed, code) in sorted(SAVED_VIEW_GETS.items()):
+        response = client.get(build_url(saved))
+        if role in allowed:
+            if response.status_code != code:
+                wrong.append((endpoint, "not served", response.status_code))
+        elif not refused(role, response):
+            wrong.append((endpoint, "not refused", response.status_code))
+    assert wrong == []
+
+
+def saved_state():
+    views = SavedView.objects.order_by("pk")
+    return (
+        list(views.values_list("pk", "name", "visibility", "query")),
+        [list(view.brands.values_list("pk", flat=True)) for view in views],
+        list(DefaultView.objects.values_list("user_id", "saved_view_id", "builtin")),
+    )
+
+
+def gone(key):
+    return lambda saved: not SavedView.objects.filter(pk=saved[key].pk).exists()
+
+
+def default_is(key):
+    return lambda saved: DefaultView.objects.filter(saved_view=saved[key]).exists()
+
+
+SAVED_VIEW_POSTS = {
+    "rename_team": (
+        lambda saved: view_url("view_edit", saved["team"]),
+        lambda saved: {"name": "Forjada", "visibility": "private"},
+        {"manager"},
+        lambda saved: SavedView.objects.get(pk=saved["team"].pk).name == "Forjada",
+    ),
+    "rename_private": (
+        lambda saved: view_url("view_edit", saved["private"]),
+        lambda saved: {"name": "Forjada", "visibility": "private"},
+        {"manager"},
+        lambda saved: SavedView.objects.get(pk=saved["private"].pk).name == "Forjada",
+    ),
+    "delete_team": (
+        lambda saved: view_url("view_delete", saved["team"]),
+        lambda saved: {},
+        {"admin", "manager"},
+        gone("team"),
+    ),
+    "delete_private": (
+        lambda saved: view_url("view_delete", saved["private"]),
+        lambda saved: {},
+        {"manager"},
+        gone("private"),
+    ),
+    "default_team": (
+        lambda saved: view_url("view_default"),
+        lambda saved: {"view": saved["team"].pk},
+        OPENS_TEAM_VIEW,
+        default_is("team"),
+    ),
+    "default_private": (
+        lambda saved: view_url("view_default"),
+        lambda saved: {"view": saved["private"].pk},
+        {"manager"},
+        default_is("private"),
+    ),
+    "save": (
+        lambda saved: view_url("view_save", None, "listing") + "?stage=active",
+        lambda saved: {"name": "Nueva", "visibility": "private"},
+        WORKERS,
+        lambda saved: SavedView.objects.filter(name="Nueva").exists(),
+    ),
+}
+
+
+@pytest.mark.parametrize("role", ALL_ROLES)
+def test_forged_saved_view_posts(role, people, saved, client):
+    """Renaming, deleting or choosing as default a view that is not one's own (or shared with one) is a
+    404 that changes nothing; each POST is rolled back, so every one starts from the same views."""
+    client = client_as(role, people, client)
+    before = saved_state()
+    wrong = []
+    for endpoint, (build_url, build_data, allowed, done) in sorted(SAVED_VIEW_POSTS.items()):
+        savepoint = transaction.savepoint()
+        response = client.post(build_url(saved), build_data(saved))
+        if role in allowed:
+            if response.status_code != 302 or not done(saved):
+                wrong.append((endpoint, "not done", response.status_code))
+        elif not refused(role, response) or saved_state() != before:
+            wrong.append((endpoint, "changed or not refused", response.status_code))
+        elif role != "anonymous" and role != "marketer" and response.status_code != 404:
+            wrong.append((endpoint, "not a 404", response.status_code))
+        transaction.savepoint_rollback(savepoint)
+        assert saved_state() == before
+    assert wrong == []
+
+
+def test_the_board_reads_further_cards_of_ones_own_leads_only(people, leads, client_for):
+    victim = leads["victim"]
+    query = f"?column={victim.status_id}&after={cursor_of(victim).split('-')[0]}-{victim.pk + 1000}"
+    for role in ROLES:
+        response = client_for(people[role]).get(url("board_more") + query)
+        if role not in WORKERS:
+            assert is_denied(response), role
+            continue
+        assert response.status_code == 200, role
+        assert ("Victima Uno" in response.json()["html"]) == (role in SEES), role
+
+
+@pytest.mark.parametrize(
+    "build_url",
+    [*(endpoint[0] for endpoint in GET_ENDPOINTS.values()), lambda leads: url("board_more")],
+)
+def test_anonymous_gets_are_sent_to_sign_in(build_url, leads, client):
+    assert is_sent_to_sign_in(client.get(build_url(leads)))
+
+
+def test_anonymous_posts_are_sent_to_sign_in_and_change_nothing(people, leads, client):
+    leads = {**leads, "other_employee": people["other_employee"]}
+    before = snapshot(leads["victim"])
+    for build_url, build_data, _allowed, _done in POST_ENDPOINTS.values():
+        assert is_sent_to_sign_in(client.post(build_url(leads), build_data(leads)))
+    assert snapshot(leads["victim"]) == before
