@@ -63,7 +63,8 @@ class Column:
     """The field's column in the lead listing, at ``order`` among the others.
 
     ``label``: its heading (None: the field's label); ``value``: an attribute path or a function of the
-    lead (None: the field); ``sort_key``: what sorting by it orders by (None: it does not sort).
+    lead (None: the field); ``sort_key``: what sorting by it orders by (None: it does not sort);
+    ``phone``: it stays on a phone's narrow screen, where the listing hides the other columns.
     """
 
     order: int
@@ -71,6 +72,7 @@ class Column:
     value: str | Callable[[Lead], Any] | None = None
     sort_key: str | None = None
     cell: Cell = Cell.TEXT
+    phone: bool = False
 
 
 @dataclass(frozen=True)

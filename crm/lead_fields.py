@@ -108,7 +108,9 @@ FIELDS: tuple[LeadField, ...] = (
         ),
         form=FormAnswer("name", joiner=" ", autocomplete="name"),
         # The title cell: the name (linked to the lead), the company, the email (mailto:) and phone (tel:).
-        listing=Column(10, _("Name and company"), value=str, sort_key="contact_name", cell=Cell.TITLE),
+        listing=Column(
+            10, _("Name and company"), value=str, sort_key="contact_name", cell=Cell.TITLE, phone=True
+        ),
         export=Export(30),
         inspect=Section.HEADER,
         search=Search.TEXT,
@@ -233,7 +235,7 @@ FIELDS: tuple[LeadField, ...] = (
     LeadField(
         "status",
         _("Status"),
-        listing=Column(50, sort_key="status__order", cell=Cell.STATUS),
+        listing=Column(50, sort_key="status__order", cell=Cell.STATUS, phone=True),
         filter=Filter(
             10,
             lambda **options: django_filters.ModelMultipleChoiceFilter(
@@ -301,7 +303,7 @@ FIELDS: tuple[LeadField, ...] = (
         filter=Filter(80, _date_range, name="submitted"),
         inspect=Section.SYSTEM,
     ),
-    LeadField("age", _("Age"), listing=Column(80, value="submitted_at", cell=Cell.AGE)),
+    LeadField("age", _("Age"), listing=Column(80, value="submitted_at", cell=Cell.AGE, phone=True)),
     LeadField(
         "received_at",
         _("Received"),

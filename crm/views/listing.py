@@ -51,6 +51,8 @@ LISTING_FILTER_HOOK = "register_lead_listing_filter"
 a function returning ``(query parameter, a django-filter Filter)``, called for each listing."""
 # Sorted with the leads that have none last, whichever the direction (databases disagree by default).
 NULLS_LAST = frozenset({"next_action_at"})
+WIDE_ONLY = "crm-wide-only"
+"""The class of the listing's columns that a phone's narrow screen hides (``leads.css``)."""
 NOT_FILTERS = ("p", "ordering", "export", "_w_filter_fragment", "column", "after")
 """Query parameters that are not the listing's filters or search: they stay behind between listing and board."""
 
@@ -244,6 +246,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
             "label": declared.label or field.heading,
             "accessor": declared.value or field.name,
             "sort_key": declared.sort_key,
+            "classname": None if declared.phone else WIDE_ONLY,
         }
         if declared.cell is Cell.TITLE:
             return self._get_title_column_class(LeadTitleColumn)(

@@ -2,6 +2,7 @@
 scope, and the move a drop makes (the status form's rules and messages, the dialog's reason and date,
 the concurrent move answered 409, bad input answered 400), in a number of queries that does not grow."""
 
+import copy
 import datetime
 import threading
 
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import access, board, followups, intake, services
-from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Priority, Service
+from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Priority, Service, Stage
 from tests.threads import in_thread
 
 pytestmark = pytest.mark.django_db
@@ -329,6 +330,52 @@ def test_query_count_is_flat_from_3_to_30_leads(client_for, manager, employee, b
     assert sum(len(column.cards) for column in response.context["board"].columns) == 30
     assert len(many) == len(few), [query["sql"][:120] for query in many.captured_queries]
     assert len(many) <= 21  # one of them reads the person's saved views for the header's Views menu
+
+
+def copies(lead, status, count):
+    """``count`` new leads like ``lead`` in ``status``, high priority (a badge on their cards)."""
+    made = []
+    for n in range(count):
+        clone = copy.copy(lead)
+        clone.pk, clone._state.adding = None, True
+        clone.status, clone.priority, clone.contact_name = status, Priority.HIGH, f"{status.key} {n}"
+        made.append(clone)
+    return made
+
+
+def board_queries(client):
+    """The queries of one board request, after one that fills the caches any first request fills."""
+    client.get(reverse(BOARD))
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse(BOARD))
+    assert response.status_code == 200
+    return [query["sql"] for query in queries.captured_queries], response.context["board"]
+
+
+@pytest.mark.parametrize("role", ["admin_user", "manager", "employee"])
+def test_query_count_does_not_grow_with_columns_or_leads(request, client_for, role, employee, brands):
+    """Twice the open columns, a closed one more, and each column fuller than it shows: the same queries."""
+    client = client_for(request.getfixturevalue(role))
+    make_lead(brands, "Sola", employee)
+    few, first = board_queries(client)
+
+    last = PipelineStatus.objects.order_by("-order").first().order
+    extra = [
+        PipelineStatus.objects.create(
+            key=f"extra_{n}", label=f"Extra {n}", label_es=f"Extra {n}", order=last + n + 1, stage=stage
+        )
+        for n, stage in enumerate([Stage.OPEN] * len(first.columns) + [Stage.LOST])
+    ]
+    sola = Lead.objects.get(contact_name="Sola")
+    statuses = [*(column.status for column in first.columns), *extra]
+    Lead.objects.bulk_create(
+        clone for status in statuses for clone in copies(sola, status, board.COLUMN_CARDS + 1)
+    )
+    many, fuller = board_queries(client)
+
+    assert len(fuller.columns) == 2 * len(first.columns) and len(fuller.closed) == len(first.closed) + 1
+    assert all(len(column.cards) == board.COLUMN_CARDS and column.has_more for column in fuller.columns)
+    assert len(many) == len(few) <= 20, [sql[:120] for sql in many]
 
 
 def test_move_query_count_is_small(client_for, manager, brands):

@@ -131,6 +131,25 @@ def test_todays_surfaces_come_from_the_declaration():
     assert lead_fields.form_answer("extra") is None
 
 
+def test_a_phone_keeps_name_status_and_age_of_the_listing(brands, manager, client_for):
+    create_lead(LeadData(brand=brands["intralog"], contact_name="Ana Móvil", company="Pallets SA"))
+    page = client_for(manager).get(reverse("crm_leads:list")).content.decode()
+    start = page.index('class="listing crm-lead-listing"')
+    listing = page[start : page.index("</table>", start)]
+    headings = {
+        " ".join(re.sub(r"<[^>]+>", "", text).split()): classes
+        for classes, text in re.findall(r'<th\b(?: class="([^"]*)")?[^>]*>(.*?)</th>', listing, re.S)
+    }
+    assert {name for name, classes in headings.items() if "crm-wide-only" not in classes} == {
+        "",  # the bulk-action checkbox
+        "Name and company",
+        "Status",
+        "Age",
+    }
+    assert {"Brand", "Assignee", "Submitted", "Next action"} <= headings.keys()
+    assert listing.count('<td class="crm-wide-only"') == len(headings) - 4
+
+
 def test_every_path_reads_the_same_declaration():
     choices = LeadFormField._meta.get_field("lead_field").choices
     assert choices[:-1] == lead_fields.form_choices() and choices[-1][0] == "extra"
@@ -232,7 +251,7 @@ def test_a_field_declared_once_comes_in_by_every_path_and_shows_everywhere(
 
     listing = admin.get(reverse("crm_leads:list")).content.decode()
     assert re.search(r"<th[^>]*>\s*Management note\s*</th>", listing)
-    assert "<td>nota por WordPress</td>" in listing
+    assert '<td class="crm-wide-only">nota por WordPress</td>' in listing  # not on a phone: no ``phone=True``
     filtered = admin.get(reverse("crm_leads:list"), {"management_note": "FORMULARIO"}).content.decode()
     assert 'name="management_note"' in filtered
     assert "Por Formulario" in filtered and "A Mano" not in filtered
