@@ -6,8 +6,9 @@ and an employee and times the listing (default view; filtered by assignee and st
 email fragment; sorted by submission date; page 1 and page 500), the lead page (the inspect view) of the
 employee's newest lead and of their lead with the most follow-ups and events, and "my overdue" (the
 listing with ``next_action=overdue``) for the employee with the most open follow-ups and for a manager of
-both brands. The query counts are then compared with the same requests on a 10k-lead database and with a
-larger page size: they must not change.
+both brands, and the searches as people type them (``search_cases``, issue 17). The query counts are then
+compared with the same requests on a 10k-lead database and with a larger page size: they must not change.
+``python -m bench.leads --search`` times the searches alone, in their own section.
 """
 
 import json
@@ -32,6 +33,7 @@ PAGE_SIZES = (50, 100)
 TARGET_LIST_MS = 200
 TARGET_LEAD_PAGE_MS = 60
 TARGET_OVERDUE_MS = 150
+TARGET_SEARCH_MS = 150
 OVERDUE = {"next_action": "overdue"}
 
 
@@ -155,13 +157,60 @@ def cases():
             TARGET_OVERDUE_MS,
         ),
     ]
-    return rows, users
+    return rows + search_cases(users), users
+
+
+def search_cases(users):
+    """(name, role, path, query, target ms) of the searches as people type them (issue 17): a surname
+    and a first name without their accents, a name's two words in the other order, a phone number's last
+    eight digits as written, part of an email, for each role; and the header search that opens the
+    employee's one matching lead (answered by a redirect)."""
+    from crm.models import Lead
+    from crm.normalise import fold
+
+    employee = users["employee"]
+    sample = (
+        Lead.objects.filter(assignee=employee, phone__regex=r"[0-9]{4}$", email__contains=".")
+        .exclude(contact_name__regex=r"^[ -~]*$")
+        .order_by("pk")
+        .first()
+    )
+    first, *_middle, last = fold(sample.contact_name).split()
+    phone_digits = "".join(ch for ch in sample.phone if ch.isdigit())[-8:]
+    local, domain = sample.email.split("@", 1)
+    searches = [
+        ("surname without accents", "gonzalez"),
+        ("first name without accents", "nunez"),
+        ("two words, other order", f"{last} {first}"),
+        ("phone digits", f"{phone_digits[:4]}-{phone_digits[4:]}"),
+        ("email part", f"{local[-6:]}@{domain.split('.')[0]}"),
+    ]
+    listing = listing_url()
+    rows = [
+        (f"search, {what} “{text}” ({role})", role, listing, {"q": text}, TARGET_SEARCH_MS)
+        for role in ("admin", "manager", "employee")
+        for what, text in searches
+    ]
+    quick = reverse("crm_leads:search")
+    whole_name = fold(sample.contact_name)
+    rows.append(
+        (
+            f"header search, one lead “{whole_name}” (employee)",
+            "employee",
+            quick,
+            {"q": whole_name},
+            TARGET_SEARCH_MS,
+        )
+    )
+    return rows
 
 
 def _request(client, path, query):
+    expected = 302 if path == reverse("crm_leads:search") else 200
+
     def call():
         response = client.get(path, query)
-        if response.status_code != 200:
+        if response.status_code != expected:
             raise RuntimeError(f"GET {path} {query} answered {response.status_code}")
         return response
 
@@ -293,6 +342,35 @@ def run(args):
     write_section("leads", f"Leads at {leads:,}", "\n".join(lines))
 
 
+def run_search(leads=1_000_000, runs=20):
+    """Only the search cases (``python -m bench.leads --search``), in the section ``leads-search``."""
+    report = ensure_dataset(leads)
+    print(report, flush=True)
+    users = people()
+    clients = {role: _client(user) for role, user in users.items()}
+    load_before = os.getloadavg()[0]
+    measurements = []
+    for name, role, path, query, limit in search_cases(users):
+        measurement = measure(name, _request(clients[role], path, query), runs=runs, warmup=3)
+        measurement.note = "ok" if measurement.p95_ms <= limit else f"MISSES p95 ≤ {limit} ms"
+        measurements.append(measurement)
+        print(measurement.detailed_row(), flush=True)
+    load_after = os.getloadavg()[0]
+    lines = [
+        f"Machine: {machine_line()}  ",
+        f"Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · dataset: {leads:,} leads · {report}  ",
+        f"Each case: 3 warm-up requests, then {runs} timed requests through Django's test client, signed in "
+        "with `force_login`; the same cases are rows of the leads section when the whole benchmark runs.  ",
+        f"Machine load (1-minute average) before / after the timed cases: {load_before:.1f} / {load_after:.1f} "
+        f"on {os.cpu_count()} cores; wall times include waiting for a CPU, the Python CPU column does not.  ",
+        f"Target (p95): ≤ {TARGET_SEARCH_MS} ms (issue 17).",
+        "",
+        DETAILED_HEADER,
+        *[m.detailed_row() for m in measurements],
+    ]
+    write_section("leads-search", f"Lead search at {leads:,}", "\n".join(lines))
+
+
 def _counts_main():
     """Child process entry: load ``n`` leads here and print the query counts as JSON."""
     import django
@@ -307,3 +385,8 @@ def _counts_main():
 
 if __name__ == "__main__" and sys.argv[1:2] == ["--counts"]:
     _counts_main()
+elif __name__ == "__main__" and sys.argv[1:2] == ["--search"]:
+    import django
+
+    django.setup()
+    run_search()

@@ -51,11 +51,12 @@ class Section(enum.Enum):
 
 
 class Search(enum.Enum):
-    """How the listing's search box (``?q=``) looks in a field."""
+    """How the listing's search box (``?q=``) looks in a field, through ``Lead.search_text`` (``crm.search``;
+    declaring a field searched changes that text: refill it with a data migration)."""
 
-    TEXT = "text"  # contains the query, ignoring case; the lead chooser searches it too
+    TEXT = "text"  # holds the query's words, whatever their case, accents and punctuation; the chooser too
     LISTING = "listing"  # as TEXT, in the listing only (long texts)
-    DIGITS = "digits"  # contains the query's digits, when it has six or more
+    DIGITS = "digits"  # holds a phone number query's digits (six or more), however either is written
 
 
 @dataclass(frozen=True)

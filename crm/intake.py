@@ -38,6 +38,7 @@ from .models import (
     User,
 )
 from .normalise import phone_to_e164
+from .search import lead_search_text
 from .signals import lead_event_recorded, lead_events_recorded
 
 
@@ -285,6 +286,7 @@ def _new_lead(data: LeadData, now: datetime, pending: PipelineStatus) -> Lead:
     values["email"] = normalise_email(values["email"])
     if values["phone"] and not values["phone_e164"]:
         values["phone_e164"] = phone_to_e164(values["phone"])
+    values["search_text"] = lead_search_text(values)
     related = {name: values.pop(name) for name in lead_fields.intake_relations()}
     related["created_by"] = data.created_by
     related["status"] = pending

@@ -17,6 +17,7 @@ ZERO_WIDTH = dict.fromkeys(
 _ZERO_WIDTH = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
+_PUNCTUATION = re.compile(r"[^\w\s]|_")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
 # Whitespace other than a space (single-line) or than a space and a line break (multi-line): where a text
 # has none of it and no two spaces in a row, collapsing its whitespace changes nothing.
@@ -130,9 +131,11 @@ def fold(text):
 
 
 def _fold_uncached(text):
-    decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", re.sub(r"[^\w\s]|_", " ", stripped)).strip()
+    folded = clean_text(text).casefold()
+    if not folded.isascii():
+        decomposed = unicodedata.normalize("NFKD", folded)
+        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", folded)).strip()
 
 
 _fold = lru_cache(maxsize=4096)(_fold_uncached)

@@ -6,6 +6,9 @@ from django.utils.translation import gettext as _
 from wagtail.admin.paginator import WagtailPaginator
 
 COUNT_CAP = 10_000
+SEARCH_COUNT_CAP = 1_000
+"""A search's matches are counted up to here: each is checked against its text, and a search that
+matches more is narrowed by another word rather than read to its end."""
 PAGES_AHEAD = 10
 MAX_PAGE = 1_000_000  # a deeper ``?p=`` is read as this one (the last page shows), never as a bigint overflow
 
@@ -15,16 +18,17 @@ class CappedCountPaginator(WagtailPaginator):
 
     ``SELECT COUNT(*) FROM (SELECT ... LIMIT n)`` stops after ``n`` rows, so the count costs no more
     than reading a few pages ahead; the cap grows with the requested page so deep pages stay
-    reachable. When the cap is hit the total is shown as "more than N".
+    reachable. When the cap is hit the total is shown as "more than N". ``cap``: another than
+    ``COUNT_CAP`` (e.g. ``SEARCH_COUNT_CAP``).
     """
 
-    def __init__(self, object_list, per_page, *args, requested_page=1, **kwargs):
+    def __init__(self, object_list, per_page, *args, requested_page=1, cap=None, **kwargs):
         super().__init__(object_list, per_page, *args, **kwargs)
         try:
             requested_page = min(max(int(requested_page), 1), MAX_PAGE)
         except (TypeError, ValueError):
             requested_page = 1
-        self.count_cap = max(COUNT_CAP, (requested_page + PAGES_AHEAD) * int(per_page))
+        self.count_cap = max(cap or COUNT_CAP, (requested_page + PAGES_AHEAD) * int(per_page))
 
     @cached_property
     def _capped_count(self):

@@ -26,6 +26,7 @@ from .events import Actor, record_event
 from .intake import junk_status
 from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
 from .normalise import phone_to_e164
+from .search import with_search_text
 
 MERGE_FILLABLE_FIELDS = ["contact_name", "company", "email", "phone", "phone_e164", "location", "service"]
 """Contact fields a merge fills on the survivor when it has them blank."""
@@ -543,8 +544,9 @@ def _locked(lead: Lead) -> Lead:
 
 
 def _touch(lead: Lead, now: datetime | None = None, fields: Iterable[str] = ()) -> None:
+    """Save ``fields`` with the lead's last activity (and its search text when they are searched)."""
     lead.last_activity_at = now or timezone.now()
-    lead.save(update_fields=[*fields, "last_activity_at", "updated_at"])
+    lead.save(update_fields=with_search_text(lead, [*fields, "last_activity_at", "updated_at"]))
 
 
 def _leads_allowed(leads: Iterable[Lead], actor: User, action: str) -> list[Lead]:

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('crm', '0062_whatsapp_conversations'),
+        ('crm', '0063_whatsapp_conversations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

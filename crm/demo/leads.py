@@ -27,6 +27,7 @@ from crm.models import (
     User,
 )
 from crm.normalise import phone_to_e164
+from crm.search import lead_search_text
 
 from .generator import CLASSIFICATION_TAGS, DUPLICATE_TAG, LeadGenerator, event_data
 from .people import ensure_people, seed_people
@@ -68,6 +69,11 @@ class Catalogue:
 
     def lead_values(self, lead):
         """Field values (ids for relations) of a ``GeneratedLead``, for ``Lead(**values)`` or a COPY row."""
+        values = self._lead_values(lead)
+        values["search_text"] = lead_search_text(values)
+        return values
+
+    def _lead_values(self, lead):
         return {
             "contact_name": lead.contact_name,
             "company": lead.company,

@@ -7,12 +7,14 @@ from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.forms.choosers import BaseFilterForm
 from wagtail.snippets.widgets import AdminSnippetChooser
 
+from core.middleware import is_int64
 from crm import lead_fields
 from crm.access import leads_for, statuses_offered
 from crm.assignment import assignable_users
 from crm.filters import brands_for, user_label
 from crm.followups import has_open_follow_up
 from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Role, Service, Source, User
+from crm.search import search_leads
 
 from .followups import follow_up_date_field, follow_up_kind_field
 
@@ -225,7 +227,8 @@ class BulkStatusForm(ChangeStatusForm):
 
 
 class LeadChooserFilterForm(BaseFilterForm):
-    """Search in the lead chooser: by id, name, company, email or phone (plain ORM, no search index)."""
+    """Search in the lead chooser: by id (``#12``), or as the listing searches, in name, company, email
+    and phone (``crm.search``)."""
 
     q = forms.CharField(
         label=_("Search term"),
@@ -238,11 +241,11 @@ class LeadChooserFilterForm(BaseFilterForm):
         query = (self.cleaned_data.get("q") or "").strip()
         if not query:
             return objects
-        match = Q()
-        for name in lead_fields.search_names(chooser=True):
-            match |= Q(**{f"{name}__icontains": query})
-        if query.lstrip("#").isdigit():
-            match |= Q(pk=int(query.lstrip("#")))
         self.is_searching = True
         self.search_query = query
-        return objects.filter(match)
+        key = query.removeprefix("#")
+        by_key = objects.filter(pk=int(key)) if key.isascii() and key.isdigit() and is_int64(key) else None
+        if by_key is not None and query.startswith("#"):
+            return by_key
+        found = search_leads(objects, query, chooser=True)
+        return found if by_key is None else found | by_key

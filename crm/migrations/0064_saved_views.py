@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0062_whatsapp_conversations'),
+        ('crm', '0063_whatsapp_conversations'),
     ]
 
     operations = [

@@ -293,6 +293,8 @@ class Lead(models.Model):
         _("next action"), null=True, blank=True, help_text=_("When the earliest open follow-up is due.")
     )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    # The searched fields folded for the listing's search: written by ``crm.search`` on every write.
+    search_text = models.TextField(_("search text"), blank=True, editable=False)
 
     class Meta:
         ordering = ["-submitted_at", "-pk"]

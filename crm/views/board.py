@@ -24,8 +24,9 @@ from wagtail.admin.widgets.button import HeaderButton
 from crm import access, board, services
 from crm.forms.board import BoardMoveForm
 from crm.models import Lead, PipelineStatus
+from crm.search import search_leads
 from crm.views.leads import has_lead_access, lead_url, visible_leads
-from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query, search_leads
+from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query
 from crm.views.view_menu import views_menu
 
 NEEDS = {"note_required": "note", "follow_up_required": "follow_up_at", "follow_up_date": "follow_up_at"}

@@ -11,6 +11,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.utils.functional import cached_property
+from django.utils.http import urlencode
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,6 +41,7 @@ from crm.forms.leads import (
 )
 from crm.models import FollowUp, Lead, Role
 from crm.pagination import CappedCountPaginator
+from crm.search import search_leads
 
 BULK_LIMIT = 1000
 
@@ -351,6 +353,21 @@ def my_leads(request):
     if not has_lead_access(request.user):
         raise PermissionDenied
     return redirect(reverse(Lead.snippet_viewset.get_url_name("list")) + f"?assignee={ASSIGNEE_MINE}")
+
+
+def quick_search(request):
+    """The admin's header search: the lead itself when exactly one of the user's leads matches ``?q=``,
+    else the listing searched for it (which says so when none does)."""
+    if not has_lead_access(request.user):
+        raise PermissionDenied
+    text = request.GET.get("q", "").strip()
+    listing = reverse(Lead.snippet_viewset.get_url_name("list"))
+    if not text:
+        return redirect(listing)
+    found = list(search_leads(visible_leads(request.user), text).values_list("pk", flat=True)[:2])
+    if len(found) == 1:
+        return redirect(reverse(Lead.snippet_viewset.get_url_name("inspect"), args=[quote(found[0])]))
+    return redirect(f"{listing}?{urlencode({'q': text})}")
 
 
 # Chooser ----------------------------------------------------------------------------------------------

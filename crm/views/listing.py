@@ -26,7 +26,8 @@ from crm.exports import LeadSpreadsheetExportMixin
 from crm.field_spec import Cell, LeadField
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
 from crm.models import Campaign, Lead, Role, Service, User
-from crm.pagination import CappedCountPaginator
+from crm.pagination import SEARCH_COUNT_CAP, CappedCountPaginator
+from crm.search import search_leads
 from crm.views.columns import (
     AgeColumn,
     LeadCheckboxColumn,
@@ -44,7 +45,6 @@ CELLS = {
     Cell.AGE: AgeColumn,
     Cell.NEXT_ACTION: NextActionColumn,
 }
-SEARCH_DIGITS = 6
 MAX_ID_DIGITS = 18  # within a 64-bit primary key
 LISTING_FILTER_HOOK = "register_lead_listing_filter"
 """A Wagtail hook by which a feature app adds a filter to the lead listing (crm imports no feature app):
@@ -63,18 +63,6 @@ def filters_query(request: HttpRequest) -> str:
     for name in NOT_FILTERS:
         query.pop(name, None)
     return f"?{query.urlencode()}" if query else ""
-
-
-def search_leads(queryset: QuerySet[Lead], text: str) -> QuerySet[Lead]:
-    """The leads whose searched fields hold ``text`` (or, given enough digits, whose phone does)."""
-    query = models.Q()
-    for name in lead_fields.search_names():
-        query |= models.Q(**{f"{name}__icontains": text})
-    digits = "".join(ch for ch in text if ch.isdigit())
-    if len(digits) >= SEARCH_DIGITS:
-        for name in lead_fields.digit_search_names():
-            query |= models.Q(**{f"{name}__contains": digits})
-    return queryset.filter(query)
 
 
 class LeadFilterSet(WagtailFilterSet):
@@ -209,6 +197,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
             orphans=orphans,
             allow_empty_first_page=allow_empty_first_page,
             requested_page=self.request.GET.get(self.page_kwarg) or 1,
+            cap=SEARCH_COUNT_CAP if self.is_searching else None,
             **kwargs,
         )
 

@@ -98,6 +98,7 @@ class LeadViewSet(SnippetViewSet):
         return [
             *super().get_urlpatterns(),
             path("mine/", views.my_leads, name="mine"),
+            path("search/", views.quick_search, name="search"),
             path("board/", board_views.BoardView.as_view(), name="board"),
             path("board/results/", board_views.BoardView.as_view(results_only=True), name="board_results"),
             path("board/more/", board_views.BoardColumnView.as_view(), name="board_more"),
@@ -242,7 +243,8 @@ def add_my_leads_panel(request, panels):
 
 
 class LeadSearchArea(SearchArea):
-    """The admin search for people who work with leads: it searches the lead listing (``?q=``)."""
+    """The admin search for people who work with leads: it opens the one lead that matches, or else the
+    lead listing searched (``crm.views.leads.quick_search``)."""
 
     def is_shown(self, request):
         return views.has_lead_access(request.user)
@@ -252,7 +254,7 @@ class LeadSearchArea(SearchArea):
 def register_lead_search_area():
     # Before Wagtail's pages (100) and users (600): the sidebar search uses the first area shown.
     return LeadSearchArea(
-        _("Leads"), reverse(lead_viewset.get_url_name("list")), name="leads", icon_name="user", order=50
+        _("Leads"), reverse(lead_viewset.get_url_name("search")), name="leads", icon_name="user", order=50
     )
 
 

@@ -28,6 +28,7 @@ def test_manager_finds_leads_from_home_and_sidebar_search(page, sign_in, brands,
     create_lead(
         LeadData(brand=brands["intralog"], contact_name="Rocío Pallets", company="Tarimas SA", source=phone)
     )
+    create_lead(LeadData(brand=brands["intralog"], contact_name="Rocio Montes", source=phone))
     create_lead(LeadData(brand=brands["intrapal"], contact_name="Rocío Ajena", source=phone))
     sign_in(manager.username, PASSWORD)
 
@@ -42,6 +43,7 @@ def test_manager_finds_leads_from_home_and_sidebar_search(page, sign_in, brands,
     expect(page).to_have_url(re.compile(r"/admin/leads/\?q=Roc"))
     table = page.locator("main table")
     expect(table).to_contain_text("Rocío Pallets")
+    expect(table).to_contain_text("Rocio Montes")
     expect(table).not_to_contain_text("Rocío Ajena")
 
 

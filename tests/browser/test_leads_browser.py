@@ -50,3 +50,16 @@ def test_lost_status_without_reason_is_refused_in_the_page(sign_in, brands, mana
 
     page.goto("/admin/leads/?assignee=unassigned")
     expect(page.locator("main table")).to_contain_text("Sin Motivo")
+
+
+def test_the_header_search_opens_the_one_lead_that_matches(sign_in, brands, employee, manager):
+    for name in ("Raúl Núñez", "Raúl Sosa"):
+        assign(create_lead(LeadData(brand=brands["intralog"], contact_name=name), actor=manager), employee)
+    create_lead(LeadData(brand=brands["intralog"], contact_name="Nunez Ajeno"), actor=manager)
+    nunez = employee.assigned_leads.get(contact_name="Raúl Núñez")
+    page = sign_in(employee.username, PASSWORD)
+    search = page.locator("#menu-search-q")
+    search.fill("nunez")
+    search.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/admin/leads/inspect/{nunez.pk}/$"))
+    expect(page.locator("h1").first).to_contain_text("Raúl Núñez")

@@ -16,6 +16,7 @@ from crm.models import Campaign, Source
 from crm.services import assign
 
 LEADS_URL = reverse("crm_leads:list")
+SEARCH_URL = reverse("crm_leads:search")
 
 
 @pytest.fixture
@@ -52,13 +53,13 @@ def sidebar_search_url(client):
 @pytest.mark.parametrize("role", ["admin_user", "manager", "employee"])
 def test_the_admin_search_searches_leads_for_lead_users(request, leads, client_for, role):
     user = request.getfixturevalue(role)
-    assert first_search_area(user) == LEADS_URL
-    assert sidebar_search_url(client_for(user)) == LEADS_URL
+    assert first_search_area(user) == SEARCH_URL
+    assert sidebar_search_url(client_for(user)) == SEARCH_URL
 
 
 def test_marketing_has_no_lead_search(marketer, leads, client_for):
-    assert first_search_area(marketer) != LEADS_URL
-    assert sidebar_search_url(client_for(marketer)) != LEADS_URL
+    assert first_search_area(marketer) != SEARCH_URL
+    assert sidebar_search_url(client_for(marketer)) != SEARCH_URL
 
 
 SEARCHES = {

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('crm', '0061_lead_large_columns_lz4'),
+        ('crm', '0062_lead_search_text'),
     ]
 
     operations = [
