@@ -84,11 +84,16 @@ class Board:
 
 
 def read_board(
-    leads: QuerySet[Lead], *, per_column: int = COLUMN_CARDS, now: datetime | None = None
+    leads: QuerySet[Lead],
+    *,
+    per_column: int = COLUMN_CARDS,
+    now: datetime | None = None,
+    statuses: Sequence[PipelineStatus] | None = None,
 ) -> Board:
-    """The board of ``leads`` (already narrowed to what the person may see and to the filters)."""
+    """The board of ``leads`` (already narrowed to what the person may see and to the filters); ``statuses``:
+    every status in pipeline order, when the caller has read them already."""
     now = now or timezone.now()
-    statuses = list(PipelineStatus.objects.all())
+    statuses = list(PipelineStatus.objects.all() if statuses is None else statuses)
     counts = capped_counts(leads, [status.pk for status in statuses])
     open_statuses = [status for status in statuses if not status.is_closed]
     flags = card_flags(now)

@@ -26,7 +26,7 @@ from crm.forms.board import BoardMoveForm
 from crm.models import Lead, PipelineStatus
 from crm.search import search_leads
 from crm.views.leads import has_lead_access, lead_url, visible_leads
-from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query
+from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query, pipeline_statuses
 from crm.views.view_menu import views_menu
 
 NEEDS = {"note_required": "note", "follow_up_required": "follow_up_at", "follow_up_date": "follow_up_at"}
@@ -92,7 +92,7 @@ def with_moves(request: HttpRequest, cards: list[Lead], statuses) -> list[Lead]:
 
 
 def render_cards(request: HttpRequest, cards: list[Lead]) -> str:
-    with_moves(request, cards, PipelineStatus.objects.all())
+    with_moves(request, cards, pipeline_statuses(request))
     return render_to_string(
         "crm/leads/board_cards.html", {"cards": cards, "next_url": board_url(request)}, request=request
     )
@@ -139,7 +139,7 @@ class BoardView(BoardLeadsMixin, BaseListingView):
         # Wagtail's listing context paginates and builds a table; the board needs neither, so it starts
         # from the admin page's context and adds the filters and search the header shows.
         context = super(BaseListingView, self).get_context_data(**kwargs)
-        the_board = board.read_board(self.object_list)
+        the_board = board.read_board(self.object_list, statuses=pipeline_statuses(self.request))
         for column in [*the_board.columns, *the_board.closed]:
             column.listing_url = self.column_url(listing_url_name(), column.status)
             if column.has_more:

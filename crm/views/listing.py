@@ -11,6 +11,7 @@ from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.db.models import Q, QuerySet
+from django.forms.models import ModelChoiceIteratorValue
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -25,7 +26,7 @@ from crm import lead_fields
 from crm.exports import LeadSpreadsheetExportMixin
 from crm.field_spec import Cell, LeadField
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, assignable_users, brands_for, user_label
-from crm.models import Campaign, Lead, Role, Service, User
+from crm.models import Campaign, Lead, PipelineStatus, Role, Service, User
 from crm.pagination import SEARCH_COUNT_CAP, CappedCountPaginator
 from crm.search import search_leads
 from crm.views.columns import (
@@ -65,6 +66,15 @@ def filters_query(request: HttpRequest) -> str:
     return f"?{query.urlencode()}" if query else ""
 
 
+def pipeline_statuses(request: HttpRequest) -> list[PipelineStatus]:
+    """Every status in pipeline order, read once per request (the filters' choices and the board share it)."""
+    statuses = getattr(request, "_crm_pipeline_statuses", None)
+    if statuses is None:
+        statuses = list(PipelineStatus.objects.all())
+        request._crm_pipeline_statuses = statuses  # type: ignore[attr-defined]
+    return statuses
+
+
 class LeadFilterSet(WagtailFilterSet):
     """The filters ``crm.lead_fields`` declares, in its order; choices offer only what the user may see."""
 
@@ -91,6 +101,22 @@ class LeadFilterSet(WagtailFilterSet):
             built.model, built.parent = self.queryset.model, self
             self.filters[name] = built
         self.narrow_choices(request.user)
+        self.statuses = pipeline_statuses(request)
+
+    @property
+    def form(self) -> Any:
+        """Django-filter's form, its status choices drawn from the statuses the page already read."""
+        form = super().form
+        field = form.fields.get("status")
+        if field is not None and not isinstance(field.widget.choices, list):
+            field.widget.choices = [
+                (
+                    ModelChoiceIteratorValue(field.prepare_value(status), status),
+                    field.label_from_instance(status),
+                )
+                for status in self.statuses
+            ]
+        return form
 
     @classmethod
     def build_filter(cls, field: LeadField) -> django_filters.Filter:

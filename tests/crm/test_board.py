@@ -329,7 +329,7 @@ def test_query_count_is_flat_from_3_to_30_leads(client_for, manager, employee, b
         response = client.get(reverse(BOARD))
     assert sum(len(column.cards) for column in response.context["board"].columns) == 30
     assert len(many) == len(few), [query["sql"][:120] for query in many.captured_queries]
-    assert len(many) <= 21  # one of them reads the person's saved views for the header's Views menu
+    assert len(many) <= 20
 
 
 def copies(lead, status, count):
