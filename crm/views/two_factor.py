@@ -16,6 +16,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -38,11 +39,13 @@ class VerifyForm(forms.Form):
         help_text=_("The 6-digit code of your authenticator app, or one of your recovery codes."),
         widget=forms.TextInput(attrs=CODE_ATTRS),
     )
-    remember = forms.BooleanField(label=_("Remember this browser for 30 days"), required=False)
+    remember = forms.BooleanField(required=False)
 
     def __init__(self, *args: Any, remember_days: int = 30, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["remember"].label = _("Remember this browser for %(days)d days") % {"days": remember_days}
+        self.fields["remember"].label = ngettext(
+            "Remember this browser for %(days)d day", "Remember this browser for %(days)d days", remember_days
+        ) % {"days": remember_days}
 
 
 class EnrolForm(forms.Form):

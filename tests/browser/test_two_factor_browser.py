@@ -96,7 +96,9 @@ def test_manager_enrols_then_needs_the_code_then_a_recovery_code_once(page, mana
     password_only(page, manager.username)
     page.fill("input[name=code]", codes[0])
     page.click("form.login-form button[type=submit]")
-    expect(page.locator(".error-message, .help-critical, .w-field__errors").first).to_contain_text("not valid")
+    expect(page.locator(".error-message, .help-critical, .w-field__errors").first).to_contain_text(
+        "not valid"
+    )
     expect(page).to_have_url(re.compile(r"/admin/two-factor/verify/"))
     page.goto("/admin/leads/")
     expect(page).to_have_url(re.compile(r"/admin/two-factor/verify/"))
