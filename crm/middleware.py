@@ -10,6 +10,7 @@ from django.contrib.auth import SESSION_KEY, logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 from django.utils.functional import LazyObject
+from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware
 
 from . import two_factor
@@ -33,15 +34,31 @@ OPEN_URL_NAMES = frozenset(
 
 
 class VerifiedUserMiddleware(OTPMiddleware):
-    """django-otp's middleware (``request.user.is_verified()``), with ``request.user`` wrapping the user
-    itself rather than the authentication middleware's lazy object: Wagtail's ``log`` unwraps one level to
-    find the user's log model, and would find none under two."""
+    """django-otp's middleware (``request.user.is_verified()``), with two changes.
+
+    The device a session was verified with is read from the database at most once a minute
+    (``two_factor.DEVICE_CHECK_SECONDS``); in between the session's word stands, so a verified page costs
+    no query and a reset or a forgotten browser reaches a live session within a minute.
+
+    ``request.user`` wraps the user itself rather than the authentication middleware's lazy object:
+    Wagtail's ``log`` unwraps one level to find the user's log model, and would find none under two.
+    """
 
     def _verify_user_sync(self, request: HttpRequest, user: Any) -> Any:
         if isinstance(user, LazyObject):
             user.pk  # noqa: B018 - evaluates the lazy user
             user = user._wrapped
-        return super()._verify_user_sync(request, user)
+        self._init_user_fields(user)
+        persistent_id = request.session.get(DEVICE_ID_SESSION_KEY) if user.is_authenticated else None
+        if not persistent_id:
+            return user
+        if two_factor.device_recently_checked(request):
+            user.otp_device = two_factor.SessionDevice(persistent_id, user.pk)
+            return user
+        device = self._finalize_device(request, user, self._device_from_persistent_id(persistent_id))
+        user.otp_device = device
+        two_factor.note_device_checked(request, device is not None)
+        return user
 
 
 class SecondFactorMiddleware:

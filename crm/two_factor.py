@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from base64 import b32encode
 from binascii import unhexlify
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -41,9 +42,20 @@ NOT_NEEDED_SESSION_KEY = "crm_two_factor_not_needed"
 PENDING_KEY_SESSION_KEY = "crm_two_factor_pending_key"
 """The secret shown on the enrolment page until a code from it confirms it."""
 LAST_SEEN_SESSION_KEY = "crm_last_seen"
+DEVICE_CHECKED_SESSION_KEY = "crm_two_factor_checked"
+DEVICE_CHECK_SECONDS = 60
+"""How long a verified session trusts its device without reading it again (``VerifiedUserMiddleware``)."""
 REMEMBER_COOKIE = "intralog_2fa_remember"
 _REMEMBER_SALT = "crm.two_factor.remember"
 _TOTP_STEP, _TOTP_DIGITS, _TOTP_TOLERANCE = 30, 6, 1
+
+
+@dataclass(frozen=True)
+class SessionDevice:
+    """The device a session was verified with, as the session remembers it (not read again yet)."""
+
+    persistent_id: str
+    user_id: int
 
 
 class Step(StrEnum):
@@ -88,8 +100,21 @@ def mark_verified(request: HttpRequest, device: TOTPDevice | StaticDevice) -> No
     """The session has passed the second step with ``device`` (what ``django_otp.login`` stores)."""
     request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     request.session.pop(NOT_NEEDED_SESSION_KEY, None)
+    note_device_checked(request, True)
     if getattr(request, "user", None) is not None and request.user.pk == device.user_id:
         request.user.otp_device = device  # type: ignore[union-attr]
+
+
+def device_recently_checked(request: HttpRequest) -> bool:
+    checked = request.session.get(DEVICE_CHECKED_SESSION_KEY)
+    return isinstance(checked, int) and 0 <= time.time() - checked < DEVICE_CHECK_SECONDS
+
+
+def note_device_checked(request: HttpRequest, found: bool) -> None:
+    if found:
+        request.session[DEVICE_CHECKED_SESSION_KEY] = int(time.time())
+    else:
+        request.session.pop(DEVICE_CHECKED_SESSION_KEY, None)
 
 
 def complete_sign_in(request: HttpRequest, user: User) -> None:

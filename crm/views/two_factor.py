@@ -91,10 +91,10 @@ def verify(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         device = two_factor.verify_code(user, form.cleaned_data["code"])
         if device is not None:
-            two_factor.mark_verified(request, device)
+            authenticator = two_factor.authenticator(user)
+            two_factor.mark_verified(request, authenticator or device)  # new recovery codes keep the session
             two_factor.complete_sign_in(request, user)
             response = redirect(destination)
-            authenticator = two_factor.authenticator(user)
             if form.cleaned_data["remember"] and authenticator is not None:
                 two_factor.remember_browser(response, user, authenticator)
             return response

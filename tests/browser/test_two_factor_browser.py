@@ -7,6 +7,7 @@ from base64 import b32decode
 from django_otp.oath import TOTP
 from playwright.sync_api import expect
 
+from crm import two_factor
 from tests.browser.conftest import BROWSER_TEST
 from tests.browser.shots import DESKTOP, PHONE, shoot
 from tests.conftest import PASSWORD
@@ -115,3 +116,25 @@ def test_remembered_browser_skips_the_code(page, manager):
     password_only(page, manager.username)
     expect(page).to_have_url(re.compile(r"/admin/$"))
     expect(page).to_have_title(re.compile("Dashboard"))
+
+
+def test_settings_page_and_admin_reset(page, sign_in, admin_user, employee):
+    authenticator_for(employee)
+    two_factor.new_recovery_codes(employee)
+    sign_in(admin_user.username, PASSWORD)
+    for viewport, size in (("1280", DESKTOP), ("390", PHONE)):
+        page.set_viewport_size(size)
+        page.goto("/admin/two-factor/settings/")
+        expect(page.locator("main")).to_contain_text("Two-factor sign-in is on.")
+        expect(page.locator("main")).not_to_contain_text("Turn off two-factor sign-in")
+        shoot(page, f"two-factor-settings-{viewport}")
+    page.set_viewport_size(DESKTOP)
+    page.goto(f"/admin/users/edit/{employee.pk}/")
+    page.locator("#w-slim-header-buttons button[aria-label=Actions]").click()
+    page.get_by_role("link", name="Reset two-factor sign-in").click()
+    expect(page).to_have_url(re.compile(rf"/admin/two-factor/reset/{employee.pk}/$"))
+    expect(page.locator("main")).to_contain_text("will no longer sign in with their authenticator app")
+    shoot(page, "two-factor-reset-1280")
+    page.get_by_role("button", name="Yes, reset two-factor sign-in").click()
+    expect(page.locator(".messages")).to_contain_text("reset")
+    assert not two_factor.has_second_factor(employee)

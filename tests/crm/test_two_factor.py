@@ -7,6 +7,8 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -385,7 +387,29 @@ def test_reset_ends_the_verified_sessions(client_for, admin_user, manager, djang
     sign_in_fully(person, manager)
     assert person.get(reverse("wagtailadmin_home")).status_code == 200
     client_for(admin_user).post(reverse("crm_two_factor:reset", args=[manager.pk]))
+    age_device_check(person)  # a verified session reads its device again once a minute
     assert_sent_to(person.get(reverse("wagtailadmin_home")), ENROL)
+
+
+def age_device_check(client):
+    session = client.session
+    session[two_factor.DEVICE_CHECKED_SESSION_KEY] -= two_factor.DEVICE_CHECK_SECONDS
+    session.save()
+
+
+def test_verified_pages_read_the_device_once_a_minute(client_for, manager):
+    client = client_for(manager)
+    client.get(reverse("wagtailadmin_home"))
+
+    def device_reads():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(reverse("wagtailadmin_home")).status_code == 200
+        return [query for query in queries.captured_queries if "otp_totp_totpdevice" in query["sql"]]
+
+    assert device_reads() == []
+    age_device_check(client)
+    assert len(device_reads()) == 1
+    assert device_reads() == []
 
 
 @pytest.mark.parametrize("role", ["manager", "employee", "marketer"])
