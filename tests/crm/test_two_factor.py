@@ -8,8 +8,9 @@ from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.core import mail
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
-from django.urls import reverse
+from django.urls import resolve, reverse
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -17,7 +18,9 @@ from wagtail.models import ModelLogEntry
 
 from crm import people, two_factor
 from crm.intake import LeadData, create_lead
+from crm.middleware import OPEN_URL_NAMES
 from crm.models import Role, Source
+from tests.admin_urls import argless_admin_urls
 from tests.conftest import PASSWORD
 from tests.crm.test_login import NEW_PASSWORD, request_reset, reset_link, sign_in
 from tests.two_factor_support import authenticator_for, current_code, sign_in_fully
@@ -380,9 +383,7 @@ def test_admin_resets_a_second_factor_logged_and_forcing_enrolment(client, clien
     assert_sent_to(client.get(reverse("wagtailadmin_home")), ENROL)
 
 
-def test_reset_ends_the_verified_sessions(client_for, admin_user, manager, django_user_model):
-    from django.test import Client
-
+def test_reset_ends_the_verified_sessions(client_for, admin_user, manager):
     person = Client()
     sign_in_fully(person, manager)
     assert person.get(reverse("wagtailadmin_home")).status_code == 200
@@ -517,3 +518,22 @@ def test_session_device_of_another_person_does_not_verify(client, manager, other
     session[DEVICE_ID_SESSION_KEY] = other_device.persistent_id
     session.save()
     assert_sent_to(client.get(reverse("wagtailadmin_home")), VERIFY)
+
+
+def test_no_admin_url_answers_a_manager_before_the_code(client, manager, lead):
+    """Every admin URL without arguments: a redirect to the code page, except the sign-in steps themselves."""
+    authenticator_for(manager)
+    sign_in(client, manager.username, PASSWORD)
+    client.raise_request_exception = False
+    answered = []
+    for path, _name in argless_admin_urls():
+        if path == reverse("wagtailadmin_logout"):
+            continue
+        for url in (path, path + "?export=csv"):
+            response = client.get(url)
+            assert SECRET_LEAD.encode() not in response.content, url
+            if resolve(path).view_name in OPEN_URL_NAMES:
+                continue
+            if not (response.status_code == 302 and response["Location"].startswith(VERIFY + "?next=")):
+                answered.append((url, response.status_code))
+    assert answered == []
