@@ -22,6 +22,7 @@ from axes.handlers.proxy import AxesProxyHandler
 from axes.helpers import get_credentials
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.sessions.backends.base import SessionBase
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
@@ -98,11 +99,16 @@ def pending_step(request: HttpRequest) -> Step | None:
 
 def mark_verified(request: HttpRequest, device: TOTPDevice | StaticDevice) -> None:
     """The session has passed the second step with ``device`` (what ``django_otp.login`` stores)."""
-    request.session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    request.session.pop(NOT_NEEDED_SESSION_KEY, None)
-    note_device_checked(request, True)
+    verify_session(request.session, device)
     if getattr(request, "user", None) is not None and request.user.pk == device.user_id:
         request.user.otp_device = device  # type: ignore[union-attr]
+
+
+def verify_session(session: SessionBase, device: TOTPDevice | StaticDevice) -> None:
+    """Write into ``session`` that it passed the second step with ``device``, checked just now."""
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session[DEVICE_CHECKED_SESSION_KEY] = int(time.time())
+    session.pop(NOT_NEEDED_SESSION_KEY, None)
 
 
 def device_recently_checked(request: HttpRequest) -> bool:

@@ -3,10 +3,10 @@
 Admins and managers must pass two-factor sign-in (``TWO_FACTOR_REQUIRED_ROLES``); ``force_login`` alone
 leaves their session owing the code, so every admin page answers with a redirect to it. ``sign_in_fully``
 gives such a person an authenticator (when they have none) and marks the session verified with it, exactly
-as ``crm.two_factor.mark_verified`` does after a correct code.
+as ``crm.two_factor.mark_verified`` does after a correct code
+(``crm.two_factor.verify_session``).
 """
 
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -29,7 +29,7 @@ def current_code(device, steps_ahead=0):
 def verify_session(client, user):
     """Mark the client's session as having passed the second step with the person's authenticator."""
     session = client.session
-    session[DEVICE_ID_SESSION_KEY] = authenticator_for(user).persistent_id
+    two_factor.verify_session(session, authenticator_for(user))
     session.save()
 
 
