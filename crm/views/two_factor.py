@@ -86,8 +86,7 @@ def verify(request: HttpRequest) -> HttpResponse:
         return redirect(f"{reverse('crm_two_factor:enrol')}?{request.GET.urlencode()}")
     if two_factor.is_locked(request, user):
         return _locked_out(request, user)
-    days = _remember_days()
-    form = VerifyForm(request.POST or None, remember_days=days)
+    form = VerifyForm(request.POST or None, remember_days=settings.TWO_FACTOR_REMEMBER_DAYS)
     if request.method == "POST" and form.is_valid():
         device = two_factor.verify_code(user, form.cleaned_data["code"])
         if device is not None:
@@ -108,10 +107,6 @@ def _locked_out(request: HttpRequest, user: User) -> HttpResponse:
     credentials = get_credentials(user.get_username())
     logout(request)
     return get_lockout_response(request, None, credentials)
-
-
-def _remember_days() -> int:
-    return settings.TWO_FACTOR_REMEMBER_DAYS
 
 
 @never_cache
@@ -200,7 +195,7 @@ def account(request: HttpRequest) -> HttpResponse:
         "required": required,
         "codes_left": two_factor.recovery_codes_left(user) if enabled else 0,
         "disable_form": disable_form,
-        "remember_days": _remember_days(),
+        "remember_days": settings.TWO_FACTOR_REMEMBER_DAYS,
         "page_title": _("Two-factor sign-in"),
         "header_title": _("Two-factor sign-in"),
         "header_icon": "key",
