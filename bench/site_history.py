@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
-from django.test import Client
 from django.urls import reverse
 
-from bench.harness import DETAILED_HEADER, machine_line, measure, write_section
+from bench.harness import DETAILED_HEADER, machine_line, measure, signed_in_client, write_section
 from bench.loader import ensure_dataset
 
 QUICK_LEADS = 10_000
@@ -98,8 +97,7 @@ def run(args):
     load_before = os.getloadavg()[0]
     rows = []
     for role, user in _users().items():
-        client = Client()
-        client.force_login(user)
+        client = signed_in_client(user)
         for name, path in cases:
             measurement = measure(f"{name} ({role})", _request(client, path), runs=runs, warmup=2)
             measurement.note = "ok" if measurement.p95_ms <= TARGET_MS else f"over {TARGET_MS} ms"

@@ -11,11 +11,12 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import account, roles  # noqa: F401 (importing account registers its settings panel)
+        from . import account, roles, two_factor  # noqa: F401 (importing account registers its settings panel)
         from .admin_display import register_display_classes
         from .models import User
 
         roles.connect_signals(User)
+        two_factor.connect_signals()
         _register_permission_policies()
         register_display_classes()
         post_migrate.connect(_apply_role_permissions, dispatch_uid="crm_apply_role_permissions")

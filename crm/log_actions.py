@@ -94,6 +94,19 @@ def register_people_log_actions(actions: Any) -> None:
             }
 
 
+TWO_FACTOR_LOG_ACTIONS = {
+    "crm.two_factor.enrolled": (_("Turn on two-factor sign-in"), _("Two-factor sign-in turned on")),
+    "crm.two_factor.disabled": (_("Turn off two-factor sign-in"), _("Two-factor sign-in turned off")),
+    "crm.two_factor.reset": (_("Reset two-factor sign-in"), _("Two-factor sign-in reset")),
+}
+
+
+@hooks.register("register_log_actions")
+def register_two_factor_log_actions(actions: Any) -> None:
+    for action, (label, message) in TWO_FACTOR_LOG_ACTIONS.items():
+        actions.register_action(action, label, message)
+
+
 @hooks.register("register_log_actions", order=1)
 def register_row_scoped_log_models(actions: Any) -> None:
     """After Wagtail's own registrations: leads and every other model log through the scoped proxies."""

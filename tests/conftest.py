@@ -3,6 +3,7 @@ import signal
 import pytest
 
 from crm.models import Brand, Role, User
+from tests.two_factor_support import sign_in_fully
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -70,10 +71,10 @@ def marketer(make_user):
 
 @pytest.fixture
 def client_for(client):
-    """A test client signed in as the given user."""
+    """A test client signed in as the given user, second factor included where their role requires one
+    (``tests.two_factor_support.sign_in_fully``): pages answer as they do after a complete sign-in."""
 
     def sign_in(user):
-        client.force_login(user)
-        return client
+        return sign_in_fully(client, user)
 
     return sign_in

@@ -22,6 +22,7 @@ from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
+from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
 
@@ -194,7 +195,7 @@ def forbidden_for(role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_admin_url_shows_only_what_the_role_may_see(role, people, seeded, client):
-    client.force_login(people[role])
+    sign_in_fully(client, people[role])
     client.raise_request_exception = False
     forbidden = forbidden_for(role)
     leaks, errors, requested = [], [], set()

@@ -16,6 +16,7 @@ from crm.services import assign
 from forms_builder.models import LeadFormSubmission
 from tests.admin_urls import argless_admin_urls
 from tests.forms_support import make_form_page
+from tests.two_factor_support import sign_in_fully
 
 ARGUMENT = re.compile(r"<(?:(\w+):)?\w+>")
 HUGE = "9" * 30
@@ -213,7 +214,7 @@ def server_errors(client, paths, queries=None, every_id_query=True):
 @pytest.mark.parametrize("role", ["admin", "manager", "employee"])
 def test_no_admin_url_answers_hostile_parameters_with_a_server_error(role, population, client):
     client.raise_request_exception = False
-    client.force_login(population[role])
+    sign_in_fully(client, population[role])
     paths = [path for path, _name in argless_admin_urls() if path not in DELIBERATE_ERRORS | SKIPPED]
     assert len(paths) > 100
     # Ids are read the same way whoever asks: every URL gets them once, in the admin's sweep.
@@ -223,7 +224,7 @@ def test_no_admin_url_answers_hostile_parameters_with_a_server_error(role, popul
 def test_the_sweep_counts_a_server_error(population, client):
     """The sweep sees exceptions as 500s (it would otherwise pass by raising nothing)."""
     client.raise_request_exception = False
-    client.force_login(population["admin"])
+    sign_in_fully(client, population["admin"])
     assert server_errors(client, ["/admin/failwhale/"]) != []
     assert reverse("wagtailadmin_error_test") == "/admin/failwhale/"
 
@@ -231,14 +232,14 @@ def test_the_sweep_counts_a_server_error(population, client):
 @pytest.mark.parametrize("role", ["admin", "manager", "employee"])
 def test_no_object_view_answers_hostile_parameters_with_a_server_error(role, population, client):
     client.raise_request_exception = False
-    client.force_login(population[role])
+    sign_in_fully(client, population[role])
     assert server_errors(client, object_urls(population)) == []
 
 
 @pytest.mark.parametrize("role", ["admin", "manager"])
 def test_no_admin_url_answers_huge_or_unknown_path_arguments_with_a_server_error(role, population, client):
     client.raise_request_exception = False
-    client.force_login(population[role])
+    sign_in_fully(client, population[role])
     paths = admin_urls_with_arguments()
     assert len(paths) > 150
     assert server_errors(client, paths, ["", urlencode(HOSTILE_QUERIES[0])]) == []
@@ -287,7 +288,7 @@ HOSTILE_FORMS = [
 def test_no_form_answers_a_hostile_post_with_a_server_error(role, population, client):
     """Forms that create or change things (people, leads, rules, bulk actions) given huge or foreign ids."""
     client.raise_request_exception = False
-    client.force_login(population[role])
+    sign_in_fully(client, population[role])
     creating = [path for path, _name in argless_admin_urls() if path.endswith(("/new/", "/add/"))]
     changing = [path for path in object_urls(population) if not path.endswith("/delete/")]
     assert "/admin/users/new/" in creating
@@ -302,14 +303,14 @@ def test_no_form_answers_a_hostile_post_with_a_server_error(role, population, cl
 
 
 def test_a_page_number_beyond_64_bits_shows_the_last_page_of_leads(population, client):
-    client.force_login(population["admin"])
+    sign_in_fully(client, population["admin"])
     response = client.get(reverse("crm_leads:list"), {"p": HUGE})
     assert response.status_code == 200
     assert "Ana Uno" in response.content.decode()
 
 
 def test_chosen_multiple_with_a_word_for_an_id_is_a_bad_request(population, client):
-    client.force_login(population["admin"])
+    sign_in_fully(client, population["admin"])
     url = reverse("crm_lead_chooser:chosen_multiple")
     assert client.get(url, {"id": "abc"}).status_code == 400
     assert client.get(url, {"id": HUGE}).status_code == 400
@@ -317,7 +318,7 @@ def test_chosen_multiple_with_a_word_for_an_id_is_a_bad_request(population, clie
 
 
 def test_search_reads_quotes_and_operators_as_text(population, client):
-    client.force_login(population["admin"])
+    sign_in_fully(client, population["admin"])
     search = reverse("wagtailadmin_pages:search")
     found = client.get(search, {"q": 'Contacto " INTRALOG'})
     assert found.status_code == 200 and "Contacto INTRALOG" in found.content.decode()

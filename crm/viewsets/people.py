@@ -3,6 +3,7 @@
 from axes.models import AccessAttempt
 from django import forms
 from django.core.exceptions import PermissionDenied
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.timesince import timeuntil
@@ -14,7 +15,7 @@ from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, Titl
 from wagtail.admin.views import generic
 from wagtail.admin.views.generic.usage import UsageView
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.admin.widgets.button import HeaderButton, ListingButton
+from wagtail.admin.widgets.button import Button, HeaderButton, ListingButton
 from wagtail.permissions import policy_registry
 from wagtail.users.views import users as wagtail_users
 from wagtail.users.views.bulk_actions import (
@@ -23,7 +24,7 @@ from wagtail.users.views.bulk_actions import (
     SetActiveStateBulkAction,
 )
 
-from crm import people
+from crm import people, two_factor
 from crm.brand_scope import ScopedObjectMixin, scoped
 from crm.forms.people import InvitationForm, UserCreationForm, UserEditForm
 from crm.models import Invitation, Role, User
@@ -77,6 +78,14 @@ class UserEditView(ActorFormMixin, ManagedUserMixin, wagtail_users.EditView):
     def setup(self, request, *args, **kwargs):
         super().setup(request, *args, **kwargs)
         self.can_delete = people.can_delete_user(request.user, self.object)
+
+    @cached_property
+    def header_more_buttons(self):
+        buttons = list(super().header_more_buttons)
+        if two_factor.can_reset(self.request.user) and two_factor.has_second_factor(self.object):
+            reset_url = reverse("crm_two_factor:reset", args=[self.object.pk])
+            buttons.append(Button(_("Reset two-factor sign-in"), url=reset_url, icon_name="key", priority=30))
+        return buttons
 
 
 class UserDeleteView(ManagedUserMixin, wagtail_users.DeleteView):

@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "django_filters",
     "django_rq",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "phonenumber_field",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -83,10 +86,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.SessionIdleTimeoutMiddleware",
+    "crm.middleware.VerifiedUserMiddleware",  # django-otp's OTPMiddleware
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
     "axes.middleware.AxesMiddleware",
+    "crm.middleware.SecondFactorMiddleware",
     "core.middleware.AdminIntegerParametersMiddleware",
 ]
 
@@ -150,7 +156,9 @@ LOGIN_REDIRECT_URL = "wagtailadmin_home"
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = timedelta(minutes=15)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_RESET_ON_SUCCESS = True
+# Failures are cleared when a sign-in is complete (crm.two_factor.complete_sign_in): after the password for a
+# person without a second factor, after the code otherwise, so a password alone never clears failed codes.
+AXES_RESET_ON_SUCCESS = False
 AXES_LOCKOUT_TEMPLATE = "crm/lockout.html"
 # Reverse proxies in front of the app (0: none). The client address for the lockout and the lead-form
 # rate limit comes from core.client_ip, which reads X-Forwarded-For through django-ipware; axes calls
@@ -158,6 +166,16 @@ AXES_LOCKOUT_TEMPLATE = "crm/lockout.html"
 PROXY_COUNT = env_int("PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 AXES_VERBOSE = False
+
+# Two-factor sign-in (crm.two_factor): the roles that must use it (comma-separated; empty: nobody), how long a
+# browser may skip the code once the person ticks "remember", and how long an idle session lives (0: forever).
+TWO_FACTOR_REQUIRED_ROLES = env_list("TWO_FACTOR_REQUIRED_ROLES", "admin,manager")
+TWO_FACTOR_REMEMBER_DAYS = env_int("TWO_FACTOR_REMEMBER_DAYS", 30)
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60)
+OTP_TOTP_ISSUER = "INTRALOG Leads"
+# Wrong codes go to the axes lockout above instead of django-otp's own growing delays.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE", "en")
 LANGUAGES = [("en", _("English")), ("es-ar", _("Spanish (Argentina)"))]

@@ -10,6 +10,7 @@ from alerts import digests
 from crm import services
 from tests.alerts_support import *  # noqa: F403
 from tests.alerts_support import run_jobs
+from tests.two_factor_support import sign_in_fully
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 
@@ -41,7 +42,7 @@ def test_new_lead_email_link_opens_the_lead_for_the_manager(alerts_env, make_rul
     assert f'href="{link}"' in html
     assert urlsplit(link).path == f"/admin/leads/inspect/{lead.pk}/"
 
-    client.force_login(manager)
+    sign_in_fully(client, manager)
     response = follow(client, link)
     assert response.status_code == 200
     assert "Rosa Quiroga" in response.content.decode()
@@ -64,7 +65,7 @@ def test_assigned_alert_links_open_the_lead_for_the_employee(
     parameters = request["json"]["template"]["components"][0]["parameters"]
     [whatsapp_link] = [link for parameter in parameters for link in links_in(parameter["text"])]
 
-    client.force_login(employee)
+    sign_in_fully(client, employee)
     for link in (email_link, whatsapp_link):
         response = follow(client, link)
         assert response.status_code == 200, link
@@ -87,7 +88,7 @@ def test_digest_links_open_each_lead_and_the_admin_home(alerts_env, make_rule, m
     parameters = request["json"]["template"]["components"][0]["parameters"]
     [home_link] = [link for parameter in parameters for link in links_in(parameter["text"])]
 
-    client.force_login(manager)
+    sign_in_fully(client, manager)
     names = {f"/admin/leads/inspect/{lead.pk}/": lead.contact_name for lead in leads}
     for link in links:
         response = follow(client, link)

@@ -20,6 +20,7 @@ from crm.models import FollowUp
 from tests.alerts_support import *  # noqa: F403
 from tests.alerts_support import run_jobs
 from tests.threads import in_thread
+from tests.two_factor_support import sign_in_fully
 
 pytestmark = pytest.mark.usefixtures("alerts_env")
 Status = Notification.Status
@@ -146,7 +147,7 @@ def test_due_soon_reminder_reaches_email_and_whatsapp_once_and_its_links_open_th
 
     [email_link] = LINK.findall(text)
     assert email_link == whatsapp_link == f"http://testserver/admin/leads/inspect/{lead.pk}/"
-    client.force_login(seller)
+    sign_in_fully(client, seller)
     response = client.get(urlsplit(email_link).path)
     assert response.status_code == 200
     assert "Rosa Quiroga" in response.content.decode()

@@ -11,6 +11,7 @@ from crm import pagination
 from crm.intake import LeadData, create_lead
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Source
 from crm.services import assign
+from tests.two_factor_support import sign_in_fully
 
 
 def url(name, lead=None):
@@ -243,7 +244,7 @@ def test_employee_cannot_write_the_management_note_but_sees_it(make_lead, manage
         },
     )
     client = Client()
-    client.force_login(employee)
+    sign_in_fully(client, employee)
     response = client.post(
         url("edit", lead),
         {"contact_name": "Con Nota", "priority": 2, "management_note": "Borrado", "brand": ""},
@@ -364,7 +365,7 @@ def test_timeline_names_statuses_and_fields_not_their_keys(make_lead, manager, e
 def test_actions_are_post_only_for_changes_and_need_csrf(make_lead, manager):
     lead = make_lead("Csrf")
     client = Client(enforce_csrf_checks=True)
-    client.force_login(manager)
+    sign_in_fully(client, manager)
     response = client.post(url("note", lead), {"note": "sin token"})
     assert response.status_code == 403
     assert not lead.events.filter(kind=LeadEvent.Kind.NOTE).exists()

@@ -9,6 +9,7 @@ from django.core import mail
 from django.urls import reverse
 
 from tests.conftest import PASSWORD
+from tests.two_factor_support import sign_in_fully
 
 NEW_PASSWORD = "silver-meadow-compass-52"
 
@@ -105,7 +106,7 @@ def test_only_admins_see_locks(request, client, employee, role_fixture):
     fail_times(client, employee.username, 1)
     attempt = AccessAttempt.objects.get()
     viewer = request.getfixturevalue(role_fixture)
-    client.force_login(viewer)
+    sign_in_fully(client, viewer)
     assert client.get(reverse("crm_sign_in_locks:index")).status_code in (302, 403)
     assert client.post(reverse("crm_sign_in_locks:delete", args=[attempt.pk])).status_code in (302, 403)
     assert AccessAttempt.objects.filter(pk=attempt.pk).exists()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from crm import agenda, followups, services
 from crm.models import FollowUp, Lead, LeadEvent
 from tests.crm.follow_up_support import lead_for, listed_ids, listing, local, plan
+from tests.two_factor_support import sign_in_fully
 
 pytestmark = pytest.mark.django_db
 
@@ -170,7 +171,7 @@ class TestRowLevel:
 class TestDone:
     def test_one_click_done_from_my_day(self, day, employee):
         client = Client(enforce_csrf_checks=True)
-        client.force_login(employee)
+        sign_in_fully(client, employee)
         page = home(client)
         task = day["tasks"]["Today Late"]
         form = re.search(
