@@ -41,11 +41,6 @@ class _Ready(Generic[Prepared]):
         self.value = value
 
 
-def _close(items: Iterable[Any]) -> None:
-    if isinstance(items, Generator):
-        items.close()
-
-
 def read_ahead(
     items: Iterable[Item], prepare: Callable[[Item], Prepared], name: str = "read-ahead"
 ) -> Iterator[Prepared]:
@@ -53,8 +48,7 @@ def read_ahead(
 
     The thread iterates ``items`` and prepares the next one while the caller works on the current one.
     It runs in the caller's language; an exception it meets is raised to the caller in its place in the
-    order. Closing the iterator stops the thread (``name``) and closes ``items`` if it is a generator, so
-    read-aheads chain into a pipeline: each stage in its own thread, the caller working on the last.
+    order. Closing the iterator stops the thread (``name``).
     """
     ready: queue.Queue[_Ready[Prepared] | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
@@ -79,8 +73,6 @@ def read_ahead(
             put(error)
         else:
             put(None)
-        finally:
-            _close(items)
 
     worker = threading.Thread(target=work, name=name, daemon=True)
     worker.start()

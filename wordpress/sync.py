@@ -168,18 +168,18 @@ def _sync_form(
     owner: str,
     between_pages: BetweenPages | None,
 ) -> None:
-    """Pull the form's new pages (all of them when ``full``) and store each; then re-scan it.
-
-    Three stages run side by side, a page apart: a thread fetches (the next request leaves as soon as a
-    page is read, so the site's time is the run's pace), another maps, and this one stores.
-    """
+    """Pull the form's new pages (all of them when ``full``) and store each, the next one fetched and
+    mapped meanwhile in a thread; then re-scan it."""
     start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
     context = FormContext(
         source, SourceForm.objects.select_related("brand", "default_service").get(pk=form.pk)
     )
     cursor = context.form.cursor
-    fetched = read_ahead(connector.fetch_new(form.form_id, start), lambda page: page, name="wordpress-fetch")
-    pages = read_ahead(fetched, lambda page: (page, map_page(page, context, cursor)), name="wordpress-map")
+    pages = read_ahead(
+        connector.fetch_new(form.form_id, start),
+        lambda page: (page, map_page(page, context, cursor)),
+        name="wordpress-fetch",
+    )
     renewed = time.monotonic()
     statistics = GrowthStatistics(source, form)
     lookups = intake.NewLeadLookups(max_age=RULES_MAX_AGE)

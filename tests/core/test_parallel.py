@@ -60,27 +60,6 @@ def test_read_ahead_runs_in_the_callers_language_and_stops_when_closed():
     assert "read-ahead" not in {thread.name for thread in threading.enumerate()}
 
 
-def test_chained_read_aheads_run_each_stage_in_its_own_thread_and_all_stop_when_closed():
-    fetched = read_ahead(range(1000), lambda number: (number, threading.current_thread().name), name="fetch")
-    mapped = read_ahead(fetched, lambda item: (*item, threading.current_thread().name), name="map")
-    assert next(mapped) == (0, "fetch", "map")
-    assert next(mapped) == (1, "fetch", "map")
-    assert {"fetch", "map"} <= {thread.name for thread in threading.enumerate()}
-    mapped.close()
-    assert not {"fetch", "map"} & {thread.name for thread in threading.enumerate()}
-
-
-def test_chained_read_aheads_raise_a_first_stage_error_to_the_caller():
-    def items():
-        yield 1
-        raise RuntimeError("site down")
-
-    mapped = read_ahead(read_ahead(items(), lambda number: number), lambda number: number * 2)
-    assert next(mapped) == 2
-    with pytest.raises(RuntimeError, match="site down"):
-        next(mapped)
-
-
 def _start_worker(pause=0.1):
     def work(task):
         time.sleep(pause)
