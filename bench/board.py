@@ -227,7 +227,7 @@ def run(args):
         f"(server time: the Wagtail admin frame, the board's filters and every column's cards), signed in "
         f"with `force_login` and the second factor{_rounds_text(rounds)}. Targets: the board p95 ≤ {TARGET_BOARD_MS} ms with ≤ "
         f"{TARGET_BOARD_QUERIES} queries, flat from 10k to 1M leads; a drop p95 ≤ {TARGET_DROP_MS} ms. "
-        "The board is each person's default one (`/admin/leads/board/`: what they may see, no filter): "
+        "The board is each person's default one (the Board button of the listing: what they may see, no filter): "
         "a column per open status with its count (up to 500) and its 20 newest cards. A drop is "
         "`POST /admin/leads/board/move/<id>/` answered with the moved card, a different lead each time "
         "(the employee with the most open leads moves their assigned leads to Contacted; the manager of "

@@ -11,6 +11,7 @@ from conversations.models import Message, WebhookDelivery
 from crm.models import Lead, LeadEvent
 from tests.conversations_support import *  # noqa: F403
 from tests.conversations_support import LEAD_PHONE, inbound, post_webhook, text_message
+from tests.two_factor_support import sign_in_fully
 
 pytestmark = pytest.mark.usefixtures("whatsapp_env")
 
@@ -63,7 +64,7 @@ def test_a_document_is_kept_and_downloaded_by_who_may_see_the_lead(
         (other_manager, 404),
         (marketer, 404),
     ):
-        client.force_login(person)
+        sign_in_fully(client, person)
         response = client.get(url)
         assert response.status_code == expected, person
         if expected == 200:
@@ -157,7 +158,7 @@ ROLES = {
 def test_only_who_may_act_on_the_lead_reads_or_writes_its_conversation(
     role, allowed, request, conversation, whatsapp_env, client, committing
 ):
-    client.force_login(request.getfixturevalue(role))
+    sign_in_fully(client, request.getfixturevalue(role))
     lead = conversation["lead"]
     page = client.get(reverse("crm_leads:inspect", args=[lead.pk]))
     messages = client.get(reverse("conversations:messages", args=[lead.pk]))
@@ -183,7 +184,7 @@ def test_only_who_may_act_on_the_lead_reads_or_writes_its_conversation(
 
 
 def test_get_on_post_urls_and_post_on_get_urls_are_refused(conversation, employee, client):
-    client.force_login(employee)
+    sign_in_fully(client, employee)
     lead = conversation["lead"]
     assert client.get(reverse("conversations:send", args=[lead.pk])).status_code == 405
     assert client.get(reverse("conversations:retry", args=[conversation["failed"].pk])).status_code == 405

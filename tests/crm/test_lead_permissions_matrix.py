@@ -20,6 +20,7 @@ from crm.intake import LeadData, create_lead
 from crm.models import DefaultView, Lead, LeadEvent, PipelineStatus, SavedView, Source
 from crm.saved_views import save_view
 from crm.services import assign
+from tests.two_factor_support import sign_in_fully
 
 ROLES = ["admin", "manager", "other_manager", "employee", "other_employee", "marketer"]
 SEES = {"admin", "manager", "employee"}
@@ -393,7 +394,7 @@ def saved(people, brands):
 
 def client_as(role, people, client):
     if role != "anonymous":
-        client.force_login(people[role])
+        sign_in_fully(client, people[role])
     return client
 
 

@@ -90,6 +90,7 @@ def test_enforced_role_without_a_device_must_enrol_first(request, client, lead, 
     assert client.get(VERIFY)["Location"].startswith(ENROL)
 
 
+@pytest.mark.django_db
 @pytest.mark.parametrize("role", ["employee", "marketer"])
 def test_optional_roles_use_the_admin_without_a_second_factor(request, client, role):
     user = request.getfixturevalue(role)
