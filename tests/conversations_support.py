@@ -7,11 +7,14 @@ Import them into a test module with ``from tests.conversations_support import *`
 import itertools
 import json
 import time
+from contextlib import contextmanager
 
 import pytest
 from django.urls import reverse
+from rq import SimpleWorker
 
 from conversations.models import WhatsAppNumber, WhatsAppTemplate
+from core.jobs import get_queue, is_embedded
 from core.whatsapp import sign
 from crm import services
 from crm.intake import LeadData, create_lead
@@ -73,8 +76,21 @@ def whatsapp_env(alerts_env, brands, settings, tmp_path):
 
 @pytest.fixture
 def committing(django_capture_on_commit_callbacks):
-    """Run what waits for the commit (jobs) at the end of the block, as a real request's commit would."""
-    return lambda: django_capture_on_commit_callbacks(execute=True)
+    """Run what waits for the commit at the end of the block, as a real request's commit would; with Redis,
+    then the jobs it queued, and the jobs those queue after their own commits (embedded, they already ran)."""
+
+    @contextmanager
+    def block():
+        with django_capture_on_commit_callbacks(execute=True):
+            yield
+        if is_embedded():
+            return
+        queues = [get_queue(name) for name in ("high", "default", "low")]
+        while any(queue.count for queue in queues):
+            with django_capture_on_commit_callbacks(execute=True):
+                SimpleWorker(queues, connection=queues[0].connection).work(burst=True)
+
+    return block
 
 
 @pytest.fixture

@@ -3,12 +3,17 @@ the lead's reply comes through the signed webhook and shows on the page left ope
 every 5 seconds), then free text goes out in the open window. On a desktop and on a 390 px phone."""
 
 import json
+import threading
+import time
 
 import pytest
 import requests
 from playwright.sync_api import expect
+from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
 
 from conversations.models import Message
+from core.jobs import get_queue, is_embedded
 from core.whatsapp import sign
 from crm import services
 from crm.intake import LeadData, create_lead
@@ -45,9 +50,45 @@ def shoot_whole(page, name, viewport):
     page.set_viewport_size(viewport)
 
 
+def wait_until_sent(count, seconds=15):
+    deadline = time.monotonic() + seconds
+    while Message.objects.filter(direction="out", status="sent").count() < count:
+        assert time.monotonic() < deadline, "the worker did not send the message"
+        time.sleep(0.1)
+
+
+class _ThreadWorker(SimpleWorker):
+    death_penalty_class = TimerDeathPenalty
+
+    def _install_signal_handlers(self):
+        """Signals belong to the main thread."""
+
+
+@pytest.fixture
+def worker():
+    """With Redis, a worker beside the live server, as ``make worker`` runs beside gunicorn (embedded,
+    jobs run as they are queued)."""
+    if is_embedded():
+        yield
+        return
+    stop = threading.Event()
+    queues = [get_queue(name) for name in ("high", "default", "low")]
+
+    def work():
+        while not stop.is_set():
+            _ThreadWorker(queues, connection=queues[0].connection).work(burst=True, logging_level="WARNING")
+            stop.wait(0.2)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(10)
+
+
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_rep_sends_a_template_and_sees_the_reply_arrive(
-    viewport, whatsapp_env, lead, employee, sign_in, live_server
+    viewport, whatsapp_env, lead, employee, sign_in, live_server, worker
 ):
     page = sign_in(employee.username, PASSWORD)
     page.set_viewport_size(viewport)
@@ -57,6 +98,10 @@ def test_a_rep_sends_a_template_and_sees_the_reply_arrive(
     expect(panel.locator('[data-conversation-window="closed"]')).to_be_visible()
     panel.locator("select[name=template]").select_option(label="Primer contacto")
     panel.get_by_role("button", name="Send template").click()
+    if not is_embedded():
+        # The worker sends it after the request: the page shows it queued until it is read again.
+        wait_until_sent(1)
+        page.reload()
 
     sent = page.locator("#crm-conversation .crm-message--out")
     expect(sent).to_have_count(1)
@@ -91,5 +136,6 @@ def test_a_rep_sends_a_template_and_sees_the_reply_arrive(
     page.fill("#crm-conversation-text", "Perfecto, te llamo a las 15.")
     page.get_by_role("button", name="Send on WhatsApp").click()
     expect(page.locator("#crm-conversation .crm-message--out")).to_have_count(2)
+    wait_until_sent(2)
     assert whatsapp_env["whatsapp"].sent_messages[-1]["text"]["body"] == "Perfecto, te llamo a las 15."
     shoot_whole(page, f"conversation-open-window-{name}", viewport)
