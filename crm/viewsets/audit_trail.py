@@ -106,6 +106,14 @@ class AuditEntryIndexView(LocalTimeExportMixin, generic.IndexView):
             for field in self.list_export
         )
 
+    def get_base_queryset(self):
+        queryset = super().get_base_queryset()
+        if self.is_export:
+            # The entries up to the export's own (recorded just before writing), so its row count is the file's.
+            newest = AuditEntry.objects.order_by("-pk").values_list("pk", flat=True).first()
+            queryset = queryset.filter(pk__lte=newest or 0)
+        return queryset
+
     def filter_queryset(self, queryset):
         # A filter that does not read (a date that is none) shows nothing rather than everything.
         if self.filters and self.filters.is_bound and not self.filters.is_valid():
@@ -139,6 +147,7 @@ class AuditTrailViewSet(ModelViewSet):
     icon = "history"
     menu_label = _("Audit trail")
     menu_order = 630
+    export_filename = "audit-trail"
     add_to_settings_menu = True
     copy_view_enabled = False
     inspect_view_enabled = True
