@@ -3,17 +3,26 @@
 Rows are only ever added (``crm.audit.record``). The model refuses updates and deletes, the admin grants
 nobody a change or delete permission (there are none: ``default_permissions`` is view only), and the
 migration adds a database trigger that refuses them too (on PostgreSQL updates and deletes, on SQLite
-updates: Django's test flush empties SQLite tables with ``DELETE``).
+updates: Django's test flush empties SQLite tables with ``DELETE``). An "update" that writes a row back
+unchanged passes the triggers: that is how Django restores a test database from its serialized copy.
 No foreign keys: the people and objects a row names may be deleted, the row stays as it was written.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+
+def now_to_the_millisecond() -> datetime:
+    """Now, to the millisecond: what Django's serializers keep, so a test database restored from its
+    serialized copy rewrites each entry as it was (an unchanged row is no change to the triggers)."""
+    now = timezone.now()
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class AppendOnlyError(Exception):
@@ -31,7 +40,7 @@ class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
 class AuditEntry(models.Model):
     """One audited action, as it was when it happened."""
 
-    at = models.DateTimeField(_("time"), default=timezone.now, editable=False)
+    at = models.DateTimeField(_("time"), default=now_to_the_millisecond, editable=False)
     action = models.CharField(_("action"), max_length=64, editable=False)
     actor_id = models.BigIntegerField(_("actor id"), null=True, blank=True, editable=False)
     actor_name = models.CharField(_("actor"), max_length=150, blank=True, editable=False)
