@@ -190,6 +190,8 @@ def summary(entry: AuditEntry) -> str:
     """The detail in one line for the listing and the export: ``key: value; ...``."""
     parts = []
     for key, value in (entry.detail or {}).items():
+        if value in ("", [], {}, None):
+            continue
         if isinstance(value, dict):
             value = ", ".join(f"{inner}={item}" for inner, item in value.items())
         elif isinstance(value, list):

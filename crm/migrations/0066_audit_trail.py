@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'verbose_name': 'audit entry',
-                'verbose_name_plural': 'audit trail',
+                'verbose_name_plural': 'audit entries',
                 'ordering': ['-at', '-pk'],
                 'default_permissions': ('view',),
                 'indexes': [models.Index(fields=['-at', '-id'], name='crm_audit_at'), models.Index(fields=['action', '-at'], name='crm_audit_action_at'), models.Index(fields=['actor_id', '-at'], name='crm_audit_actor_at')],

@@ -55,7 +55,7 @@ class AuditEntry(models.Model):
         ordering = ["-at", "-pk"]
         default_permissions = ("view",)
         verbose_name = _("audit entry")
-        verbose_name_plural = _("audit trail")
+        verbose_name_plural = _("audit entries")
         indexes = [
             models.Index(fields=["-at", "-id"], name="crm_audit_at"),
             models.Index(fields=["action", "-at"], name="crm_audit_action_at"),
@@ -63,7 +63,7 @@ class AuditEntry(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.action} {self.actor_name or '-'} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.action} · {self.actor_name or '-'} · {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

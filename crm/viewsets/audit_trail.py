@@ -13,7 +13,7 @@ from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.filters import DateRangePickerWidget, WagtailFilterSet
-from wagtail.admin.ui.tables import Column
+from wagtail.admin.ui.tables import Column, TitleColumn
 from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet
 
@@ -106,6 +106,18 @@ class AuditEntryIndexView(LocalTimeExportMixin, generic.IndexView):
             for field in self.list_export
         )
 
+    @cached_property
+    def columns(self):
+        first, *others = super().columns
+        title = TitleColumn(
+            first.name,
+            label=first.label,
+            accessor=local_time,
+            sort_key=first.sort_key,
+            get_url=self.get_inspect_url,
+        )
+        return [title, *others]
+
     def get_base_queryset(self):
         queryset = super().get_base_queryset()
         if self.is_export:
@@ -122,6 +134,9 @@ class AuditEntryIndexView(LocalTimeExportMixin, generic.IndexView):
 
 
 class AuditEntryInspectView(generic.InspectView):
+    def get_page_subtitle(self):
+        return f"{action_label(self.object)} · {local_time(self.object)}"
+
     def get_fields(self):
         return ["at", "action", "actor_name", "actor_role", "actor_id", "ip_address", "target", "detail"]
 
