@@ -5,17 +5,23 @@ spreadsheet programs; a leading quote makes it plain text. Every CSV the project
 here: its own CSVs are written with ``csv_writer``, and ``protect_wagtail_exports`` (run once at start-up)
 makes the CSV export of every Wagtail listing (site history, form submissions, page reports, the lead
 export) neutralise its cells and headings too. Wagtail's XLSX export already stores formula-like text
-as text.
+as text. Every such export is announced by ``spreadsheet_exported`` before it is written (the CRM's
+audit trail hears it).
 """
 
 import csv
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
+from django.dispatch import Signal
 from django.utils.encoding import force_str
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+spreadsheet_exported = Signal()
+"""A Wagtail listing is about to be exported: ``sender`` the view class, ``view`` (its ``request``),
+``rows`` (the queryset or list exported) and ``export_format`` ("csv" or "xlsx")."""
 
 
 T = TypeVar("T")
@@ -57,7 +63,8 @@ def _write_csv_row(self: SpreadsheetExportMixin, writer: Any, row_dict: dict[str
 
 
 def protect_wagtail_exports() -> None:
-    """Make ``SpreadsheetExportMixin`` (every Wagtail listing export) write formula-safe CSV cells and headings.
+    """Make ``SpreadsheetExportMixin`` (every Wagtail listing export) write formula-safe CSV cells and headings,
+    and announce each export (``spreadsheet_exported``).
 
     Wagtail's own views (site history, form submissions, reports) are served from Wagtail's URLs, so the
     shared base class is the one place every one of them writes through.
@@ -65,10 +72,19 @@ def protect_wagtail_exports() -> None:
     if getattr(SpreadsheetExportMixin, "_formula_safe", False):
         return
     wagtail_get_heading = SpreadsheetExportMixin.get_heading
+    wagtail_as_spreadsheet = SpreadsheetExportMixin.as_spreadsheet
 
     def get_heading(self: SpreadsheetExportMixin, queryset: Any, field: str) -> str:
         return neutralise_formula(force_str(wagtail_get_heading(self, queryset, field)))
 
+    def as_spreadsheet(self: SpreadsheetExportMixin, queryset: Any, spreadsheet_format: str) -> Any:
+        if spreadsheet_format in self.FORMATS:
+            spreadsheet_exported.send(
+                sender=type(self), view=self, rows=queryset, export_format=spreadsheet_format
+            )
+        return wagtail_as_spreadsheet(self, queryset, spreadsheet_format)
+
     SpreadsheetExportMixin.write_csv_row = _write_csv_row
+    SpreadsheetExportMixin.as_spreadsheet = as_spreadsheet
     SpreadsheetExportMixin.get_heading = get_heading
     SpreadsheetExportMixin._formula_safe = True

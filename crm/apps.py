@@ -11,12 +11,13 @@ class CrmConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from . import account, roles, two_factor  # noqa: F401 (importing account registers its settings panel)
+        from . import account, audit_signals, roles, two_factor  # noqa: F401 (account registers its settings panel)
         from .admin_display import register_display_classes
         from .models import User
 
         roles.connect_signals(User)
         two_factor.connect_signals()
+        audit_signals.connect_signals()
         _register_permission_policies()
         register_display_classes()
         post_migrate.connect(_apply_role_permissions, dispatch_uid="crm_apply_role_permissions")
@@ -27,10 +28,20 @@ def _register_permission_policies():
     from wagtail.permissions import register_permission_policy
 
     from .brand_scope import BrandScopedPermissionPolicy
-    from .models import AssignmentRule, Campaign, ClassificationRule, ContactTemplate, Invitation, Service
+    from .models import (
+        AssignmentRule,
+        AuditEntry,
+        Campaign,
+        ClassificationRule,
+        ContactTemplate,
+        Invitation,
+        Service,
+    )
     from .people import InvitationPermissionPolicy, LimitedActionsPolicy
 
     register_permission_policy(Invitation, InvitationPermissionPolicy(Invitation))
+    # The audit trail is read, never written from the admin (admins are superusers: only "view" is allowed).
+    register_permission_policy(AuditEntry, LimitedActionsPolicy(AuditEntry, {"view"}))
     register_permission_policy(AccessAttempt, LimitedActionsPolicy(AccessAttempt, {"view", "delete"}))
     for model in (ClassificationRule, AssignmentRule, ContactTemplate):
         register_permission_policy(model, BrandScopedPermissionPolicy(model))

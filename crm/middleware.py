@@ -1,4 +1,4 @@
-"""Sign-in middleware: the second step before any page, and the end of idle sessions."""
+"""Sign-in middleware: the second step before any page, the end of idle sessions, the audit trail's actor."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from django.utils.functional import LazyObject
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.middleware import OTPMiddleware
 
-from . import two_factor
+from . import audit, two_factor
 
 OPEN_URL_NAMES = frozenset(
     {
@@ -97,3 +97,15 @@ class SessionIdleTimeoutMiddleware:
         if SESSION_KEY in request.session and two_factor.session_idle_expired(request):
             logout(request)
         return self.get_response(request)
+
+
+class AuditContextMiddleware:
+    """Attribute audit entries recorded while a request is served (model signals included) to its user and
+    address (``crm.audit.request_context``). After authentication."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit.request_context(request):
+            return self.get_response(request)

@@ -23,6 +23,7 @@ from wagtail.permission_policies import ModelPermissionPolicy
 
 from core.jobs import enqueue
 
+from . import audit
 from .models import Brand, Invitation, Role, User
 from .roles import grantable_roles
 
@@ -112,6 +113,7 @@ def change_role(actor: User, users: Iterable[User], role: str) -> int:
 @transaction.atomic
 def invite(actor: User, email: str, role: str, brands: Iterable[Brand] = ()) -> Invitation:
     """Create an invitation and queue its email. Returns the invitation."""
+    brands = list(brands)
     check_role_grant(actor, role, brands)
     email = get_user_model().objects.normalize_email(email).lower()
     if get_user_model().objects.filter(email__iexact=email).exists():
@@ -124,6 +126,16 @@ def invite(actor: User, email: str, role: str, brands: Iterable[Brand] = ()) -> 
     )
     invitation.brands.set(brands)
     log(instance=invitation, action="wagtail.create", user=actor)
+    audit.record(
+        audit.PEOPLE_INVITED,
+        actor,
+        target=email,
+        detail={
+            "invitation_id": invitation.pk,
+            "role": role,
+            "brands": sorted(brand.code for brand in brands),
+        },
+    )
     enqueue("crm.jobs.send_invitation_email", invitation.pk, queue="high")
     return invitation
 
@@ -233,6 +245,12 @@ def clear_sign_in_lock(actor: User, attempt: AccessAttempt) -> int:
             "ip_address": attempt.ip_address,
             "failures": attempt.failures_since_start,
         },
+    )
+    audit.record(
+        audit.SIGN_IN_LOCK_CLEARED,
+        actor,
+        target=str(attempt.username or "")[:150],
+        detail={"ip_address": attempt.ip_address, "failures": attempt.failures_since_start},
     )
     removed, _by_model = AccessAttempt.objects.filter(
         username=attempt.username, ip_address=attempt.ip_address

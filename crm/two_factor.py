@@ -35,6 +35,7 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice, default_key
 from wagtail.log_actions import log
 
+from . import audit
 from .models import Role, User
 
 RECOVERY_CODE_COUNT = 10
@@ -207,6 +208,7 @@ def enrol(user: User, secret: str, code: str) -> tuple[TOTPDevice, list[str]] | 
         )
         codes = new_recovery_codes(user)
         log(instance=user, action="crm.two_factor.enrolled", user=user)
+        audit.record(audit.TWO_FACTOR_ENROLLED, user, target=audit.person_target(user))
     return device, codes
 
 
@@ -227,6 +229,7 @@ def disable(user: User) -> None:
     with transaction.atomic():
         _remove_devices(user)
         log(instance=user, action="crm.two_factor.disabled", user=user)
+        audit.record(audit.TWO_FACTOR_DISABLED, user, target=audit.person_target(user))
 
 
 def can_reset(actor: Any) -> bool:
@@ -241,6 +244,9 @@ def reset(actor: User, person: User) -> None:
     with transaction.atomic():
         _remove_devices(person)
         log(instance=person, action="crm.two_factor.reset", user=actor)
+        audit.record(
+            audit.TWO_FACTOR_RESET, actor, target=audit.person_target(person), detail={"user_id": person.pk}
+        )
 
 
 def _remove_devices(user: User) -> None:

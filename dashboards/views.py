@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic import WagtailAdminTemplateMixin
 
+from crm import audit
 from crm.models import Stage
 from crm.viewsets.leads import lead_viewset
 
@@ -115,6 +116,9 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
         if export:
             for table in sections:
                 if isinstance(table, DataTable) and table.key == export:
+                    audit.record_export(
+                        request, f"dashboard {self.page_key}: {table.key}", len(table.rows), "csv"
+                    )
                     return csv_response(table, f"{self.page_key}")
         return self.render_to_response(self.get_context_data(sections=sections))
 

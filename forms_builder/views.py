@@ -6,6 +6,8 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
 
+from crm import audit
+
 from . import reports
 from .models import LeadFormPage
 
@@ -45,7 +47,9 @@ def report_detail(request: HttpRequest, page_id: int) -> HttpResponse:
     start, end = range_form.range()
     report = reports.build_report(page, start, end)
     if request.GET.get("export") == "csv":
-        response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
+        text = reports.report_csv(report)
+        audit.record_export(request, f"form report {page.pk}", text.count("\n"), "csv")
+        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="form-{page.pk}-{start}-{end}.csv"'
         return response
     return TemplateResponse(

@@ -11,14 +11,14 @@ from io import BytesIO
 from zipfile import BadZipFile
 
 import pytest
-from django.urls import resolve
+from django.urls import resolve, reverse
 from openpyxl import load_workbook
 from wagtail.admin.views.mixins import SpreadsheetExportMixin
 from wagtail.log_actions import log
 
 from alerts.models import AlertRule, Trigger
+from crm import audit, saved_views
 from crm import people as people_service
-from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
@@ -49,6 +49,7 @@ SECRETS = {
     "global_rules": ["Regla alerta global reservada", "Regla clasifica global reservada"],
     "intrapal_view": ["Vista del equipo ajeno"],
     "manager_private_view": ["Vista privada del gerente"],
+    "audit_entry": ["Registro de auditoria reservado"],
 }
 
 SEES = {
@@ -153,6 +154,7 @@ def seeded(people, brands):
         brands=[intrapal],
     )
     saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
+    audit.record(audit.PERSONAL_DATA_EXPORT, other_manager, target=SECRETS["audit_entry"][0])
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 
@@ -224,3 +226,4 @@ def test_every_admin_url_shows_only_what_the_role_may_see(role, people, seeded, 
 
     assert (errors, sorted(set(leaks))) == ([], [])
     assert "/admin/reports/site-history/?export=csv" in requested
+    assert reverse("crm_audit_trail:index") + "?export=csv" in requested

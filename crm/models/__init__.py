@@ -1,6 +1,7 @@
 from crm import lookups  # noqa: F401 - registers ``field__any``
 
 from .audit import LeadLogEntry, ScopedModelLogEntry
+from .audit_trail import AppendOnlyError, AuditEntry
 from .contact import ContactTemplate
 from .followups import FollowUp
 from .leads import (
@@ -24,7 +25,9 @@ from .views import DefaultView, SavedView
 
 __all__ = [
     "CLOSED_STAGES",
+    "AppendOnlyError",
     "AssignmentRule",
+    "AuditEntry",
     "Brand",
     "Campaign",
     "ClassificationRule",

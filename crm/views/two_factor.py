@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from crm import two_factor
+from crm import audit, two_factor
 from crm.models import User
 
 CODE_ATTRS = {
@@ -93,6 +93,10 @@ def verify(request: HttpRequest) -> HttpResponse:
             authenticator = two_factor.authenticator(user)
             two_factor.mark_verified(request, authenticator or device)  # new recovery codes keep the session
             two_factor.complete_sign_in(request, user)
+            method = "authenticator" if device == authenticator else "recovery_code"
+            audit.record(
+                audit.SECOND_FACTOR_PASSED, user, target=audit.person_target(user), detail={"method": method}
+            )
             response = redirect(destination)
             if form.cleaned_data["remember"] and authenticator is not None:
                 two_factor.remember_browser(response, user, authenticator)

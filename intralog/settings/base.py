@@ -86,6 +86,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "crm.middleware.AuditContextMiddleware",
     "crm.middleware.SessionIdleTimeoutMiddleware",
     "crm.middleware.VerifiedUserMiddleware",  # django-otp's OTPMiddleware
     "django.contrib.messages.middleware.MessageMiddleware",
