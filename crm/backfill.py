@@ -175,7 +175,7 @@ def update_past_leads(items: Sequence[tuple[Lead, PastLead, str]]) -> None:
         if why:
             item.events.append(PastEvent(LeadEvent.Kind.EDITED, now, note=why, data={"imported": True}))
         changed.append(lead)
-    attnames = [Lead._meta.get_field(name).attname for name in names]
+    attnames = [field.attname for field in Lead._meta.concrete_fields if field.name in names]
     Lead.objects.bulk_update(
         changed, [*attnames, *FIELDS_KEPT, "raw_payload", "last_activity_at", "updated_at"], batch_size=500
     )

@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models.functions import Lower
 from django.utils.translation import gettext as _
 
 from crm.backfill import PastEvent, PastLead
@@ -232,7 +231,9 @@ class Mapper:
         values, raw = submission.values, submission.data
         fields = {str(key): value for key, value in raw.items()} if isinstance(raw, dict) else {}
         service_text = _cut("service_text", values["servicio"])
-        utm = extract_utm(fields)
+        utm: dict[str, Any] = {
+            name: _cut(name, clean_utm(value)) for name, value in extract_utm(fields).items()
+        }
         campaign_name = self.old_campaigns.get(values["campaign_id"] or 0, "")
         return LeadData(
             brand,
@@ -247,7 +248,7 @@ class Mapper:
             message=clean_value(values["mensaje"], multiline=True),
             source=self.source,
             campaign=self.campaigns.get(values["campaign_id"] or 0),
-            **{name: _cut(name, clean_utm(value)) for name, value in utm.items()},
+            **utm,
             external_source=EXTERNAL_SOURCE,
             external_form=str(values["form_id"] or ""),
             external_id=str(values["submission_id"] or f"old-{submission.id}"),
@@ -292,11 +293,15 @@ def changed_fields(lead: Lead, past: PastLead) -> list[str]:
 
 def _match_users(old_users: dict[int, OldUser]) -> dict[int, User]:
     """Old user ids matched to our people by username (ignoring case), else by an email only one has."""
-    ours = list(User.objects.annotate(u=Lower("username"), e=Lower("email")))
-    by_username = {user.u: user for user in ours}  # type: ignore[attr-defined]
-    emails = Counter(user.e for user in ours if user.e)  # type: ignore[attr-defined]
-    by_email = {user.e: user for user in ours if user.e and emails[user.e] == 1}  # type: ignore[attr-defined]
-    found = {}
+    ours = list(User.objects.only("pk", "username", "email"))
+    by_username = {user.username.lower(): user for user in ours}
+    emails = Counter(user.email.strip().lower() for user in ours if user.email)
+    by_email = {
+        user.email.strip().lower(): user
+        for user in ours
+        if user.email and emails[user.email.strip().lower()] == 1
+    }
+    found: dict[int, User] = {}
     for old_id, old in old_users.items():
         user = by_username.get(old.username.lower()) or by_email.get(old.email.strip().lower())
         if user is not None:
@@ -305,7 +310,7 @@ def _match_users(old_users: dict[int, OldUser]) -> dict[int, User]:
 
 
 def _cut(name: str, value: Any) -> str:
-    limit = Lead._meta.get_field(name).max_length or 10_000
+    limit = getattr(Lead._meta.get_field(name), "max_length", None) or 10_000
     return clean_value(value)[:limit] if value is not None else ""
 
 

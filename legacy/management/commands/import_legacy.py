@@ -75,5 +75,5 @@ class Command(BaseCommand):
             )
         for status, count in result["unknown_statuses"].items():
             self.stdout.write(f"Unknown old status {status!r} on {count} rows: imported as pending")
-        for error in result["errors"]:
-            self.stdout.write(f"Skipped old submission {error['id']}: {error['error']}")
+        for skipped in result["errors"]:
+            self.stdout.write(f"Skipped old submission {skipped['id']}: {skipped['error']}")
