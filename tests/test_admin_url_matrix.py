@@ -22,6 +22,7 @@ from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
+from legacy.models import LegacyImport
 from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
@@ -49,6 +50,7 @@ SECRETS = {
     "global_rules": ["Regla alerta global reservada", "Regla clasifica global reservada"],
     "intrapal_view": ["Vista del equipo ajeno"],
     "manager_private_view": ["Vista privada del gerente"],
+    "legacy_import": ["base-vieja-reservada.sqlite3"],
 }
 
 SEES = {
@@ -153,6 +155,7 @@ def seeded(people, brands):
         brands=[intrapal],
     )
     saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
+    LegacyImport.objects.create(source=SECRETS["legacy_import"][0], started_by=people["admin"])
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 
