@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from wagtail.log_actions import log
 
 from core.jobs import enqueue
@@ -76,7 +77,7 @@ def run(run_id: int) -> LegacyImport | None:
 
     try:
         if not source:
-            raise LegacyDatabaseError("LEGACY_DATABASE_URL is not set.")
+            raise LegacyDatabaseError(_("No old database is configured (LEGACY_DATABASE_URL)."))
         report = import_legacy(source, dry_run=record.dry_run, progress=progress)
     except Exception as error:
         record.state, record.error = LegacyImport.State.FAILED, str(error)[:2000]
