@@ -172,6 +172,7 @@ def update_past_leads(items: Sequence[tuple[Lead, PastLead, str]]) -> None:
         lead.first_contacted_at = item.first_contacted_at
         lead.management_note = item.management_note
         lead.last_activity_at = max(lead.last_activity_at, _last_time(item, lead.submitted_at))
+        lead.updated_at = now
         if why:
             item.events.append(PastEvent(LeadEvent.Kind.EDITED, now, note=why, data={"imported": True}))
         changed.append(lead)
