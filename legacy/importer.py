@@ -10,6 +10,7 @@ from io import StringIO
 
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from core.bulk import insert_rows
@@ -79,7 +80,8 @@ def _import_batch(batch: list[OldSubmission], mapper: Mapper, report: Report, *,
         last_history = max((row.id for row in submission.history), default=0)
         mark = known.get(submission.id)
         if mark is None and submission.id in adopted:
-            mark = LegacySubmission(old_id=submission.id, lead=adopted[submission.id], last_history_id=0)
+            lead = adopted[submission.id]
+            mark = LegacySubmission(old_id=submission.id, lead=lead, last_history_id=_imported_history(lead))
         if mark is None:
             past = mapper.past_lead(submission, brand)
             if past.management_note:
@@ -130,6 +132,12 @@ def _events_of_changes(
         past.events.append(mapper.note_event(submission, past.management_note))
 
 
+def _imported_history(lead: Lead) -> int:
+    """The last old history row already on a lead (its events keep the old row's id)."""
+    found = lead.events.filter(data__imported=EXTERNAL_SOURCE).values_list("data", flat=True)
+    return max((int(data.get("history_id") or 0) for data in found), default=0)
+
+
 def _unmapped_leads(batch: list[OldSubmission], mapper: Mapper) -> dict[int, Lead]:
     """Leads this import made whose mapping row is missing (e.g. deleted by hand): taken over, not doubled."""
     refs = {
@@ -137,9 +145,11 @@ def _unmapped_leads(batch: list[OldSubmission], mapper: Mapper) -> dict[int, Lea
     }
     if not refs:
         return {}
-    found = Lead.objects.filter(
-        external_source=EXTERNAL_SOURCE, external_id__in=[ref[1] for ref in refs]
-    ).select_related("assignee")
+    match = Q()
+    for form in {ref[0] for ref in refs}:
+        ids = [ref[1] for ref in refs if ref[0] == form]
+        match |= Q(external_source=EXTERNAL_SOURCE, external_form=form, external_id__in=ids)
+    found = Lead.objects.filter(match).select_related("assignee")
     return {refs[key]: lead for lead in found if (key := (lead.external_form, lead.external_id)) in refs}
 
 

@@ -242,3 +242,17 @@ def test_the_command_reports_unknown_people_and_refuses_what_is_not_the_old_data
         call_command("import_legacy", str(empty))
     with pytest.raises(CommandError, match="FORM_ID=BRAND_CODE"):
         call_command("import_legacy", str(old_app.path), "--form-brand", "x")
+
+
+@pytest.mark.django_db
+def test_a_lost_mapping_takes_the_imported_leads_over_instead_of_doubling_them(old_app, people):
+    import_legacy(str(old_app.path))
+    leads = set(Lead.objects.values_list("pk", flat=True))
+    LegacySubmission.objects.all().delete()
+
+    report = import_legacy(str(old_app.path))
+
+    assert report.created == 0
+    assert set(Lead.objects.values_list("pk", flat=True)) == leads
+    assert set(LegacySubmission.objects.values_list("lead_id", flat=True)) == leads
+    assert lead_of(1).events.filter(kind="status_changed").count() == 3
