@@ -98,6 +98,15 @@ def build_old_database(path, submissions, users):
     return old
 
 
+def _backend_cpu(connection):
+    """CPU seconds the PostgreSQL backend serving ``connection`` has used (it runs on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _peak_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -132,9 +141,10 @@ def child(submissions):
         built = time.perf_counter() - started
         history = old.connection.execute("SELECT COUNT(*) FROM formsapp_leadhistory").fetchone()[0]
 
-        cpu, started = time.process_time(), time.perf_counter()
+        cpu, started, server = time.process_time(), time.perf_counter(), _backend_cpu(connection)
         first = import_legacy(str(path), rebuild_dashboards=False)
         first_seconds, first_cpu = time.perf_counter() - started, time.process_time() - cpu
+        server_cpu = _backend_cpu(connection) - server
         started = time.perf_counter()
         call_command("rebuild_dashboards", verbosity=0)
         rebuild_seconds = time.perf_counter() - started
@@ -190,7 +200,9 @@ def child(submissions):
 {submissions:,} submissions and {history:,} history rows (built in {built:.1f} s; {users} old users, 2 unknown
 here), imported into PostgreSQL. Target: the first import under 5 minutes. Measured: **{total:.1f} s** including
 the dashboards' rebuild ({leads:,} leads, {events:,} lead events, peak memory {_peak_mb():.0f} MB).
-Unknown users listed: {len(first.unknown_users)}.
+Unknown users listed: {len(first.unknown_users)}. Load average at the end: {os.getloadavg()[0]:.1f} on this
+{os.cpu_count()}-core host shared with other work (the run at `nice 19`): the CPU seconds below say what an idle
+host needs.
 
 | case | seconds | note |
 |---|---|---|
