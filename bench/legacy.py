@@ -178,7 +178,7 @@ def child(submissions):
         (
             "first import",
             f"{first_seconds:.1f}",
-            f"{first.created:,} leads, {first.events:,} events, {first.notes:,} notes; CPU {first_cpu:.1f} s",
+            f"{first.created:,} leads, {first.events:,} events, {first.notes:,} notes; CPU {first_cpu:.1f} s Python, {server_cpu:.1f} s PostgreSQL",
         ),
         ("dashboards rebuild after it", f"{rebuild_seconds:.1f}", "the rollup from every event"),
         (
