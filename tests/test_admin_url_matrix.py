@@ -22,6 +22,7 @@ from crm import people as people_service
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
+from legacy.models import LegacyImport
 from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
@@ -50,6 +51,7 @@ SECRETS = {
     "intrapal_view": ["Vista del equipo ajeno"],
     "manager_private_view": ["Vista privada del gerente"],
     "audit_entry": ["Registro de auditoria reservado"],
+    "legacy_import": ["base-vieja-reservada.sqlite3"],
 }
 
 SEES = {
@@ -155,6 +157,7 @@ def seeded(people, brands):
     )
     saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
     audit.record(audit.PERSONAL_DATA_EXPORT, other_manager, target=SECRETS["audit_entry"][0])
+    LegacyImport.objects.create(source=SECRETS["legacy_import"][0], started_by=people["admin"])
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 

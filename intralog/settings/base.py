@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "wordpress",
     "alerts",
     "conversations",
+    "legacy",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -317,3 +318,9 @@ ALERTS_BACKGROUND_WAKE = env_bool("ALERTS_BACKGROUND_WAKE", True)
 
 # WordPress sync: forms of a source sync at once in up to this many processes (0: one per core).
 WORDPRESS_SYNC_PROCESSES = env_int("WORDPRESS_SYNC_PROCESSES", 0)
+
+# Import from the old Leads Manager (admin → Settings → Old Leads Manager import): its database URL, offered
+# to admins beside uploading its SQLite file; uploaded files wait here (never served) until their run ends.
+LEGACY_DATABASE_URL = os.environ.get("LEGACY_DATABASE_URL", "")
+LEGACY_IMPORT_ROOT = Path(os.environ.get("LEGACY_IMPORT_ROOT", BASE_DIR / "private" / "legacy"))
+LEGACY_UPLOAD_MAX_BYTES = env_int("LEGACY_UPLOAD_MAX_BYTES", 1024 * 1024 * 1024)
