@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "wordpress",
     "alerts",
     "conversations",
+    "retention",  # above the feature apps: it reaches their raw records
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
