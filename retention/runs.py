@@ -14,9 +14,10 @@ from django.utils import timezone
 from django_stubs_ext import StrOrPromise
 
 from crm.events import Actor
+from crm.models import User
 
 from .models import RetentionRun, RetentionSettings
-from .policy import ANONYMISE, TARGETS, Target
+from .policy import TARGETS, Target
 from .services import anonymise_leads
 
 WINDOW = 10_000
@@ -76,7 +77,7 @@ def run(
             return None
         log = RetentionRun.objects.create(
             trigger=trigger,
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
+            actor=actor if isinstance(actor, User) else None,
             started_at=now,
             settings=periods(settings),
         )
@@ -104,10 +105,10 @@ def _apply(target: Target, condition: models.Q, actor: Actor, window: int) -> in
     changed = 0
     for start in range(bounds["low"], bounds["high"] + 1, window):
         rows = due.filter(pk__gte=start, pk__lt=start + window)
-        if target.values == ANONYMISE:
-            ids = list(rows.values_list("pk", flat=True))
-            changed += anonymise_leads(ids, actor, f"retention:{target.key}") if ids else 0
-        else:
+        if isinstance(target.values, dict):
             with transaction.atomic():
                 changed += rows.update(**target.values)
+        else:
+            ids = list(rows.values_list("pk", flat=True))
+            changed += anonymise_leads(ids, actor, f"retention:{target.key}") if ids else 0
     return changed

@@ -5,6 +5,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django_stubs_ext import StrOrPromise
 from wagtail.admin import messages
 
 from core.jobs import enqueue
@@ -22,6 +23,10 @@ def may_manage(user: User) -> bool:
     return bool(user.is_active and user.has_perm(PERMISSION))
 
 
+def _counts(run: RetentionRun, labels: dict[str, StrOrPromise]) -> list[tuple[StrOrPromise, int]]:
+    return [(labels.get(key, key), count) for key, count in (run.counts or {}).items()]
+
+
 def retention_report(request: HttpRequest) -> HttpResponse:
     """GET: the dry-run report and the log; POST: queue a run now."""
     if not may_manage(request.user):  # type: ignore[arg-type]
@@ -35,6 +40,7 @@ def retention_report(request: HttpRequest) -> HttpResponse:
         return redirect("retention_report")
     settings = RetentionSettings.load(request_or_site=request)
     lines = runs.report(settings)
+    labels = {line.key: line.label for line in lines}
     return TemplateResponse(
         request,
         "retention/report.html",
@@ -43,7 +49,10 @@ def retention_report(request: HttpRequest) -> HttpResponse:
             "settings": settings,
             "lines": lines,
             "due_total": sum(line.due or 0 for line in lines),
-            "runs": RetentionRun.objects.select_related("actor")[:RUNS_SHOWN],
+            "runs": [
+                (run, _counts(run, labels))
+                for run in RetentionRun.objects.select_related("actor")[:RUNS_SHOWN]
+            ],
             "running": runs.running(),
         },
     )
