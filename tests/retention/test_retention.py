@@ -362,3 +362,35 @@ def test_good_periods_are_saved(client, admin_user):
     assert response.status_code == 302
     settings = RetentionSettings.load()
     assert (settings.junk_months, settings.lost_months, settings.payload_days) == (6, None, 90)
+
+
+def test_the_nightly_job_is_scheduled():
+    from core.jobs import cron_scheduler
+
+    names = {cron_job.func_name for cron_job in cron_scheduler().get_jobs()}
+    assert "retention.jobs.apply_retention" in names
+
+
+@pytest.mark.django_db
+def test_the_job_applies_the_settings_and_logs_a_scheduled_run(world):
+    from retention.jobs import apply_retention
+
+    _set(payload_days=30)
+    assert apply_retention() == 8
+    run = RetentionRun.objects.get()
+    assert run.trigger == RetentionRun.Trigger.SCHEDULE and run.actor is None
+    assert run.counts == {
+        "lead_payloads": 2,
+        "wordpress_submissions": 2,
+        "wordpress_webhooks": 1,
+        "whatsapp_webhooks": 2,
+        "form_submissions": 1,
+    }
+
+
+@pytest.mark.django_db
+def test_a_second_run_while_one_is_under_way_does_nothing(world):
+    RetentionRun.objects.create()
+    _set(junk_months=12)
+    assert runs.run() is None
+    assert Lead.objects.get(pk=world["leads"]["old_junk"].pk).contact_name == "Juana Vieja"
