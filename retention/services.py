@@ -1,8 +1,8 @@
 """Anonymising leads: their personal data blanked, the facts dashboards count kept, one event per lead.
 
 Self-contained on purpose (the personal-data erasure of issue 19 item 2 may later share it): the lead row,
-its events' and follow-ups' free texts, its Wagtail log entries' labels and notes, and the raw records it
-was read from (WordPress submission, lead-form submission) are emptied with set-based UPDATEs per batch.
+its events' and follow-ups' free texts, its Wagtail log entries' labels and notes, its conversations'
+addresses and message texts, and the raw records it was read from (WordPress submission, lead-form submission) are emptied with set-based UPDATEs per batch.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,6 +15,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
+from conversations.models import Conversation, Message
 from core.bulk import bulk_insert
 from crm.events import Actor, log_events, new_event
 from crm.models import FollowUp, Lead, LeadEvent
@@ -105,7 +106,8 @@ def _anonymise_batch(ids: Sequence[int], actor: Actor, reason: str) -> int:
 
 def _blank_related(ids: Sequence[int]) -> None:
     """The free texts kept beside the leads: event notes and edit values, follow-up notes, log entries,
-    and the raw records the leads were read from."""
+    conversation addresses and message texts (received files stay on disk), and the raw records the
+    leads were read from."""
     events = LeadEvent.objects.filter(lead_id__in=ids)
     events.exclude(note="").update(note="")
     events.filter(kind=LeadEvent.Kind.EDITED).exclude(data={}).update(data={})
@@ -115,5 +117,7 @@ def _blank_related(ids: Sequence[int]) -> None:
     entries = ModelLogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids])
     entries.update(label=Concat(Value("#"), F("object_id")))
     entries.filter(data__note__gt="").update(data={})
+    Conversation.objects.filter(lead_id__in=ids).exclude(address="").update(address="")
+    Message.objects.filter(lead_id__in=ids).update(body="", template_parameters=[], media_name="")
     Submission.objects.filter(lead_id__in=ids).exclude(payload={}).update(payload={})
     LeadFormSubmission.objects.filter(lead_id__in=ids).exclude(form_data={}).update(form_data={})

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.models import ModelLogEntry
 
+from conversations.models import Conversation, Message
 from conversations.models import WebhookDelivery as WhatsAppWebhook
 from crm.intake import LeadData, create_lead
 from crm.models import Campaign, FollowUp, Lead, LeadEvent, PipelineStatus, Service
@@ -251,6 +252,16 @@ def test_anonymise_leads_blanks_personal_data_and_writes_one_event_each(world, a
     target = leads["old_junk"]
     add_note(target, admin_user, "Llamar a Juana Vieja al 4444-5555")
     FollowUp.objects.create(lead=target, assignee=admin_user, due_at=timezone.now(), note="Juana Vieja")
+    conversation = Conversation.objects.create(lead=target, channel="whatsapp", address="+5491144445555")
+    Message.objects.create(
+        conversation=conversation,
+        lead=target,
+        channel="whatsapp",
+        direction="in",
+        status="received",
+        body="Hola, soy Juana Vieja",
+        template_parameters=["Juana"],
+    )
     events_before = LeadEvent.objects.filter(lead=target).count()
     done = anonymise_leads(
         Lead.objects.filter(pk__in=[target.pk, leads["new_open"].pk]), admin_user, "request"
@@ -267,6 +278,8 @@ def test_anonymise_leads_blanks_personal_data_and_writes_one_event_each(world, a
     assert event.data["anonymised"] == {"reason": "request"}
     assert not events.exclude(note="").exists()
     assert FollowUp.objects.get(lead=target).note == ""
+    assert Conversation.objects.get(lead=target).address == ""
+    assert Message.objects.filter(lead=target).values_list("body", "template_parameters").get() == ("", [])
     labels = ModelLogEntry.objects.filter(object_id=str(target.pk), content_type__model="lead")
     assert labels.exists() and set(labels.values_list("label", flat=True)) == {f"#{target.pk}"}
     assert Submission.objects.get(pk=world["submissions"]["old_of_junk"].pk).payload == {}
