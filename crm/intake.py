@@ -290,8 +290,11 @@ def _new_lead(data: LeadData, now: datetime, pending: PipelineStatus) -> Lead:
     related = {name: values.pop(name) for name in lead_fields.intake_relations()}
     related["created_by"] = data.created_by
     related["status"] = pending
+    submitted_at = min(cast(datetime, data.submitted_at or now), now)
+    if values["consent_version"] and values["consent_at"] is None:
+        values["consent_at"] = submitted_at
     values.update(
-        submitted_at=min(cast(datetime, data.submitted_at or now), now),
+        submitted_at=submitted_at,
         received_at=now,
         status_changed_at=now,
         last_activity_at=now,

@@ -70,6 +70,19 @@ def email_address(value: Any) -> str:
     return normalise_email(value)[0]
 
 
+NO_CONSENT = frozenset({"0", "no", "false", "off", "unchecked", "n"})
+
+
+def consent_answer(value: Any) -> str:
+    """A consent box's answer as the version agreed to: "" when unticked, else the answer as given."""
+    if isinstance(value, (list, tuple)):
+        value = " ".join(str(item) for item in value if item not in (None, "", False))
+    if value is True:
+        return "yes"
+    text = clean_value(value)
+    return "" if text.lower() in NO_CONSENT else text
+
+
 def clean_multiline(value: Any) -> str:
     return clean_value(value, multiline=True)
 
@@ -324,6 +337,18 @@ FIELDS: tuple[LeadField, ...] = (
         inspect=Section.SYSTEM,
     ),
     LeadField("opted_out_at", inspect=Section.SYSTEM),
+    # A consent box on the form: the policy version agreed to (a WordPress answer as given) and when.
+    LeadField(
+        "consent_version",
+        intake=CHANNELS,
+        normalise=consent_answer,
+        wordpress=WordPressAnswer(
+            "consent",
+            ("Consentimiento", "Acepto", "Política de privacidad", "Privacidad", "Consent", "Privacy policy"),
+        ),
+        inspect=Section.ORIGIN,
+    ),
+    LeadField("consent_at", intake=CHANNELS, inspect=Section.ORIGIN),
     # The earliest open follow-up's due time (``crm.followups`` keeps it).
     LeadField(
         "next_action_at",

@@ -13,7 +13,8 @@ from .recipients import allowed_recipients, notification_addresses
 
 HONEYPOT_FIELD = "website"
 RENDER_TOKEN_FIELD = "render_token"  # noqa: S105 (a field name)
-RESERVED_NAMES = {HONEYPOT_FIELD, RENDER_TOKEN_FIELD, "csrfmiddlewaretoken"}
+CONSENT_FIELD = "privacy_consent"
+RESERVED_NAMES = {HONEYPOT_FIELD, RENDER_TOKEN_FIELD, CONSENT_FIELD, "csrfmiddlewaretoken"}
 
 EXTRA_MAX_LENGTH = 1000
 TEXT_FIELD_TYPES = {"singleline", "multiline", "email", "hidden", "url"}
@@ -41,9 +42,21 @@ def is_text_box(widget: django.forms.Widget) -> bool:
 class LeadForm(BaseForm):
     """A lead form as the visitor sees it: the page's fields, a honeypot and a signed render token."""
 
-    def __init__(self, *args: Any, lead_fields: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        lead_fields: dict[str, str] | None = None,
+        consent_label: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lead_fields = lead_fields or {}
+        if consent_label is not None:
+            self.fields[CONSENT_FIELD] = django.forms.BooleanField(
+                label=consent_label,
+                required=True,
+                error_messages={"required": _("Tick the box to agree before sending the form.")},
+            )
         self.fields[HONEYPOT_FIELD] = django.forms.CharField(
             label=_("Leave this field empty"),
             required=False,
@@ -140,6 +153,8 @@ class LeadFormPageAdminForm(WagtailAdminFormPageForm):
                     )
                     % {"addresses": ", ".join(refused)},
                 )
+        if cleaned.get("consent_required") and not cleaned.get("consent_policy_version"):
+            self.add_error("consent_policy_version", _("Give the version of the policy visitors agree to."))
         if brand and service and service.brand_id != brand.pk:
             self.add_error("default_service", _("Choose a service of the page's brand."))
         return cleaned

@@ -89,6 +89,23 @@ class LeadFormPage(AbstractEmailForm):
         help_text=_("Only signed-in staff may open this form, e.g. to enter phone or walk-in leads."),
     )
     submit_label = models.CharField(_("submit button text"), max_length=60, blank=True)
+    consent_required = models.BooleanField(
+        _("require consent"),
+        default=False,
+        help_text=_("Visitors must tick a box agreeing to the privacy policy before the form is sent."),
+    )
+    consent_label = models.CharField(
+        _("consent box text"),
+        max_length=500,
+        blank=True,
+        help_text=_("What the visitor agrees to, e.g. a sentence naming the privacy policy."),
+    )
+    consent_policy_version = models.CharField(
+        _("privacy policy version"),
+        max_length=64,
+        blank=True,
+        help_text=_("Stored on each lead with the time of consent, e.g. 2026-03."),
+    )
 
     base_form_class = LeadFormPageAdminForm
     form_builder = LeadFormBuilder
@@ -108,6 +125,13 @@ class LeadFormPage(AbstractEmailForm):
                 FieldRowPanel([FieldPanel("source"), FieldPanel("staff_only")]),
             ],
             heading=_("Leads"),
+        ),
+        MultiFieldPanel(
+            [
+                FieldPanel("consent_required"),
+                FieldRowPanel([FieldPanel("consent_label"), FieldPanel("consent_policy_version")]),
+            ],
+            heading=_("Consent"),
         ),
         MultiFieldPanel(
             [
@@ -132,7 +156,14 @@ class LeadFormPage(AbstractEmailForm):
         return LeadFormSubmission
 
     def get_form_parameters(self) -> dict[str, Any]:
-        return {"lead_fields": {field.clean_name: field.lead_field for field in self.get_form_fields()}}
+        return {
+            "lead_fields": {field.clean_name: field.lead_field for field in self.get_form_fields()},
+            "consent_label": self.consent_text() if self.consent_required else None,
+        }
+
+    def consent_text(self) -> str:
+        """The consent box's text: the page's, or a standard sentence."""
+        return self.consent_label or str(_("I agree to the privacy policy and to being contacted."))
 
     def get_form_fields(self) -> list[LeadFormField]:
         cached = getattr(self, "_form_fields_cache", None)

@@ -16,6 +16,7 @@ from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, phone_to_e164
 
+from .forms import CONSENT_FIELD
 from .records import FormDailyStats, FormFieldErrorDaily, LeadFormSubmission, SubmissionBehaviour
 
 if TYPE_CHECKING:
@@ -73,6 +74,8 @@ def lead_data_for(
 ) -> LeadData:
     """The LeadData for one submission of ``page`` with the visitor's ``values`` (clean_name → value)."""
     fields = {form_field.clean_name: form_field for form_field in page.get_form_fields()}
+    consented = page.consent_required and values.get(CONSENT_FIELD) is True
+    values = {name: value for name, value in values.items() if name != CONSENT_FIELD}
     answers, extra = _answers(fields, values)
     phone = answers.get("phone", "")
     utm = {key: clean_utm(visit.utm.get(key, "")) for key in UTM_KEYS}
@@ -100,6 +103,8 @@ def lead_data_for(
         },
         extra=extra,
         created_by=staff_user,
+        consent_version=page.consent_policy_version if consented else "",
+        consent_at=timezone.now() if consented else None,
         **utm,
         **cast(dict[str, Any], {name: lead_fields.get(name).fit(value) for name, value in answers.items()}),
     )

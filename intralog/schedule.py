@@ -9,6 +9,7 @@ from rq import cron
 from alerts import jobs as alert_jobs
 from conversations import jobs as conversation_jobs
 from crm.jobs import purge_expired_invitations
+from retention.jobs import apply_retention
 from wordpress.jobs import periodic_tick as wordpress_periodic_tick
 
 cron.register(purge_expired_invitations, queue_name="low", cron="17 * * * *")
@@ -22,3 +23,5 @@ cron.register(
 cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DIGEST_CRON)
 # WhatsApp webhook bodies kept but not read (the queue was down when they came): read within a minute or two.
 cron.register(conversation_jobs.process_pending_webhooks, queue_name="default", interval=60)
+# Retention (Settings → Data retention): once a night, when the CRM is quiet.
+cron.register(apply_retention, queue_name="low", cron="40 3 * * *")

@@ -284,6 +284,13 @@ class Lead(models.Model):
         blank=True,
         help_text=_("When the contact asked to get no more messages (a reply of BAJA or STOP)."),
     )
+    consent_version = models.CharField(
+        _("consent (policy version)"),
+        max_length=64,
+        blank=True,
+        help_text=_("The privacy policy version the contact agreed to, as the form recorded it."),
+    )
+    consent_at = models.DateTimeField(_("consent given"), null=True, blank=True)
     submitted_at = models.DateTimeField(_("submitted"), default=timezone.now)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "alerts",
     "conversations",
     "legacy",
+    "retention",  # above the feature apps: it reaches their raw records
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
