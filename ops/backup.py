@@ -27,6 +27,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils.translation import gettext as _
 
 FORMAT = 1
 PREFIX = "intralog-"
@@ -160,7 +161,10 @@ def _dump_sqlite(conn: BaseDatabaseWrapper, target: Path) -> Fingerprints:
 def _run(command: list[str], env: dict[str, str]) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if result.returncode != 0:
-        raise BackupError(f"{command[0]} failed: {result.stderr.strip()[-2000:]}")
+        raise BackupError(
+            _("%(command)s failed: %(error)s")
+            % {"command": command[0], "error": result.stderr.strip()[-2000:]}
+        )
 
 
 def _media_roots() -> list[tuple[str, Path]]:
@@ -199,7 +203,7 @@ def prune(directory: Path, keep: int) -> list[Path]:
 def backup(directory: Path, keep: int, alias: str = "default", now: datetime | None = None) -> Path:
     """Write one archive into ``directory`` (created if missing), then keep the ``keep`` newest."""
     if keep < 1:
-        raise BackupError("keep must be at least 1")
+        raise BackupError(_("--keep must be at least 1."))
     conn = connections[alias]
     directory.mkdir(parents=True, exist_ok=True)
     moment = now or datetime.now(UTC)
@@ -213,7 +217,9 @@ def backup(directory: Path, keep: int, alias: str = "default", now: datetime | N
             dump = Path(work) / SQLITE_FILE
             fingerprints = _dump_sqlite(conn, dump)
         else:
-            raise BackupError(f"backups of {conn.vendor} databases are not supported")
+            raise BackupError(
+                _("Backups of %(vendor)s databases are not supported.") % {"vendor": conn.vendor}
+            )
         manifest = {
             "format": FORMAT,
             "created_at": moment.isoformat(),
@@ -242,10 +248,10 @@ def read_manifest(archive_path: Path) -> dict[str, Any]:
     with tarfile.open(archive_path, "r:gz") as archive:
         member = archive.extractfile(MANIFEST)
         if member is None:
-            raise BackupError("the archive has no manifest")
+            raise BackupError(_("The archive has no manifest."))
         manifest: dict[str, Any] = json.load(member)
     if manifest.get("format") != FORMAT:
-        raise BackupError(f"unknown archive format {manifest.get('format')!r}")
+        raise BackupError(_("Unknown archive format %(format)r.") % {"format": manifest.get("format")})
     return manifest
 
 
@@ -303,9 +309,12 @@ def restore(archive_path: Path, alias: str = "default", force: bool = False) -> 
     manifest = read_manifest(archive_path)
     conn = connections[alias]
     if manifest["vendor"] != conn.vendor:
-        raise BackupError(f"the archive holds a {manifest['vendor']} database; this one is {conn.vendor}")
+        raise BackupError(
+            _("The archive holds a %(archive)s database; this one is %(vendor)s.")
+            % {"archive": manifest["vendor"], "vendor": conn.vendor}
+        )
     if not force and not database_is_empty(alias):
-        raise BackupError("the database is not empty; restore into an empty one or pass --force")
+        raise BackupError(_("The database is not empty: restore into an empty one, or pass --force."))
     with _extracted(archive_path) as work:
         dump = work / manifest["database"]
         if conn.vendor == "postgresql":
@@ -318,7 +327,9 @@ def restore(archive_path: Path, alias: str = "default", force: bool = False) -> 
         table for table in set(expected) | set(restored) if expected.get(table) != restored.get(table)
     )
     if different:
-        raise BackupError(f"restored tables differ from the backup: {', '.join(different[:20])}")
+        raise BackupError(
+            _("Restored tables differ from the backup: %(tables)s") % {"tables": ", ".join(different[:20])}
+        )
     return RestoreResult(
         tables=len(restored), rows=sum(count for count, _sum in restored.values()), files=files
     )

@@ -7,11 +7,13 @@ import urllib.error
 import urllib.request
 from urllib.parse import urlsplit
 
+from django.utils.translation import gettext as _
+
 
 def probe_once(url: str, timeout: float = 5) -> int:
     """The status the URL answers (0 when nothing answers)."""
     if urlsplit(url).scheme not in {"http", "https"}:
-        raise ValueError(f"not an http(s) URL: {url}")
+        raise ValueError(_("Not an http(s) URL: %(url)s") % {"url": url})
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - scheme checked
             return int(response.status)

@@ -35,7 +35,7 @@ def test_services_restart_read_the_environment_file_and_belong_to_the_target(nam
     command = service["Service"]["ExecStart"].split()
     if command[1] == "manage.py":
         assert command[2] in get_commands()
-    assert name in unit("intralog.target")["Unit"]["Wants"].split()
+    assert f"{name}.service" in unit("intralog.target")["Unit"]["Wants"].split()
 
 
 def test_web_unit_waits_for_the_health_endpoint():
@@ -120,7 +120,7 @@ def test_probe_succeeds_only_on_200(health_server, capsys):
         call_command("probe", f"{health_server}/down", "--wait", "1")
     with pytest.raises(CommandError, match="answered nothing"):
         call_command("probe", "http://127.0.0.1:1/healthz")
-    with pytest.raises(CommandError, match="not an http"):
+    with pytest.raises(CommandError, match="Not an http"):
         call_command("probe", "file:///etc/passwd")
 
 

@@ -5,6 +5,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from ops.backup import BackupError, backup, read_manifest
 
@@ -27,5 +28,6 @@ class Command(BaseCommand):
         manifest = read_manifest(path)
         rows = sum(count for count, _sum in manifest["tables"].values())
         self.stdout.write(
-            f"{path} ({len(manifest['tables'])} tables, {rows} rows, {manifest['files']} files)"
+            _("%(path)s (%(tables)d tables, %(rows)d rows, %(files)d files)")
+            % {"path": path, "tables": len(manifest["tables"]), "rows": rows, "files": manifest["files"]}
         )

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from ops.probe import wait_for
 
@@ -20,5 +21,7 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from error
         if status != 200:
-            raise CommandError(f"{options['url']} answered {status or 'nothing'}")
-        self.stdout.write(f"{options['url']} answered 200")
+            raise CommandError(
+                _("%(url)s answered %(status)s.") % {"url": options["url"], "status": status or _("nothing")}
+            )
+        self.stdout.write(_("%(url)s answered 200.") % {"url": options["url"]})

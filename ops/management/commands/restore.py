@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import gettext as _
 
 from ops.backup import BackupError, restore
 
@@ -19,12 +20,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         archive: Path = options["archive"]
         if not archive.is_file():
-            raise CommandError(f"No such archive: {archive}")
+            raise CommandError(_("No such archive: %(path)s") % {"path": archive})
         try:
             result = restore(archive, alias=options["database"], force=options["force"])
         except BackupError as error:
             raise CommandError(str(error)) from error
         self.stdout.write(
-            f"Restored {result.tables} tables ({result.rows} rows) and {result.files} files; "
-            "every table matches the backup."
+            _(
+                "Restored %(tables)d tables (%(rows)d rows) and %(files)d files; every table matches the backup."
+            )
+            % {"tables": result.tables, "rows": result.rows, "files": result.files}
         )
