@@ -20,7 +20,7 @@ from crm.models import Lead
 from ops import backup as ops_backup
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def table_contents(cursor, tables, quote):

@@ -33,7 +33,7 @@ def _previous_release_apps():
     return executor.loader.project_state(nodes, at_end=True).apps
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_database_of_the_previous_release_upgrades_with_its_leads():
     apps = _previous_release_apps()
     Brand = apps.get_model("crm", "Brand")
