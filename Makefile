@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/intralog_bench
 
-.PHONY: run test worker serve bench lint messages check-messages install install-dev browser clean
+.PHONY: run test worker serve upgrade backup bench lint messages check-messages install install-dev browser clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,27 @@ serve: $(VENV)/.installed
 	DJANGO_SETTINGS_MODULE=intralog.settings.production $(MAKE) --no-print-directory worker & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	DJANGO_SETTINGS_MODULE=intralog.settings.production $(VENV)/bin/gunicorn intralog.wsgi --workers $(WORKERS) --bind $(HOST):$(PORT) --access-logfile -
+
+## Upgrade an installation in place: pull, install, back up, migrate, collect static files, restart the
+## systemd units when they are installed (deploy/systemd). SKIP_BACKUP=1 skips the backup; GIT_REMOTE/GIT_BRANCH
+## choose what is pulled (default: the branch's upstream).
+PROD := DJANGO_SETTINGS_MODULE=intralog.settings.production
+SYSTEMCTL ?= systemctl
+upgrade:
+	git pull --ff-only $(GIT_REMOTE) $(GIT_BRANCH)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --disable-pip-version-check -r requirements.txt
+	test ! -d $(VENV) || touch $(VENV)/.installed
+	@if [ -z "$(SKIP_BACKUP)" ]; then $(PROD) $(PY) manage.py backup; fi
+	$(PROD) $(PY) manage.py migrate --no-input
+	$(PROD) $(PY) manage.py collectstatic --no-input --verbosity 0
+	@if command -v $(SYSTEMCTL) >/dev/null 2>&1 && $(SYSTEMCTL) cat intralog.target >/dev/null 2>&1; then \
+	  echo "Restarting intralog.target"; $(SYSTEMCTL) restart intralog.target; \
+	else echo "No intralog.target installed: restart the web server, worker and scheduler yourself."; fi
+
+## A backup now (BACKUP_DIR, the newest BACKUP_KEEP kept); restore with manage.py restore ARCHIVE.
+backup: $(VENV)/.installed
+	$(PY) manage.py backup
 
 ## Benchmarks on PostgreSQL (BENCH_DATABASE_URL); results go to bench/RESULTS.md.
 bench: $(VENV)/.installed-dev

@@ -28,6 +28,8 @@ OPEN_URL_NAMES = frozenset(
         "wagtailadmin_password_reset_complete",
         "wagtailadmin_javascript_catalog",
         "wagtailadmin_sprite",
+        "ops_healthz",
+        "ops_readyz",
     }
 )
 """What a person who still owes the second step may open (static files are served before this runs)."""

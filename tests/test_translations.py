@@ -22,6 +22,7 @@ SOURCE_DIRS = [
     "alerts",
     "conversations",
     "retention",
+    "ops",
     "templates",
 ]
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "conversations",
     "legacy",
     "retention",  # above the feature apps: it reaches their raw records
+    "ops",  # health endpoints, backups, upgrades
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -259,10 +260,25 @@ INVITATION_VALID_HOURS = 72
 # is past demand: its arrival alerts nobody and it stays out of the first-contact SLA.
 LEAD_BACKFILL_HOURS = env_int("LEAD_BACKFILL_HOURS", 24)
 
+# LOG_FORMAT=json: one JSON object a line (python-json-logger), for journald or a log shipper.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").strip().lower()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "formatters": {
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(levelname)s %(name)s %(process)d %(message)s",
+            "rename_fields": {"levelname": "level", "name": "logger"},
+            "timestamp": "time",  # ISO 8601 in UTC
+        }
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            **({"formatter": "json"} if LOG_FORMAT == "json" else {}),
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
         "rq.worker": {"level": "WARNING"},
@@ -325,3 +341,26 @@ WORDPRESS_SYNC_PROCESSES = env_int("WORDPRESS_SYNC_PROCESSES", 0)
 LEGACY_DATABASE_URL = os.environ.get("LEGACY_DATABASE_URL", "")
 LEGACY_IMPORT_ROOT = Path(os.environ.get("LEGACY_IMPORT_ROOT", BASE_DIR / "private" / "legacy"))
 LEGACY_UPLOAD_MAX_BYTES = env_int("LEGACY_UPLOAD_MAX_BYTES", 1024 * 1024 * 1024)
+# Health (ops.health): /readyz fails when alerts or webhook bodies wait longer than this, or when no cron
+# scheduler beat within the staleness window; READYZ_IGNORE lists checks reported but not counted
+# (e.g. "wordpress,outbox" where a proxy routes by /readyz).
+HEALTH_BACKLOG_MINUTES = env_int("HEALTH_BACKLOG_MINUTES", 15)
+HEALTH_SCHEDULER_STALE_SECONDS = env_int("HEALTH_SCHEDULER_STALE_SECONDS", 180)
+READYZ_IGNORE = env_list("READYZ_IGNORE")
+
+# Backups (manage.py backup): where archives go and how many are kept.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", BASE_DIR / "backups"))
+BACKUP_KEEP = env_int("BACKUP_KEEP", 7)
+
+# Error reporting to Sentry, only when SENTRY_DSN is set (no personal data is sent by default).
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+        release=os.environ.get("SENTRY_RELEASE") or None,
+        traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
+        send_default_pii=False,
+    )
