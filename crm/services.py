@@ -14,6 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -559,3 +560,23 @@ def _leads_allowed(leads: Iterable[Lead], actor: User, action: str) -> list[Lead
             % {"leads": ", ".join(f"#{lead.pk}" for lead in refused[:20])}
         )
     return allowed
+
+
+@transaction.atomic
+def remove_untouched(leads: QuerySet[Lead]) -> tuple[list[int], int]:
+    """Delete the leads of ``leads`` that nobody has worked since they came in: no contact, no merge, no
+    event by a person after their creation (an import's revert). Returns the deleted keys and how many
+    were kept."""
+    worked = LeadEvent.objects.filter(
+        lead=OuterRef("pk"), actor__isnull=False, created_at__gt=OuterRef("received_at")
+    )
+    candidates = leads.select_for_update(of=("self",)).order_by("pk")
+    total = candidates.count()
+    untouched = list(
+        candidates.filter(first_contacted_at__isnull=True, merged_into__isnull=True)
+        .exclude(Exists(worked))
+        .values_list("pk", flat=True)
+    )
+    for start in range(0, len(untouched), 1000):
+        Lead.objects.filter(pk__in=untouched[start : start + 1000]).delete()
+    return untouched, total - len(untouched)
