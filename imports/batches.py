@@ -10,7 +10,6 @@ from typing import Any
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
 from crm import services as lead_services
 from crm.intake import LeadData, NewLeadLookups, create_leads
@@ -26,6 +25,10 @@ _STORED_ERRORS = 5000
 def sheet_line(number: int) -> int:
     """The spreadsheet's line of data row ``number`` (the heading is line 1)."""
     return number + 1
+
+
+def _content(cells: list[Cell]) -> str:
+    return " | ".join(str(cell) for cell in cells)[:500]
 
 
 @dataclass
@@ -86,7 +89,9 @@ class Batch:
             try:
                 row = self.reader.prepare(number, cells)
             except RowError as error:
-                outcome.errors.append({"row": sheet_line(number), "message": str(error)})
+                outcome.errors.append(
+                    {"row": sheet_line(number), "message": str(error), "content": _content(cells)}
+                )
                 continue
             prepared.append((row, row.identity(run.brand_id)))
         known = set(
@@ -96,7 +101,9 @@ class Batch:
                 external_id__in=[identity for _row, identity in prepared],
             ).values_list("external_id", flat=True)
         )
-        matches = self._matches([row for row, _identity in prepared]) if run.mode != ImportRun.Mode.CREATE else {}
+        matches = (
+            self._matches([row for row, _identity in prepared]) if run.mode != ImportRun.Mode.CREATE else {}
+        )
         for row, identity in prepared:
             if identity in known:
                 outcome.skipped += 1

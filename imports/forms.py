@@ -47,4 +47,6 @@ class MappingForm(forms.Form):
         return [self[f"column_{index}"] for index in range(len(self.headers))]
 
     def columns(self) -> list[str]:
-        return [self.cleaned_data.get(f"column_{index}") or mapping.IGNORE for index in range(len(self.headers))]
+        return [
+            self.cleaned_data.get(f"column_{index}") or mapping.IGNORE for index in range(len(self.headers))
+        ]

@@ -20,7 +20,15 @@ IGNORE = ""
 SUBMITTED_AT = "submitted_at"
 # Headings spreadsheets use that no form label says; the fields' own labels come from ``crm.lead_fields``.
 _MORE_HEADINGS = {
-    SUBMITTED_AT: ("Fecha", "Fecha de envío", "Fecha de alta", "Fecha y hora", "Date", "Submitted", "Created"),
+    SUBMITTED_AT: (
+        "Fecha",
+        "Fecha de envío",
+        "Fecha de alta",
+        "Fecha y hora",
+        "Date",
+        "Submitted",
+        "Created",
+    ),
     "contact_name": ("Nombre y Apellido", "Apellido y nombre", "Contacto", "Full name", "Contact"),
     "phone": ("Tel", "Teléfono celular", "Móvil", "Mobile", "Phone number", "Telephone"),
     "message": ("Comentarios", "Comentario", "Observaciones", "Comments", "Notes"),

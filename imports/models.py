@@ -81,4 +81,9 @@ class SavedMapping(models.Model):
     class Meta:
         verbose_name = _("saved column mapping")
         verbose_name_plural = _("saved column mappings")
-        constraints = [models.UniqueConstraint(fields=["user", "brand"], name="imports_one_mapping_per_brand")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "brand"], name="imports_one_mapping_per_brand")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.brand}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -93,7 +93,9 @@ def _delimiter(text: str) -> str:
 def _decoded_lines(file: IO[bytes], encoding: str) -> Iterator[str]:
     """Each line in UTF-8 when it is valid UTF-8 (text in a single-byte encoding almost never is), else in
     the file's own encoding, else in cp1252 or latin-1."""
-    fallbacks = tuple(dict.fromkeys(name for name in (encoding.removesuffix("-sig"), *ENCODINGS) if name != "utf-8"))
+    fallbacks = tuple(
+        dict.fromkeys(name for name in (encoding.removesuffix("-sig"), *ENCODINGS) if name != "utf-8")
+    )
     first = True
     for raw in file:
         if first:
@@ -156,7 +158,7 @@ class Table:
         if not self.headers:
             raise FileProblem(_("The first row has no column names."))
 
-    def _all_rows(self) -> Iterator[list[Cell]]:
+    def _all_rows(self) -> Generator[list[Cell], None, None]:
         """Every row that is not blank, the heading first."""
         if self.kind == "xlsx":
             yield from self._xlsx_rows()
@@ -169,9 +171,11 @@ class Table:
                     if not _blank(row):
                         yield list(row)
             except csv.Error as error:
-                raise FileProblem(_("The file is not a readable CSV file (%(error)s).") % {"error": error}) from None
+                raise FileProblem(
+                    _("The file is not a readable CSV file (%(error)s).") % {"error": error}
+                ) from None
 
-    def _xlsx_rows(self) -> Iterator[list[Cell]]:
+    def _xlsx_rows(self) -> Generator[list[Cell], None, None]:
         from openpyxl import load_workbook
 
         with self.path.open("rb") as file:
@@ -179,7 +183,9 @@ class Table:
                 workbook = load_workbook(file, read_only=True, data_only=False)
                 sheet = workbook.worksheets[0]
             except (zipfile.BadZipFile, KeyError, OSError, ValueError, IndexError):
-                raise FileProblem(_("This is not a readable XLSX file: save it again as XLSX or CSV.")) from None
+                raise FileProblem(
+                    _("This is not a readable XLSX file: save it again as XLSX or CSV.")
+                ) from None
             try:
                 for row in sheet.iter_rows(values_only=True):
                     if not _blank(list(row)):

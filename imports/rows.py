@@ -46,7 +46,9 @@ def parse_date(value: Cell) -> datetime.datetime | None:
             return None
         match = _DATE.match(text)
         if not match:
-            raise RowError(_("The date “%(value)s” is not a date (use dd/mm/yyyy or yyyy-mm-dd).") % {"value": text})
+            raise RowError(
+                _("The date “%(value)s” is not a date (use dd/mm/yyyy or yyyy-mm-dd).") % {"value": text}
+            )
         moment = _moment(match, text)
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
@@ -139,13 +141,17 @@ class RowReader:
             row.phone_e164 = phone_to_e164(phone)
             if not row.phone_e164:
                 row.tags.append(INVALID_PHONE_TAG)
-                row.notes.append(_("The phone “%(value)s” is not a valid number; kept as given.") % {"value": phone})
+                row.notes.append(
+                    _("The phone “%(value)s” is not a valid number; kept as given.") % {"value": phone}
+                )
         service_text = row.values.get("service_text", "")
         if service_text:
             row.service = self.services.match(service_text)
             if row.service is None:
                 row.tags.append(UNKNOWN_SERVICE_TAG)
-                row.notes.append(_("No service of the brand is called “%(value)s”.") % {"value": service_text})
+                row.notes.append(
+                    _("No service of the brand is called “%(value)s”.") % {"value": service_text}
+                )
         values = row.values
         row.campaign = self.campaigns.match(
             values.get("utm_source", ""), values.get("utm_medium", ""), values.get("utm_campaign", "")

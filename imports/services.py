@@ -24,7 +24,7 @@ from core.jobs import enqueue
 from crm import services as lead_services
 from crm.access import brand_ids
 from crm.brand_scope import brands_managed_by
-from crm.models import Brand, Lead, Role, Source, User
+from crm.models import Brand, Lead, Role, Source
 
 from . import mapping
 from .batches import Batch
@@ -76,7 +76,7 @@ def _size(count: int) -> str:
     return _("%(size)s MB") % {"size": number_format(count / 1024 / 1024, 1)}
 
 
-def receive_file(user: User, brand: Brand, upload: UploadedFile) -> ImportRun:
+def receive_file(user: Any, brand: Brand, upload: UploadedFile) -> ImportRun:
     """Keep an uploaded file and open a draft run for it, its columns guessed; ``ImportProblem`` when the
     file cannot be imported, ``PermissionDenied`` for a brand the person does not hold."""
     if not import_brands(user).filter(pk=brand.pk).exists():
@@ -154,11 +154,23 @@ def preview(run: ImportRun, columns: list[str], limit: int = 10) -> list[Preview
         values = []
         for target in shown:
             if target == mapping.SUBMITTED_AT:
-                values.append(timezone.localtime(row.submitted_at).strftime("%d/%m/%Y %H:%M") if row.submitted_at else "")
+                values.append(
+                    timezone.localtime(row.submitted_at).strftime("%d/%m/%Y %H:%M")
+                    if row.submitted_at
+                    else ""
+                )
             elif target == "service_text":
-                values.append(f"{row.values.get(target, '')} → {row.service}" if row.service else row.values.get(target, ""))
+                values.append(
+                    f"{row.values.get(target, '')} → {row.service}"
+                    if row.service
+                    else row.values.get(target, "")
+                )
             elif target == "phone":
-                values.append(f"{row.values.get(target, '')} → {row.phone_e164}" if row.phone_e164 else row.values.get(target, ""))
+                values.append(
+                    f"{row.values.get(target, '')} → {row.phone_e164}"
+                    if row.phone_e164
+                    else row.values.get(target, "")
+                )
             else:
                 values.append(row.values.get(target, ""))
         rows.append(PreviewRow(number, values, notes=" ".join(row.notes)))
@@ -173,7 +185,7 @@ def set_mapping(run: ImportRun, columns: list[str]) -> list[str]:
     return columns
 
 
-def start(run: ImportRun, user: User, *, mode: str, send_alerts: bool, remember: bool) -> ImportRun:
+def start(run: ImportRun, user: Any, *, mode: str, send_alerts: bool, remember: bool) -> ImportRun:
     """Queue the import of a draft run; with ``remember``, its mapping is offered for the person's next file."""
     if run.state != ImportRun.State.DRAFT:
         raise ImportProblem(_("This import has already started."))
@@ -184,7 +196,9 @@ def start(run: ImportRun, user: User, *, mode: str, send_alerts: bool, remember:
         raise ImportProblem(_("Choose at least one column to import."))
     if remember:
         SavedMapping.objects.update_or_create(
-            user=user, brand=run.brand, defaults={"columns": mapping.to_saved(run.mapping["headers"], columns)}
+            user=user,
+            brand=run.brand,
+            defaults={"columns": mapping.to_saved(run.mapping["headers"], columns)},
         )
     run.mode, run.send_alerts, run.state = mode, send_alerts, ImportRun.State.QUEUED
     run.total_rows = Table(file_path(run)).count()
@@ -290,6 +304,6 @@ def revert(run: ImportRun) -> ImportRun:
 
 def error_rows(run: ImportRun) -> Iterator[list[Any]]:
     """The errors CSV: a heading, then one line per row not imported."""
-    yield [_("Row"), _("Error")]
+    yield [_("Row"), _("Error"), _("Row content")]
     for error in run.errors:
-        yield [error.get("row", ""), error.get("message", "")]
+        yield [error.get("row", ""), error.get("message", ""), error.get("content", "")]

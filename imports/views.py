@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from core.spreadsheets import csv_writer
@@ -150,7 +151,11 @@ def revert(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            _("Removed %(removed)s leads; %(kept)s were kept because someone worked them.")
+            ngettext(
+                "Removed %(removed)s lead; %(kept)s kept because someone worked them.",
+                "Removed %(removed)s leads; %(kept)s kept because someone worked them.",
+                run.reverted_count,
+            )
             % {"removed": run.reverted_count, "kept": run.kept_count},
         )
     return redirect(reverse("imports:run", args=[run.pk]))

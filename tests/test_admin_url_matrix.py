@@ -22,6 +22,7 @@ from crm import saved_views
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
+from imports.models import ImportRun
 from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
@@ -49,6 +50,8 @@ SECRETS = {
     "global_rules": ["Regla alerta global reservada", "Regla clasifica global reservada"],
     "intrapal_view": ["Vista del equipo ajeno"],
     "manager_private_view": ["Vista privada del gerente"],
+    "intralog_import": ["planilla-propia-intralog.csv"],
+    "intrapal_import": ["planilla-ajena-intrapal.csv"],
 }
 
 SEES = {
@@ -60,6 +63,7 @@ SEES = {
         "intralog_person",
         "intralog_invitation",
         "manager_private_view",
+        "intralog_import",
     },
     "other_manager": {
         "intrapal_lead",
@@ -68,6 +72,7 @@ SEES = {
         "intrapal_invitation",
         "intrapal_rules",
         "intrapal_view",
+        "intrapal_import",
     },
     "employee": {"employee_lead", "employee_note"},
     "other_employee": {"colleague_lead"},
@@ -153,6 +158,13 @@ def seeded(people, brands):
         brands=[intrapal],
     )
     saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
+    for key, brand, owner in (
+        ("intralog_import", intralog, manager),
+        ("intrapal_import", intrapal, other_manager),
+    ):
+        ImportRun.objects.create(
+            brand=brand, created_by=owner, file_name=SECRETS[key][0], file_hash="0" * 64, state="done"
+        )
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 

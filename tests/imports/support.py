@@ -5,7 +5,15 @@ from io import BytesIO
 from django.core.files.uploadedfile import SimpleUploadedFile
 from openpyxl import Workbook
 
-HEADERS = ["Nombre y apellido", "Razón social", "Teléfono", "Email", "Me interesa el servicio", "Fecha", "utm_source"]
+HEADERS = [
+    "Nombre y apellido",
+    "Razón social",
+    "Teléfono",
+    "Email",
+    "Me interesa el servicio",
+    "Fecha",
+    "utm_source",
+]
 
 
 def csv_bytes(rows, headers=HEADERS, delimiter=",", encoding="utf-8"):
@@ -32,5 +40,5 @@ ROWS = [
     ["Ana Pérez", "Frío SA", "011 4555-1234", "ana@frio.example", "Almacenamiento", "05/03/2026", "google"],
     ["Beto Díaz", "Pallets SRL", "(0351) 15 512-3456", "BETO@Pallets.Example", "", "2026-03-06", ""],
     ["Carla Gómez", "", "+54 9 11 5555-6666", "carla@sin-arroba", "", "", ""],
-    ["Dario Ruiz", "=HYPERLINK(\"http://x.example\")", "15-4444-5555", "dario@ruiz.example", "Otro", "", ""],
+    ["Dario Ruiz", '=HYPERLINK("http://x.example")', "15-4444-5555", "dario@ruiz.example", "Otro", "", ""],
 ]

@@ -23,7 +23,7 @@ def table(tmp_path, content, name="f.csv"):
     [("utf-8", ","), ("utf-8-sig", ";"), ("cp1252", "\t"), ("latin-1", "|"), ("cp1252", ";")],
 )
 def test_encodings_and_delimiters_are_detected(tmp_path, encoding, delimiter):
-    rows = [[cell.replace("=HYPERLINK(\"http://x.example\")", "Ruiz SA") for cell in row] for row in ROWS]
+    rows = [[cell.replace('=HYPERLINK("http://x.example")', "Ruiz SA") for cell in row] for row in ROWS]
     found = table(tmp_path, csv_bytes(rows, delimiter=delimiter, encoding=encoding))
     assert found.headers == HEADERS
     read = [cells for _number, cells in found.rows()]
@@ -43,7 +43,7 @@ def test_xlsx_keeps_formulas_as_text_and_numbers_without_decimals(tmp_path):
     rows = [["Eva", "=1+1", 1145551234, "eva@e.example", "", datetime.datetime(2026, 3, 5, 10, 30), ""]]
     found = table(tmp_path, xlsx_bytes(rows), "f.xlsx")
     assert found.kind == "xlsx"
-    (_number, cells), = list(found.rows())
+    ((_number, cells),) = list(found.rows())
     assert cells[1] == "=1+1"
     assert cells[2] == "1145551234"
     assert cells[5] == datetime.datetime(2026, 3, 5, 10, 30)
@@ -84,7 +84,9 @@ def test_spanish_and_english_headings_map_to_the_declared_lead_fields():
 
 
 def test_a_saved_mapping_wins_over_the_guess():
-    assert mapping.guess(["Nombre y apellido", "Cosa"], {"cosa": "message", "nombre y apellido": "company"}) == [
+    assert mapping.guess(
+        ["Nombre y apellido", "Cosa"], {"cosa": "message", "nombre y apellido": "company"}
+    ) == [
         "company",
         "message",
     ]
