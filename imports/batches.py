@@ -32,6 +32,17 @@ def _content(cells: list[Cell]) -> str:
 
 
 @dataclass
+class PreparedRows:
+    """A batch of rows read and cleaned: data rows ``first`` to ``last``, those that can be stored (each
+    with its identity) and the errors of the others."""
+
+    first: int
+    last: int
+    rows: list[tuple[Prepared, str]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
 class _Outcome:
     drafts: list[LeadData] = field(default_factory=list)
     updated: int = 0
@@ -50,18 +61,33 @@ class Batch:
         self.external_form = str(run.brand_id)
         self.lookups = NewLeadLookups(max_age=10)
 
-    def commit(self, rows: list[tuple[int, list[Cell]]]) -> None:
-        """Import ``rows`` and advance the run past them, in one transaction."""
+    def prepare(self, rows: list[tuple[int, list[Cell]]]) -> PreparedRows:
+        """The rows as they will be stored, or their errors; reads nothing from the database (a read-ahead
+        thread prepares the next batch while this one is written)."""
+        batch = PreparedRows(first=rows[0][0], last=rows[-1][0])
+        for number, cells in rows:
+            try:
+                row = self.reader.prepare(number, cells)
+            except RowError as error:
+                batch.errors.append(
+                    {"row": sheet_line(number), "message": str(error), "content": _content(cells)}
+                )
+                continue
+            batch.rows.append((row, row.identity(self.run.brand_id)))
+        return batch
+
+    def commit(self, rows: PreparedRows) -> None:
+        """Import prepared ``rows`` and advance the run past them, in one transaction."""
         with transaction.atomic():
             run = ImportRun.objects.select_for_update().get(pk=self.run.pk)
-            if rows and rows[0][0] <= run.processed_rows:
+            if rows.first <= run.processed_rows:
                 raise RuntimeError("Another job has imported these rows.")
             outcome = self._import(rows, run)
             leads = create_leads(
                 outcome.drafts, run.created_by, lookups=self.lookups.fresh(), refs_checked=True
             )
             created = [lead for lead in leads if lead is not None]
-            run.processed_rows = rows[-1][0] if rows else run.processed_rows
+            run.processed_rows = rows.last
             run.created_count = F("created_count") + len(created)
             run.updated_count = F("updated_count") + outcome.updated
             run.skipped_count = F("skipped_count") + outcome.skipped
@@ -82,18 +108,9 @@ class Batch:
                 ]
             )
 
-    def _import(self, rows: list[tuple[int, list[Cell]]], run: ImportRun) -> _Outcome:
-        outcome = _Outcome()
-        prepared: list[tuple[Prepared, str]] = []
-        for number, cells in rows:
-            try:
-                row = self.reader.prepare(number, cells)
-            except RowError as error:
-                outcome.errors.append(
-                    {"row": sheet_line(number), "message": str(error), "content": _content(cells)}
-                )
-                continue
-            prepared.append((row, row.identity(run.brand_id)))
+    def _import(self, rows: PreparedRows, run: ImportRun) -> _Outcome:
+        outcome = _Outcome(errors=rows.errors)
+        prepared = rows.rows
         known = set(
             Lead.objects.filter(
                 external_source=self.external_source,

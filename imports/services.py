@@ -21,6 +21,7 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
 from core.jobs import enqueue
+from core.parallel import read_ahead
 from crm import services as lead_services
 from crm.access import brand_ids
 from crm.brand_scope import brands_managed_by
@@ -28,11 +29,11 @@ from crm.models import Brand, Lead, Role, Source
 
 from . import mapping
 from .batches import Batch
+from .lead_filters import EXTERNAL_SOURCE
 from .models import ImportRun, SavedMapping
 from .reading import FileProblem, Table
 from .rows import RowError, RowReader
 
-EXTERNAL_SOURCE = "spreadsheet"
 SOURCE_KEY = "spreadsheet"
 EXTENSIONS = (".csv", ".txt", ".tsv", ".xlsx")
 STORED_ERRORS = 5000
@@ -201,8 +202,7 @@ def start(run: ImportRun, user: Any, *, mode: str, send_alerts: bool, remember: 
             defaults={"columns": mapping.to_saved(run.mapping["headers"], columns)},
         )
     run.mode, run.send_alerts, run.state = mode, send_alerts, ImportRun.State.QUEUED
-    run.total_rows = Table(file_path(run)).count()
-    run.save(update_fields=["mode", "send_alerts", "state", "total_rows"])
+    run.save(update_fields=["mode", "send_alerts", "state"])
     transaction.on_commit(lambda: enqueue("imports.jobs.run_import", run.pk, job_timeout=3600))
     return run
 
@@ -267,17 +267,27 @@ def process(run_id: int, batch_size: int | None = None) -> ImportRun | None:
     return run
 
 
+def _chunks(rows: Iterator[tuple[int, list[Any]]], size: int) -> Iterator[list[tuple[int, list[Any]]]]:
+    chunk: list[tuple[int, list[Any]]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def _process(run: ImportRun, batch_size: int) -> None:
     table = Table(file_path(run))
+    if not run.total_rows:
+        run.total_rows = table.count()
+        ImportRun.objects.filter(pk=run.pk).update(total_rows=run.total_rows)
     reader = RowReader(run.brand, run.mapping["headers"], run.mapping["columns"])
     batch = Batch(run, reader, import_source(), EXTERNAL_SOURCE)
-    pending: list[tuple[int, list[Any]]] = []
-    for number, cells in table.rows(skip=run.processed_rows):
-        pending.append((number, cells))
-        if len(pending) >= batch_size:
-            batch.commit(pending)
-            pending = []
-    batch.commit(pending)
+    chunks = _chunks(table.rows(skip=run.processed_rows), batch_size)
+    for prepared in read_ahead(chunks, batch.prepare, name=f"import-{run.pk}"):
+        batch.commit(prepared)
     ImportRun.objects.filter(pk=run.pk).update(state=ImportRun.State.DONE, finished_at=timezone.now())
 
 

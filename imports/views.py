@@ -17,6 +17,7 @@ from crm.viewsets.leads import lead_viewset
 
 from . import services
 from .forms import MappingForm, UploadForm
+from .lead_filters import IMPORT_RUN_PARAMETER
 from .models import ImportRun
 from .reading import FileProblem
 
@@ -37,8 +38,7 @@ def _page(request: HttpRequest, template: str, title: str, **context: Any) -> Te
 
 
 def _leads_url(run: ImportRun) -> str:
-    source = services.import_source()
-    return f"{reverse(lead_viewset.get_url_name('list'))}?brand={run.brand_id}&source={source.pk}"
+    return f"{reverse(lead_viewset.get_url_name('list'))}?{IMPORT_RUN_PARAMETER}={run.pk}"
 
 
 def index(request: HttpRequest) -> HttpResponse:

@@ -87,6 +87,15 @@ def test_upload_map_preview_import_and_revert(client, manager, brands, django_ca
     )
     page = client.get(response.url).content.decode()
     assert "Revert this import" in page
+    leads_url = f"{reverse('crm_leads:list')}?import_run={run.pk}"
+    assert leads_url.replace("&", "&amp;") in page
+    listing = client.get(leads_url).content.decode()
+    assert "Ana Pérez" in listing and "Beto Díaz" in listing
+    assert (
+        "Ana Pérez" not in client.get(f"{reverse('crm_leads:list')}?import_run={run.pk + 1}").content.decode()
+    )
+    for crafted in ("abc", "-1", "1e99", "99999999999999999999999"):
+        assert client.get(f"{reverse('crm_leads:list')}?import_run={crafted}").status_code == 200
     errors = client.get(reverse("imports:errors", args=[run.pk]))
     lines = list(csv.reader(io.StringIO(b"".join(errors.streaming_content).decode())))
     assert lines[0] == ["Row", "Error", "Row content"]
