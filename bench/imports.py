@@ -8,6 +8,7 @@ resident memory, are the figures. Importing the file again (nothing created) and
 """
 
 import csv
+import os
 import random
 import resource
 import tempfile
@@ -71,6 +72,15 @@ def _write_file(path: Path, rows: int) -> None:
             )
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
+
+
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -81,6 +91,7 @@ def run(args) -> None:
     from imports.models import ImportRun
 
     rows = 5_000 if args.quick else 100_000
+    load_before = _load()
     brand = Brand.objects.get(code="intralog")
     for name in ("Almacenamiento", "Transporte", "Comercio exterior"):
         Service.objects.get_or_create(brand=brand, name=name, defaults={"is_active": True})
@@ -93,27 +104,31 @@ def run(args) -> None:
         _write_file(path, rows)
         size_mb = path.stat().st_size / 1024 / 1024
         baseline = _peak_mb()
+        cpu: list[float] = []
 
         def import_once():
             with path.open("rb") as file:
                 started = time.monotonic()
+                cpu[:] = [_cpu_seconds()]
                 run_ = services.receive_file(user, brand, File(file, name="feria.csv"))
                 services.start(run_, user, mode="create", send_alerts=False, remember=False)
                 run_.refresh_from_db()
+                cpu.append(_cpu_seconds() - cpu[0])
                 return run_, time.monotonic() - started
 
         first, seconds = import_once()
+        first_cpu = cpu[-1]
         peak = _peak_mb()
         again, seconds_again = import_once()
         started = time.monotonic()
         reverted = services.revert(first)
         revert_seconds = time.monotonic() - started
     lines = [
-        f"Machine: {machine_line()}",
+        f"Machine: {machine_line()}; load average before: {load_before}, after: {_load()}",
         "",
         "| case | rows | seconds | rows/s | created | skipped | errors | note |",
         "|---|---|---|---|---|---|---|---|",
-        f"| first import | {rows} | {seconds:.1f} | {rows / seconds:.0f} | {first.created_count} | {first.skipped_count} | {first.error_count} | {size_mb:.1f} MB CSV; state {first.state} |",
+        f"| first import | {rows} | {seconds:.1f} | {rows / seconds:.0f} | {first.created_count} | {first.skipped_count} | {first.error_count} | {size_mb:.1f} MB CSV; state {first.state}; {first_cpu:.1f} s of this process's CPU |",
         f"| same file again | {rows} | {seconds_again:.1f} | {rows / seconds_again:.0f} | {again.created_count} | {again.skipped_count} | {again.error_count} | nothing created |",
         f"| revert of the first | {reverted.reverted_count} | {revert_seconds:.1f} | | | | | {reverted.kept_count} kept |",
         "",

@@ -289,6 +289,7 @@ def _process(run: ImportRun, batch_size: int) -> None:
     for prepared in read_ahead(chunks, batch.prepare, name=f"import-{run.pk}"):
         batch.commit(prepared)
     ImportRun.objects.filter(pk=run.pk).update(state=ImportRun.State.DONE, finished_at=timezone.now())
+    file_path(run).unlink(missing_ok=True)
 
 
 def created_leads(run: ImportRun) -> QuerySet[Lead]:

@@ -2,6 +2,7 @@
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from wagtail.models import ModelLogEntry
 
 from crm.models import Lead, LeadEvent, Service
 from crm.services import add_note
@@ -166,11 +167,12 @@ def test_revert_removes_only_the_untouched_leads(
     run = run_file(manager, brands["intralog"], csv_bytes(ROWS), capture=django_capture_on_commit_callbacks)
     worked = Lead.objects.get(contact_name="Beto Díaz")
     add_note(worked, manager, "Llamar el lunes")
-    earlier = Lead.objects.create  # a lead from elsewhere stays
-    del earlier
     run = services.revert(run)
     assert (run.state, run.reverted_count, run.kept_count) == ("reverted", 2, 1)
     assert list(Lead.objects.values_list("contact_name", flat=True)) == ["Beto Díaz"]
+    assert set(
+        ModelLogEntry.objects.filter(content_type__model="lead").values_list("object_id", flat=True)
+    ) == {str(worked.pk)}
     with pytest.raises(services.ImportProblem):
         services.revert(run)
 
