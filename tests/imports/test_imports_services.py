@@ -9,6 +9,7 @@ from crm.services import add_note
 from imports import services
 from imports.batches import Batch
 from imports.models import ImportRun, SavedMapping
+from imports.rows import RowReader
 
 from .support import ROWS, csv_bytes, upload, xlsx_bytes
 
@@ -229,3 +230,40 @@ def test_a_failed_import_can_be_reverted_cleanly(manager, brands, monkeypatch):
     assert services.can_resume(run)
     run = services.revert(run)
     assert (run.reverted_count, Lead.objects.count()) == (10, 0)
+
+
+def test_update_mode_matches_only_within_the_brand(admin_user, brands, django_capture_on_commit_callbacks):
+    run_file(admin_user, brands["intrapal"], csv_bytes(ROWS[:1]), capture=django_capture_on_commit_callbacks)
+    changed = [["Ana María Pérez", "", "", "ana@frio.example", "", "", ""]]
+    run = run_file(
+        admin_user,
+        brands["intralog"],
+        csv_bytes(changed),
+        mode="update",
+        capture=django_capture_on_commit_callbacks,
+    )
+    assert (run.created_count, run.updated_count) == (1, 0)
+    assert Lead.objects.get(brand=brands["intrapal"]).contact_name == "Ana Pérez"
+
+
+@pytest.mark.parametrize(
+    ("phone", "e164"),
+    [
+        ("011 4555-1234", "+541145551234"),
+        ("(011) 4555 1234", "+541145551234"),
+        ("11 4555-1234", "+541145551234"),
+        ("+54 11 4555-1234", "+541145551234"),
+        ("+54 9 11 4555-1234", "+5491145551234"),
+        ("011 15 4555-1234", "+5491145551234"),
+        ("15-4555-1234", "+5491145551234"),
+        ("(0351) 15 512-3456", "+5493515123456"),
+        ("0351 451-2345", "+543514512345"),
+        ("+54 (341) 15-512-3456", "+5493415123456"),
+        ("1,1455E+09", ""),
+    ],
+)
+def test_argentine_phone_forms(brands, phone, e164):
+    reader = RowReader(brands["intralog"], ["Nombre", "Teléfono"], ["contact_name", "phone"])
+    row = reader.prepare(1, ["Ana", phone])
+    assert (row.values["phone"], row.phone_e164) == (phone, e164)
+    assert ("invalid-phone" in row.tags) == (not e164)
