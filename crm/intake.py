@@ -46,7 +46,7 @@ class LeadData(lead_fields.FieldValues):
     """Normalised input for a new lead, whatever channel it came from: ``brand`` and any field of
     ``crm.lead_fields`` an intake path fills, by keyword; when it was submitted, its tags, who entered it
     and, when the channel already knows the lead is junk (e.g. its website marked it spam), why (it is
-    created closed)."""
+    created closed). ``skip_alerts``: nobody is alerted about it (an import asked for no alerts)."""
 
     def __init__(
         self,
@@ -56,6 +56,7 @@ class LeadData(lead_fields.FieldValues):
         tags: list[str] | None = None,
         created_by: User | None = None,
         junk_reason: str = "",
+        skip_alerts: bool = False,
         **values: Any,
     ) -> None:
         values["brand"] = brand
@@ -64,6 +65,7 @@ class LeadData(lead_fields.FieldValues):
         self.tags = [] if tags is None else tags
         self.created_by = created_by
         self.junk_reason = junk_reason
+        self.skip_alerts = skip_alerts
 
 
 @transaction.atomic
@@ -299,6 +301,8 @@ def _new_lead(data: LeadData, now: datetime, pending: PipelineStatus) -> Lead:
         status_changed_at=now,
         last_activity_at=now,
     )
+    if data.skip_alerts:
+        values["skip_alerts"] = True
     return build(Lead, values, related)
 
 

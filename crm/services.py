@@ -12,10 +12,13 @@ from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from wagtail.models import ModelLogEntry
 
 from . import classification, followups
 from .access import can_act_on_lead, check_status_change
@@ -559,3 +562,26 @@ def _leads_allowed(leads: Iterable[Lead], actor: User, action: str) -> list[Lead
             % {"leads": ", ".join(f"#{lead.pk}" for lead in refused[:20])}
         )
     return allowed
+
+
+@transaction.atomic
+def remove_untouched(leads: QuerySet[Lead]) -> tuple[list[int], int]:
+    """Delete the leads of ``leads`` that nobody has worked since they came in: no contact, no merge, no
+    event by a person after their creation (an import's revert), with their events and log entries.
+    Returns the deleted keys and how many were kept."""
+    worked = LeadEvent.objects.filter(
+        lead=OuterRef("pk"), actor__isnull=False, created_at__gt=OuterRef("received_at")
+    )
+    candidates = leads.select_for_update(of=("self",)).order_by("pk")
+    total = candidates.count()
+    untouched = list(
+        candidates.filter(first_contacted_at__isnull=True, merged_into__isnull=True)
+        .exclude(Exists(worked))
+        .values_list("pk", flat=True)
+    )
+    lead_type = ContentType.objects.get_for_model(Lead)
+    for start in range(0, len(untouched), 1000):
+        chunk = untouched[start : start + 1000]
+        ModelLogEntry.objects.filter(content_type=lead_type, object_id__in=[str(pk) for pk in chunk]).delete()
+        Lead.objects.filter(pk__in=chunk).delete()
+    return untouched, total - len(untouched)

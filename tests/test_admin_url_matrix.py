@@ -23,6 +23,7 @@ from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
 from legacy.models import LegacyImport
+from imports.models import ImportRun
 from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
@@ -52,6 +53,8 @@ SECRETS = {
     "manager_private_view": ["Vista privada del gerente"],
     "audit_entry": ["Registro de auditoria reservado"],
     "legacy_import": ["base-vieja-reservada.sqlite3"],
+    "intralog_import": ["planilla-propia-intralog.csv"],
+    "intrapal_import": ["planilla-ajena-intrapal.csv"],
 }
 
 SEES = {
@@ -63,6 +66,7 @@ SEES = {
         "intralog_person",
         "intralog_invitation",
         "manager_private_view",
+        "intralog_import",
     },
     "other_manager": {
         "intrapal_lead",
@@ -71,6 +75,7 @@ SEES = {
         "intrapal_invitation",
         "intrapal_rules",
         "intrapal_view",
+        "intrapal_import",
     },
     "employee": {"employee_lead", "employee_note"},
     "other_employee": {"colleague_lead"},
@@ -158,6 +163,13 @@ def seeded(people, brands):
     saved_views.save_view(manager, name=SECRETS["manager_private_view"][0], kind="board", query="")
     audit.record(audit.PERSONAL_DATA_EXPORT, other_manager, target=SECRETS["audit_entry"][0])
     LegacyImport.objects.create(source=SECRETS["legacy_import"][0], started_by=people["admin"])
+    for key, brand, owner in (
+        ("intralog_import", intralog, manager),
+        ("intrapal_import", intrapal, other_manager),
+    ):
+        ImportRun.objects.create(
+            brand=brand, created_by=owner, file_name=SECRETS[key][0], file_hash="0" * 64, state="done"
+        )
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 

@@ -23,6 +23,9 @@ SOURCE_DIRS = [
     "conversations",
     "retention",
     "ops",
+    "legacy",
+    "imports",
+    "privacy",
     "templates",
 ]
 

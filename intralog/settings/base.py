@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "legacy",
     "retention",  # above the feature apps: it reaches their raw records
     "ops",  # health endpoints, backups, upgrades
+    "imports",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -307,6 +308,12 @@ WHATSAPP_BRAND_TOKENS = {
 }
 # Webhooks signed with another app's secret (a brand's number in a second Meta app), comma-separated.
 WHATSAPP_EXTRA_APP_SECRETS = env_list("WHATSAPP_EXTRA_APP_SECRETS")
+# Spreadsheet imports: uploaded files are kept here (outside MEDIA_ROOT) while they are imported; the largest
+# accepted and how many rows each transaction imports.
+IMPORTS_ROOT = Path(os.environ.get("IMPORTS_ROOT", BASE_DIR / "private" / "imports"))
+IMPORTS_MAX_BYTES = env_int("IMPORTS_MAX_BYTES", 40 * 1024 * 1024)
+IMPORTS_BATCH_SIZE = env_int("IMPORTS_BATCH_SIZE", 1000)
+
 # Conversations with leads: files they send are kept (outside MEDIA_ROOT, served only through the admin to
 # those who may see the lead) up to this size, of these types.
 CONVERSATIONS_MEDIA_ROOT = Path(
