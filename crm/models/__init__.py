@@ -20,6 +20,7 @@ from .leads import (
     backfill_q,
 )
 from .people import Brand, Invitation, Role, User
+from .tombstones import Tombstone
 from .views import DefaultView, SavedView
 
 __all__ = [
@@ -44,6 +45,7 @@ __all__ = [
     "Source",
     "Stage",
     "TaggedLead",
+    "Tombstone",
     "User",
     "backfill_age",
     "backfill_q",
