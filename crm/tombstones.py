@@ -118,5 +118,11 @@ def erased_references(source: str, form: str, external_ids: Iterable[str]) -> se
     return {by_digest[key] for key in buried}
 
 
+def is_erased_phone(phone: str) -> bool:
+    """Whether a phone (any form) belongs to an erased person."""
+    key = phone_key(phone)
+    return len(key) >= 6 and Tombstone.objects.filter(digest=digest(Tombstone.Kind.PHONE, key)).exists()
+
+
 def is_erased(contact: Contact) -> bool:
     return bool(erased_indexes([contact]))

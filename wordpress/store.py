@@ -50,7 +50,8 @@ def store_page(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     its own so that one bad record is quarantined and the others are stored. ``mapped``: the records'
     ``LeadData`` (or the exception mapping raised; None where not mapped yet), when already computed.
     ``lookups``: a ``crm.intake.NewLeadLookups`` shared by the pages of one run. A record whose person
-    was erased (``crm.tombstones``) is counted as a duplicate and nothing of it is stored.
+    was erased (``crm.tombstones``) is counted as a duplicate (and as ``erased``) and nothing of it is
+    stored.
     """
     last = _cursor_after(records)
     counts = Counter(fetched=len(records))
@@ -67,6 +68,7 @@ def store_page(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
         tombstones.hold_off_erasures()
         records, mapped, erased = _without_erased(source, form, records, mapped)
         counts["duplicates"] += erased
+        counts["erased"] += erased
         cursor = SourceForm.objects.select_for_update().values_list("cursor", flat=True).get(pk=form.pk)
         held = _store_raw(source, form, records, origin)
         ids = [key for key, entry in held.items() if not entry.unchanged]
@@ -433,6 +435,7 @@ def _create_pending(
         if lead is None and tombstones.is_erased(data):
             _forget_erased(source, form, submission, data)
             counts["duplicates"] += 1
+            counts["erased"] += 1
             continue
         if lead is None:
             lead_id = (

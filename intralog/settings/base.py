@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "wordpress",
     "alerts",
     "conversations",
+    "privacy",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
