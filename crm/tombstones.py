@@ -72,7 +72,7 @@ def phone_key(phone: str, phone_e164: str = "") -> str:
 
 def digests_of(contact: Contact) -> dict[str, str]:
     """``{digest: kind}`` of a lead's (or draft's) external reference, email and phone, where given."""
-    found = {}
+    found: dict[str, str] = {}
     if contact.external_id:
         ref = reference_digest(contact.external_source, contact.external_form, contact.external_id)
         found[ref] = Tombstone.Kind.REFERENCE

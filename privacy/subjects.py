@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 from urllib.parse import quote_plus
 
 from django.db.models import Model, QuerySet
@@ -16,6 +17,7 @@ from crm.models import Lead, Tombstone, User
 from crm.normalise import phone_to_e164
 
 LEAD, EMAIL, PHONE = "lead", "email", "phone"
+_Row = TypeVar("_Row", bound=Model)
 
 
 class SubjectError(ValueError):
@@ -135,7 +137,7 @@ def out_of_reach(person: Person, user: User) -> list[int]:
     return [pk for pk in person.lead_ids if pk not in visible]
 
 
-def bodies_about(queryset: QuerySet[Model], person: Person, field_name: str = "body") -> Iterator[Model]:
+def bodies_about(queryset: QuerySet[_Row], person: Person, field_name: str = "body") -> Iterator[_Row]:
     """The rows of ``queryset`` whose raw body (bytes) holds one of the person's needles."""
     needles = [text.encode() for text in person.needles()]
     if not needles:

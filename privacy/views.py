@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 from wagtail.admin import messages
 
 from . import services
-from .export import as_json, readable
+from .export import Section, as_json, readable
 from .forms import ERASE, EXPORT_JSON, RequestForm
 from .subjects import SubjectError
 
@@ -47,7 +47,7 @@ def request_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _download(number: int, sections: dict, as_json_file: bool) -> HttpResponse:  # type: ignore[type-arg]
+def _download(number: int, sections: dict[str, Section], as_json_file: bool) -> HttpResponse:
     stamp = timezone.localdate().isoformat()
     if as_json_file:
         response = HttpResponse(as_json(sections), content_type="application/json; charset=utf-8")

@@ -6,7 +6,6 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.urls import reverse
 from django.utils import timezone
 
 from alerts.models import AlertRule, Notification
