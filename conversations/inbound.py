@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.jobs import enqueue
-from crm import duplicates, services
+from crm import duplicates, services, tombstones
 from crm.intake import LeadData, PersonErased, create_lead
 from crm.models import Lead, Source
 from crm.normalise import fold, phone_to_e164
@@ -226,6 +226,8 @@ def record_inbound(number: WhatsAppNumber, message: dict[str, Any], profile_name
     when = _when(message.get("timestamp"))
     try:
         with transaction.atomic():
+            # Before the contact's lock, as every intake: an erasure of this person waits, or is seen.
+            tombstones.hold_off_erasures()
             lead, created = _lead_for(number, phone, provider_id, profile_name, text, when)
             stored = _store(lead, phone, provider_id, kind, text, media, when)
     except IntegrityError:

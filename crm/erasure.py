@@ -87,6 +87,12 @@ def person_lead_ids(seed_ids: Collection[int], emails: Collection[str], phones: 
     return sorted(found)
 
 
+def lock_leads(lead_ids: Collection[int]) -> None:
+    """Lock the leads' rows until the transaction ends: changes being made to them finish first and
+    later ones wait for the erasure."""
+    list(Lead.objects.select_for_update().filter(pk__in=list(lead_ids)).order_by("pk").values_list("pk"))
+
+
 @transaction.atomic
 def anonymise_leads(lead_ids: Collection[int], actor: Actor = None, reference: str = "") -> list[Lead]:
     """Erase the personal data of these leads from the lead tables and bury their references, emails and

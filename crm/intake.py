@@ -81,7 +81,6 @@ def create_lead(data: LeadData, actor: Actor = None, *, lookups: NewLeadLookups 
     Sends ``lead_event_recorded`` once per event. Raises ``PersonErased`` when a tombstone matches the
     draft's external reference, email or phone.
     """
-    tombstones.hold_off_erasures()
     if tombstones.is_erased(data):
         raise PersonErased(data.external_id)
     return _create_leads([data], actor, lookups, batch=False)[0]
@@ -106,7 +105,6 @@ def create_leads(
     the unique constraint still stops a repeat. A draft a tombstone matches (an erased person) is None too.
     """
     drafts = list(drafts)
-    tombstones.hold_off_erasures()
     fresh = range(len(drafts)) if refs_checked else _without_existing_refs(drafts)
     erased = tombstones.erased_indexes([drafts[index] for index in fresh])
     if erased:

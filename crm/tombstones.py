@@ -100,11 +100,16 @@ def bury(contacts: Iterable[Contact], extra: dict[str, str] | None = None) -> in
 
 
 def erased_indexes(contacts: list[Contact]) -> set[int]:
-    """Indexes of the contacts a tombstone matches (their reference, email or phone), in one query."""
+    """Indexes of the contacts a tombstone matches (their reference, email or phone), in one query.
+
+    Holds off erasures until the transaction ends (``hold_off_erasures``) first, when there is anything
+    to check: what is created after this check cannot be missed by an erasure running meanwhile.
+    """
     keyed = [digests_of(contact) for contact in contacts]
     every = {key for keys in keyed for key in keys}
     if not every:
         return set()
+    hold_off_erasures()
     buried = set(Tombstone.objects.filter(digest__in=list(every)).values_list("digest", flat=True))
     return {index for index, keys in enumerate(keyed) if buried & keys.keys()}
 

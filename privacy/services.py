@@ -83,6 +83,7 @@ def erase_person(kind: str, value: str, user: User) -> PrivacyRequest:
     tombstones.exclude_intakes()
     person = find_person(kind, value)
     _check(person, user)
+    erasure.lock_leads(person.lead_ids)
     request = _log(person, user, PrivacyRequest.Action.ERASE, {})
     done: Counter[str] = erase_feature_tables(person)
     leads = erasure.anonymise_leads(person.lead_ids, user, reference=f"privacy-request:{request.pk}")
