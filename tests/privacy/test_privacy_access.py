@@ -178,3 +178,16 @@ def test_an_erasure_during_a_sync_leaves_nothing_behind(fake_wp, make_source, ad
     assert find_person() == []
     assert Lead.objects.filter(pk__in=erased[0].lead_ids).count() == 1
     assert E164 not in json.dumps(list(Lead.objects.values_list("phone_e164", flat=True)))
+
+
+@pytest.mark.django_db
+def test_the_lead_page_links_admins_to_the_persons_data(client, admin_user, manager, both_brands):
+    from crm.views.leads import lead_url
+
+    link = reverse("privacy:request") + f"?lead={both_brands[0].pk}"
+    sign_in_fully(client, admin_user)
+    assert link in client.get(lead_url("inspect", both_brands[0])).content.decode().replace("&amp;", "&")
+    client.logout()
+    sign_in_fully(client, manager)
+    page = client.get(lead_url("inspect", both_brands[0]))
+    assert page.status_code == 200 and reverse("privacy:request") not in page.content.decode()
