@@ -22,8 +22,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.jobs import enqueue
-from crm import duplicates, services
-from crm.intake import LeadData, create_lead
+from crm import duplicates, services, tombstones
+from crm.intake import LeadData, PersonErased, create_lead
 from crm.models import Lead, Source
 from crm.normalise import fold, phone_to_e164
 
@@ -116,7 +116,13 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
         ignored_all = bool(ignored) and not anything
         delivery.state = WebhookDelivery.State.IGNORED if ignored_all else WebhookDelivery.State.PROCESSED
         delivery.processed_at = timezone.now()
-        delivery.save(update_fields=["result", "reason", "state", "processed_at"])
+        fields = ["result", "reason", "state", "processed_at"]
+        if result.get("erased"):
+            # A message of a person whose data was erased: its body is not kept (its digest still
+            # recognises a replay).
+            delivery.body = b""
+            fields.append("body")
+        delivery.save(update_fields=fields)
     return delivery
 
 
@@ -151,7 +157,11 @@ def _read_change(number: WhatsAppNumber, value: dict[str, Any], result: dict[str
         for contact in _items(value.get("contacts"))
     }
     for message in _items(value.get("messages")):
-        stored = record_inbound(number, message, names.get(str(message.get("from") or ""), ""))
+        try:
+            stored = record_inbound(number, message, names.get(str(message.get("from") or ""), ""))
+        except PersonErased:
+            result["erased"] = result.get("erased", 0) + 1
+            continue
         if stored is None:
             result["repeats"] += 1
             continue
@@ -203,7 +213,8 @@ class Stored:
 
 def record_inbound(number: WhatsAppNumber, message: dict[str, Any], profile_name: str = "") -> Stored | None:
     """Store one message from a contact, on its lead's conversation and timeline; None when it was stored
-    before (the provider sent the webhook again) or names no sender."""
+    before (the provider sent the webhook again) or names no sender. Raises ``crm.intake.PersonErased``
+    (nothing stored) when the number's person was erased."""
     provider_id = str(message.get("id") or "")[:128]
     sender = "".join(ch for ch in str(message.get("from") or "") if ch.isdigit())
     if not provider_id or not sender:
@@ -215,6 +226,8 @@ def record_inbound(number: WhatsAppNumber, message: dict[str, Any], profile_name
     when = _when(message.get("timestamp"))
     try:
         with transaction.atomic():
+            # Before the contact's lock, as every intake: an erasure of this person waits, or is seen.
+            tombstones.hold_off_erasures()
             lead, created = _lead_for(number, phone, provider_id, profile_name, text, when)
             stored = _store(lead, phone, provider_id, kind, text, media, when)
     except IntegrityError:

@@ -37,6 +37,7 @@ LOG_ACTIONS: dict[str, str] = {
     LeadEvent.Kind.FOLLOW_UP: "crm.lead.follow_up",
     LeadEvent.Kind.MESSAGE_RECEIVED: "crm.lead.message_received",
     LeadEvent.Kind.OPTED_OUT: "crm.lead.opted_out",
+    LeadEvent.Kind.ANONYMISED: "crm.lead.anonymised",
 }
 """The Wagtail log action of each event kind."""
 

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from core.bulk import build, bulk_insert, insert_rows, reserve_ids
 
-from . import assignment, classification, duplicates, lead_fields
+from . import assignment, classification, duplicates, lead_fields, tombstones
 from .assignment import rule_note
 from .classification import Classification
 from .duplicates import DUPLICATE_TAG, duplicate_event, relink_event
@@ -40,6 +40,10 @@ from .models import (
 from .normalise import phone_to_e164
 from .search import lead_search_text
 from .signals import lead_event_recorded, lead_events_recorded
+
+
+class PersonErased(ValueError):
+    """The person's data was erased (a tombstone matches the reference, email or phone): no lead is made."""
 
 
 class LeadData(lead_fields.FieldValues):
@@ -76,8 +80,11 @@ def create_lead(data: LeadData, actor: Actor = None, *, lookups: NewLeadLookups 
     (and whatever listens to it) already sees the final status, ``skip_alerts`` and ``duplicate_of``.
     Junk leads are not auto-assigned. Raises ``IntegrityError`` when a lead with the same external
     reference exists. ``lookups`` (a ``NewLeadLookups``) shares the rules and statuses between calls.
-    Sends ``lead_event_recorded`` once per event.
+    Sends ``lead_event_recorded`` once per event. Raises ``PersonErased`` when a tombstone matches the
+    draft's external reference, email or phone.
     """
+    if tombstones.is_erased(data):
+        raise PersonErased(data.external_id)
     return _create_leads([data], actor, lookups, batch=False)[0]
 
 
@@ -97,10 +104,13 @@ def create_leads(
     batch). Sends ``lead_events_recorded`` once with every event instead of ``lead_event_recorded``;
     each event's ``lead`` is the lead as it was when that event happened. ``refs_checked``: the caller
     has just read that no lead has these (distinct) external references, so they are not read again;
-    the unique constraint still stops a repeat.
+    the unique constraint still stops a repeat. A draft a tombstone matches (an erased person) is None too.
     """
     drafts = list(drafts)
     fresh = range(len(drafts)) if refs_checked else _without_existing_refs(drafts)
+    erased = tombstones.erased_indexes([drafts[index] for index in fresh])
+    if erased:
+        fresh = [index for position, index in enumerate(fresh) if position not in erased]
     leads = iter(_create_leads([drafts[index] for index in fresh], actor, lookups, batch=True))
     kept = set(fresh)
     return [next(leads) if index in kept else None for index in range(len(drafts))]

@@ -27,6 +27,7 @@ LEAD_LOG_ACTIONS = {
     "crm.lead.follow_up": (_("Plan a follow-up"), _("Follow-up changed")),
     "crm.lead.message_received": (_("Receive a message"), _("Message received")),
     "crm.lead.opted_out": (_("Opt out of messages"), _("Opted out of messages")),
+    "crm.lead.anonymised": (_("Erase personal data"), _("Personal data erased")),
 }
 
 

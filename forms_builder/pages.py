@@ -201,7 +201,7 @@ class LeadFormPage(AbstractEmailForm):
             patch_cache_control(response, private=True)
         return response if _is_preview(request) else save_visit(response, self._visit)
 
-    def process_form_submission(self, form: LeadForm) -> LeadFormSubmission:
+    def process_form_submission(self, form: LeadForm) -> LeadFormSubmission | None:
         """Store a valid submission, once per render token: Wagtail's record, the lead, the behaviour log.
 
         Wagtail's ``serve`` calls it with the valid form of the POST ``_serve_submission`` let through.

@@ -11,7 +11,7 @@ from django.utils import timezone
 from core.jobs import enqueue
 from core.visits import UTM_KEYS
 from crm import lead_fields
-from crm.intake import LeadData, create_lead
+from crm.intake import LeadData, PersonErased, create_lead
 from crm.matching import match_campaign, match_service
 from crm.models import Source
 from crm.normalise import clean_text, clean_utm, phone_to_e164
@@ -139,14 +139,24 @@ def _answers(
     return answers, extra
 
 
-@transaction.atomic
 def submit_lead_form(
     page: "LeadFormPage", values: dict[str, Any], visit: VisitContext, user: Any = None
-) -> LeadFormSubmission:
+) -> LeadFormSubmission | None:
     """Store a valid submission: Wagtail's record, the lead (through the service layer), the behaviour log.
 
-    The notification email is queued, and leaves only once everything above is committed.
+    The notification email is queued, and leaves only once everything above is committed. The submission
+    of a person whose data was erased (``crm.intake.PersonErased``) stores nothing: None.
     """
+    try:
+        return _submit_lead_form(page, values, visit, user)
+    except PersonErased:
+        return None
+
+
+@transaction.atomic
+def _submit_lead_form(
+    page: "LeadFormPage", values: dict[str, Any], visit: VisitContext, user: Any = None
+) -> LeadFormSubmission:
     staff_user = user if getattr(user, "is_authenticated", False) else None
     submission = LeadFormSubmission.objects.create(page=page, form_data=values, created_by=staff_user)
     lead = create_lead(lead_data_for(page, values, visit, staff_user, submission), actor=staff_user)

@@ -242,3 +242,48 @@ def test_every_admin_url_shows_only_what_the_role_may_see(role, people, seeded, 
     assert (errors, sorted(set(leaks))) == ([], [])
     assert "/admin/reports/site-history/?export=csv" in requested
     assert reverse("crm_audit_trail:index") + "?export=csv" in requested
+
+
+PERSONAL_DATA_URLS = [
+    ("get", "privacy:request", {}),
+    (
+        "post",
+        "privacy:request",
+        {"subject_kind": "email", "subject": SECRETS["employee_lead"][2], "action": "export_json"},
+    ),
+    (
+        "post",
+        "privacy:request",
+        {"subject_kind": "email", "subject": SECRETS["intrapal_lead"][2], "action": "export_html"},
+    ),
+    ("get", "privacy_request:index", {}),
+]
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_personal_data_actions_are_for_admins_only(role, people, seeded, client):
+    """The personal-data page, its exports and the request log: admins only (no role is given
+    ``privacy.manage_personal_data``); the others are turned away without a byte of the person."""
+    from privacy.models import PrivacyRequest
+
+    sign_in_fully(client, people[role])
+    client.raise_request_exception = False
+    for method, name, data in PERSONAL_DATA_URLS:
+        url = reverse(name)
+        response = client.post(url, data) if method == "post" else client.get(url)
+        text = body_text(response)
+        if role == "admin":
+            assert response.status_code == 200, (name, data)
+        else:
+            assert response.status_code in (302, 403), (role, name)
+            assert not any(secret.lower() in text.lower() for secret in forbidden_for("marketer")), (
+                role,
+                name,
+            )
+    logged = PrivacyRequest.objects.first()
+    if role == "admin":
+        assert PrivacyRequest.objects.count() == 2
+        inspect = client.get(reverse("privacy_request:inspect", args=[logged.pk]))
+        assert inspect.status_code == 200
+    else:
+        assert logged is None

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from crm import tombstones
 from crm.models import Lead
 
 from .connectors import ACTIVE, connector_for, flag_of, numeric_id
@@ -17,12 +18,17 @@ def reconcile(source: WordPressSource) -> dict[str, dict[str, Any]]:
     lacks, ``extra`` ids the CRM holds under a listed status that the site does not list, ``mismatched``
     ``[id, site status, CRM status]`` for ids both hold under different statuses. Submissions the CRM
     holds as flagged where the shape hides flagged ones (legacy) are not compared with anything.
+    Submissions of erased people (``crm.tombstones``) count as held as the site lists them: settled.
     """
     connector = connector_for(source)
     report = {}
     for form in source.forms.order_by("form_id"):
         site = {str(key): flag_of(status) for key, status in connector.list_statuses(form.form_id).items()}
         held = _held_statuses(source, form)
+        for key in tombstones.erased_references(
+            source.external_key, str(form.form_id), site.keys() - held.keys()
+        ):
+            held[key] = site[key]
         compared = set(connector.LISTED_STATUSES)
         mismatched = [
             [key, site[key], held[key]]

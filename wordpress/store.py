@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import bulk
-from crm import intake
+from crm import intake, tombstones
 from crm.models import Lead
 
 from .connectors import Page, Record, numeric_id
@@ -49,12 +49,15 @@ def store_page(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     leads are created together (``crm.intake.create_leads``); if that fails, each record is tried on
     its own so that one bad record is quarantined and the others are stored. ``mapped``: the records'
     ``LeadData`` (or the exception mapping raised; None where not mapped yet), when already computed.
-    ``lookups``: a ``crm.intake.NewLeadLookups`` shared by the pages of one run.
+    ``lookups``: a ``crm.intake.NewLeadLookups`` shared by the pages of one run. A record whose person
+    was erased (``crm.tombstones``) is counted as a duplicate (and as ``erased``) and nothing of it is
+    stored.
     """
+    last = _cursor_after(records)
+    counts = Counter(fetched=len(records))
     for item in records:
         fingerprint(item)
-    counts = Counter(fetched=len(records))
-    if not advance_cursor or _cursor_after(records) <= form.cursor:
+    if not advance_cursor or last <= form.cursor:
         settled = _settled(source, form, records)
         if len(settled) == len(records):
             counts["duplicates"] += len(records)
@@ -62,6 +65,10 @@ def store_page(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
     with transaction.atomic():
         if origin == Submission.Origin.PULL and advance_cursor:
             _commit_without_waiting()
+        tombstones.hold_off_erasures()
+        records, mapped, erased = _without_erased(source, form, records, mapped)
+        counts["duplicates"] += erased
+        counts["erased"] += erased
         cursor = SourceForm.objects.select_for_update().values_list("cursor", flat=True).get(pk=form.pk)
         held = _store_raw(source, form, records, origin)
         ids = [key for key, entry in held.items() if not entry.unchanged]
@@ -92,11 +99,26 @@ def store_page(  # noqa: C901 - known debt (ARCHITECTURE.md, Habits)
         if pending:
             counts.update(_create_pending(source, form, list(pending.values()), lookups))
         _save_states(held.values())
-        if advance_cursor:
-            last = _cursor_after(records)
-            if last > cursor:
-                SourceForm.objects.filter(pk=form.pk).update(cursor=last)
+        if advance_cursor and last > cursor:
+            SourceForm.objects.filter(pk=form.pk).update(cursor=last)
     return counts
+
+
+def _without_erased(
+    source: WordPressSource, form: SourceForm, records: Page, mapped: Sequence[Mapped] | None
+) -> tuple[Page, Sequence[Mapped] | None, int]:
+    """The page without the records whose reference was erased, their mapped drafts alike, and how many
+    were left out."""
+    keys = [str(item.get("external_id") or "") for item in records]
+    erased = tombstones.erased_references(source.external_key, str(form.form_id), keys)
+    if not erased:
+        return records, mapped, 0
+    kept = [index for index, key in enumerate(keys) if key not in erased]
+    return (
+        [records[index] for index in kept],
+        None if mapped is None else [mapped[index] for index in kept],
+        len(records) - len(kept),
+    )
 
 
 def quarantine(
@@ -410,6 +432,11 @@ def _create_pending(
                     quarantine(source, form, item, submission, _failure(form, data.external_id, error))
                 ] += 1
                 continue
+        if lead is None and tombstones.is_erased(data):
+            _forget_erased(source, form, submission, data)
+            counts["duplicates"] += 1
+            counts["erased"] += 1
+            continue
         if lead is None:
             lead_id = (
                 Lead.objects.filter(
@@ -426,6 +453,21 @@ def _create_pending(
             counts["created"] += 1
         submission.state, submission.reason, submission.lead_id = Submission.State.STORED, "", lead_id
     return counts
+
+
+def _forget_erased(
+    source: WordPressSource, form: SourceForm, submission: Submission, data: intake.LeadData
+) -> None:
+    """A new submission of an erased person (their email or phone): dismissed without its payload, and
+    its reference buried too."""
+    submission.payload, submission.digest = {}, ""
+    submission.state, submission.reason, submission.lead_id = Submission.State.DISMISSED, "", None
+    if submission.pk is not None:
+        Submission.objects.filter(pk=submission.pk).update(payload={}, digest="")
+    tombstones.bury(
+        [],
+        {tombstones.reference_digest(source.external_key, str(form.form_id), submission.external_id): "ref"},
+    )
 
 
 def _failure(form: SourceForm, key: str, error: Exception) -> str:

@@ -209,6 +209,7 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
             ]
             records[0]["error"] = str(error)
         forms = {form.form_id: form for form in source.forms.select_related("brand", "default_service")}
+        erased = 0
         only_form = next(iter(forms.values())) if len(forms) == 1 else None
         for item in records:
             form = forms.get(str(item["form_id"])) or (only_form if not item["form_id"] else None)
@@ -226,11 +227,17 @@ def process_delivery(delivery_id: int) -> WebhookDelivery | None:
                     quarantine(source, None, item, sub, reason)
                     sub.save(update_fields=["state", "reason", "updated_at"])
                 continue
-            store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)
+            counts = store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)
+            erased += counts["erased"]
         delivery.state = WebhookDelivery.State.PROCESSED
         delivery.processed_at = timezone.now()
         delivery.attempts += 1
-        delivery.save(update_fields=["state", "processed_at", "attempts"])
+        fields = ["state", "processed_at", "attempts"]
+        if erased:
+            # About a person whose data was erased: the body is not kept (its digest still is).
+            delivery.body = b""
+            fields.append("body")
+        delivery.save(update_fields=fields)
     return delivery
 
 

@@ -212,8 +212,10 @@ def record_status(status: dict[str, Any]) -> int:
 
 
 def record_inbound(message: dict[str, Any]) -> int:
+    from crm import tombstones  # the channel registry loads before the apps' models
+
     sender = str(message.get("from") or "").strip()
-    if not sender.isdigit():
+    if not sender.isdigit() or tombstones.is_erased_phone(f"+{sender}"):
         return 0
     WhatsAppContact.objects.update_or_create(
         phone=f"+{sender}", defaults={"last_inbound_at": _when(message.get("timestamp"))}

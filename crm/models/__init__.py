@@ -21,6 +21,7 @@ from .leads import (
     backfill_q,
 )
 from .people import Brand, Invitation, Role, User
+from .tombstones import Tombstone
 from .views import DefaultView, SavedView
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "Source",
     "Stage",
     "TaggedLead",
+    "Tombstone",
     "User",
     "backfill_age",
     "backfill_q",

@@ -368,6 +368,7 @@ class LeadEvent(models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up")
         MESSAGE_RECEIVED = "message_received", _("Message received")
         OPTED_OUT = "opted_out", _("Opted out of messages")
+        ANONYMISED = "anonymised", _("Personal data erased")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone")

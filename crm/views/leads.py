@@ -141,7 +141,12 @@ class LeadCreateView(ServiceErrorsMixin, snippet_views.CreateView):
     def save_instance(self) -> Lead:
         form, user = self.form, self.request.user
         entered = {name: form.cleaned_data[name] for name in lead_fields.manual_names()}
-        lead = intake.create_lead(intake.LeadData(**entered, created_by=user), actor=user)
+        try:
+            lead = intake.create_lead(intake.LeadData(**entered, created_by=user), actor=user)
+        except intake.PersonErased as error:
+            raise ValidationError(
+                _("This person asked to have their data erased: the CRM takes no lead of theirs.")
+            ) from error
         if user.role == Role.EMPLOYEE and lead.assignee_id is None:
             lead = services.assign(
                 lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND)

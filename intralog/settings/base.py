@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "retention",  # above the feature apps: it reaches their raw records
     "ops",  # health endpoints, backups, upgrades
     "imports",
+    "privacy",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
