@@ -8,7 +8,8 @@ reference, email and phone (``crm.tombstones``) keeps every intake path from bri
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
+from datetime import datetime
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
@@ -93,18 +94,13 @@ def lock_leads(lead_ids: Collection[int]) -> None:
     list(Lead.objects.select_for_update().filter(pk__in=list(lead_ids)).order_by("pk").values_list("pk"))
 
 
-@transaction.atomic
-def anonymise_leads(lead_ids: Collection[int], actor: Actor = None, reference: str = "") -> list[Lead]:
-    """Erase the personal data of these leads from the lead tables and bury their references, emails and
-    phones; one ``anonymised`` event each (``reference``: the request it answers). Returns the leads."""
-    tombstones.exclude_intakes()
-    leads = list(Lead.objects.select_for_update().filter(pk__in=list(lead_ids)).order_by("pk"))
-    if not leads:
-        return []
-    ids = [lead.pk for lead in leads]
-    tombstones.bury(leads)
-    now = timezone.now()
-    Lead.objects.filter(pk__in=ids).update(**ERASED_FIELDS, updated_at=now)
+def blank_leads(lead_ids: Collection[int], keep: Collection[str] = (), now: datetime | None = None) -> int:
+    """Blank the personal columns of these leads (``ERASED_FIELDS`` but those in ``keep``) and the free
+    texts beside them: their events' texts (system texts aside), follow-up notes and log entry labels.
+    Writes no event; returns how many leads changed."""
+    ids = list(lead_ids)
+    blanks = {name: value for name, value in ERASED_FIELDS.items() if name not in keep}
+    changed = Lead.objects.filter(pk__in=ids).update(**blanks, updated_at=now or timezone.now())
     events = LeadEvent.objects.filter(lead_id__in=ids)
     events.exclude(kind__in=_SYSTEM_TEXT_KINDS).update(from_value="", to_value="", note="", data={})
     events.filter(kind=LeadEvent.Kind.CREATED).update(note="")
@@ -113,15 +109,33 @@ def anonymise_leads(lead_ids: Collection[int], actor: Actor = None, reference: s
     ModelLogEntry.objects.filter(content_type=content_type, object_id__in=[str(pk) for pk in ids]).update(
         label=Concat(Value("#"), F("object_id")), data={}
     )
-    for lead in leads:
-        for name, value in ERASED_FIELDS.items():
-            setattr(lead, name, value)
-        lead.updated_at = now
+    return changed
+
+
+def record_anonymised(leads: Iterable[Lead], actor: Actor, now: datetime, note: str, data: dict) -> None:
+    """One ``anonymised`` event per lead, with its log entry, and the signal feature apps hear."""
     new_events = [
-        new_event(lead, LeadEvent.Kind.ANONYMISED, actor, now, note=reference, data={"request": reference})
-        for lead in leads
+        new_event(lead, LeadEvent.Kind.ANONYMISED, actor, now, note=note, data=data) for lead in leads
     ]
     bulk_insert(new_events)
     log_events(new_events, now)
     lead_events_recorded.send(sender=LeadEvent, events=new_events)
+
+
+@transaction.atomic
+def anonymise_leads(lead_ids: Collection[int], actor: Actor = None, reference: str = "") -> list[Lead]:
+    """Erase the personal data of these leads from the lead tables and bury their references, emails and
+    phones; one ``anonymised`` event each (``reference``: the request it answers). Returns the leads."""
+    tombstones.exclude_intakes()
+    leads = list(Lead.objects.select_for_update().filter(pk__in=list(lead_ids)).order_by("pk"))
+    if not leads:
+        return []
+    tombstones.bury(leads)
+    now = timezone.now()
+    blank_leads([lead.pk for lead in leads], now=now)
+    for lead in leads:
+        for name, value in ERASED_FIELDS.items():
+            setattr(lead, name, value)
+        lead.updated_at = now
+    record_anonymised(leads, actor, now, reference, {"request": reference})
     return leads
