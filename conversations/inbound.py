@@ -27,18 +27,12 @@ from crm.intake import LeadData, create_lead
 from crm.models import Lead, Source
 from crm.normalise import fold, phone_to_e164
 
+from . import statuses
 from .models import Channel, Conversation, Message, WebhookDelivery, WhatsAppNumber
 
 logger = logging.getLogger(__name__)
 
 OPT_OUT_WORDS = frozenset({"baja", "stop"})
-STATUS_ORDER: dict[str, int] = {
-    Message.Status.QUEUED: 0,
-    Message.Status.SENDING: 0,
-    Message.Status.SENT: 1,
-    Message.Status.DELIVERED: 2,
-    Message.Status.READ: 3,
-}
 MEDIA_KINDS = {"image": Message.Kind.IMAGE, "document": Message.Kind.DOCUMENT}
 TEXT_LIMIT = 10_000
 
@@ -158,7 +152,7 @@ def _read_change(number: WhatsAppNumber, value: dict[str, Any], result: dict[str
         result["messages"] += 1
         result["leads"] += int(stored.created_lead)
     for status in _items(value.get("statuses")):
-        result["statuses"] += record_status(status)
+        result["statuses"] += statuses.record_status(status)
 
 
 def _when(timestamp: Any) -> datetime:
@@ -281,34 +275,3 @@ def _enqueue_media(message_id: int) -> None:
         enqueue("conversations.jobs.download_media", message_id)
     except Exception as error:  # noqa: BLE001 - the file can be fetched again later
         logger.warning("WhatsApp file of message %s not fetched: %r", message_id, error)
-
-
-def record_status(status: dict[str, Any]) -> int:
-    """Apply a sent/delivered/read/failed status to our message with that id; returns 1 when it did."""
-    provider_id = str(status.get("id") or "")[:128]
-    state = str(status.get("status") or "")
-    if not provider_id or state not in ("sent", "delivered", "read", "failed"):
-        return 0
-    message = Message.objects.filter(channel=Channel.WHATSAPP, provider_id=provider_id).first()
-    if message is None or not message.is_outbound:
-        return 0
-    when = _when(status.get("timestamp"))
-    if state == "failed":
-        errors = _items(status.get("errors")) or [{}]
-        message.status = Message.Status.FAILED
-        message.error_code = str(errors[0].get("code", ""))[:40]
-        details = _dict(errors[0].get("error_data"))
-        message.error = str(
-            details.get("details") or errors[0].get("title") or errors[0].get("message") or ""
-        )[:2000]
-    elif STATUS_ORDER.get(state, 0) > STATUS_ORDER.get(message.status, -1):
-        message.status = state
-        if state == "delivered":
-            message.delivered_at = when
-        if state == "read":
-            message.read_at = when
-            message.delivered_at = message.delivered_at or when
-    else:
-        return 0
-    message.save(update_fields=["status", "error_code", "error", "delivered_at", "read_at"])
-    return 1

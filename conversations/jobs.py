@@ -17,3 +17,7 @@ def process_pending_webhooks() -> None:
 
 def download_media(message_id: int) -> None:
     media.download(message_id)
+
+
+def resume_sending() -> None:
+    services.resume()

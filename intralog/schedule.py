@@ -22,3 +22,6 @@ cron.register(
 cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DIGEST_CRON)
 # WhatsApp webhook bodies kept but not read (the queue was down when they came): read within a minute or two.
 cron.register(conversation_jobs.process_pending_webhooks, queue_name="default", interval=60)
+# WhatsApp messages to leads: retries after passing errors, sends whose job never ran, sends a stopped worker
+# left "sending" (CONVERSATIONS_RETRY_BASE_SECONDS, 15 s, is the first retry's wait).
+cron.register(conversation_jobs.resume_sending, queue_name="high", interval=15)
