@@ -34,6 +34,7 @@ REDIS_URL = os.environ.get("WHATSAPP_BENCH_REDIS_URL", "redis://127.0.0.1:6379/1
 APP_SECRET = "bench-whatsapp-app-secret"  # noqa: S105
 NUMBER_ID = "555000111"
 SENDERS = 8
+PACED, PACED_PER_SECOND = 300, 5
 WEBHOOK_WORKERS = 4
 
 
@@ -206,6 +207,30 @@ def _sender(url):
     return post
 
 
+def _paced(url, posts):
+    """Post at ``PACED_PER_SECOND`` (each post at its planned time, from 4 threads): a steady stream."""
+    post = _sender(url)
+    start = time.monotonic()
+
+    def at_its_time(item):
+        index, planned = item
+        time.sleep(max(0.0, start + index / PACED_PER_SECOND - time.monotonic()))
+        return post(planned)
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(at_its_time, enumerate(posts)))
+
+
+def _drain(timeout=600):
+    from conversations.models import WebhookDelivery
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING).exists():
+            return
+        time.sleep(0.5)
+
+
 def _wait_for_port(port, timeout=30):
     import socket
 
@@ -329,6 +354,8 @@ def child(total):  # noqa: PLR0915 - one scenario, start to report
     run_id = str(int(time.time()))
     posts, new_numbers = _plan(total, phones, run_id)
     unique_ids = {message_id for message_id, _body in posts}
+    paced_posts, _paced_numbers = _plan(PACED, phones, run_id + "p")
+    paced_ids = {message_id for message_id, _body in paced_posts}
     url = f"http://127.0.0.1:{web_port}{reverse('whatsapp_webhook')}"
 
     env = os.environ.copy()
@@ -364,14 +391,11 @@ def child(total):  # noqa: PLR0915 - one scenario, start to report
         with ThreadPoolExecutor(SENDERS) as pool:
             answers = list(pool.map(_sender(url), posts))
         burst_seconds = time.perf_counter() - start
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            pending = WebhookDelivery.objects.filter(state=WebhookDelivery.State.PENDING).count()
-            if not pending:
-                break
-            time.sleep(0.5)
+        _drain()
         drained_seconds = time.perf_counter() - start
         load_after = os.getloadavg()
+        paced_answers = _paced(url, paced_posts)
+        _drain()
         time.sleep(3)
         sent_alerts = json.loads(
             urllib.request.urlopen(f"http://127.0.0.1:{fake_port}/_fake/requests", timeout=30).read()  # noqa: S310
@@ -387,6 +411,8 @@ def child(total):  # noqa: PLR0915 - one scenario, start to report
                 process.wait(10)
 
     figures = _figures(answers, unique_ids)
+    paced = _figures(paced_answers, paced_ids)
+    paced_p95 = percentile(paced["latencies"], 95)
     lost, duplicated, without_event = figures["lost"], figures["duplicated"], figures["without_event"]
     made_numbers, leads_twice, latencies = figures["made"], figures["leads_twice"], figures["latencies"]
     statuses, post_ms, stored_ids = figures["statuses"], figures["post_ms"], figures["stored_ids"]
@@ -407,7 +433,7 @@ same body, and the same message in a new envelope): {len(posts)} signed POSTs.
 | measure | value | target |
 |---|---|---|
 | POSTs answered (status: count) | {", ".join(f"{k}: {v}" for k, v in sorted(statuses.items()))} | all 200 |
-| bodies kept (identical replays kept once) | {replays} | |
+| bodies kept, burst and stream (identical replays kept once) | {replays} | |
 | messages sent / stored | {len(unique_ids)} / {len(set(stored_ids))} | all |
 | lost | {lost} (stored without a timeline event: {without_event}) | 0 |
 | duplicated (messages or timeline events twice) | {duplicated} | 0 |
@@ -418,6 +444,16 @@ same body, and the same message in a new envelope): {len(posts)} signed POSTs.
 | webhook receipt → on the timeline, max | {max(latencies) if latencies else 0:.0f} ms | |
 | POST answered, median / p95 | {statistics.median(post_ms):.0f} ms / {percentile(post_ms, 95):.0f} ms | |
 | burst posted in / all read after | {burst_seconds:.1f} s / {drained_seconds:.1f} s | |
+
+Then a steady stream on the same setup: {PACED} more messages (same mix: new numbers, replays, re-wrapped
+retries; {len(paced_answers)} POSTs) at {PACED_PER_SECOND} messages a second.
+
+| measure (steady stream) | value | target |
+|---|---|---|
+| messages sent / stored / lost / duplicated | {len(paced_ids)} / {len(set(paced["stored_ids"]))} / {paced["lost"]} / {paced["duplicated"]} | all / 0 / 0 |
+| webhook receipt → on the timeline, median | {statistics.median(paced["latencies"]) if paced["latencies"] else 0:.0f} ms | |
+| webhook receipt → on the timeline, p95 | {paced_p95:.0f} ms | ≤ 5000 ms |
+| webhook receipt → on the timeline, max | {max(paced["latencies"]) if paced["latencies"] else 0:.0f} ms | |
 
 Receipt is when the webhook kept the body (`WebhookDelivery.received_at`, the first of a message's
 copies); on the timeline is when the job that stored the message committed it with its `message_received`

@@ -2,8 +2,9 @@
 
 Free text goes out while the 24-hour window is open (the contact wrote in the last 24 hours); otherwise
 only an approved template of the brand's number, its parameters filled from the lead. Nothing goes to a
-lead that opted out. The message is stored queued and sent by a job after commit (``deliver``); the API's
-refusal is kept on the message, which can be sent again (``retry``). A message the API accepted is the
+lead that opted out. The message is stored queued and sent by a job after commit (``deliver``); a passing
+error is tried again with backoff by the periodic ``resume``, which also recovers sends a stopped worker left;
+the API's refusal is kept on the message, which can be sent again (``retry``). A message the API accepted is the
 lead's contact attempt (``crm.services.log_contact_attempt``): the first one is its first contact, which
 the dashboards' first-response figures read.
 """
