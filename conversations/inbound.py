@@ -78,6 +78,41 @@ def process_pending(limit: int = 500) -> int:
     return sum(1 for pk in ids if process_delivery(pk) is not None)
 
 
+REREAD_WITHIN = timedelta(days=30)
+
+
+def reread_for_number(phone_number_id: str) -> int:
+    """Read again the kept bodies that named ``phone_number_id`` before a brand had it (ignored then with
+    that reason), now that one has; messages already stored are not stored twice. Returns how many."""
+    if not phone_number_id:
+        return 0
+    reason = f"unknown_phone_number_id:{phone_number_id[:64]}"
+    ids = [
+        pk
+        for pk, reasons in WebhookDelivery.objects.filter(
+            reason__contains=reason, received_at__gte=timezone.now() - REREAD_WITHIN
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", "reason")
+        if reason in reasons.split("; ")
+    ]
+    WebhookDelivery.objects.filter(pk__in=ids).update(state=WebhookDelivery.State.PENDING, reason="")
+    return sum(1 for pk in ids if process_delivery(pk) is not None)
+
+
+def on_number_saved(sender: object, instance: WhatsAppNumber, **kwargs: Any) -> None:
+    """``post_save`` of a brand's number: once committed, read what came for it before it was set up."""
+    if instance.is_active:
+        transaction.on_commit(lambda: _enqueue_reread(instance.phone_number_id))
+
+
+def _enqueue_reread(phone_number_id: str) -> None:
+    try:
+        enqueue("conversations.jobs.reread_for_number", phone_number_id)
+    except Exception as error:  # noqa: BLE001 - the bodies stay kept; saving the number again retries
+        logger.warning("WhatsApp webhooks for %s not read again: %r", phone_number_id, error)
+
+
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
     """Read one kept body: messages, statuses, and what was ignored and why. Safe to run twice."""
     with transaction.atomic():

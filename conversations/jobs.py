@@ -21,3 +21,7 @@ def download_media(message_id: int) -> None:
 
 def resume_sending() -> None:
     services.resume()
+
+
+def reread_for_number(phone_number_id: str) -> None:
+    inbound.reread_for_number(phone_number_id)

@@ -340,3 +340,31 @@ def test_a_body_whose_job_was_lost_is_read_by_the_sweeper_once(
     assert webhooks.process_pending() == 1
     assert webhooks.process_pending() == 0
     assert Message.objects.get().lead_id == lead.pk
+
+
+def test_messages_kept_for_an_unknown_number_are_read_once_a_brand_has_it(
+    whatsapp_env, make_lead, intrapal_employee, client, committing
+):
+    lead = make_lead(assignee=intrapal_employee, brand_code="intrapal")
+    with committing():
+        post_webhook(
+            client,
+            inbound_body(
+                text_message("Antes de configurar", message_id="wamid.early-number"), phone_number_id="4242"
+            ),
+        )
+    delivery = WebhookDelivery.objects.get()
+    assert (delivery.state, delivery.reason) == ("ignored", "unknown_phone_number_id:4242")
+    assert not Message.objects.exists()
+
+    number = whatsapp_env["intrapal"]
+    number.phone_number_id = "4242"
+    with committing():
+        number.save()
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.reason, delivery.result["messages"]) == ("processed", "", 1)
+    assert Message.objects.get().lead_id == lead.pk
+    with committing():
+        number.save()
+    assert Message.objects.count() == 1
+    assert LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.MESSAGE_RECEIVED).count() == 1
