@@ -393,6 +393,7 @@ def child(total):  # noqa: PLR0915 - one scenario, start to report
         burst_seconds = time.perf_counter() - start
         _drain()
         drained_seconds = time.perf_counter() - start
+        burst_bodies = WebhookDelivery.objects.count()
         load_after = os.getloadavg()
         paced_answers = _paced(url, paced_posts)
         _drain()
@@ -444,6 +445,10 @@ same body, and the same message in a new envelope): {len(posts)} signed POSTs.
 | webhook receipt → on the timeline, max | {max(latencies) if latencies else 0:.0f} ms | |
 | POST answered, median / p95 | {statistics.median(post_ms):.0f} ms / {percentile(post_ms, 95):.0f} ms | |
 | burst posted in / all read after | {burst_seconds:.1f} s / {drained_seconds:.1f} s | |
+| rate posted / rate read (bodies a second) | {len(posts) / burst_seconds:.1f} / {burst_bodies / drained_seconds:.1f} | |
+
+In the burst the time to the timeline is the queue's wait: bodies come faster than the workers read them,
+so the last ones wait for all before them. The steady stream below shows one message's own time.
 
 Then a steady stream on the same setup: {PACED} more messages (same mix: new numbers, replays, re-wrapped
 retries; {len(paced_answers)} POSTs) at {PACED_PER_SECOND} messages a second.
