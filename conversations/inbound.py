@@ -27,18 +27,12 @@ from crm.intake import LeadData, PersonErased, create_lead
 from crm.models import Lead, Source
 from crm.normalise import fold, phone_to_e164
 
+from . import statuses
 from .models import Channel, Conversation, Message, WebhookDelivery, WhatsAppNumber
 
 logger = logging.getLogger(__name__)
 
 OPT_OUT_WORDS = frozenset({"baja", "stop"})
-STATUS_ORDER: dict[str, int] = {
-    Message.Status.QUEUED: 0,
-    Message.Status.SENDING: 0,
-    Message.Status.SENT: 1,
-    Message.Status.DELIVERED: 2,
-    Message.Status.READ: 3,
-}
 MEDIA_KINDS = {"image": Message.Kind.IMAGE, "document": Message.Kind.DOCUMENT}
 TEXT_LIMIT = 10_000
 
@@ -82,6 +76,41 @@ def process_pending(limit: int = 500) -> int:
         .values_list("pk", flat=True)[:limit]
     )
     return sum(1 for pk in ids if process_delivery(pk) is not None)
+
+
+REREAD_WITHIN = timedelta(days=30)
+
+
+def reread_for_number(phone_number_id: str) -> int:
+    """Read again the kept bodies that named ``phone_number_id`` before a brand had it (ignored then with
+    that reason), now that one has; messages already stored are not stored twice. Returns how many."""
+    if not phone_number_id:
+        return 0
+    reason = f"unknown_phone_number_id:{phone_number_id[:64]}"
+    ids = [
+        pk
+        for pk, reasons in WebhookDelivery.objects.filter(
+            reason__contains=reason, received_at__gte=timezone.now() - REREAD_WITHIN
+        )
+        .order_by("received_at", "pk")
+        .values_list("pk", "reason")
+        if reason in reasons.split("; ")
+    ]
+    WebhookDelivery.objects.filter(pk__in=ids).update(state=WebhookDelivery.State.PENDING, reason="")
+    return sum(1 for pk in ids if process_delivery(pk) is not None)
+
+
+def on_number_saved(sender: object, instance: WhatsAppNumber, **kwargs: Any) -> None:
+    """``post_save`` of a brand's number: once committed, read what came for it before it was set up."""
+    if instance.is_active:
+        transaction.on_commit(lambda: _enqueue_reread(instance.phone_number_id))
+
+
+def _enqueue_reread(phone_number_id: str) -> None:
+    try:
+        enqueue("conversations.jobs.reread_for_number", phone_number_id)
+    except Exception as error:  # noqa: BLE001 - the bodies stay kept; saving the number again retries
+        logger.warning("WhatsApp webhooks for %s not read again: %r", phone_number_id, error)
 
 
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
@@ -168,7 +197,7 @@ def _read_change(number: WhatsAppNumber, value: dict[str, Any], result: dict[str
         result["messages"] += 1
         result["leads"] += int(stored.created_lead)
     for status in _items(value.get("statuses")):
-        result["statuses"] += record_status(status)
+        result["statuses"] += statuses.record_status(status)
 
 
 def _when(timestamp: Any) -> datetime:
@@ -294,34 +323,3 @@ def _enqueue_media(message_id: int) -> None:
         enqueue("conversations.jobs.download_media", message_id)
     except Exception as error:  # noqa: BLE001 - the file can be fetched again later
         logger.warning("WhatsApp file of message %s not fetched: %r", message_id, error)
-
-
-def record_status(status: dict[str, Any]) -> int:
-    """Apply a sent/delivered/read/failed status to our message with that id; returns 1 when it did."""
-    provider_id = str(status.get("id") or "")[:128]
-    state = str(status.get("status") or "")
-    if not provider_id or state not in ("sent", "delivered", "read", "failed"):
-        return 0
-    message = Message.objects.filter(channel=Channel.WHATSAPP, provider_id=provider_id).first()
-    if message is None or not message.is_outbound:
-        return 0
-    when = _when(status.get("timestamp"))
-    if state == "failed":
-        errors = _items(status.get("errors")) or [{}]
-        message.status = Message.Status.FAILED
-        message.error_code = str(errors[0].get("code", ""))[:40]
-        details = _dict(errors[0].get("error_data"))
-        message.error = str(
-            details.get("details") or errors[0].get("title") or errors[0].get("message") or ""
-        )[:2000]
-    elif STATUS_ORDER.get(state, 0) > STATUS_ORDER.get(message.status, -1):
-        message.status = state
-        if state == "delivered":
-            message.delivered_at = when
-        if state == "read":
-            message.read_at = when
-            message.delivered_at = message.delivered_at or when
-    else:
-        return 0
-    message.save(update_fields=["status", "error_code", "error", "delivered_at", "read_at"])
-    return 1

@@ -17,3 +17,11 @@ def process_pending_webhooks() -> None:
 
 def download_media(message_id: int) -> None:
     media.download(message_id)
+
+
+def resume_sending() -> None:
+    services.resume()
+
+
+def reread_for_number(phone_number_id: str) -> None:
+    inbound.reread_for_number(phone_number_id)

@@ -236,6 +236,15 @@ class Message(models.Model):
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered"), null=True, blank=True)
     read_at = models.DateTimeField(_("read"), null=True, blank=True)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Queued: when the job tries again after a passing error. Sending: when the attempt under way "
+            "is taken as lost (its worker stopped) and recovered."
+        ),
+    )
     media_state = models.CharField(
         _("file"), max_length=8, choices=MediaState.choices, default=MediaState.NONE, blank=True
     )
@@ -258,7 +267,14 @@ class Message(models.Model):
                 name="conversations_message_unique_provider_id",
             )
         ]
-        indexes = [models.Index(fields=["lead", "created_at"], name="conversations_message_lead")]
+        indexes = [
+            models.Index(fields=["lead", "created_at"], name="conversations_message_lead"),
+            models.Index(
+                fields=["next_attempt_at"],
+                condition=models.Q(status__in=["queued", "sending"], direction="out"),
+                name="conversations_message_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_direction_display()} · {self.lead_id} · {self.created_at:%Y-%m-%d %H:%M}"
@@ -274,6 +290,30 @@ class Message(models.Model):
     @property
     def may_retry(self) -> bool:
         return self.is_outbound and self.status == self.Status.FAILED
+
+    @property
+    def retrying(self) -> bool:
+        """Queued again by the job after a passing error (kept in ``error``)."""
+        return self.is_outbound and self.status == self.Status.QUEUED and bool(self.error_code)
+
+
+class EarlyStatus(models.Model):
+    """A status the Cloud API sent for a message id no message has yet: the send job had not stored the
+    provider's id when the webhook was read. Applied when the id is stored (``conversations.statuses``)."""
+
+    provider_id = models.CharField(_("provider's message id"), max_length=128, db_index=True)
+    status = models.JSONField(_("status"))
+    received_at = models.DateTimeField(_("received"), default=timezone.now)
+
+    class Meta:
+        ordering = ["received_at", "pk"]
+        verbose_name = _("early WhatsApp status")
+        verbose_name_plural = _("early WhatsApp statuses")
+
+    def __str__(self) -> str:
+        return (
+            f"{self.provider_id} · {self.status.get('status', '') if isinstance(self.status, dict) else ''}"
+        )
 
 
 class WebhookDelivery(models.Model):

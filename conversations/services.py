@@ -2,18 +2,21 @@
 
 Free text goes out while the 24-hour window is open (the contact wrote in the last 24 hours); otherwise
 only an approved template of the brand's number, its parameters filled from the lead. Nothing goes to a
-lead that opted out. The message is stored queued and sent by a job after commit (``deliver``); the API's
-refusal is kept on the message, which can be sent again (``retry``). A message the API accepted is the
+lead that opted out. The message is stored queued and sent by a job after commit (``deliver``); a passing
+error is tried again with backoff by the periodic ``resume``, which also recovers sends a stopped worker left;
+the API's refusal is kept on the message, which can be sent again (``retry``). A message the API accepted is the
 lead's contact attempt (``crm.services.log_contact_attempt``): the first one is its first contact, which
 the dashboards' first-response figures read.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F, Subquery
@@ -22,15 +25,16 @@ from django.utils.translation import gettext as _
 
 from core import whatsapp as cloud_api
 from core.jobs import enqueue
-from crm import access, contact, services
-from crm.models import Lead, LeadEvent, User
+from crm import access, contact
+from crm.models import Lead, User
 from crm.normalise import is_mobile
 
+from . import statuses
 from .models import Channel, Conversation, Message, WhatsAppNumber, WhatsAppTemplate
 
+logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=24)
 TEXT_LIMIT = 4096
-EXCERPT = 200
 _PARAMETER = re.compile(r"\{\{\s*(\d+)\s*\}\}")
 
 
@@ -182,6 +186,7 @@ def _queue(conversation: Conversation, user: User, **fields: object) -> Message:
         direction=Message.Direction.OUTBOUND,
         status=Message.Status.QUEUED,
         sent_by=user,
+        next_attempt_at=timezone.now() + queued_grace(),
         **fields,
     )
     enqueue("conversations.jobs.send_message", message.pk, queue="high")
@@ -197,21 +202,39 @@ def retry(message: Message, user: User) -> Message:
     if not message.may_retry:
         raise ValidationError(_("Only a message that failed can be sent again."), code="not_failed")
     message.status = Message.Status.QUEUED
-    message.error_code = message.error = ""
-    message.save(update_fields=["status", "error_code", "error"])
+    message.error_code = message.error = message.provider_id = ""
+    message.sent_at = message.delivered_at = message.read_at = None
+    message.next_attempt_at = timezone.now() + queued_grace()
+    message.save(
+        update_fields=[
+            "status",
+            "error_code",
+            "error",
+            "provider_id",
+            "sent_at",
+            "delivered_at",
+            "read_at",
+            "next_attempt_at",
+        ]
+    )
     enqueue("conversations.jobs.send_message", message.pk, queue="high")
     return message
 
 
 def payload(message: Message, to: str) -> dict[str, object]:
+    """The API's body for the message, naming it (and this attempt) in the callback data its statuses
+    carry back."""
     if message.kind == Message.Kind.TEMPLATE:
-        return cloud_api.template_payload(
+        body = cloud_api.template_payload(
             to, message.template_name, message.template_language, message.template_parameters
         )
-    return cloud_api.text_payload(to, message.body)
+    else:
+        body = cloud_api.text_payload(to, message.body)
+    return {**body, "biz_opaque_callback_data": statuses.callback_data(message)}
 
 
 ERROR_TEXTS = {
+    "network": lambda: _("WhatsApp could not be reached."),
     "opted_out": lambda: _("Not sent: the contact asked for no more messages."),
     cloud_api.OUTSIDE_WINDOW: lambda: _("Not sent: the 24-hour window had closed. Send a template."),
     "not_configured": lambda: _("Not sent: WhatsApp has no access token for this brand (ask an admin)."),
@@ -229,14 +252,46 @@ def error_text(error: cloud_api.ApiError) -> str:
     }
 
 
-def deliver(message_id: int) -> Message | None:
-    """Send one queued message (the job). Claimed first, so a job run twice sends it once."""
+def _setting(name: str, default: int) -> int:
+    return int(getattr(settings, name, default))
+
+
+def max_attempts() -> int:
+    return _setting("CONVERSATIONS_SEND_MAX_ATTEMPTS", 5)
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long the job waits before trying again after ``attempts`` tries failed for passing reasons."""
+    return timedelta(seconds=_setting("CONVERSATIONS_RETRY_BASE_SECONDS", 15) * 2 ** max(attempts - 1, 0))
+
+
+def sending_lease() -> timedelta:
+    """How long an attempt may take before it is taken as lost: past the API's timeout, and long enough for
+    the status webhook of a message the API took to name it (so it is not sent twice)."""
+    return timedelta(seconds=_setting("CONVERSATIONS_SENDING_LEASE_SECONDS", 120))
+
+
+def queued_grace() -> timedelta:
+    """How long a queued message waits for its job before the periodic job sends it (the queue was down)."""
+    return timedelta(seconds=_setting("CONVERSATIONS_QUEUED_GRACE_SECONDS", 60))
+
+
+def deliver(message_id: int, now: datetime | None = None) -> Message | None:
+    """Send one queued message (the job). Claimed first, so a job run twice sends it once; a message the
+    API already took (a status webhook named it) is not sent again. A passing error (network, HTTP 5xx,
+    429, throttling) queues it again with backoff, up to ``max_attempts``; any other is kept on it."""
+    now = now or timezone.now()
     claimed = Message.objects.filter(
-        pk=message_id, status=Message.Status.QUEUED, direction=Message.Direction.OUTBOUND
-    ).update(status=Message.Status.SENDING, attempts=F("attempts") + 1)
+        pk=message_id,
+        channel=Channel.WHATSAPP,
+        status=Message.Status.QUEUED,
+        direction=Message.Direction.OUTBOUND,
+    ).update(status=Message.Status.SENDING, attempts=F("attempts") + 1, next_attempt_at=now + sending_lease())
     if not claimed:
         return None
     message = Message.objects.select_related("lead__brand", "conversation").get(pk=message_id)
+    if message.provider_id:
+        return statuses.accepted(message.pk, message.provider_id)
     lead = message.lead
     number = number_for(lead)
     try:
@@ -247,23 +302,78 @@ def deliver(message_id: int) -> Message | None:
         account = cloud_api.Account(number.phone_number_id, cloud_api.token_for(lead.brand.code))
         provider_id = cloud_api.post_message(account, payload(message, lead.phone_e164.lstrip("+")))
     except cloud_api.ApiError as error:
-        message.status = Message.Status.FAILED
-        message.error_code = error.code[:40]
-        message.error = error_text(error)[:2000]
-        message.save(update_fields=["status", "error_code", "error"])
-        return message
-    with transaction.atomic():
-        message.status = Message.Status.SENT
-        message.provider_id = provider_id[:128]
-        message.sent_at = timezone.now()
-        message.save(update_fields=["status", "provider_id", "sent_at"])
-        excerpt = message.body if len(message.body) <= EXCERPT else message.body[: EXCERPT - 1] + "…"
-        services.log_contact_attempt(
-            lead,
-            message.sent_by,
-            LeadEvent.Channel.WHATSAPP,
-            LeadEvent.Outcome.LEFT_MESSAGE,
-            excerpt,
-            data={"message_id": message.pk, "sent_by_crm": True},
-        )
+        return _failed(message, error, timezone.now())
+    return statuses.accepted(message.pk, provider_id)
+
+
+def _failed(message: Message, error: cloud_api.ApiError, now: datetime) -> Message:
+    again = error.transient and message.attempts < max_attempts()
+    message.status = Message.Status.QUEUED if again else Message.Status.FAILED
+    message.next_attempt_at = now + backoff(message.attempts) if again else None
+    message.error_code = error.code[:40]
+    message.error = error_text(error)[:2000]
+    # Only while still ours: a status webhook may have told meanwhile that the API took it.
+    Message.objects.filter(pk=message.pk, status=Message.Status.SENDING, provider_id="").update(
+        status=message.status,
+        next_attempt_at=message.next_attempt_at,
+        error_code=message.error_code,
+        error=message.error,
+    )
     return message
+
+
+def resume(now: datetime | None = None, limit: int = 500) -> dict[str, int]:
+    """The periodic job: send again the messages whose retry is due or whose job never ran, and recover
+    those left "sending" by a worker that stopped — finished as sent when the provider's id is known (a
+    status webhook named it), else queued again. Also applies and purges statuses kept for later."""
+    now = now or timezone.now()
+    outbound = Message.objects.filter(channel=Channel.WHATSAPP, direction=Message.Direction.OUTBOUND)
+    stuck = list(
+        outbound.filter(status=Message.Status.SENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    counts = {"recovered": 0, "requeued": 0, "queued": 0}
+    for pk in stuck:
+        outcome = _recover(pk, now)
+        if outcome:
+            counts[outcome] += 1
+    due = list(
+        outbound.filter(status=Message.Status.QUEUED, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in due:
+        try:
+            enqueue("conversations.jobs.send_message", pk, queue="high")
+        except Exception as error:  # noqa: BLE001 - the next run tries again
+            logger.warning("WhatsApp message %s waits for the next run: %r", pk, error)
+    counts["queued"] = len(due)
+    counts["early_applied"] = statuses.apply_kept()
+    counts["early_purged"] = statuses.purge_early(now)
+    return counts
+
+
+def _recover(message_id: int, now: datetime) -> str:
+    with transaction.atomic():
+        message = (
+            Message.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, status=Message.Status.SENDING, next_attempt_at__lte=now)
+            .first()
+        )
+        if message is None:
+            return ""
+        if message.provider_id:
+            statuses.accepted(message.pk, message.provider_id)
+            return "recovered"
+        again = message.attempts < max_attempts()
+        message.status = Message.Status.QUEUED if again else Message.Status.FAILED
+        message.next_attempt_at = now if again else None
+        message.error_code = "interrupted"
+        message.error = (
+            _("The sending was interrupted; it is sent again.")
+            if again
+            else _("The sending was interrupted too many times: send it again when you can.")
+        )
+        message.save(update_fields=["status", "next_attempt_at", "error_code", "error"])
+    return "requeued"

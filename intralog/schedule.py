@@ -25,3 +25,6 @@ cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DI
 cron.register(conversation_jobs.process_pending_webhooks, queue_name="default", interval=60)
 # Retention (Settings → Data retention): once a night, when the CRM is quiet.
 cron.register(apply_retention, queue_name="low", cron="40 3 * * *")
+# WhatsApp messages to leads: retries after passing errors, sends whose job never ran, sends a stopped worker
+# left "sending" (CONVERSATIONS_RETRY_BASE_SECONDS, 15 s, is the first retry's wait).
+cron.register(conversation_jobs.resume_sending, queue_name="high", interval=15)
