@@ -9,7 +9,19 @@ import os
 import sys
 from importlib import import_module
 
-MODULES = ["leads", "board", "dashboards", "homes", "sync", "forms", "alerts", "site_history", "imports", "privacy", "whatsapp"]
+MODULES = [
+    "leads",
+    "board",
+    "dashboards",
+    "homes",
+    "sync",
+    "forms",
+    "alerts",
+    "site_history",
+    "imports",
+    "privacy",
+    "whatsapp",
+]
 
 
 def main():

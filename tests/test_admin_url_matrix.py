@@ -22,8 +22,8 @@ from crm import people as people_service
 from crm.intake import LeadData, create_lead
 from crm.models import AssignmentRule, ClassificationRule, Role, Source, User
 from crm.services import add_note, assign
-from legacy.models import LegacyImport
 from imports.models import ImportRun
+from legacy.models import LegacyImport
 from tests.two_factor_support import sign_in_fully
 
 from .admin_urls import argless_admin_urls
