@@ -22,3 +22,7 @@ cron.register(
 cron.register(alert_jobs.send_digests, queue_name="low", cron=settings.ALERTS_DIGEST_CRON)
 # WhatsApp webhook bodies kept but not read (the queue was down when they came): read within a minute or two.
 cron.register(conversation_jobs.process_pending_webhooks, queue_name="default", interval=60)
+# The brands' sales mailboxes, read for replies (each mail once, by Message-ID, from a UID checkpoint).
+cron.register(
+    conversation_jobs.read_mailboxes, queue_name="default", interval=settings.CONVERSATIONS_MAILBOX_SECONDS
+)
