@@ -9,7 +9,7 @@ import os
 import sys
 from importlib import import_module
 
-MODULES = ["leads", "board", "dashboards", "homes", "sync", "forms", "alerts", "site_history"]
+MODULES = ["leads", "board", "dashboards", "homes", "sync", "forms", "alerts", "site_history", "mailbox"]
 
 
 def main():
