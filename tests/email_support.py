@@ -152,7 +152,13 @@ service anvil {{
 
     def start(self):
         self._write_config()
-        subprocess.run([DOVECOT, "-c", str(self.config)], check=True, capture_output=True)  # noqa: S603
+        # The master daemonises and keeps its standard streams: no pipes, or waiting for them never ends.
+        subprocess.run(  # noqa: S603
+            [DOVECOT, "-c", str(self.config)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 15
         while True:
             try:
@@ -165,7 +171,12 @@ service anvil {{
                 time.sleep(0.1)
 
     def stop(self):
-        subprocess.run([DOVECOT, "-c", str(self.config), "stop"], check=False, capture_output=True)  # noqa: S603
+        subprocess.run(  # noqa: S603
+            [DOVECOT, "-c", str(self.config), "stop"],
+            check=False,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         shutil.rmtree(self.root, ignore_errors=True)
 
     def connect(self):

@@ -84,7 +84,7 @@ def test_a_rep_emails_a_quote_and_it_is_the_leads_contact_attempt(emailed, email
     assert (sent["X-Intralog-Thread"], sent["Message-ID"]) == (token, message.provider_id)
     [pdf] = list(sent.iter_attachments())
     assert (pdf.get_filename(), pdf.get_content_type(), pdf.get_content()) == (
-        "Cotizaci_n 2026.pdf",
+        "Cotización 2026.pdf",
         "application/pdf",
         PDF,
     )
@@ -214,8 +214,8 @@ def test_a_reply_lands_in_the_conversation_and_timeline_and_alerts_the_assignee(
     assert received.body == "Gracias, ¿me pasan el precio final?"
     event = LeadEvent.objects.get(lead=lead, kind=LeadEvent.Kind.MESSAGE_RECEIVED)
     assert event.channel == "email" and "Re: Cotización" in event.note
-    alert = Notification.objects.get(trigger=Trigger.MESSAGE_RECEIVED)
-    assert (alert.lead_id, alert.recipient_id) == (lead.pk, employee.pk)
+    alerts = Notification.objects.filter(trigger=Trigger.MESSAGE_RECEIVED)
+    assert {(alert.lead_id, alert.recipient_id) for alert in alerts} == {(lead.pk, employee.pk)}
     page = client.get(reverse("conversations:messages", args=[lead.pk])).content.decode()
     assert page.index("Cotización INTRALOG") < page.index("Re: Cotización")
 
@@ -358,39 +358,51 @@ def test_attachments_received_are_kept_within_the_limits(email_env, emailed, set
     assert "virus.exe" in received.error and "enorme.pdf" in received.error
 
 
+DSN = """From: Mail Delivery System <MAILER-DAEMON@mx.cliente.example>
+To: ventas@intralog.test
+Subject: Undelivered Mail Returned to Sender
+Message-ID: <dsn-1@mx.cliente.example>
+Date: Sun, 06 Dec 2026 12:00:00 -0300
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=delivery-status; boundary="BOUNDARY"
+
+--BOUNDARY
+Content-Type: text/plain
+
+Your message could not be delivered.
+
+--BOUNDARY
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.cliente.example
+
+Final-Recipient: rfc822; ana.perez@cliente.example
+Action: {action}
+Status: 5.1.1
+Diagnostic-Code: smtp; 550 5.1.1 User unknown
+
+--BOUNDARY
+Content-Type: text/rfc822-headers
+
+Message-ID: {message_id}
+Subject: Cotizacion INTRALOG
+
+--BOUNDARY--
+"""
+
+
 def test_a_bounce_is_recorded_on_the_message(emailed, email_env, committing):
     sent = emailed["message"]
-    dsn = EmailMessage()
-    dsn["From"] = "Mail Delivery System <MAILER-DAEMON@mx.cliente.example>"
-    dsn["To"] = SALES
-    dsn["Subject"] = "Undelivered Mail Returned to Sender"
-    dsn["Message-ID"] = make_msgid("dsn", domain="mx.cliente.example")
-    dsn["Date"] = format_datetime(timezone.now())
-    dsn.set_content("Your message could not be delivered.")
-    dsn.make_mixed()
-    dsn.set_type("multipart/report")
-    dsn.set_param("report-type", "delivery-status")
-    status = EmailMessage()
-    status.set_content(
-        b"Reporting-MTA: dns; mx.cliente.example\r\n\r\n"
-        b"Final-Recipient: rfc822; ana.perez@cliente.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-        b"Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n",
-        maintype="message",
-        subtype="delivery-status",
-    )
-    dsn.attach(status)
-    original = EmailMessage()
-    original.set_content(
-        f"Message-ID: {sent.provider_id}\r\nSubject: Cotización INTRALOG\r\n", subtype="rfc822-headers"
-    )
-    dsn.attach(original)
-    email_env["dovecot"].append(dsn.as_bytes())
+    delayed = DSN.format(action="delayed", message_id=sent.provider_id).replace("dsn-1@", "dsn-0@")
+    failed = DSN.format(action="failed", message_id=sent.provider_id)
+    email_env["dovecot"].append(delayed.replace("\n", "\r\n").encode(), failed.replace("\n", "\r\n").encode())
     with committing():
         result = mailbox.read(email_env["account"].pk)
-    assert (result.bounces, result.stored) == (1, 0)
+    assert (result.bounces, result.ignored, result.stored) == (1, 1, 0)
     sent.refresh_from_db()
     assert (sent.status, sent.error_code) == ("bounced", "5.1.1")
     assert "User unknown" in sent.error and sent.bounced_at is not None
+    assert not Lead.objects.filter(email__icontains="mailer-daemon").exists()
 
 
 def test_a_wrong_password_is_kept_on_the_account(email_env, settings):
