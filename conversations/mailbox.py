@@ -340,8 +340,8 @@ def lead_for(  # noqa: PLR0913 - one mail's parts
         email=sender,
         message=(header(message, "Subject") + "\n\n" + text).strip()[:5000],
         external_source="email",
-        external_form=account.address,
-        external_id=key,
+        external_form=account.address[:64],
+        external_id=key if len(key) <= 64 else hashlib.sha256(key.encode()).hexdigest(),
         submitted_at=when,
     )
     return create_lead(data), True
