@@ -8,7 +8,7 @@ PORT ?= 8000
 WORKERS ?= 2
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/intralog_bench
 
-.PHONY: run test worker serve upgrade backup bench lint messages check-messages install install-dev browser clean
+.PHONY: run test worker serve upgrade backup bench lint messages check-messages install install-dev browser mailserver clean
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "Install Debian's chromium package (sudo apt-get install chromium) for the browser tests." >&2; exit 1; fi; }
 
+## Dovecot, the IMAP server the email tests read replies from (started by a fixture, own config, temp dir).
+mailserver:
+	@test -x /usr/sbin/dovecot || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd >/dev/null; \
+	  else echo "Install Debian's dovecot-imapd package (sudo apt-get install dovecot-imapd) for the email tests." >&2; exit 1; fi; }
+
 ## Development server on the embedded defaults (SQLite, in-process jobs), with demo data.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
@@ -36,7 +42,7 @@ run: $(VENV)/.installed
 
 ## The import contract (pyproject.toml), then the whole suite with a coverage summary; set DATABASE_URL and
 ## REDIS_URL to run it on PostgreSQL and Redis.
-test: $(VENV)/.installed-dev browser
+test: $(VENV)/.installed-dev browser mailserver
 	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
 

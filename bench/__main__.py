@@ -21,6 +21,7 @@ MODULES = [
     "imports",
     "privacy",
     "whatsapp",
+    "mailbox",
 ]
 
 

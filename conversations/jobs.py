@@ -1,10 +1,18 @@
 """Jobs of the conversations, enqueued by dotted name (``core.jobs.enqueue``)."""
 
-from . import inbound, media, services
+from . import inbound, mail, mailbox, media, services
 
 
 def send_message(message_id: int) -> None:
     services.deliver(message_id)
+
+
+def send_email(message_id: int) -> None:
+    mail.deliver(message_id)
+
+
+def read_mailboxes() -> None:
+    mailbox.read_all()
 
 
 def process_webhook(delivery_id: int) -> None:

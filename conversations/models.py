@@ -1,8 +1,9 @@
-"""Conversations with leads: the brands' WhatsApp numbers and templates, messages each way, raw webhooks.
+"""Conversations with leads: the brands' WhatsApp numbers and templates, their mail accounts, messages each
+way on either channel, raw webhooks.
 
-A ``Message`` belongs to one lead and one channel (``whatsapp`` today; email joins with the same fields:
-direction, status, provider id, body, attachment). The provider's id is unique per channel, so a webhook
-retried by the provider stores its message once.
+A ``Message`` belongs to one lead and one channel (``whatsapp`` or ``email``), with the same fields for both:
+direction, status, provider id (an email's Message-ID), body, file. The provider's id is unique per channel,
+so a webhook retried by the provider, or a mailbox read twice, stores its message once.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from wagtail.models import Orderable
 
 from crm.models import Brand, Lead
 from crm.models.contact import PLACEHOLDERS
+
+from .sanitise import clean_html
 
 
 class PrivateStorage(FileSystemStorage):
@@ -145,6 +148,81 @@ class Channel(models.TextChoices):
     EMAIL = "email", _("Email")
 
 
+class MailAccount(models.Model):
+    """A brand's sales mailbox: the address mail to leads goes from (or replies to), the SMTP server that
+    sends it and the IMAP mailbox read for replies. Passwords come from the environment
+    (``EMAIL_SMTP_PASSWORD_<BRAND CODE>``, ``EMAIL_IMAP_PASSWORD_<BRAND CODE>``), never from here."""
+
+    class Security(models.TextChoices):
+        NONE = "none", _("None (local servers only)")
+        STARTTLS = "starttls", _("STARTTLS")
+        TLS = "tls", _("TLS from the start")
+
+    brand = models.OneToOneField(
+        Brand, on_delete=models.CASCADE, related_name="mail_account", verbose_name=_("brand")
+    )
+    address = models.EmailField(
+        _("sales address"),
+        help_text=_("Mail goes from here when a rep sends as the brand; replies come back to it."),
+    )
+    display_name = models.CharField(_("name shown"), max_length=100, blank=True)
+    smtp_host = models.CharField(
+        _("SMTP server"), max_length=255, blank=True, help_text=_("Empty: the site's mail server.")
+    )
+    smtp_port = models.PositiveIntegerField(_("SMTP port"), default=587)
+    smtp_security = models.CharField(
+        _("SMTP security"), max_length=10, choices=Security.choices, default=Security.STARTTLS
+    )
+    smtp_username = models.CharField(_("SMTP user"), max_length=255, blank=True)
+    imap_host = models.CharField(
+        _("IMAP server"), max_length=255, blank=True, help_text=_("Empty: replies are not read.")
+    )
+    imap_port = models.PositiveIntegerField(_("IMAP port"), default=993)
+    imap_security = models.CharField(
+        _("IMAP security"), max_length=10, choices=Security.choices, default=Security.TLS
+    )
+    imap_username = models.CharField(_("IMAP user"), max_length=255, blank=True)
+    imap_folder = models.CharField(_("IMAP folder"), max_length=255, default="INBOX")
+    is_active = models.BooleanField(_("active"), default=True)
+    imap_uidvalidity = models.BigIntegerField(_("mailbox UIDVALIDITY"), null=True, blank=True, editable=False)
+    imap_last_uid = models.BigIntegerField(_("last message read (UID)"), default=0, editable=False)
+    last_read_at = models.DateTimeField(_("last read"), null=True, blank=True, editable=False)
+    last_error = models.TextField(_("last error"), blank=True, editable=False)
+
+    panels = [
+        FieldPanel("brand"),
+        FieldPanel("address"),
+        FieldPanel("display_name"),
+        FieldPanel("smtp_host"),
+        FieldPanel("smtp_port"),
+        FieldPanel("smtp_security"),
+        FieldPanel("smtp_username"),
+        FieldPanel("imap_host"),
+        FieldPanel("imap_port"),
+        FieldPanel("imap_security"),
+        FieldPanel("imap_username"),
+        FieldPanel("imap_folder"),
+        FieldPanel("is_active"),
+    ]
+
+    class Meta:
+        ordering = ["brand__name"]
+        verbose_name = _("mail account")
+        verbose_name_plural = _("mail accounts")
+
+    def __str__(self) -> str:
+        return f"{self.brand} · {self.address}"
+
+    @property
+    def domain(self) -> str:
+        return self.address.rpartition("@")[2]
+
+    def reply_address(self, token: str) -> str:
+        """The sales address with the conversation's token after a plus: replies find their lead by it."""
+        local, _at, domain = self.address.partition("@")
+        return f"{local}+{token}@{domain}"
+
+
 class Conversation(models.Model):
     """A lead's thread on one channel: the number it goes through and when the contact last wrote (the
     24-hour window in which free text may be sent)."""
@@ -154,6 +232,12 @@ class Conversation(models.Model):
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     address = models.CharField(_("address"), max_length=254, help_text=_("The contact's number or email."))
+    thread_token = models.CharField(
+        _("thread token"),
+        max_length=32,
+        blank=True,
+        help_text=_("An email conversation's token in its reply-to address and headers."),
+    )
     last_inbound_at = models.DateTimeField(_("last message from the contact"), null=True, blank=True)
     created_at = models.DateTimeField(_("started"), default=timezone.now)
 
@@ -161,7 +245,12 @@ class Conversation(models.Model):
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")
         constraints = [
-            models.UniqueConstraint(fields=["lead", "channel"], name="conversations_one_per_lead_channel")
+            models.UniqueConstraint(fields=["lead", "channel"], name="conversations_one_per_lead_channel"),
+            models.UniqueConstraint(
+                fields=["thread_token"],
+                condition=~models.Q(thread_token=""),
+                name="conversations_unique_thread_token",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -193,6 +282,7 @@ class Message(models.Model):
         DELIVERED = "delivered", _("Delivered")
         READ = "read", _("Read")
         FAILED = "failed", _("Failed")
+        BOUNCED = "bounced", _("Bounced")
         RECEIVED = "received", _("Received")
 
     class MediaState(models.TextChoices):
@@ -255,6 +345,13 @@ class Message(models.Model):
     media_file = models.FileField(
         _("file"), upload_to="whatsapp/%Y/%m/", storage=private_storage, max_length=255, blank=True
     )
+    subject = models.CharField(_("subject"), max_length=255, blank=True)
+    from_address = models.CharField(_("from"), max_length=254, blank=True)
+    to_address = models.CharField(_("to"), max_length=1000, blank=True)
+    html_body = models.TextField(
+        _("HTML"), blank=True, help_text=_("An email's HTML as received; sanitised whenever it is shown.")
+    )
+    bounced_at = models.DateTimeField(_("bounced"), null=True, blank=True)
 
     class Meta:
         ordering = ["created_at", "pk"]
@@ -297,6 +394,15 @@ class Message(models.Model):
         return self.is_outbound and self.status == self.Status.QUEUED and bool(self.error_code)
 
 
+    def is_email(self) -> bool:
+        return self.channel == Channel.EMAIL
+
+    @property
+    def safe_html(self) -> str:
+        """The email's HTML as it may be shown: no scripts, styles, forms or remote images."""
+        return clean_html(self.html_body) if self.html_body else ""
+
+
 class EarlyStatus(models.Model):
     """A status the Cloud API sent for a message id no message has yet: the send job had not stored the
     provider's id when the webhook was read. Applied when the id is stored (``conversations.statuses``)."""
@@ -314,6 +420,31 @@ class EarlyStatus(models.Model):
         return (
             f"{self.provider_id} · {self.status.get('status', '') if isinstance(self.status, dict) else ''}"
         )
+
+
+class Attachment(models.Model):
+    """A file sent with or received in an email, kept with the lead (a lead document), downloaded only
+    through ``conversations.views.attachment`` by those who may act on the lead."""
+
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="conversation_documents", verbose_name=_("lead")
+    )
+    file = models.FileField(_("file"), upload_to="email/%Y/%m/", storage=private_storage, max_length=255)
+    name = models.CharField(_("file name"), max_length=255)
+    content_type = models.CharField(_("file type"), max_length=200)
+    size = models.PositiveIntegerField(_("file size"))
+    created_at = models.DateTimeField(_("time"), default=timezone.now)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("lead document")
+        verbose_name_plural = _("lead documents")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class WebhookDelivery(models.Model):

@@ -1,5 +1,5 @@
-"""The lead page's conversation: its panel, its messages (polled by the open page), sending, retrying and
-downloading a received file.
+"""The lead page's conversation (WhatsApp and email in one list): its panel, its messages (polled by the open
+page), sending on either channel, retrying and downloading a received file or an email's document.
 
 Every view finds the lead through ``crm.access.leads_for`` (out of scope: 404) and needs the right to
 contact it (``crm.access.can_act_on_lead(..., "contact")``, else 403): reading a conversation is as
@@ -24,9 +24,9 @@ from wagtail.admin.ui.components import Component
 from crm import access
 from crm.models import Lead, User
 
-from . import services
-from .forms import SendForm
-from .models import Message, WhatsAppTemplate
+from . import mail, services
+from .forms import EmailForm, SendForm
+from .models import Attachment, Channel, Message, WhatsAppTemplate
 
 MESSAGES_LIMIT = 100
 PANEL_MEDIA_JS = ["conversations/conversation.js"]
@@ -48,6 +48,7 @@ def lead_messages(lead: Lead) -> tuple[list[Message], bool]:
     latest = list(
         Message.objects.filter(lead_id__in=leads)
         .select_related("sent_by")
+        .prefetch_related("attachments")
         .order_by("-created_at", "-pk")[: MESSAGES_LIMIT + 1]
     )
     return latest[:MESSAGES_LIMIT][::-1], len(latest) > MESSAGES_LIMIT
@@ -62,6 +63,7 @@ def messages_context(lead: Lead, user: User) -> dict[str, Any]:
         "user_id": user.pk,
         "retry_url_name": "conversations:retry",
         "media_url_name": "conversations:media",
+        "attachment_url_name": "conversations:attachment",
         "page_url": lead_page_url(lead),
     }
 
@@ -98,6 +100,9 @@ class ConversationPanel(Component):
             "csrf_token": parent_context.get("csrf_token"),
             "compose": services.compose(lead),
             "send_url": reverse("conversations:send", args=[lead.pk]),
+            "email": mail.compose(lead, _user(self.request), self.request.GET.get("email_language", "")[:2]),
+            "email_url": reverse("conversations:email", args=[lead.pk]),
+            "email_form": EmailForm(),
             "refresh_url": reverse("conversations:messages", args=[lead.pk]),
         }
 
@@ -138,6 +143,33 @@ def send(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(lead_page_url(lead))
 
 
+@require_POST
+def send_email(request: HttpRequest, pk: int) -> HttpResponse:
+    """An email to the lead, its files kept as the lead's documents; sent by a job after commit."""
+    lead = _lead(request, pk)
+    form = EmailForm(request.POST, request.FILES)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                admin_messages.error(request, error)
+        return redirect(lead_page_url(lead))
+    try:
+        mail.send_email(
+            lead,
+            _user(request),
+            sender=form.cleaned_data["sender"],
+            subject=form.cleaned_data["subject"],
+            body=form.cleaned_data["body"],
+            files=form.cleaned_data["attachments"],
+        )
+    except ValidationError as error:
+        for text in error.messages:
+            admin_messages.error(request, text)
+        return redirect(lead_page_url(lead))
+    admin_messages.success(request, _("Email queued; its status shows in the conversation."))
+    return redirect(lead_page_url(lead))
+
+
 def _message(request: HttpRequest, pk: int) -> Message:
     message = get_object_or_404(Message.objects.select_related("lead"), pk=pk)
     _lead(request, message.lead_id)
@@ -148,7 +180,10 @@ def _message(request: HttpRequest, pk: int) -> Message:
 def retry(request: HttpRequest, pk: int) -> HttpResponse:
     message = _message(request, pk)
     try:
-        services.retry(message, _user(request))
+        if message.channel == Channel.EMAIL:
+            mail.retry(message, _user(request))
+        else:
+            services.retry(message, _user(request))
     except ValidationError as error:
         for text in error.messages:
             admin_messages.error(request, text)
@@ -172,6 +207,26 @@ def media(request: HttpRequest, pk: int) -> FileResponse:
         as_attachment=True,
         filename=message.file_name,
         content_type=message.media_type or "application/octet-stream",
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def attachment(request: HttpRequest, pk: int) -> FileResponse:
+    """A document sent with or received in an email, as an attachment, for those who may act on its lead."""
+    document = get_object_or_404(Attachment.objects.select_related("message"), pk=pk)
+    _lead(request, document.message.lead_id)
+    try:
+        handle = document.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=document.name,
+        content_type=document.content_type or "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -1,4 +1,5 @@
-"""Admin registrations: the conversation on the lead page, its URLs, and the brands' WhatsApp numbers."""
+"""Admin registrations: the conversation on the lead page, its URLs, the brands' WhatsApp numbers and mail
+accounts."""
 
 from typing import Any
 
@@ -13,7 +14,7 @@ from crm import access
 from crm.models import Lead
 
 from . import urls
-from .models import WhatsAppNumber
+from .models import MailAccount, WhatsAppNumber
 from .views import ConversationPanel
 
 
@@ -40,3 +41,16 @@ class WhatsAppNumberViewSet(SnippetViewSet):
 
 
 register_snippet(WhatsAppNumberViewSet)
+
+
+class MailAccountViewSet(SnippetViewSet):
+    """The brands' sales mailboxes (admins only: no role is given them); passwords stay in the environment."""
+
+    model = MailAccount
+    icon = "mail"
+    menu_label = _("Mail accounts")
+    add_to_settings_menu = True
+    list_display = ["brand", "address", "imap_host", "is_active", "last_read_at"]
+
+
+register_snippet(MailAccountViewSet)

@@ -28,3 +28,7 @@ cron.register(apply_retention, queue_name="low", cron="40 3 * * *")
 # WhatsApp messages to leads: retries after passing errors, sends whose job never ran, sends a stopped worker
 # left "sending" (CONVERSATIONS_RETRY_BASE_SECONDS, 15 s, is the first retry's wait).
 cron.register(conversation_jobs.resume_sending, queue_name="high", interval=15)
+# The brands' sales mailboxes, read for replies (each mail once, by Message-ID, from a UID checkpoint).
+cron.register(
+    conversation_jobs.read_mailboxes, queue_name="default", interval=settings.CONVERSATIONS_MAILBOX_SECONDS
+)

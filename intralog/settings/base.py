@@ -328,6 +328,25 @@ CONVERSATIONS_MEDIA_TYPES = env_list(
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document,"
     "application/msword,application/vnd.ms-excel",
 )
+# Email with leads (Conversations > Mail accounts in the admin): each brand's SMTP and IMAP passwords come
+# only from EMAIL_SMTP_PASSWORD_<BRAND CODE> and EMAIL_IMAP_PASSWORD_<BRAND CODE> (e.g. EMAIL_IMAP_PASSWORD_INTRAPAL).
+CONVERSATIONS_SMTP_PASSWORDS = {
+    name.removeprefix("EMAIL_SMTP_PASSWORD_").lower(): value
+    for name, value in os.environ.items()
+    if name.startswith("EMAIL_SMTP_PASSWORD_") and value
+}
+CONVERSATIONS_IMAP_PASSWORDS = {
+    name.removeprefix("EMAIL_IMAP_PASSWORD_").lower(): value
+    for name, value in os.environ.items()
+    if name.startswith("EMAIL_IMAP_PASSWORD_") and value
+}
+# Files sent with an email (each, and all of one email together) and kept from received ones.
+CONVERSATIONS_EMAIL_ATTACHMENT_MAX_BYTES = env_int(
+    "CONVERSATIONS_EMAIL_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024
+)
+CONVERSATIONS_EMAIL_TOTAL_MAX_BYTES = env_int("CONVERSATIONS_EMAIL_TOTAL_MAX_BYTES", 20 * 1024 * 1024)
+CONVERSATIONS_MAILBOX_SECONDS = env_int("CONVERSATIONS_MAILBOX_SECONDS", 60)  # how often mailboxes are read
+CONVERSATIONS_MAIL_TIMEOUT = env_int("CONVERSATIONS_MAIL_TIMEOUT", 30)
 ALERTS_ENABLED = env_bool("ALERTS_ENABLED", True)
 ALERTS_MAX_ATTEMPTS = env_int("ALERTS_MAX_ATTEMPTS", 6)
 ALERTS_RETRY_BASE_SECONDS = env_int("ALERTS_RETRY_BASE_SECONDS", 30)
