@@ -393,7 +393,6 @@ class Message(models.Model):
         """Queued again by the job after a passing error (kept in ``error``)."""
         return self.is_outbound and self.status == self.Status.QUEUED and bool(self.error_code)
 
-
     def is_email(self) -> bool:
         return self.channel == Channel.EMAIL
 
