@@ -6,6 +6,8 @@ PIP := $(VENV)/bin/pip
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 2
+## Test processes (pytest-xdist): each has its own test database and Redis database.
+TEST_PROCESSES ?= 2
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/intralog_bench
 
 .PHONY: run test worker serve upgrade backup bench lint messages check-messages install install-dev browser mailserver clean
@@ -44,7 +46,7 @@ run: $(VENV)/.installed
 ## REDIS_URL to run it on PostgreSQL and Redis.
 test: $(VENV)/.installed-dev browser mailserver
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest --cov --cov-report=term $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_PROCESSES) --cov --cov-report=term $(PYTEST_ARGS)
 
 ## An RQ worker for the three queues plus the periodic schedule (needs REDIS_URL).
 worker: $(VENV)/.installed
