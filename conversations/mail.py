@@ -89,9 +89,7 @@ def blocked_reason(lead: Lead, account: MailAccount | None) -> str:
 def compose(lead: Lead, user: User, language: str = "") -> EmailCompose:
     """The email form for ``lead``: the brand's template in ``language`` (else the lead's) filled in."""
     account = account_for(lead)
-    templates = list(
-        ContactTemplate.objects.filter(brand_id=lead.brand_id, channel=ContactTemplate.Channel.EMAIL)
-    )
+    templates = [t for t in contact.brand_templates(lead) if t.channel == ContactTemplate.Channel.EMAIL]
     language = language if language in contact.LANGUAGES else contact.lead_language(lead)
     template = contact.pick_template(templates, ContactTemplate.Channel.EMAIL, language)
     values = contact.placeholder_values(lead, user, language)

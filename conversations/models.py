@@ -154,7 +154,7 @@ class MailAccount(models.Model):
     (``EMAIL_SMTP_PASSWORD_<BRAND CODE>``, ``EMAIL_IMAP_PASSWORD_<BRAND CODE>``), never from here."""
 
     class Security(models.TextChoices):
-        NONE = "none", _("None (local servers only)")
+        NONE = "none", _("No encryption (local servers only)")
         STARTTLS = "starttls", _("STARTTLS")
         TLS = "tls", _("TLS from the start")
 

@@ -186,15 +186,28 @@ def person_target(user: Any) -> str:
     return f"{user.get_username()} (#{user.pk})"
 
 
+def _shown(value: object) -> str:
+    """A detail value in words: yes/no for booleans, a dash for nothing."""
+    if value is True:
+        return str(_("yes"))
+    if value is False:
+        return str(_("no"))
+    if value is None:
+        return "—"
+    return str(value)
+
+
 def summary(entry: AuditEntry) -> str:
     """The detail in one line for the listing and the export: ``key: value; ...``."""
     parts = []
     for key, value in (entry.detail or {}).items():
-        if value in ("", [], {}, None):
+        if value in ("", [], {}) or value is None:
             continue
         if isinstance(value, dict):
-            value = ", ".join(f"{inner}={item}" for inner, item in value.items())
+            text = ", ".join(f"{inner}={_shown(item)}" for inner, item in value.items())
         elif isinstance(value, list):
-            value = ", ".join(str(item) for item in value)
-        parts.append(f"{key}: {value}")
+            text = ", ".join(_shown(item) for item in value)
+        else:
+            text = _shown(value)
+        parts.append(f"{key}: {text}")
     return "; ".join(parts)

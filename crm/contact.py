@@ -86,6 +86,16 @@ def placeholder_values(lead: Lead, sender: User, language: str) -> dict[str, str
     }
 
 
+def brand_templates(lead: Lead) -> list[ContactTemplate]:
+    """The lead's brand's message templates, read once per lead object (the lead page's contact buttons
+    and the email composer of the conversation panel share them)."""
+    cached: list[ContactTemplate] | None = getattr(lead, "_brand_contact_templates", None)
+    if cached is None:
+        cached = list(ContactTemplate.objects.filter(brand_id=lead.brand_id))
+        lead._brand_contact_templates = cached  # type: ignore[attr-defined]
+    return cached
+
+
 def pick_template(
     templates: Iterable[ContactTemplate], channel: str, language: str
 ) -> ContactTemplate | None:

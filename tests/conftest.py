@@ -1,11 +1,20 @@
 import signal
 
 import pytest
+from django.utils import translation
 
 from crm.models import Brand, Role, User
 from tests.two_factor_support import sign_in_fully
 
 PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A test that activates a language (a request in Spanish, a job for a Spanish-speaking person) leaves
+    the next test in the default one."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)

@@ -30,7 +30,7 @@ from crm.field_spec import Section
 from crm.filters import user_label
 from crm.forms.followups import default_due_at
 from crm.forms.leads import ContactAttemptForm, NoteForm
-from crm.models import ContactTemplate, FollowUp, Lead, LeadEvent, PipelineStatus, Stage
+from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Stage
 from crm.tags import tag_labels
 from crm.views.leads import lead_url, visible_leads
 
@@ -194,9 +194,8 @@ class LeadInspectView(snippet_views.InspectView):
         user, lead = self.request.user, self.object
         if not access.role_may(user, "contact") or not (lead.phone or lead.phone_e164 or lead.email):
             return None
-        templates = ContactTemplate.objects.filter(brand_id=lead.brand_id)
         return {
-            **contact.contact_context(lead, user, templates),
+            **contact.contact_context(lead, user, contact.brand_templates(lead)),
             "log_url": lead_url("contact", lead),
             "outcomes": LeadEvent.Outcome.choices,
         }
