@@ -87,3 +87,14 @@ def client_for(client):
         return sign_in_fully(client, user)
 
     return sign_in
+
+
+@pytest.fixture
+def jobs_in_process(settings, monkeypatch):
+    """For tests that follow an import to its end: its job runs in-process as in the embedded default, also
+    when the suite runs with REDIS_URL (the queues' Redis path is tested in tests/core and tests/conversations)."""
+    from django_rq.settings import QUEUES
+
+    settings.REDIS_URL = ""
+    for name in QUEUES:
+        monkeypatch.setitem(QUEUES[name], "ASYNC", False)

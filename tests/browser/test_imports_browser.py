@@ -3,6 +3,7 @@ sees the leads and reverts the import."""
 
 from pathlib import Path
 
+import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
@@ -10,7 +11,7 @@ from crm.models import Lead
 from tests.browser.conftest import BROWSER_TEST
 from tests.conftest import PASSWORD
 
-pytestmark = BROWSER_TEST
+pytestmark = [*BROWSER_TEST, pytest.mark.usefixtures("jobs_in_process")]
 
 SAMPLE = Path(__file__).resolve().parents[2] / "imports" / "static" / "imports" / "sample-leads.csv"
 
