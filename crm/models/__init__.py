@@ -20,6 +20,7 @@ from .leads import (
     backfill_age,
     backfill_q,
 )
+from .money import Currency, ExchangeRate, LostReason
 from .people import Brand, Invitation, Role, User
 from .tombstones import Tombstone
 from .views import DefaultView, SavedView
@@ -33,12 +34,15 @@ __all__ = [
     "Campaign",
     "ClassificationRule",
     "ContactTemplate",
+    "Currency",
     "DefaultView",
+    "ExchangeRate",
     "FollowUp",
     "Invitation",
     "Lead",
     "LeadEvent",
     "LeadLogEntry",
+    "LostReason",
     "PipelineStatus",
     "Priority",
     "Role",

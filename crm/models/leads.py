@@ -6,9 +6,11 @@ hold data and queries.
 
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -19,6 +21,7 @@ from taggit.models import TaggedItemBase
 
 from crm import system_notes
 
+from .money import Currency
 from .people import Brand
 
 
@@ -133,6 +136,12 @@ class PipelineStatus(models.Model):
         _("requires a follow-up date"),
         default=False,
         help_text=_("Moving a lead into this status asks when to follow it up, unless a follow-up is open."),
+    )
+    probability = models.PositiveSmallIntegerField(
+        _("probability (%)"),
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text=_("The chance, from 0 to 100, that a lead in this status is won; weights the forecast."),
     )
 
     class Meta:
@@ -299,6 +308,35 @@ class Lead(models.Model):
     next_action_at = models.DateTimeField(
         _("next action"), null=True, blank=True, help_text=_("When the earliest open follow-up is due.")
     )
+    quote_amount = models.DecimalField(
+        _("quoted amount"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    quote_currency = models.CharField(_("quote currency"), max_length=3, choices=Currency.choices, blank=True)
+    quoted_on = models.DateField(_("quote date"), null=True, blank=True)
+    expected_close_on = models.DateField(_("expected close date"), null=True, blank=True)
+    won_amount = models.DecimalField(
+        _("won amount"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    won_currency = models.CharField(_("won currency"), max_length=3, choices=Currency.choices, blank=True)
+    won_on = models.DateField(_("won on"), null=True, blank=True)
+    lost_reason = models.ForeignKey(
+        "crm.LostReason",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("lost reason"),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     # The searched fields folded for the listing's search: written by ``crm.search`` on every write.
     search_text = models.TextField(_("search text"), blank=True, editable=False)
@@ -317,10 +355,24 @@ class Lead(models.Model):
                 fields=["external_source", "external_form", "external_id"],
                 condition=~models.Q(external_id=""),
                 name="crm_lead_unique_external_ref",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(quote_amount__isnull=True) | (Q(quote_amount__gte=0) & ~Q(quote_currency="")),
+                name="crm_lead_quote_has_currency",
+            ),
+            models.CheckConstraint(
+                condition=Q(won_amount__isnull=True) | (Q(won_amount__gte=0) & ~Q(won_currency="")),
+                name="crm_lead_won_has_currency",
+            ),
         ]
         indexes = [
             models.Index(fields=["-submitted_at", "-id"], name="crm_lead_submitted"),
+            models.Index(
+                fields=["status", "expected_close_on"],
+                condition=Q(quote_amount__isnull=False),
+                name="crm_lead_quoted",
+            ),
+            models.Index(fields=["won_on"], condition=Q(won_amount__isnull=False), name="crm_lead_won"),
             models.Index(fields=["assignee", "status", "-submitted_at"], name="crm_lead_assignee_submitted"),
             models.Index(fields=["status", "-submitted_at"], name="crm_lead_status_submitted"),
             models.Index(fields=["brand", "email"], name="crm_lead_brand_email"),
