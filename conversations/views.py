@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -198,19 +199,7 @@ def media(request: HttpRequest, pk: int) -> FileResponse:
     message = _message(request, pk)
     if message.media_state != Message.MediaState.STORED or not message.media_file:
         raise Http404
-    try:
-        handle = message.media_file.open("rb")
-    except FileNotFoundError as error:
-        raise Http404 from error
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=message.file_name,
-        content_type=message.media_type or "application/octet-stream",
-    )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return _download(message.media_file, message.file_name, message.media_type)
 
 
 @require_GET
@@ -218,15 +207,17 @@ def attachment(request: HttpRequest, pk: int) -> FileResponse:
     """A document sent with or received in an email, as an attachment, for those who may act on its lead."""
     document = get_object_or_404(Attachment.objects.select_related("message"), pk=pk)
     _lead(request, document.message.lead_id)
+    return _download(document.file, document.name, document.content_type)
+
+
+def _download(stored: FieldFile, name: str, content_type: str) -> FileResponse:
+    """A stored file as a download the browser neither renders nor caches (it is the sender's content)."""
     try:
-        handle = document.file.open("rb")
+        handle = stored.open("rb")
     except FileNotFoundError as error:
         raise Http404 from error
     response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=document.name,
-        content_type=document.content_type or "application/octet-stream",
+        handle, as_attachment=True, filename=name, content_type=content_type or "application/octet-stream"
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"

@@ -27,6 +27,8 @@ def _register_permission_policies():
     from axes.models import AccessAttempt
     from wagtail.permissions import register_permission_policy
 
+    from core.permission_policies import LimitedActionsPolicy
+
     from .brand_scope import BrandScopedPermissionPolicy
     from .models import (
         AssignmentRule,
@@ -37,7 +39,7 @@ def _register_permission_policies():
         Invitation,
         Service,
     )
-    from .people import InvitationPermissionPolicy, LimitedActionsPolicy
+    from .people import InvitationPermissionPolicy
 
     register_permission_policy(Invitation, InvitationPermissionPolicy(Invitation))
     # The audit trail is read, never written from the admin (admins are superusers: only "view" is allowed).
@@ -74,7 +76,9 @@ class UsersAppConfig(WagtailUsersAppConfig):
         from django.contrib.auth.models import Group
         from wagtail.permissions import register_permission_policy
 
-        from .people import LimitedActionsPolicy, UserPermissionPolicy
+        from core.permission_policies import LimitedActionsPolicy
+
+        from .people import UserPermissionPolicy
 
         User = get_user_model()
         # exact_class wins over the plain policies Wagtail's ready() registered.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
-from typing import Any
 
 from axes.models import AccessAttempt
 from django.conf import settings
@@ -22,6 +21,7 @@ from wagtail.log_actions import log
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from core.jobs import enqueue
+from core.permission_policies import LimitedActionsPolicy
 
 from . import audit
 from .models import Brand, Invitation, Role, User
@@ -287,20 +287,6 @@ class UserPermissionPolicy(ModelPermissionPolicy):
         if allowed == ["delete"]:
             return User.objects.exclude(pk=user.pk) if user.role == Role.ADMIN else User.objects.none()
         return manageable_users(user)
-
-
-class LimitedActionsPolicy(ModelPermissionPolicy):
-    """Model permissions restricted to some actions, whoever asks (superusers included)."""
-
-    def __init__(self, model: type[Any], actions: Iterable[str]) -> None:
-        super().__init__(model)
-        self.actions = set(actions)
-
-    def user_has_permission(self, user: User | AnonymousUser, action: str) -> bool:
-        return action in self.actions and super().user_has_permission(user, action)
-
-    def user_has_any_permission(self, user: User | AnonymousUser, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
 
 
 class InvitationPermissionPolicy(LimitedActionsPolicy):

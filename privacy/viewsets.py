@@ -1,25 +1,9 @@
 """The request log in the admin: read-only, for admins (and whoever is given the view permission)."""
 
-from collections.abc import Iterable
-
-from django.contrib.auth.models import AnonymousUser
 from django.utils.translation import gettext_lazy
 from wagtail.admin.viewsets.model import ModelViewSet
-from wagtail.permission_policies.base import ModelPermissionPolicy
-
-from crm.models import User
 
 from .models import PrivacyRequest
-
-
-class ReadOnlyPolicy(ModelPermissionPolicy):
-    """View only: the log is written by the services, never edited or deleted in the admin."""
-
-    def user_has_permission(self, user: User | AnonymousUser, action: str) -> bool:
-        return action in ("view", "inspect") and super().user_has_permission(user, "view")
-
-    def user_has_any_permission(self, user: User | AnonymousUser, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
 
 
 class PrivacyRequestViewSet(ModelViewSet):

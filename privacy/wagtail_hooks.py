@@ -11,11 +11,12 @@ from wagtail.admin.menu import MenuItem
 from wagtail.admin.ui.components import Component
 from wagtail.permissions import register_permission_policy
 
+from core.permission_policies import ReadOnlyPolicy
 from crm.models import Lead
 
 from . import services, urls
 from .models import PrivacyRequest
-from .viewsets import PrivacyRequestViewSet, ReadOnlyPolicy
+from .viewsets import PrivacyRequestViewSet
 
 register_permission_policy(PrivacyRequest, ReadOnlyPolicy(PrivacyRequest), exact_class=True)
 

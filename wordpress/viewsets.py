@@ -1,6 +1,6 @@
 """The "WordPress" admin menu (admins only): sources, sync runs, quarantine."""
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
@@ -22,25 +22,15 @@ from wagtail.admin.views import generic
 from wagtail.admin.viewsets.model import ModelViewSet, ViewSetGroup
 from wagtail.admin.widgets.button import Button
 from wagtail.log_actions import log
-from wagtail.permission_policies.base import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from core.permission_policies import ReadOnlyPolicy
 from crm.models import User
 
 from .mapping import RecordError
 from .models import QuarantinedSubmission, SourceForm, Submission, SyncRun, WordPressSource
 from .retry import dismiss_submission, retry_submission
 from .services import mark_edited, queue_sync, rotate_webhook_secret, rotate_webhook_token
-
-
-class ReadOnlyPolicy(ModelPermissionPolicy):
-    """View only: nothing is added, edited or deleted through the generic views."""
-
-    def user_has_permission(self, user: User | AnonymousUser, action: str) -> bool:
-        return action in ("view", "inspect") and super().user_has_permission(user, "view")
-
-    def user_has_any_permission(self, user: User | AnonymousUser, actions: Iterable[str]) -> bool:
-        return any(self.user_has_permission(user, action) for action in actions)
 
 
 def _require(user: User | AnonymousUser, perm: str) -> None:
