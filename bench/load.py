@@ -133,7 +133,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_until_healthy(port, timeout=60):
+def wait_until_healthy(port, timeout=180):
     import urllib.request
 
     deadline = time.monotonic() + timeout
@@ -201,6 +201,14 @@ def start_mode(mode, logs):
     for index in range(1, worker_count + 1):
         services.start(f"worker{index}", manage("rqworker", "high", "default", "low", "--with-scheduler"))
     services.start("scheduler", manage("rqcron", "intralog.schedule"))
+    try:
+        return _serve(mode, services, ports, logs)
+    except Exception:
+        services.stop()
+        raise
+
+
+def _serve(mode, services, ports, logs):
     for port in ports:
         wait_until_healthy(port)
     if mode == "one":
@@ -211,7 +219,6 @@ def start_mode(mode, logs):
         )
     haproxy = shutil.which("haproxy")
     if haproxy is None:
-        services.stop()
         raise RuntimeError("The scale-out mode needs HAProxy: apt-get install haproxy")
     proxy_port = free_port()
     config = logs / "haproxy.cfg"
@@ -343,12 +350,12 @@ def run_mode(mode, seconds, workdir, n_leads):
         load = os.getloadavg()
         stop_feed.set()
         feeder.join()
+        sync_source(WordPressSource.objects.get(slug=load_scenario.SOURCE_SLUG))
         print(f"[{mode}] waiting for the jobs to settle …", flush=True)
         settled = load_scenario.settled(SETTLE_SECONDS)
     finally:
         stop_feed.set()
         services.stop()
-    sync_source(WordPressSource.objects.get(slug=load_scenario.SOURCE_SLUG))
     checks = load_scenario.check(marks_path, since, site)
     site.stop()
     return ModeResult(
@@ -371,8 +378,6 @@ def _verdict(ok):
 def mode_section(result):
     aggregated = result.aggregated()
     lines = [
-        f"### {MODE_TITLES[result.mode]}",
-        "",
         f"{result.setup}; {result.seconds:.0f} s of load; load average (1/5/15 min) at the end "
         + " / ".join(f"{value:.1f}" for value in result.load)
         + (f". {'; '.join(result.events)}." if result.events else "."),
@@ -406,21 +411,52 @@ def mode_section(result):
     return "\n".join(lines)
 
 
-def summary(results):
-    rows = [
-        "| mode | requests/s | requests | errors | worst admin p95 ms | lost or doubled |",
-        "|---|---|---|---|---|---|",
-    ]
-    for result in results:
-        aggregated = result.aggregated()
-        admin = [row.p95_ms for row in result.stats if is_admin_page(row.name)]
-        wrong = sum(row.lost + row.doubled for row in result.checks.rows)
-        if aggregated:
-            rows.append(
-                f"| {MODE_TITLES[result.mode]} | {aggregated.per_second:.1f} | {aggregated.requests} | "
-                f"{aggregated.failures} | {max(admin, default=0):.0f} | {wrong} |"
-            )
-    return "\n".join(rows)
+def headline(result, quick, machine):
+    """The first lines of a mode's section: what kind of run, on what, and its summary."""
+    aggregated = result.aggregated()
+    admin = [row.p95_ms for row in result.stats if is_admin_page(row.name)]
+    wrong = sum(row.lost + row.doubled for row in result.checks.rows)
+    kind = (
+        "**Smoke run** ({seconds:.0f} s) on a shared, busy machine (other engineers' tests and benchmarks "
+        "running): it proves the harness, not the targets."
+        if quick
+        else "Full run ({seconds:.0f} s)."
+    ).format(seconds=result.seconds)
+    figures = (
+        f"{aggregated.per_second:.1f} requests/s, {aggregated.failures} errors, worst admin page p95 "
+        f"{max(admin, default=0):.0f} ms, {wrong} lost or doubled"
+        if aggregated
+        else "no statistics from Locust"
+    )
+    return f"{kind} Machine: {machine}, at {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.\n\n**{figures}.**\n\n"
+
+
+DESCRIPTION = f"""
+How a whole team at once fares (`python -m bench load`; the modes' figures are in the two sections below,
+each written by its last run). The team (Locust, headless, `bench/locustfile.py`): {USERS["LOAD_REPS"]}
+reps signing in through the login form and working their own leads (listing, search, lead page, status
+change and note through the real forms with CSRF, their home), {USERS["LOAD_MANAGERS"]} managers on the
+four dashboards and the listing, {USERS["LOAD_VISITORS"]} visitors sending about 5 lead forms a second (page,
+a few seconds to fill in, POST), {USERS["LOAD_SITES"]} WordPress sites posting about 10 signed webhooks a
+second (a failed post sent again under the same delivery id), and the fake WordPress site gaining a
+submission every {SITE_ADDS_EVERY:.0f} s, pulled by the scheduled syncs (one more pull after the run). New
+leads alert their brand's managers by email. {LEADS:,} leads in the load database; Redis for jobs, cache
+and sessions.
+
+Targets: p95 ≤ {ADMIN_P95_TARGET_MS} ms for every admin page, 0 errors, 0 lost leads; more throughput on
+two app servers.
+
+After each run: lost = acknowledged to the sender (2xx, or the redirect after a form) and not in the
+database once; doubled = in the database more than once. "Not acknowledged" are requests that got an error
+(a killed server's connection, a full queue): the visitor saw an error and may send again; a webhook is
+retried by its site under the same delivery id.
+
+Full run (10 minutes a mode, on a quiet machine; HAProxy from Debian, `apt-get install haproxy`):
+`make bench BENCH_ARGS=load`, i.e.
+`DATABASE_URL=postgres://postgres@127.0.0.1:5432/intralog_bench .venv/bin/python -m bench load`
+(the load itself runs on `intralog_bench_load` and Redis database 11: `LOAD_BENCH_DATABASE_URL`,
+`LOAD_BENCH_REDIS_URL`). One mode: `--load-modes one` or `--load-modes two`; another length: `--duration`.
+"""
 
 
 def child(seconds, modes, quick):
@@ -430,42 +466,13 @@ def child(seconds, modes, quick):
     django.setup()
     from bench.harness import machine_line, write_section
 
+    write_section("load", "Load and scale-out: a team at once", DESCRIPTION)
     workdir = Path(tempfile.mkdtemp(prefix="intralog-load-"))
-    results = []
     for mode in modes:
         result = run_mode(mode, seconds, workdir, LEADS)
-        print(mode_section(result), flush=True)
-        results.append(result)
-    smoke = (
-        "**Smoke run** on a shared, busy machine (other engineers' work running): it proves the harness, "
-        "not the targets. The full run is `make bench BENCH_ARGS=load` on a quiet machine — see the command below.\n\n"
-        if quick
-        else ""
-    )
-    body = f"""
-{smoke}Machine: {machine_line()}. {LEADS:,} leads in the load database; Redis for jobs, cache and sessions.
-The team (Locust, headless, `bench/locustfile.py`): {USERS["LOAD_REPS"]} reps signing in through the login
-form and working their own leads (listing, search, lead page, status change and note through the real
-forms with CSRF, their home), {USERS["LOAD_MANAGERS"]} managers on the four dashboards and the listing,
-{USERS["LOAD_VISITORS"]} visitors sending about 5 lead forms a second (page, a few seconds to fill in,
-POST), {USERS["LOAD_SITES"]} WordPress sites posting about 10 signed webhooks a second (a failed post
-sent again under the same delivery id), and the fake WordPress site gaining a submission every
-{SITE_ADDS_EVERY:.0f} s, pulled by the scheduled syncs (one more pull after the run). New leads alert
-their brand's managers by email. Targets: p95 ≤ {ADMIN_P95_TARGET_MS} ms for every admin page, 0 errors,
-0 lost leads; more throughput on two app servers.
-
-{summary(results)}
-
-{chr(10).join(mode_section(result) + chr(10) for result in results)}
-Lost: acknowledged to the sender (2xx, or the redirect after a form) and not in the database once.
-Doubled: in the database more than once. "Not acknowledged" are requests that got an error (a killed
-server's connection) — the visitor saw an error and may send again; a webhook is retried by its site.
-
-Full run (10 minutes a mode, on a quiet machine):
-`make bench BENCH_ARGS=load`, or
-`DATABASE_URL=postgres://postgres@127.0.0.1:5432/intralog_bench_load DJANGO_SETTINGS_MODULE=intralog.settings.bench .venv/bin/python -m bench load`.
-"""
-    write_section("load", "Load and scale-out: a team at once, then two app servers and two workers", body)
+        body = headline(result, quick, machine_line()) + mode_section(result)
+        write_section(f"load-{mode}", f"Load: {MODE_TITLES[result.mode]}", body)
+        print(body, flush=True)
     print(f"logs and Locust's CSV files: {workdir}")
 
 
