@@ -456,6 +456,9 @@ Full run (10 minutes a mode, on a quiet machine; HAProxy from Debian, `apt-get i
 `DATABASE_URL=postgres://postgres@127.0.0.1:5432/intralog_bench .venv/bin/python -m bench load`
 (the load itself runs on `intralog_bench_load` and Redis database 11: `LOAD_BENCH_DATABASE_URL`,
 `LOAD_BENCH_REDIS_URL`). One mode: `--load-modes one` or `--load-modes two`; another length: `--duration`.
+The users keep a person's pace, so at a pace the servers keep up with both modes serve the same requests/s;
+to compare capacity, let reps and managers click without pause:
+`LOAD_REP_WAIT_MIN=0 LOAD_REP_WAIT_MAX=1 LOAD_MANAGER_WAIT_MIN=0 LOAD_MANAGER_WAIT_MAX=1 make bench BENCH_ARGS=load`.
 """
 
 
