@@ -37,6 +37,14 @@ def main():
         help="dashboards and homes: measure every case this many times, rounds interleaved, and report "
         "the median of the rounds (for a shared or busy machine)",
     )
+    parser.add_argument(
+        "--duration", type=int, default=None, help="load: seconds of load per mode (default 600; --quick 60)"
+    )
+    parser.add_argument(
+        "--load-modes",
+        default="one,two",
+        help="load: 'one' (one app server and worker), 'two' (two of each behind a proxy), or both",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intralog.settings.bench")
