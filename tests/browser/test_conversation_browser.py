@@ -3,23 +3,21 @@ the lead's reply comes through the signed webhook and shows on the page left ope
 every 5 seconds), then free text goes out in the open window. On a desktop and on a 390 px phone."""
 
 import json
-import threading
 import time
 
 import pytest
 import requests
 from playwright.sync_api import expect
-from rq import SimpleWorker
-from rq.timeouts import TimerDeathPenalty
 
 from conversations.models import Message
-from core.jobs import get_queue, is_embedded
+from core.jobs import is_embedded
 from core.whatsapp import sign
 from crm import services
 from crm.intake import LeadData, create_lead
 from tests.alerts_support import APP_SECRET
 from tests.browser.conftest import BROWSER_TEST
 from tests.browser.shots import DESKTOP, PHONE, shoot
+from tests.browser.worker_support import worker  # noqa: F401
 from tests.conftest import PASSWORD
 from tests.conversations_support import *  # noqa: F403
 from tests.conversations_support import LEAD_PHONE, inbound, text_message
@@ -57,38 +55,10 @@ def wait_until_sent(count, seconds=15):
         time.sleep(0.1)
 
 
-class _ThreadWorker(SimpleWorker):
-    death_penalty_class = TimerDeathPenalty
-
-    def _install_signal_handlers(self):
-        """Signals belong to the main thread."""
-
-
-@pytest.fixture
-def worker():
-    """With Redis, a worker beside the live server, as ``make worker`` runs beside gunicorn (embedded,
-    jobs run as they are queued)."""
-    if is_embedded():
-        yield
-        return
-    stop = threading.Event()
-    queues = [get_queue(name) for name in ("high", "default", "low")]
-
-    def work():
-        while not stop.is_set():
-            _ThreadWorker(queues, connection=queues[0].connection).work(burst=True, logging_level="WARNING")
-            stop.wait(0.2)
-
-    thread = threading.Thread(target=work, daemon=True)
-    thread.start()
-    yield
-    stop.set()
-    thread.join(10)
-
-
+@pytest.mark.usefixtures("worker")
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_rep_sends_a_template_and_sees_the_reply_arrive(
-    viewport, whatsapp_env, lead, employee, sign_in, live_server, worker
+    viewport, whatsapp_env, lead, employee, sign_in, live_server
 ):
     page = sign_in(employee.username, PASSWORD)
     page.set_viewport_size(viewport)

@@ -8,6 +8,7 @@ a mailbox read twice and a reader stopped mid-run, HTML sanitised, size limits, 
 import itertools
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -143,7 +144,7 @@ def test_from_the_brand_address_with_the_brands_english_template(
 
 
 def test_a_25_mb_attachment_is_refused_with_a_clear_message(
-    email_env, make_lead, employee, client, committing
+    email_env, make_lead, employee, client, committing, settings
 ):
     lead = make_lead(assignee=employee, email=LEAD_EMAIL)
     sign_in_fully(client, employee)
@@ -158,7 +159,51 @@ def test_a_25_mb_attachment_is_refused_with_a_clear_message(
     text = response.content.decode()
     assert "“plano.pdf” is 25.0\xa0MB; each file may be at most 10.0\xa0MB." in text
     assert not Message.objects.exists() and not Attachment.objects.exists()
-    assert email_env["sink"].received == []
+    assert email_env["sink"].received == [] and files_kept(settings) == []
+
+
+def files_kept(settings):
+    root = Path(settings.CONVERSATIONS_MEDIA_ROOT)
+    return [path for path in root.rglob("*") if path.is_file()] if root.exists() else []
+
+
+def test_25_mb_in_files_each_within_the_limit_is_refused_whole(
+    email_env, make_lead, employee, client, committing, settings
+):
+    """Three files of 8.4 MB: each may go, together they are over what one email carries; none is kept
+    and nothing is sent, the form says why."""
+    lead = make_lead(assignee=employee, email=LEAD_EMAIL)
+    sign_in_fully(client, employee)
+    parts = [
+        SimpleUploadedFile(f"plano-{n}.pdf", b"%PDF-1.4\n" + b"0" * (8_400 * 1024), "application/pdf")
+        for n in range(3)
+    ]
+    with committing():
+        response = client.post(
+            reverse("conversations:email", args=[lead.pk]),
+            {"sender": "rep", "subject": "Planos", "body": "Adjunto", "attachments": parts},
+            follow=True,
+        )
+    assert response.status_code == 200
+    assert (
+        "The files add up to 24.6\xa0MB; one email may carry at most 20.0\xa0MB." in response.content.decode()
+    )
+    assert not Message.objects.exists() and not Attachment.objects.exists()
+    assert email_env["sink"].received == [] and files_kept(settings) == []
+
+
+def test_more_files_than_one_email_carries_are_refused(email_env, make_lead, employee, client, committing):
+    lead = make_lead(assignee=employee, email=LEAD_EMAIL)
+    sign_in_fully(client, employee)
+    parts = [SimpleUploadedFile(f"hoja-{n}.pdf", PDF, "application/pdf") for n in range(mail.MAX_FILES + 1)]
+    with committing():
+        response = client.post(
+            reverse("conversations:email", args=[lead.pk]),
+            {"sender": "rep", "subject": "Hojas", "body": "Adjunto", "attachments": parts},
+            follow=True,
+        )
+    assert f"Attach at most {mail.MAX_FILES} files." in response.content.decode()
+    assert not Message.objects.exists() and email_env["sink"].received == []
 
 
 def test_a_file_type_not_accepted_is_refused(email_env, make_lead, employee, client, committing):
