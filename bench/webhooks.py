@@ -53,6 +53,7 @@ def receiver(port):
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # header and body leave at once, not 40 ms apart
 
         def do_POST(self):
             self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -95,6 +95,7 @@ class FakeReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # header and body leave at once, not 40 ms apart
 
             def do_POST(self):
                 code = owner.handle(self)
