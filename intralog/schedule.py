@@ -35,3 +35,4 @@ cron.register(
 )
 # Outbound webhooks: retries when due and anything a lost wake-up left (a commit queues a run at once).
 cron.register(webhook_jobs.deliver_due, queue_name="default", interval=15)
+cron.register(webhook_jobs.purge_delivered, queue_name="low", cron="50 3 * * *")

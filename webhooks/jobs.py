@@ -5,3 +5,7 @@ from . import services
 
 def deliver_due() -> None:
     services.deliver_due()
+
+
+def purge_delivered() -> None:
+    services.purge_delivered()

@@ -3,7 +3,7 @@ resuming, rotating a secret and sending a test event."""
 
 import logging
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -36,6 +36,16 @@ def deliver_due(budget_seconds: float | None = None) -> int:
         if time.monotonic() - started >= budget:
             enqueue(outbox.DELIVER_JOB)
             return attempted
+
+
+def purge_delivered(now: datetime | None = None) -> int:
+    """Forget events older than ``WEBHOOKS_KEEP_DAYS`` whose deliveries all went out (with their log);
+    returns how many events."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.WEBHOOKS_KEEP_DAYS)
+    waiting = Delivery.objects.exclude(status=Delivery.Status.DELIVERED).values("event_id")
+    old = OutboxEvent.objects.filter(occurred_at__lt=cutoff).exclude(pk__in=waiting)
+    deleted, by_model = old.delete()
+    return by_model.get(OutboxEvent._meta.label, 0)
 
 
 def admin_emails() -> list[str]:

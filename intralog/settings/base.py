@@ -405,3 +405,4 @@ WEBHOOKS_PAUSE_AFTER_SECONDS = env_int("WEBHOOKS_PAUSE_AFTER_SECONDS", 24 * 3600
 WEBHOOKS_LEASE_SECONDS = env_int("WEBHOOKS_LEASE_SECONDS", 300)  # a stopped worker's claim runs out
 WEBHOOKS_RUN_SECONDS = env_int("WEBHOOKS_RUN_SECONDS", 60)  # one job's time before it queues the next
 WEBHOOKS_THREADS = env_int("WEBHOOKS_THREADS", 8)  # subscriptions sent to side by side
+WEBHOOKS_KEEP_DAYS = env_int("WEBHOOKS_KEEP_DAYS", 30)  # delivered events and their log, then purged nightly

@@ -274,3 +274,18 @@ def test_concurrent_workers_share_a_burst_without_sending_twice(brands, make_sub
     _assert_all_once(fake)
     assert Subscription.objects.filter(paused_at__isnull=False).count() == 0
     assert Role.ADMIN
+
+
+def test_old_delivered_events_are_purged_and_waiting_ones_kept(make_subscription, receiver):
+    from webhooks.services import purge_delivered
+
+    fake = receiver().start()
+    subscription = make_subscription(fake.url)
+    fake.secret = subscription.secret
+    send_test(subscription)
+    deliver_until_done()
+    waiting = send_test(subscription)
+    later = timezone.now() + timedelta(days=31)
+    assert purge_delivered(later) == 1
+    assert list(Delivery.objects.values_list("pk", flat=True)) == [waiting.pk]
+    assert not Attempt.objects.exists()
