@@ -195,9 +195,8 @@ def test_the_commit_wakes_a_delivery_run(
     fake = receiver().start()
     subscription = make_subscription(fake.url, events=[EventType.LEAD_CREATED])
     fake.secret = subscription.secret
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         new_lead(brands)
-    assert len(callbacks) == 1
     assert len(fake.accepted) == 1
 
 

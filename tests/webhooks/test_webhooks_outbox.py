@@ -38,7 +38,7 @@ def test_each_event_of_interest_is_queued_once_per_subscription(
     services.assign(lead, employee, admin_user)
     services.change_status(lead, "contacted", admin_user)
     services.change_status(lead, "won", admin_user)
-    services.add_note(lead, "Una nota", admin_user)
+    services.add_note(lead, admin_user, "Una nota")
     assert types_of(lead) == sorted(
         [
             "lead.created",
