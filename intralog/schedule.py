@@ -10,6 +10,7 @@ from alerts import jobs as alert_jobs
 from conversations import jobs as conversation_jobs
 from crm.jobs import purge_expired_invitations
 from retention.jobs import apply_retention
+from webhooks import jobs as webhook_jobs
 from wordpress.jobs import periodic_tick as wordpress_periodic_tick
 
 cron.register(purge_expired_invitations, queue_name="low", cron="17 * * * *")
@@ -32,3 +33,6 @@ cron.register(conversation_jobs.resume_sending, queue_name="high", interval=15)
 cron.register(
     conversation_jobs.read_mailboxes, queue_name="default", interval=settings.CONVERSATIONS_MAILBOX_SECONDS
 )
+# Outbound webhooks: retries when due and anything a lost wake-up left (a commit queues a run at once).
+cron.register(webhook_jobs.deliver_due, queue_name="default", interval=15)
+cron.register(webhook_jobs.purge_delivered, queue_name="low", cron="50 3 * * *")

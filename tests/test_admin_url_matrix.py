@@ -25,6 +25,9 @@ from crm.services import add_note, assign
 from imports.models import ImportRun
 from legacy.models import LegacyImport
 from tests.two_factor_support import sign_in_fully
+from webhooks import interest as webhook_interest
+from webhooks.models import Subscription
+from webhooks.services import send_test
 
 from .admin_urls import argless_admin_urls
 
@@ -55,6 +58,7 @@ SECRETS = {
     "legacy_import": ["base-vieja-reservada.sqlite3"],
     "intralog_import": ["planilla-propia-intralog.csv"],
     "intrapal_import": ["planilla-ajena-intrapal.csv"],
+    "webhook_subscription": ["Receptor reservado del ERP", "erp-reservado.example"],
 }
 
 SEES = {
@@ -96,7 +100,7 @@ def people(admin_user, manager, other_manager, employee, other_employee, markete
 
 
 @pytest.fixture
-def seeded(people, brands):
+def seeded(request, people, brands):
     """Leads, people, invitations and rules of both brands, each with log entries of its own."""
     intralog, intrapal = brands["intralog"], brands["intrapal"]
     phone = Source.objects.get(key="phone")
@@ -170,6 +174,10 @@ def seeded(people, brands):
         ImportRun.objects.create(
             brand=brand, created_by=owner, file_name=SECRETS[key][0], file_hash="0" * 64, state="done"
         )
+    name, host = SECRETS["webhook_subscription"]
+    subscription = Subscription.objects.create(name=name, url=f"https://{host}/hook", events=["lead.created"])
+    send_test(subscription)
+    request.addfinalizer(webhook_interest.invalidate)  # later tests see no subscriber
     return {"intrapal_seller": intrapal_seller, "intralog_seller": intralog_seller}
 
 

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "ops",  # health endpoints, backups, upgrades
     "imports",
     "privacy",
+    "webhooks",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -391,3 +392,17 @@ if SENTRY_DSN:
         traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0") or 0),
         send_default_pii=False,
     )
+
+# Outbound webhooks (Settings → Webhooks): lead events POSTed, signed, to the admins' subscriptions.
+WEBHOOKS_WAKE_UP = env_bool("WEBHOOKS_WAKE_UP", True)  # a delivery run queued when an event commits
+WEBHOOKS_CONNECT_TIMEOUT_SECONDS = env_int("WEBHOOKS_CONNECT_TIMEOUT_SECONDS", 3)
+WEBHOOKS_TIMEOUT_SECONDS = env_int("WEBHOOKS_TIMEOUT_SECONDS", 10)
+WEBHOOKS_RETRY_BASE_SECONDS = env_int("WEBHOOKS_RETRY_BASE_SECONDS", 15)
+WEBHOOKS_RETRY_CAP_SECONDS = env_int("WEBHOOKS_RETRY_CAP_SECONDS", 3600)
+# Paused (and the admins emailed) after this many failures in a row, or failing for this long.
+WEBHOOKS_PAUSE_AFTER_FAILURES = env_int("WEBHOOKS_PAUSE_AFTER_FAILURES", 10)
+WEBHOOKS_PAUSE_AFTER_SECONDS = env_int("WEBHOOKS_PAUSE_AFTER_SECONDS", 24 * 3600)
+WEBHOOKS_LEASE_SECONDS = env_int("WEBHOOKS_LEASE_SECONDS", 300)  # a stopped worker's claim runs out
+WEBHOOKS_RUN_SECONDS = env_int("WEBHOOKS_RUN_SECONDS", 60)  # one job's time before it queues the next
+WEBHOOKS_THREADS = env_int("WEBHOOKS_THREADS", 8)  # subscriptions sent to side by side
+WEBHOOKS_KEEP_DAYS = env_int("WEBHOOKS_KEEP_DAYS", 30)  # delivered events and their log, then purged nightly
