@@ -24,6 +24,7 @@ from rq import cron_scheduler_registry, worker_registration
 
 from alerts.models import Notification
 from conversations.models import WebhookDelivery as WhatsAppWebhook
+from webhooks.models import Delivery
 from wordpress.models import WebhookDelivery as WordPressWebhook
 from wordpress.models import WordPressSource
 
@@ -178,7 +179,8 @@ def wordpress() -> Check:
 
 def outbox(minutes: int | None = None) -> Check:
     """Nothing waits longer than ``HEALTH_BACKLOG_MINUTES``: alerts due and not sent, WordPress and
-    WhatsApp webhook bodies kept and not read (each count uses a partial or state index)."""
+    WhatsApp webhook bodies kept and not read, outbound webhook deliveries due and not sent to an active
+    subscription (each count uses a partial or state index)."""
     cutoff = timezone.now() - timedelta(
         minutes=minutes if minutes is not None else settings.HEALTH_BACKLOG_MINUTES
     )
@@ -193,6 +195,13 @@ def outbox(minutes: int | None = None) -> Check:
             "whatsapp_webhooks": WhatsAppWebhook.objects.filter(
                 state=WhatsAppWebhook.State.PENDING, received_at__lt=cutoff
             ).count(),
+            "outbound_webhooks": Delivery.objects.filter(
+                status=Delivery.Status.PENDING,
+                subscription__is_active=True,
+                subscription__paused_at__isnull=True,
+            )
+            .filter(Q(next_attempt_at__lt=cutoff) | Q(next_attempt_at__isnull=True, created_at__lt=cutoff))
+            .count(),
         }
     except DatabaseError as exc:
         return Check(FAIL, {"error": _error(exc)})

@@ -11,23 +11,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PO = ROOT / "locale" / "es_AR" / "LC_MESSAGES" / "django.po"
 MO = PO.with_suffix(".mo")
-SOURCE_DIRS = [
-    "intralog",
-    "core",
-    "crm",
-    "home",
-    "forms_builder",
-    "dashboards",
-    "wordpress",
-    "alerts",
-    "conversations",
-    "retention",
-    "ops",
-    "legacy",
-    "imports",
-    "privacy",
-    "templates",
-]
+SOURCE_DIRS = sorted(
+    {"intralog", "templates"} | {path.parent.name for path in ROOT.glob("*/apps.py")}
+)  # every app (each has its apps.py), the wiring and the project templates
 
 
 def _key(entry):
