@@ -5,6 +5,7 @@ owner sees in the admin. A page is one ``values()`` query on the keyset index, s
 """
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,18 +161,19 @@ def lead_row(user: User, lead_id: int) -> dict[str, Any] | None:
 def events_of_lead(user: User, lead_id: int) -> list[dict[str, Any]] | None:
     """The events of one lead the user may see, oldest first; None when they may not see it."""
     rows = list(
-        access.events_for(user)
-        .filter(lead_id=lead_id)
-        .order_by("created_at", "id")
-        .values(*EVENT_COLUMNS)
+        access.events_for(user).filter(lead_id=lead_id).order_by("created_at", "id").values(*EVENT_COLUMNS)
     )
     if rows or access.leads_for(user).filter(pk=lead_id).exists():
         return rows
     return None
 
 
+def _dicts(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    return [dict(row) for row in rows]
+
+
 def statuses() -> list[dict[str, Any]]:
-    return list(
+    return _dicts(
         PipelineStatus.objects.order_by("order", "pk").values(
             "id", "key", "label", "label_es", "stage", "order", "probability"
         )
@@ -179,7 +181,7 @@ def statuses() -> list[dict[str, Any]]:
 
 
 def services(user: User) -> list[dict[str, Any]]:
-    return list(
+    return _dicts(
         Service.objects.filter(brand__in=brands_for(user))
         .order_by("brand_id", "name", "pk")
         .values("id", "brand_id", "name", "is_active")
@@ -187,11 +189,11 @@ def services(user: User) -> list[dict[str, Any]]:
 
 
 def sources() -> list[dict[str, Any]]:
-    return list(Source.objects.order_by("pk").values("id", "key", "name", "name_es"))
+    return _dicts(Source.objects.order_by("pk").values("id", "key", "name", "name_es"))
 
 
 def campaigns(user: User) -> list[dict[str, Any]]:
-    return list(
+    return _dicts(
         Campaign.objects.filter(Q(brand__in=brands_for(user)) | Q(brand__isnull=True))
         .order_by("pk")
         .values("id", "name", "brand_id", "channel", "starts_on", "ends_on", "is_active")
@@ -201,7 +203,9 @@ def campaigns(user: User) -> list[dict[str, Any]]:
 def people(user: User) -> list[dict[str, Any]]:
     """Names and roles of the people who share a brand with ``user`` (admins: everyone); nothing else
     about them (no email, phone or username)."""
-    found = User.objects.all() if user.role == Role.ADMIN else User.objects.filter(brands__in=brands_for(user))
+    found = (
+        User.objects.all() if user.role == Role.ADMIN else User.objects.filter(brands__in=brands_for(user))
+    )
     return [
         {"id": pk, "name": f"{first} {last}".strip(), "role": role, "is_active": active}
         for pk, first, last, role, active in found.distinct()

@@ -27,7 +27,9 @@ def _scope(user: User) -> Q | None:
     return None
 
 
-def daily(user: User, since: datetime.date, until: datetime.date, brand: int | None = None) -> list[dict[str, Any]]:
+def daily(
+    user: User, since: datetime.date, until: datetime.date, brand: int | None = None
+) -> list[dict[str, Any]]:
     """Rows of (day, person, brand) with the day's figures, ``since``..``until`` inclusive."""
     scope = _scope(user)
     if scope is None:
@@ -35,4 +37,6 @@ def daily(user: User, since: datetime.date, until: datetime.date, brand: int | N
     rows = PersonBrandDay.objects.filter(scope, day__gte=since, day__lte=until)
     if brand is not None:
         rows = rows.filter(brand_id=brand)
-    return list(rows.order_by("day", "person_id", "brand_id").values("day", "person_id", "brand_id", *FIGURES))
+    return list(
+        rows.order_by("day", "person_id", "brand_id").values("day", "person_id", "brand_id", *FIGURES)
+    )

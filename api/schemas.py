@@ -40,7 +40,9 @@ class NoteIn(Strict):
 class StatusIn(Strict):
     status: str = Field(..., max_length=32, description="A status key (see /statuses).")
     note: str = Field("", max_length=10000)
-    lost_reason: str | None = Field(None, max_length=32, description="A lost reason's key, for lost statuses.")
+    lost_reason: str | None = Field(
+        None, max_length=32, description="A lost reason's key, for lost statuses."
+    )
     follow_up_at: datetime.datetime | None = None
 
 

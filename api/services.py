@@ -117,7 +117,9 @@ def _create(user: User, data: intake.LeadData) -> Lead:
             _("This person asked to have their data erased: the CRM takes no lead of theirs.")
         ) from error
     if user.role == Role.EMPLOYEE and lead.assignee_id is None:
-        lead = crm_services.assign(lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND))
+        lead = crm_services.assign(
+            lead, user, actor=user, note=system_notes.encode(system_notes.TAKEN_BY_HAND)
+        )
     return lead
 
 

@@ -6,7 +6,7 @@ Docs at /api/v1/docs (Swagger UI from the server's own static files) and the sch
 import datetime
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from ninja import Header, NinjaAPI, Query
 from ninja.errors import AuthenticationError
 
+from crm.models import User
 from crm.services import StatusConflict
 
 from . import extraction, figures, services
@@ -132,6 +133,11 @@ def status_conflict(request: HttpRequest, error: StatusConflict) -> HttpResponse
     return _error(request, 409, str(error))
 
 
+def owner(request: HttpRequest) -> User:
+    """The token's owner, whom ``TokenAuth`` made the request's user."""
+    return cast(User, request.user)
+
+
 def _page_size(limit: int) -> int:
     return min(limit, settings.API_MAX_PAGE_SIZE)
 
@@ -160,7 +166,7 @@ def leads(
 
 @api.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
 def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
-    row = extraction.lead_row(request.user, lead_id)
+    row = extraction.lead_row(owner(request), lead_id)
     if row is None:
         raise services.LeadNotFound(lead_id)
     return json_response(row)
@@ -168,16 +174,18 @@ def lead(request: HttpRequest, lead_id: int) -> HttpResponse:
 
 @api.get("/leads/{lead_id}/events", response={200: list[EventOut], **ERRORS}, tags=["events"])
 def lead_events(request: HttpRequest, lead_id: int) -> HttpResponse:
-    rows = extraction.events_of_lead(request.user, lead_id)
+    rows = extraction.events_of_lead(owner(request), lead_id)
     if rows is None:
         raise services.LeadNotFound(lead_id)
     return json_response(rows)
 
 
 @api.get("/events", response={200: EventPage, **ERRORS}, tags=["events"])
-def events(request: HttpRequest, cursor: str | None = None, limit: int = Query(DEFAULT_PAGE_SIZE, ge=1)) -> HttpResponse:
+def events(
+    request: HttpRequest, cursor: str | None = None, limit: int = Query(DEFAULT_PAGE_SIZE, ge=1)
+) -> HttpResponse:
     """Events of the leads you may see, oldest first (events never change)."""
-    found = extraction.access.events_for(request.user)
+    found = extraction.access.events_for(owner(request))
     page = extraction.event_page(found, cursor, _page_size(limit))
     return json_response({"results": page.rows, "next_cursor": page.next_cursor, "has_more": page.has_more})
 
@@ -189,7 +197,7 @@ def statuses(request: HttpRequest) -> HttpResponse:
 
 @api.get("/services", response=list[ServiceOut], tags=["catalogues"])
 def service_list(request: HttpRequest) -> HttpResponse:
-    return json_response(extraction.services(request.user))
+    return json_response(extraction.services(owner(request)))
 
 
 @api.get("/sources", response=list[SourceOut], tags=["catalogues"])
@@ -199,43 +207,48 @@ def sources(request: HttpRequest) -> HttpResponse:
 
 @api.get("/campaigns", response=list[CampaignOut], tags=["catalogues"])
 def campaigns(request: HttpRequest) -> HttpResponse:
-    return json_response(extraction.campaigns(request.user))
+    return json_response(extraction.campaigns(owner(request)))
 
 
 @api.get("/people", response=list[PersonOut], tags=["catalogues"])
 def people(request: HttpRequest) -> HttpResponse:
-    return json_response(extraction.people(request.user))
+    return json_response(extraction.people(owner(request)))
 
 
 @api.get("/dashboards/daily", response={200: list[DayOut], **ERRORS}, tags=["dashboards"])
-def daily(request: HttpRequest, since: datetime.date, until: datetime.date, brand: int | None = None) -> HttpResponse:
+def daily(
+    request: HttpRequest, since: datetime.date, until: datetime.date, brand: int | None = None
+) -> HttpResponse:
     """The per-person daily figures of the team dashboard, at most a year at a time."""
     if until < since or (until - since).days >= figures.MAX_DAYS:
         return _error(request, 400, _("Give a range of at most a year, since before until."))
-    return json_response(figures.daily(request.user, since, until, brand))
+    return json_response(figures.daily(owner(request), since, until, brand))
 
 
 def _created(request: HttpRequest, created: services.Created) -> HttpResponse:
-    row = extraction.lead_row(request.user, created.lead.pk)
+    row = extraction.lead_row(owner(request), created.lead.pk)
     return json_response(
-        {"lead": row, "id": created.lead.pk, "replayed": created.replayed}, status=200 if created.replayed else 201
+        {"lead": row, "id": created.lead.pk, "replayed": created.replayed},
+        status=200 if created.replayed else 201,
     )
 
 
 @api.post("/leads", response={201: CreatedLead, 200: CreatedLead, 409: Error, **ERRORS}, tags=["leads"])
 def create_lead(
-    request: HttpRequest, body: LeadIn, idempotency_key: str = Header(..., alias="Idempotency-Key", max_length=200)
+    request: HttpRequest,
+    body: LeadIn,
+    idempotency_key: str = Header(..., alias="Idempotency-Key", max_length=200),
 ) -> HttpResponse:
     """Create a lead through the same intake as every channel. A retry with the same Idempotency-Key and
     body answers with the same lead (200, replayed); the same key with another body is a 409."""
     fields = body.model_dump(exclude_unset=True)
-    created = services.create_lead_once(request.user, idempotency_key, request.body, fields)
+    created = services.create_lead_once(owner(request), idempotency_key, request.body, fields)
     return _created(request, created)
 
 
 @api.post("/leads/{lead_id}/notes", response={201: EventOut, **ERRORS}, tags=["leads"])
 def add_note(request: HttpRequest, lead_id: int, body: NoteIn) -> HttpResponse:
-    event = services.add_note(request.user, lead_id, body.note)
+    event = services.add_note(owner(request), lead_id, body.note)
     return json_response({name: getattr(event, name) for name in extraction.EVENT_COLUMNS}, status=201)
 
 
@@ -243,11 +256,11 @@ def add_note(request: HttpRequest, lead_id: int, body: NoteIn) -> HttpResponse:
 def change_status(request: HttpRequest, lead_id: int, body: StatusIn) -> HttpResponse:
     """Move a lead within the admin's rules (employees only forward, never reopening)."""
     services.change_status(
-        request.user,
+        owner(request),
         lead_id,
         body.status,
         body.note,
         lost_reason=body.lost_reason,
         follow_up_at=_aware(body.follow_up_at),
     )
-    return json_response(extraction.lead_row(request.user, lead_id))
+    return json_response(extraction.lead_row(owner(request), lead_id))

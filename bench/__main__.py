@@ -22,6 +22,7 @@ MODULES = [
     "privacy",
     "whatsapp",
     "mailbox",
+    "api",
 ]
 
 

@@ -37,7 +37,9 @@ def leads(people, brands):
     phone = Source.objects.get(key="phone")
 
     def lead(brand, name):
-        return create_lead(LeadData(brand=brands[brand], contact_name=name, source=phone), actor=people["admin"])
+        return create_lead(
+            LeadData(brand=brands[brand], contact_name=name, source=phone), actor=people["admin"]
+        )
 
     victim = assign(lead("intralog", "Victima Uno"), people["employee"], actor=people["manager"])
     add_note(victim, people["employee"], "Called")

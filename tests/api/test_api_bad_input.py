@@ -31,7 +31,9 @@ def test_malformed_json_unknown_fields_and_huge_bodies(api_for, admin_user, bran
     key = {"HTTP_IDEMPOTENCY_KEY": "k1"}
     assert api.post("/leads", b'{"brand": 1,', **key).status_code == 400
     assert api.post(f"/leads/{lead.pk}/notes", b"not json").status_code == 400
-    unknown = api.post("/leads", {"brand": brands["intralog"].pk, "contact_name": "X", "is_admin": True}, **key)
+    unknown = api.post(
+        "/leads", {"brand": brands["intralog"].pk, "contact_name": "X", "is_admin": True}, **key
+    )
     assert unknown.status_code == 422
     assert api.post(f"/leads/{lead.pk}/notes", {"note": "x", "actor": 1}).status_code == 422
     assert api.post(f"/leads/{lead.pk}/status", {"status": "contacted", "assignee": 1}).status_code == 422
@@ -46,7 +48,13 @@ def test_tampered_cursors_are_400(api_for, admin_user, lead):
     api = api_for(admin_user)
     cursor = api.get("/leads", {"limit": 1}).json()["next_cursor"]
     events_cursor = api.get("/events", {"limit": 1}).json()["next_cursor"]
-    for forged in (cursor[:-1] + ("A" if cursor[-1] != "A" else "B"), "x", cursor + ":x", events_cursor, "%00"):
+    for forged in (
+        cursor[:-1] + ("A" if cursor[-1] != "A" else "B"),
+        "x",
+        cursor + ":x",
+        events_cursor,
+        "%00",
+    ):
         assert api.get("/leads", {"cursor": forged}).status_code == 400, forged
     assert api.get("/events", {"cursor": cursor}).status_code == 400
 

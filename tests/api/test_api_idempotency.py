@@ -7,7 +7,12 @@ from tests.api.conftest import ApiClient
 
 
 def body(brands, **extra):
-    return {"brand": brands["intralog"].pk, "contact_name": "Nueva Persona", "email": "n@example.com", **extra}
+    return {
+        "brand": brands["intralog"].pk,
+        "contact_name": "Nueva Persona",
+        "email": "n@example.com",
+        **extra,
+    }
 
 
 def test_a_retry_returns_the_same_lead(api_for, manager, brands):
@@ -22,7 +27,10 @@ def test_a_retry_returns_the_same_lead(api_for, manager, brands):
     assert lead.created_by == manager and lead.source.key == "phone"
     assert LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.CREATED).count() == 1
     other_token = ApiClient(api_for(manager).token)
-    assert other_token.post("/leads", body(brands, source="phone"), HTTP_IDEMPOTENCY_KEY="abc-1").json()["id"] == lead.pk
+    assert (
+        other_token.post("/leads", body(brands, source="phone"), HTTP_IDEMPOTENCY_KEY="abc-1").json()["id"]
+        == lead.pk
+    )
 
 
 def test_the_same_key_with_another_body_is_a_conflict(api_for, manager, brands):
