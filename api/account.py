@@ -42,7 +42,7 @@ def _context(request: HttpRequest, form: NewTokenForm) -> dict[str, Any]:
     return {
         "tokens": tokens.tokens_of(_person(request)),
         "form": form,
-        "docs_url": reverse("api_v1:openapi-swagger"),
+        "docs_url": reverse("api_v1:openapi-view"),
         "rate": settings.API_RATE_PER_MINUTE,
         "page_title": _("API tokens"),
         "header_title": _("API tokens"),

@@ -20,6 +20,7 @@ from crm.search import search_leads
 from crm.views.listing import LeadFilterSet
 
 from .paging import Position, after_updated, decode, encode
+from .rendering import dumps, rows_as_json
 
 LEADS, EVENTS = "leads", "events"
 LEAD_COLUMNS = (
@@ -76,6 +77,7 @@ EVENT_COLUMNS = (
     "note",
     "created_at",
 )
+MONEY_COLUMNS = ("quote_amount", "won_amount")
 PAGING_PARAMETERS = frozenset({"cursor", "limit", "updated_after", "q"})
 
 
@@ -89,9 +91,14 @@ class BadFilter(ValueError):
 
 @dataclass
 class Page:
-    rows: list[dict[str, Any]]
+    rows_json: str
     next_cursor: str
     has_more: bool
+
+    def json(self) -> str:
+        """The page as the API answers it, the rows' JSON as the database or ``rendering`` wrote it."""
+        tail = dumps({"next_cursor": self.next_cursor, "has_more": self.has_more})
+        return f'{{"results":{self.rows_json},{tail[1:]}'
 
 
 def filter_parameters(filterset: LeadFilterSet) -> set[str]:
@@ -137,10 +144,11 @@ def lead_page(
         leads = leads.filter(after_updated(position))
     elif updated_after is not None:
         leads = leads.filter(updated_at__gt=updated_after)
-    rows = list(leads.order_by("updated_at", "id").values(*LEAD_COLUMNS)[:limit])
-    if rows:
-        position = Position(rows[-1]["id"], rows[-1]["updated_at"])
-    return Page(rows, encode(LEADS, position) if position else (cursor or ""), len(rows) == limit)
+    ordered = leads.order_by("updated_at", "id").values(*LEAD_COLUMNS)[:limit]
+    body, count, last = rows_as_json(ordered, LEAD_COLUMNS, ("updated_at", "id"), MONEY_COLUMNS)
+    if last is not None:
+        position = Position(last["id"], last["updated_at"])
+    return Page(body, encode(LEADS, position) if position else (cursor or ""), count == limit)
 
 
 def event_page(events: QuerySet[LeadEvent], cursor: str | None, limit: int) -> Page:
@@ -148,10 +156,12 @@ def event_page(events: QuerySet[LeadEvent], cursor: str | None, limit: int) -> P
     position = decode(EVENTS, cursor) if cursor else None
     if position is not None:
         events = events.filter(id__gt=position.id)
-    rows = list(events.order_by("id").values(*EVENT_COLUMNS)[:limit])
-    if rows:
-        position = Position(rows[-1]["id"])
-    return Page(rows, encode(EVENTS, position) if position else (cursor or ""), len(rows) == limit)
+    body, count, last = rows_as_json(
+        events.order_by("id").values(*EVENT_COLUMNS)[:limit], EVENT_COLUMNS, ("id",)
+    )
+    if last is not None:
+        position = Position(last["id"])
+    return Page(body, encode(EVENTS, position) if position else (cursor or ""), count == limit)
 
 
 def lead_row(user: User, lead_id: int) -> dict[str, Any] | None:

@@ -24,7 +24,7 @@ from crm.services import StatusConflict
 from . import extraction, figures, services
 from .auth import BodyTooLarge, RateLimited, TokenAuth
 from .paging import CursorError
-from .rendering import json_response
+from .rendering import json_response, raw_json_response
 from .schemas import (
     CampaignOut,
     CreatedLead,
@@ -161,7 +161,7 @@ def leads(
     received_from/_to, contacted, next_action, duplicates, tags, assigned_within, sla; q searches."""
     found = extraction.filtered_leads(request, request.GET)
     page = extraction.lead_page(found, cursor, _page_size(limit), _aware(updated_after))
-    return json_response({"results": page.rows, "next_cursor": page.next_cursor, "has_more": page.has_more})
+    return raw_json_response(page.json())
 
 
 @api.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
@@ -187,7 +187,7 @@ def events(
     """Events of the leads you may see, oldest first (events never change)."""
     found = extraction.access.events_for(owner(request))
     page = extraction.event_page(found, cursor, _page_size(limit))
-    return json_response({"results": page.rows, "next_cursor": page.next_cursor, "has_more": page.has_more})
+    return raw_json_response(page.json())
 
 
 @api.get("/statuses", response=list[StatusOut], tags=["catalogues"])
