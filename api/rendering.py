@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import QuerySet
 from django.http import HttpResponse
@@ -45,7 +46,10 @@ def rows_as_json(
         found = list(rows)
         last = {key: found[-1][key] for key in keys} if found else None
         return dumps(found), len(found), last
-    inner, params = rows.query.sql_with_params()
+    try:
+        inner, params = rows.query.sql_with_params()
+    except EmptyResultSet:  # ``none()`` (a role that sees no lead) or a value no row can have
+        return "[]", 0, None
     quoted = connection.ops.quote_name
     select = ", ".join(
         f"t.{quoted(name)}::text AS {quoted(name)}" if name in as_text else f"t.{quoted(name)}"
