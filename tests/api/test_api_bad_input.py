@@ -91,3 +91,14 @@ def test_unknown_lead_ids_and_paths(api_for, admin_user):
     assert api.get("/leads/x").status_code in (404, 422)
     assert api.get("/dashboards/daily", {"since": "x", "until": "2020-01-01"}).status_code == 422
     assert api.client.get(BASE + "/nowhere").status_code in (301, 404)
+
+
+def test_the_listings_hostile_queries_are_refused_or_harmless(api_for, admin_user, employee, lead):
+    from tests.test_hostile_parameters import HOSTILE_QUERIES
+
+    for user in (admin_user, employee):
+        api = api_for(user)
+        for query in HOSTILE_QUERIES:
+            for path in ("/leads", "/events"):
+                response = api.get(path, query)
+                assert response.status_code in (200, 400, 422), (path, query, response.content[:200])
