@@ -23,6 +23,7 @@ MODULES = [
     "whatsapp",
     "mailbox",
     "webhooks",
+    "api",
 ]
 
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("integrations/alerts/", include("alerts.urls")),
     path("integrations/whatsapp/webhook/", whatsapp.webhook, name="whatsapp_webhook"),
     path("forms/", include("forms_builder.urls")),
+    path("", include("api.urls")),
     path("", include("ops.urls")),
 ]
 

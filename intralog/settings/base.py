@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "imports",
     "privacy",
     "webhooks",
+    "api",  # above the feature apps: it reads crm and the dashboards
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -69,6 +70,7 @@ INSTALLED_APPS = [
     "modelcluster",
     "taggit",
     "django_filters",
+    "ninja",  # the API's docs page served from its own static files, no CDN
     "django_rq",
     "axes",
     "django_otp",
@@ -209,6 +211,13 @@ STORAGES = {
 }
 
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+
+# The read/write API (api/): how long a new personal token lives, requests per token per minute, the
+# largest page of an extraction and the largest body a write may send (refused before it is read).
+API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
+API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 5000)
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
 
 # Email
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
