@@ -87,8 +87,8 @@ def test_readyz_is_ready_on_a_migrated_database_and_cheap(client, django_assert_
     if not os.environ.get("REDIS_URL"):
         for name in ("redis", "workers", "scheduler"):
             assert body["checks"][name] == {"status": "ok", "mode": "embedded"}
-    # The migration graph is looked at once; afterwards: SELECT 1, one source count, three backlog counts.
-    with django_assert_num_queries(5):
+    # The migration graph is looked at once; afterwards: SELECT 1, one source count, four backlog counts.
+    with django_assert_num_queries(6):
         assert client.get("/readyz").status_code in (200, 503)
 
 
@@ -146,7 +146,12 @@ def test_webhook_bodies_waiting_too_long_make_it_unready(client, settings):
     assert response.status_code == 503
     assert body["checks"]["outbox"] == {
         "status": "fail",
-        "older_than_minutes_waiting": {"alerts": 0, "wordpress_webhooks": 1, "whatsapp_webhooks": 0},
+        "older_than_minutes_waiting": {
+            "alerts": 0,
+            "wordpress_webhooks": 1,
+            "whatsapp_webhooks": 0,
+            "outbound_webhooks": 0,
+        },
     }
     WebhookDelivery.objects.filter(pk=fresh.pk).update(state=WebhookDelivery.State.PROCESSED)
     assert readyz(client)[0].status_code == 200
@@ -265,3 +270,23 @@ def test_production_probes_are_not_redirected_to_https(tmp_path):
         503,
         301,
     ]  # an empty database: not ready
+
+
+@pytest.mark.django_db
+def test_outbound_webhook_deliveries_waiting_too_long_make_it_unready(client, settings):
+    from webhooks.models import Delivery, EventType, OutboxEvent, Subscription
+
+    settings.HEALTH_BACKLOG_MINUTES = 15
+    subscription = Subscription.objects.create(name="ERP", url="http://127.0.0.1:9/hook", secret="s")
+    event = OutboxEvent.objects.create(event_type=EventType.LEAD_CREATED, occurred_at=timezone.now())
+    delivery = Delivery.objects.create(event=event, subscription=subscription, next_attempt_at=timezone.now())
+    assert readyz(client)[0].status_code == 200
+
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - timedelta(minutes=20))
+    response, body = readyz(client)
+    assert response.status_code == 503
+    assert body["checks"]["outbox"]["older_than_minutes_waiting"]["outbound_webhooks"] == 1
+
+    # A paused subscription's deliveries wait for the admin, not for the workers.
+    Subscription.objects.filter(pk=subscription.pk).update(paused_at=timezone.now())
+    assert readyz(client)[0].status_code == 200
