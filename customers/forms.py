@@ -1,0 +1,65 @@
+"""The form that turns a won lead into a customer: an account suggested for it, or a new one."""
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from crm.models import Lead
+
+from . import cuit as cuit_rules
+from .models import Account
+from .services import AccountData, ContactData
+
+NEW = "new"
+
+
+class ConvertForm(forms.Form):
+    account = forms.ChoiceField(label=_("Account"), widget=forms.RadioSelect)
+    legal_name = forms.CharField(label=_("Legal name (razón social)"), max_length=200, required=False)
+    cuit = forms.CharField(label=_("CUIT"), max_length=20, required=False, help_text=_("e.g. 30-71234567-1"))
+    address = forms.CharField(label=_("Address"), max_length=300, required=False)
+    contact_name = forms.CharField(label=_("Contact name"), max_length=200, required=False)
+    contact_role = forms.CharField(label=_("Position"), max_length=120, required=False)
+    contact_email = forms.CharField(label=_("Contact email"), max_length=254, required=False)
+    contact_phone = forms.CharField(label=_("Contact phone"), max_length=64, required=False)
+
+    def __init__(self, *args: Any, lead: Lead, suggested: list[Account], **kwargs: Any):
+        initial = {
+            "account": str(suggested[0].pk) if suggested else NEW,
+            "legal_name": lead.company,
+            "contact_name": lead.contact_name,
+            "contact_email": lead.email,
+            "contact_phone": lead.phone,
+        }
+        super().__init__(*args, initial=initial, **kwargs)
+        self.suggested = {str(account.pk): account for account in suggested}
+        choices = [(pk, account.legal_name) for pk, account in self.suggested.items()]
+        self.fields["account"].choices = [*choices, (NEW, _("A new account"))]
+
+    def clean_cuit(self) -> str:
+        value = self.cleaned_data.get("cuit", "").strip()
+        return cuit_rules.normalise(value) if value else ""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("account") == NEW and not cleaned.get("legal_name", "").strip() and not cleaned.get("cuit"):
+            self.add_error("legal_name", ValidationError(_("Enter the account's legal name (razón social).")))
+        return cleaned
+
+    def chosen_account(self) -> Account | None:
+        return self.suggested.get(self.cleaned_data["account"])
+
+    def account_data(self) -> AccountData:
+        data = self.cleaned_data
+        return AccountData(legal_name=data["legal_name"], cuit=data["cuit"], address=data["address"])
+
+    def contact_data(self) -> ContactData:
+        data = self.cleaned_data
+        return ContactData(
+            name=data["contact_name"],
+            email=data["contact_email"],
+            phone=data["contact_phone"],
+            role=data["contact_role"],
+        )
