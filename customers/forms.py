@@ -5,6 +5,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.forms import WagtailAdminModelForm
 
 from crm.models import Lead
 
@@ -63,3 +64,13 @@ class ConvertForm(forms.Form):
             phone=data["contact_phone"],
             role=data["contact_role"],
         )
+
+
+class AccountForm(WagtailAdminModelForm):
+    """The account editor: a CUIT typed with dashes or dots is checked and stored as its 11 digits."""
+
+    cuit = forms.CharField(label=_("CUIT"), max_length=20, required=False, help_text=_("e.g. 30-71234567-1"))
+
+    def clean_cuit(self) -> str | None:
+        value = self.cleaned_data.get("cuit", "").strip()
+        return cuit_rules.normalise(value) if value else None

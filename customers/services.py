@@ -87,7 +87,7 @@ def convert_to_customer(
     else:
         raise ValidationError(_("Choose an account or enter the new account's legal name."))
     account = result.account
-    account.brands.add(lead.brand_id)
+    Account.brands.through.objects.get_or_create(account_id=account.pk, brand_id=lead.brand_id)
     if contact is not None and not contact.is_empty():
         result.contact = _contact_for(account, contact)
     try:

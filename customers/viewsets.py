@@ -5,7 +5,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from wagtail.admin.panels import FieldPanel, InlinePanel
+from wagtail.admin.panels import FieldPanel, InlinePanel, ObjectList
 from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.snippets import SnippetViewSet
 
@@ -14,6 +14,7 @@ from crm.viewsets.catalogues import ScopedSnippetChooserViewSet
 from crm.views.leads import lead_url
 
 from . import account_page
+from .forms import AccountForm
 from .models import Account
 
 
@@ -61,13 +62,16 @@ class AccountViewSet(SnippetViewSet):
     history_view_class = scoped(snippet_views.HistoryView, ScopedObjectMixin)
     inspect_view_class = scoped(AccountInspectView, ScopedObjectMixin)
     chooser_viewset_class = ScopedSnippetChooserViewSet
-    panels = [
-        FieldPanel("legal_name"),
-        FieldPanel("cuit"),
-        FieldPanel("address"),
-        FieldPanel("brands"),
-        InlinePanel("contacts", label=gettext_lazy("Contacts")),
-    ]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("legal_name"),
+            FieldPanel("cuit"),
+            FieldPanel("address"),
+            FieldPanel("brands"),
+            InlinePanel("contacts", label=gettext_lazy("Contacts")),
+        ],
+        base_form_class=AccountForm,
+    )
 
     def get_queryset(self, request: Any) -> Any:
         return reachable(self.permission_policy, request.user)
