@@ -22,7 +22,9 @@ def lead_rows(account: Account, user: Any) -> list[Lead]:
 def won_totals(account: Account, user: Any) -> list[tuple[str, Decimal]]:
     """The won amounts of the account's leads ``user`` may see, summed per currency: pesos and dollars
     apart, never converted."""
-    leads = Lead.objects.filter(customer_link__account=account, status__stage=Stage.WON, won_amount__isnull=False)
+    leads = Lead.objects.filter(
+        customer_link__account=account, status__stage=Stage.WON, won_amount__isnull=False
+    )
     rows = (
         lead_access.leads_for(user, leads)
         .exclude(won_currency="")

@@ -1,13 +1,14 @@
 """The form that turns a won lead into a customer: an account suggested for it, or a new one."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from crm.models import Lead
+from crm.brand_scope import brands_managed_by, is_admin
+from crm.models import Brand, Lead
 
 from . import cuit as cuit_rules
 from .models import Account
@@ -34,10 +35,11 @@ class ConvertForm(forms.Form):
             "contact_email": lead.email,
             "contact_phone": lead.phone,
         }
-        super().__init__(*args, initial=initial, **kwargs)
+        kwargs["initial"] = initial
+        super().__init__(*args, **kwargs)
         self.suggested = {str(account.pk): account for account in suggested}
         choices = [(pk, account.legal_name) for pk, account in self.suggested.items()]
-        self.fields["account"].choices = [*choices, (NEW, _("A new account"))]
+        cast(forms.ChoiceField, self.fields["account"]).choices = [*choices, (NEW, _("A new account"))]
 
     def clean_cuit(self) -> str:
         value = self.cleaned_data.get("cuit", "").strip()
@@ -45,7 +47,11 @@ class ConvertForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("account") == NEW and not cleaned.get("legal_name", "").strip() and not cleaned.get("cuit"):
+        if (
+            cleaned.get("account") == NEW
+            and not cleaned.get("legal_name", "").strip()
+            and not cleaned.get("cuit")
+        ):
             self.add_error("legal_name", ValidationError(_("Enter the account's legal name (razón social).")))
         return cleaned
 
@@ -71,6 +77,22 @@ class AccountForm(WagtailAdminModelForm):
 
     cuit = forms.CharField(label=_("CUIT"), max_length=20, required=False, help_text=_("e.g. 30-71234567-1"))
 
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.kept_brands: list[Brand] = []
+        user = getattr(self, "for_user", None)
+        if user is not None and not is_admin(user):
+            field = cast(forms.ModelMultipleChoiceField, self.fields["brands"])
+            field.queryset = brands_managed_by(user)
+            if self.instance.pk:
+                self.kept_brands = list(
+                    Brand.objects.filter(customer_accounts=self.instance).exclude(pk__in=field.queryset)
+                )
+
     def clean_cuit(self) -> str | None:
         value = self.cleaned_data.get("cuit", "").strip()
         return cuit_rules.normalise(value) if value else None
+
+    def clean_brands(self) -> list[Brand]:
+        """A manager chooses among their brands; the account's other brands stay as they were."""
+        return [*(self.cleaned_data.get("brands") or []), *self.kept_brands]

@@ -1,5 +1,7 @@
 """Customer accounts (a company by its razón social and CUIT), their contact people and their leads."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
@@ -61,7 +63,7 @@ class Account(ClusterableModel):
         if self.cuit:
             self.cuit = cuit_rules.normalise(self.cuit)
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.cuit = cuit_rules.normalised_or_empty(self.cuit) or None
         super().save(*args, **kwargs)
 
@@ -73,7 +75,9 @@ class Account(ClusterableModel):
 class Contact(models.Model):
     """A person at a customer: who to call, write to or visit."""
 
-    account = ParentalKey(Account, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("account"))
+    account = ParentalKey(
+        Account, on_delete=models.CASCADE, related_name="contacts", verbose_name=_("account")
+    )
     name = models.CharField(_("name"), max_length=200)
     role = models.CharField(_("position"), max_length=120, blank=True)
     email = models.CharField(_("email"), max_length=254, blank=True)
@@ -97,7 +101,7 @@ class Contact(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         address, valid = normalise_email(self.email)
         if valid:
             self.email = address

@@ -1,7 +1,6 @@
 """Turning a won lead into a customer: the account made or found, its contact person, the link, the event."""
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -116,7 +115,9 @@ def _account_from(data: AccountData, actor: User) -> Conversion:
             return Conversion(existing, False, messages=[message % {"account": existing.legal_name}])
     if not legal_name:
         raise ValidationError(_("Enter the account's legal name (razón social)."), code="legal_name")
-    account = Account(legal_name=legal_name, cuit=cuit or None, address=data.address.strip(), created_by=actor)
+    account = Account(
+        legal_name=legal_name, cuit=cuit or None, address=data.address.strip(), created_by=actor
+    )
     account.full_clean(exclude=["brands"])
     account.save()
     log(instance=account, action="wagtail.create", user=actor)
@@ -138,4 +139,3 @@ def _contact_for(account: Account, data: ContactData) -> Contact:
             return known
     contact.save()
     return contact
-

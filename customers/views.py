@@ -29,7 +29,7 @@ def lead_page_url(lead: Lead) -> str:
 
 
 def account_url(account: Account) -> str:
-    return reverse(Account.snippet_viewset.get_url_name("inspect"), args=[account.pk])  # type: ignore[attr-defined]
+    return reverse(Account.snippet_viewset.get_url_name("inspect"), args=[account.pk])
 
 
 class CustomerPanel(Component):
@@ -64,7 +64,9 @@ class CustomerPanel(Component):
 def convert(request: HttpRequest, pk: int) -> HttpResponse:
     """Convert a won lead into a customer: choose one of the accounts it matches or create one."""
     user = _user(request)
-    lead = get_object_or_404(lead_access.leads_for(user, Lead.objects.select_related("status", "brand")), pk=pk)
+    lead = get_object_or_404(
+        lead_access.leads_for(user, Lead.objects.select_related("status", "brand")), pk=pk
+    )
     try:
         services.check_may_convert(user, lead)
     except ValidationError as error:
@@ -89,7 +91,8 @@ def convert(request: HttpRequest, pk: int) -> HttpResponse:
             for text in result.messages:
                 admin_messages.info(request, text)
             admin_messages.success(
-                request, _("%(lead)s is now a customer: %(account)s.") % {"lead": lead, "account": result.account}
+                request,
+                _("%(lead)s is now a customer: %(account)s.") % {"lead": lead, "account": result.account},
             )
             return redirect(lead_page_url(lead))
     context = {

@@ -10,8 +10,8 @@ from wagtail.snippets.views import snippets as snippet_views
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from crm.brand_scope import ScopedObjectMixin, reachable, scoped
-from crm.viewsets.catalogues import ScopedSnippetChooserViewSet
 from crm.views.leads import lead_url
+from crm.viewsets.catalogues import ScopedSnippetChooserViewSet
 
 from . import account_page
 from .forms import AccountForm

@@ -21,6 +21,7 @@ SOURCE_DIRS = [
     "wordpress",
     "alerts",
     "conversations",
+    "customers",
     "retention",
     "ops",
     "legacy",

@@ -6,13 +6,15 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from crm.models import LeadEvent
 from customers.models import Account, AccountLead, Contact
 from customers.services import EVENT_DATA_KEY, AccountData, ContactData, convert_to_customer
-from tests.customers.support import GOOD_CUIT, WRONG_CUIT, make_lead  # noqa: F401 - the fixture
+from tests.customers.support import GOOD_CUIT, WRONG_CUIT
 
 pytestmark = pytest.mark.django_db
 
 
 def test_a_won_lead_becomes_a_new_account_with_its_contact_and_an_event(make_lead, employee, brands):
-    lead = make_lead(assignee=employee, won=("1500.50", "ARS"), email="marta@acme.com.ar", phone="011 4555-1234")
+    lead = make_lead(
+        assignee=employee, won=("1500.50", "ARS"), email="marta@acme.com.ar", phone="011 4555-1234"
+    )
     result = convert_to_customer(
         lead,
         employee,
@@ -24,7 +26,11 @@ def test_a_won_lead_becomes_a_new_account_with_its_contact_and_an_event(make_lea
     assert (account.legal_name, account.cuit, account.created_by) == ("ACME S.A.", "30712345671", employee)
     assert list(account.brands.all()) == [brands["intralog"]]
     contact = Contact.objects.get()
-    assert (contact.email, contact.email_domain, contact.phone_e164) == ("marta@acme.com.ar", "acme.com.ar", "+541145551234")
+    assert (contact.email, contact.email_domain, contact.phone_e164) == (
+        "marta@acme.com.ar",
+        "acme.com.ar",
+        "+541145551234",
+    )
     assert AccountLead.objects.get().lead == lead
     event = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.NOTE).get()
     assert event.actor == employee and event.data[EVENT_DATA_KEY] == account.pk and "ACME S.A." in event.note
@@ -42,7 +48,9 @@ def test_a_second_won_lead_links_to_the_existing_account(make_lead, manager, emp
 
 def test_a_new_account_with_a_known_cuit_links_to_that_account(make_lead, employee, other_employee, manager):
     first = make_lead(assignee=other_employee, won=("10", "USD"))
-    account = convert_to_customer(first, other_employee, account_data=AccountData("ACME S.A.", GOOD_CUIT)).account
+    account = convert_to_customer(
+        first, other_employee, account_data=AccountData("ACME S.A.", GOOD_CUIT)
+    ).account
     second = make_lead("Otro", assignee=employee, won=("20", "USD"))
     result = convert_to_customer(second, employee, account_data=AccountData("Acme", "30712345671"))
     assert result.account == account and not result.created and result.messages
@@ -74,7 +82,9 @@ def test_a_lead_is_converted_once(make_lead, employee):
     assert Account.objects.count() == 1
 
 
-def test_only_people_who_may_edit_the_lead_convert_it(make_lead, employee, other_employee, other_manager, marketer):
+def test_only_people_who_may_edit_the_lead_convert_it(
+    make_lead, employee, other_employee, other_manager, marketer
+):
     lead = make_lead(assignee=employee, won=("10", "USD"))
     for outsider in (other_employee, other_manager, marketer):
         with pytest.raises(PermissionDenied):

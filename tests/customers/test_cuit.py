@@ -42,5 +42,3 @@ def test_the_check_digit_rule():
     assert cuit.check_digit("3071234567") == 1
     assert cuit.check_digit("3050000000") == 3
     assert cuit.check_digit("2027272727") is None
-
-

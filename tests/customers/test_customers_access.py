@@ -7,9 +7,10 @@ from django.urls import reverse
 from crm.models import Role
 from customers.models import Account, AccountLead
 from customers.services import AccountData, ContactData, convert_to_customer
-from tests.customers.support import GOOD_CUIT, OTHER_CUIT, WRONG_CUIT, make_lead  # noqa: F401 - the fixture
+from tests.customers.support import GOOD_CUIT, OTHER_CUIT, WRONG_CUIT
 
 pytestmark = pytest.mark.django_db
+
 
 def url(name, *args):
     return reverse(Account.snippet_viewset.get_url_name(name), args=args)
@@ -25,15 +26,27 @@ def world(make_lead, employee, other_employee, intrapal_employee, manager):
     pesos). Andes: an intrapal lead."""
     mine = make_lead("Marta", assignee=employee, won=("1000", "ARS"), email="marta@acme.com.ar")
     acme = convert_to_customer(
-        mine, employee, account_data=AccountData("ACME S.A.", GOOD_CUIT), contact=ContactData("Marta", "marta@acme.com.ar")
+        mine,
+        employee,
+        account_data=AccountData("ACME S.A.", GOOD_CUIT),
+        contact=ContactData("Marta", "marta@acme.com.ar"),
     ).account
     theirs = make_lead("Pablo", assignee=other_employee, won=("250", "ARS"))
     convert_to_customer(theirs, other_employee, account_data=AccountData("Acme", GOOD_CUIT))  # by its CUIT
     third = make_lead("Lía", assignee=employee, won=("99.5", "USD"))
     convert_to_customer(third, employee, account=acme)
     andes_lead = make_lead("Sol", assignee=intrapal_employee, brand="intrapal", won=("7", "USD"))
-    andes = convert_to_customer(andes_lead, intrapal_employee, account_data=AccountData("Andes SRL", OTHER_CUIT)).account
-    return {"acme": acme, "andes": andes, "mine": mine, "theirs": theirs, "third": third, "andes_lead": andes_lead}
+    andes = convert_to_customer(
+        andes_lead, intrapal_employee, account_data=AccountData("Andes SRL", OTHER_CUIT)
+    ).account
+    return {
+        "acme": acme,
+        "andes": andes,
+        "mine": mine,
+        "theirs": theirs,
+        "third": third,
+        "andes_lead": andes_lead,
+    }
 
 
 def listed(client, **params):
@@ -79,13 +92,13 @@ def test_the_account_page_shows_only_the_reader_s_leads_and_their_won_value_per_
 ):
     client = client_for(employee)
     html = client.get(url("inspect", world["acme"].pk)).content.decode()
-    assert 'data-account-lead="%d"' % world["mine"].pk in html
-    assert 'data-account-lead="%d"' % world["third"].pk in html
-    assert 'data-account-lead="%d"' % world["theirs"].pk not in html
+    assert f'data-account-lead="{world["mine"].pk}"' in html
+    assert f'data-account-lead="{world["third"].pk}"' in html
+    assert f'data-account-lead="{world["theirs"].pk}"' not in html
     assert 'data-won-currency="ARS">ARS 1,000.00' in html and 'data-won-currency="USD">USD 99.50' in html
     assert "marta@acme.com.ar" in html
     html = client_for(manager).get(url("inspect", world["acme"].pk)).content.decode()
-    assert 'data-account-lead="%d"' % world["theirs"].pk in html
+    assert f'data-account-lead="{world["theirs"].pk}"' in html
     assert 'data-won-currency="ARS">ARS 1,250.00' in html
 
 
@@ -139,7 +152,9 @@ def lead_html(client, lead):
     return response.content.decode()
 
 
-def test_a_won_lead_offers_the_conversion_and_a_matching_lead_the_account(world, make_lead, employee, client_for):
+def test_a_won_lead_offers_the_conversion_and_a_matching_lead_the_account(
+    world, make_lead, employee, client_for
+):
     client = client_for(employee)
     won = make_lead("Nuevo", assignee=employee, won=("5", "USD"), email="nuevo@acme.com.ar")
     html = lead_html(client, won)
@@ -164,9 +179,12 @@ def test_the_conversion_page_refuses_a_wrong_check_digit(make_lead, employee, cl
     client = client_for(employee)
     won = make_lead("Nuevo", assignee=employee, won=("5", "USD"))
     response = client.post(
-        reverse("customers:convert", args=[won.pk]), {"account": "new", "legal_name": "Nueva SA", "cuit": WRONG_CUIT}
+        reverse("customers:convert", args=[won.pk]),
+        {"account": "new", "legal_name": "Nueva SA", "cuit": WRONG_CUIT},
     )
-    assert response.status_code == 200 and "check digit is wrong" in response.content.decode().replace("&#x27;", "'")
+    assert response.status_code == 200 and "check digit is wrong" in response.content.decode().replace(
+        "&#x27;", "'"
+    )
     assert not AccountLead.objects.filter(lead=won).exists()
 
 
@@ -174,19 +192,29 @@ def test_the_conversion_page_creates_an_account(make_lead, employee, client_for)
     client = client_for(employee)
     won = make_lead("Nuevo", assignee=employee, won=("5", "USD"), company="Nueva SA")
     response = client.post(
-        reverse("customers:convert", args=[won.pk]), {"account": "new", "legal_name": "Nueva SA", "cuit": GOOD_CUIT}
+        reverse("customers:convert", args=[won.pk]),
+        {"account": "new", "legal_name": "Nueva SA", "cuit": GOOD_CUIT},
     )
     assert response.status_code == 302
     assert AccountLead.objects.get(lead=won).account.cuit == "30712345671"
 
 
-def test_the_conversion_page_is_refused_out_of_reach_or_not_won(world, make_lead, employee, other_employee, client_for):
+def test_the_conversion_page_is_refused_out_of_reach_or_not_won(
+    world, make_lead, employee, other_employee, client_for
+):
     client = client_for(other_employee)
     mine = make_lead("Nuevo", assignee=employee, won=("5", "USD"))
     assert client.get(reverse("customers:convert", args=[mine.pk])).status_code == 404
-    assert client.post(reverse("customers:convert", args=[mine.pk]), {"account": "new", "legal_name": "X"}).status_code == 404
+    assert (
+        client.post(
+            reverse("customers:convert", args=[mine.pk]), {"account": "new", "legal_name": "X"}
+        ).status_code
+        == 404
+    )
     open_lead = make_lead("Abierto", assignee=other_employee)
-    response = client.post(reverse("customers:convert", args=[open_lead.pk]), {"account": "new", "legal_name": "X"})
+    response = client.post(
+        reverse("customers:convert", args=[open_lead.pk]), {"account": "new", "legal_name": "X"}
+    )
     assert response.status_code == 302 and not Account.objects.filter(legal_name="X").exists()
 
 
@@ -203,5 +231,41 @@ def test_crafted_parameters_never_cause_a_server_error(world, make_lead, employe
     won = make_lead("Nuevo", assignee=employee, won=("5", "USD"))
     assert client.post(reverse("customers:convert", args=[won.pk]), params).status_code == 200
     assert client.get(reverse("customers:convert", args=["9" * 30])).status_code == 404
-    assert client.get(url("list"), {"q": "😀'\"< AND OR", "p": "9" * 30, "ordering": "-nope"}).status_code in (200, 404)
+    assert client.get(
+        url("list"), {"q": "😀'\"< AND OR", "p": "9" * 30, "ordering": "-nope"}
+    ).status_code in (200, 404)
     assert client.get(url("inspect", "9" * 30)).status_code == 404
+
+
+def test_a_manager_edits_only_their_brands_and_keeps_the_others(world, manager, brands, client_for):
+    acme = world["acme"]
+    acme.brands.add(brands["intrapal"])
+    data = {
+        "legal_name": "ACME SA",
+        "cuit": "30.71234567.1",
+        "address": "Calle 1",
+        "brands": [],
+        "contacts-TOTAL_FORMS": "0",
+        "contacts-INITIAL_FORMS": "0",
+        "contacts-MIN_NUM_FORMS": "0",
+        "contacts-MAX_NUM_FORMS": "1000",
+    }
+    contacts = acme.contacts.count()
+    data["contacts-TOTAL_FORMS"] = data["contacts-INITIAL_FORMS"] = str(contacts)
+    for index, contact in enumerate(acme.contacts.all()):
+        data.update(
+            {
+                f"contacts-{index}-id": str(contact.pk),
+                f"contacts-{index}-name": contact.name,
+                f"contacts-{index}-email": contact.email,
+                f"contacts-{index}-phone": contact.phone,
+                f"contacts-{index}-role": contact.role,
+                f"contacts-{index}-ORDER": str(index),
+                f"contacts-{index}-DELETE": "",
+            }
+        )
+    response = client_for(manager).post(url("edit", acme.pk), data)
+    assert response.status_code == 302
+    acme.refresh_from_db()
+    assert (acme.legal_name, acme.cuit) == ("ACME SA", "30712345671")
+    assert set(acme.brands.all()) == {brands["intrapal"]}

@@ -4,7 +4,7 @@ import pytest
 
 from customers.matching import company_domain, lead_cuit, suggestions
 from customers.services import AccountData, ContactData, convert_to_customer
-from tests.customers.support import GOOD_CUIT, WRONG_CUIT, make_lead  # noqa: F401 - the fixture
+from tests.customers.support import GOOD_CUIT, WRONG_CUIT
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,9 @@ def test_a_lead_from_the_company_domain_suggests_the_account(account, make_lead,
 
 def test_free_mail_domains_suggest_nothing(make_lead, employee):
     won = make_lead("Ana", assignee=employee, won=("10", "USD"))
-    convert_to_customer(won, employee, account_data=AccountData("Ana SRL"), contact=ContactData("Ana", "ana@gmail.com"))
+    convert_to_customer(
+        won, employee, account_data=AccountData("Ana SRL"), contact=ContactData("Ana", "ana@gmail.com")
+    )
     lead = make_lead("Juan", assignee=employee, email="juan@gmail.com")
     assert company_domain("juan@gmail.com") == "" and company_domain("x@hotmail.com.ar") == ""
     assert suggested(lead, employee) == {}
@@ -61,7 +63,9 @@ def test_the_linked_account_is_the_lead_s_own_not_a_suggestion(account, employee
     assert linked == account and rows == []
 
 
-def test_suggestions_are_only_accounts_the_reader_may_see(account, make_lead, other_employee, other_manager, manager):
+def test_suggestions_are_only_accounts_the_reader_may_see(
+    account, make_lead, other_employee, other_manager, manager
+):
     lead = make_lead("Juan", assignee=other_employee, email="juan@acme.com.ar")
     assert suggested(lead, other_employee) == {}
     assert suggested(lead, manager) == {account: ["same email domain"]}
@@ -70,8 +74,16 @@ def test_suggestions_are_only_accounts_the_reader_may_see(account, make_lead, ot
 
 
 def test_suggestions_cost_one_query(account, make_lead, employee, django_assert_num_queries):
-    lead = make_lead("Juan", assignee=employee, email="juan@acme.com.ar", phone="011 15 5555-1234", extra={"cuit": GOOD_CUIT})
+    lead = make_lead(
+        "Juan",
+        assignee=employee,
+        email="juan@acme.com.ar",
+        phone="011 15 5555-1234",
+        extra={"cuit": GOOD_CUIT},
+    )
     employee.refresh_from_db()
     with django_assert_num_queries(1):
         linked, rows = suggestions(lead, employee)
-    assert linked is None and [row.reasons for row in rows] == [["same CUIT", "same email domain", "same phone"]]
+    assert linked is None and [row.reasons for row in rows] == [
+        ["same CUIT", "same email domain", "same phone"]
+    ]
