@@ -86,6 +86,14 @@ _ALERT_RULES = [f"alerts.{action}_alertrule" for action in ("add", "change", "de
 ROLE_PERMISSIONS[Role.ADMIN] += _ALERT_RULES + ["alerts.view_notification", "alerts.resend_notification"]
 ROLE_PERMISSIONS[Role.MANAGER] += _ALERT_RULES
 
+# Customer accounts (customers app): everyone working leads reads those within their reach; managers and
+# admins edit them; admins delete them. Converting a won lead asks for the right to edit the lead.
+_ACCOUNTS_READ = ["customers.view_account"]
+_ACCOUNTS_EDIT = _ACCOUNTS_READ + ["customers.add_account", "customers.change_account"]
+ROLE_PERMISSIONS[Role.ADMIN] += _ACCOUNTS_EDIT + ["customers.delete_account"]
+ROLE_PERMISSIONS[Role.MANAGER] += _ACCOUNTS_EDIT
+ROLE_PERMISSIONS[Role.EMPLOYEE] += _ACCOUNTS_READ
+
 # Roles each role may give to people it manages (invite, create, edit).
 GRANTABLE_ROLES: dict[str, list[Role]] = {
     Role.ADMIN: [Role.ADMIN, Role.MANAGER, Role.EMPLOYEE, Role.MARKETING],

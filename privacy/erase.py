@@ -1,13 +1,17 @@
 """Erasing a person from the feature apps' tables: raw submissions and bodies, form records, messages,
-notifications. What is not personal (states, dates, channels, counts) stays for the statistics."""
+notifications, customers' contact people. What is not personal (states, dates, channels, counts) stays for
+the statistics."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+from django.db.models import Q
+
 from alerts.models import Notification, WhatsAppContact
 from conversations.models import Conversation, Message
 from conversations.models import WebhookDelivery as MessageWebhook
+from customers.models import Contact as CustomerContact
 from forms_builder.models import LeadFormSubmission, SubmissionBehaviour
 from wordpress.models import WebhookDelivery
 
@@ -42,6 +46,10 @@ def erase_feature_tables(person: Person) -> Counter[str]:
     )
     done["whatsapp_contacts"] = WhatsAppContact.objects.filter(
         phone__in=[p for p in person.phones if p.startswith("+")]
+    ).delete()[0]
+    done["customer_contacts"] = CustomerContact.objects.filter(
+        Q(email__in=sorted(person.emails))
+        | Q(phone_e164__in=sorted(p for p in person.phones if p.startswith("+")))
     ).delete()[0]
     done["notifications"] = Notification.objects.filter(lead_id__in=ids).update(context={}, error="")
     return done

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "wordpress",
     "alerts",
     "conversations",
+    "customers",
     "legacy",
     "retention",  # above the feature apps: it reaches their raw records
     "ops",  # health endpoints, backups, upgrades

@@ -1,0 +1,5 @@
+"""CUITs for the customers tests."""
+
+GOOD_CUIT = "30-71234567-1"
+OTHER_CUIT = "30-50000000-3"
+WRONG_CUIT = "30-71234567-2"
