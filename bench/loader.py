@@ -403,7 +403,7 @@ def ensure_money(*, stdout=sys.stdout):
     Idempotent: rates are inserted for the days that have none (``ON CONFLICT DO NOTHING``), and ONE
     ``UPDATE`` keyed on the lead id fills quote (and, for won leads, won) fields only where both are
     empty, so a second run changes nothing. Leads in the quoted status or later (open or won) and every
-    other lost lead get a quote, but one in ten (``id % 10 = 7``) stays without; one quote in five is in
+    other lost lead get a quote, but four in ten (``id % 10 >= 6``) stay without; one quote in five is in
     dollars; the quote date is the day the lead last changed status (its submission day at the
     earliest), minus up to 19 days; the expected close 15 to 164 days later (none for one in ten); a won
     lead's amount is 90-100 % of its quote, won on the day it reached its status. Returns
@@ -454,7 +454,7 @@ def ensure_money(*, stdout=sys.stdout):
                 FROM crm_lead AS m JOIN crm_pipelinestatus AS s ON s.id = m.status_id
                 WHERE m.external_source = %(source)s
                   AND m.quote_amount IS NULL AND m.won_amount IS NULL
-                  AND m.id %% 10 <> 7
+                  AND m.id %% 10 < 6
                   AND (
                       (s.stage IN (%(open)s, %(won)s)
                        AND s."order" >= (SELECT "order" FROM crm_pipelinestatus WHERE key = 'quoted'))

@@ -69,25 +69,26 @@ def converted_sums(queryset, keys, amount, currency, day, target):  # noqa: PLR0
     """
     target = Currency(target)
     columns = {f"c_{name}": expression for name, expression in keys.items()}
-    inner = queryset.order_by().values(**columns, c_amount=F(amount), c_currency=F(currency), c_day=F(day))
+    inner = queryset.order_by().values(**columns, m_amount=F(amount), m_currency=F(currency), m_day=F(day))
     connection = connections[inner.db]
     sql, params = inner.query.sql_with_params()
     rate = ExchangeRate._meta.db_table
     key_list = [f"t.{name}" for name in columns]
     to_pesos = target == Currency.ARS
-    converted = "t.c_amount * r.ars_per_usd" if to_pesos else "t.c_amount / r.ars_per_usd"
-    missing_day = "CASE WHEN t.c_currency = %s OR r.ars_per_usd IS NOT NULL THEN NULL ELSE t.c_day END"
+    # "* 1.0": SQLite keeps whole amounts as integers, and would divide them as integers.
+    converted = "t.m_amount * r.ars_per_usd" if to_pesos else "t.m_amount * 1.0 / r.ars_per_usd"
+    missing_day = "CASE WHEN t.m_currency = %s OR r.ars_per_usd IS NOT NULL THEN NULL ELSE t.m_day END"
     selected = ", ".join(
         [
             *key_list,
             f"{missing_day} AS missing_day",
             "COUNT(*)",
-            f"SUM(CASE WHEN t.c_currency = %s THEN t.c_amount ELSE {converted} END)",
+            f"SUM(CASE WHEN t.m_currency = %s THEN t.m_amount ELSE {converted} END)",
         ]
     )
     group_by = ", ".join([*key_list, "missing_day"])
     outer = (
-        f"SELECT {selected} FROM ({sql}) t LEFT JOIN {rate} r ON r.day = t.c_day "  # noqa: S608
+        f"SELECT {selected} FROM ({sql}) t LEFT JOIN {rate} r ON r.day = t.m_day "  # noqa: S608
         f"GROUP BY {group_by}"
     )
     with connection.cursor() as cursor:

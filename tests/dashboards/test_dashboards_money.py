@@ -194,13 +194,10 @@ def test_won_revenue_in_dollars_leaves_out_the_win_without_a_rate(data, admin_us
         "average": (money("916.66"), money("100.00")),
     }
     assert won["missing"].days == {datetime.date(2026, 3, 4): 1}
+    # One bucket, March; its previous is the previous period's first bucket (January 29-31), as in
+    # "Leads over time": nothing was won then.
     assert won["series"] == [
-        {
-            "bucket": datetime.date(2026, 3, 1),
-            "revenue": money("1833.33"),
-            "deals": 2,
-            "previous": money("100.00"),
-        }
+        {"bucket": datetime.date(2026, 3, 1), "revenue": money("1833.33"), "deals": 2, "previous": None}
     ]
 
 
