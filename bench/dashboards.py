@@ -159,7 +159,10 @@ def run(args):
         "service, source, campaign or status; its lead figures read the period's leads assignee by assignee "
         "from an (assignee, submission time) covering index, so the percentiles need no sort first; campaign counts come from one grouping by every dimension, medians from the won leads; the "
         "funnel reads only status changes into a won, new, lost or junk status; covering indexes on PostgreSQL "
-        "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan.",
+        "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan. Money "
+        "(`bench.loader.ensure_money`: quotes, wins, a year of daily rates with a day in 37 missing): each "
+        "money figure is one query whose rows are joined to the rate of their day (a hash join on the small "
+        "rate table); the open pipeline reads every open quoted lead (the period does not apply to it).",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],
