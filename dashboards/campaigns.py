@@ -8,7 +8,7 @@ from django.db.models import Count, F, Q
 from crm.access import leads_counted_for
 from crm.models import Currency
 
-from .conversion import Missing, as_money, convert_pesos, converted_sums, latest_rate
+from .conversion import Missing, as_money, converted_sums, latest_rate
 from .metrics import DAY, period_range, periods_q, ratio
 from .sql import GroupingSets, Seconds
 
@@ -170,15 +170,24 @@ def _finish_campaign_row(row, currency, spend_rate):
     for name in ("leads", "valid", "contacted", "quoted", "won"):
         row[name] = int(row[name] or 0)
     if row.get("cost") is not None:
-        row["cost"] = convert_pesos(row["cost"], currency, spend_rate[1])
+        row["cost"] = spend_in(row["cost"], currency, spend_rate[1])
     row["revenue"] = as_money(row.get("revenue"))
     row["revenue_per_won"] = _money_ratio(row["revenue"], row.get("revenue_deals"))
-    row["return_on_spend"] = ratio(row["revenue"], row["cost"]) if row["revenue"] is not None else None
+    row["return_on_spend"] = (
+        ratio(float(row["revenue"]), row["cost"]) if row["revenue"] is not None and row["cost"] else None
+    )
     row["conversion"] = ratio(row["won"], row["valid"])
     row["cost_per_lead"] = ratio(row["cost"], row["leads"]) if row.get("cost") is not None else None
     row["cost_per_won"] = ratio(row["cost"], row["won"]) if row.get("cost") is not None else None
     row["median_to_won_days"] = row["median_to_won"] / DAY if row["median_to_won"] is not None else None
     return row
+
+
+def spend_in(pesos, currency, rate):
+    """Spend (pesos, a float) in ``currency`` at ``rate`` pesos per dollar; None without a rate."""
+    if Currency(currency) == Currency.ARS:
+        return pesos
+    return pesos / float(rate) if rate else None
 
 
 def _money_ratio(amount, count):

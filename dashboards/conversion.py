@@ -119,12 +119,3 @@ def latest_rate(first_day, last_day):
         .values_list("day", "ars_per_usd")
         .first()
     )
-
-
-def convert_pesos(amount, target, rate):
-    """Pesos (``amount``) in ``target`` with ``rate`` (pesos per dollar); None without a rate."""
-    if amount is None:
-        return None
-    if Currency(target) == Currency.ARS:
-        return as_money(amount)
-    return as_money(Decimal(str(amount)) / Decimal(str(rate))) if rate else None
