@@ -162,7 +162,7 @@ def run(args):
         "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan. Money "
         "(`bench.loader.ensure_money`: quotes, wins, a year of daily rates with a day in 37 missing): each "
         "money figure is one query whose rows are joined to the rate of their day (a hash join on the small "
-        "rate table); the open pipeline reads every open quoted lead (the period does not apply to it).",
+        "rate table); the open pipeline reads the open quoted leads of the period.",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],

@@ -1,9 +1,10 @@
 """The money figures: open pipeline value per status, the weighted forecast by expected close month and
 won revenue per period, in pesos or dollars (``conversion``: each amount at the rate of its own day).
 
-Pipeline and forecast are what is open today (leads in a new or open status with a quote), whatever
-their submission date; the period does not apply to them, the other filters do. Won revenue counts the
-won amounts whose ``won_on`` falls in the period (and the previous period, when comparing).
+Pipeline and forecast are the period's leads (submitted in it, as every dashboard's lead figures) that are
+open today (a new or open status) with a quote: a long period ("This year") shows the older pipeline too.
+Won revenue counts the won amounts whose ``won_on`` falls in the period (and the previous period, when
+comparing).
 """
 
 import datetime
@@ -36,7 +37,7 @@ def open_pipeline(user, flt, groups, catalogue, today=None):
     ``missing``: quotes left out for want of their day's rate.
     """
     today = today or timezone.localdate()
-    quoted = flt.scope(user).filter(status_id__in=groups.open, quote_amount__isnull=False)
+    quoted = flt.leads(user).filter(status_id__in=groups.open, quote_amount__isnull=False)
     found = converted_sums(
         quoted,
         {"status": F("status_id"), "month": TruncMonth("expected_close_on")},

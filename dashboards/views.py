@@ -719,9 +719,8 @@ class RevenueView(DashboardView):
                 "status",
                 ["value", "weighted"],
                 note=_(
-                    "Leads open today with a quote, whatever the period; the other filters apply. Weighted "
-                    "value: the quoted value times the status's probability. Each quote at the exchange "
-                    "rate of its quote date."
+                    "The period's leads open today with a quote. Weighted value: the quoted value times the "
+                    "status's probability. Each quote at the exchange rate of its quote date."
                 ),
                 warning=quotes_warning,
             ),

@@ -36,7 +36,8 @@ def add_money(data, brands, manager, other_employee):
 
     L2 to quote (30 %): 200,000 ARS quoted on 03-04 (no rate), closes in April.
     L7 interested (75 %): 1,000 USD quoted on 03-02 (1,000), closes in March.
-    O1 pending (5 %), submitted in 2025: 50,000 ARS quoted on 03-20 (1,200), no close date.
+    O1 pending (5 %), submitted in 2025: 50,000 ARS quoted on 03-20 (1,200), no close date: not a lead of
+    March, in no figure of March (in those of a period that includes December 2025).
     L8 pending (5 %), the other brand, submitted 03-18: 300 USD quoted on 03-20 (1,200), closes in May.
     L1 won: also quoted (800 USD on 03-05, no rate), not open: in no pipeline figure.
     Won: L1 1,500 USD on 03-12 (1,100, employee), L4 400,000 ARS on 03-20 (1,200, other employee),
@@ -121,22 +122,25 @@ def test_pipeline_value_per_status_in_pesos(data, admin_user, manager, django_as
         pipeline = revenue.open_pipeline(admin_user, flt, groups, catalogue, TODAY)
     # L7: 1,000 USD × 1,000 = 1,000,000 at 75 %; L8: 300 × 1,200 = 360,000 and O1 50,000 at 5 %; L2 at 30 %.
     assert by_status(pipeline, catalogue) == {
-        "pending": (2, money("410000.00"), money("20500.00")),
+        "pending": (1, money("360000.00"), money("18000.00")),
         "to_quote": (1, money("200000.00"), money("60000.00")),
         "interested": (1, money("1000000.00"), money("750000.00")),
     }
     assert not pipeline["missing"]
     flt, groups, catalogue = context(manager)
     mine = revenue.open_pipeline(manager, flt, groups, catalogue, TODAY)
-    assert by_status(mine, catalogue)["pending"] == (1, money("50000.00"), money("2500.00"))  # not L8
+    assert "pending" not in by_status(mine, catalogue)  # not L8, the other brand's
+    flt, groups, catalogue = context(admin_user, start="2025-12-01")
+    longer = revenue.open_pipeline(admin_user, flt, groups, catalogue, TODAY)
+    assert by_status(longer, catalogue)["pending"] == (2, money("410000.00"), money("20500.00"))  # and O1
 
 
 def test_pipeline_in_dollars_reports_the_quote_without_a_rate(data, admin_user):
     flt, groups, catalogue = context(admin_user, "USD")
     pipeline = revenue.open_pipeline(admin_user, flt, groups, catalogue, TODAY)
-    # O1: 50,000 / 1,200 = 41.67 (weighted 5 %: 2.08); L8 300 (15.00); L2 left out (no rate on 03-04).
+    # L8 300 (15.00); L2 left out (no rate on 03-04).
     assert by_status(pipeline, catalogue) == {
-        "pending": (2, money("341.67"), money("17.08")),
+        "pending": (1, money("300.00"), money("15.00")),
         "interested": (1, money("1000.00"), money("750.00")),
     }
     assert pipeline["missing"].days == {datetime.date(2026, 3, 4): 1}
@@ -152,7 +156,7 @@ def test_weighted_forecast_by_expected_close_month(data, admin_user):
     assert forecast[march] == (1, money("1000000.00"), money("750000.00"))
     assert forecast[april] == (1, money("200000.00"), money("60000.00"))
     assert forecast[may] == (1, money("360000.00"), money("18000.00"))
-    assert forecast["undated"] == (1, money("50000.00"), money("2500.00"))
+    assert forecast["undated"] == (0, None, None)  # O1 is not a lead of March
     assert forecast["overdue"] == (0, None, None)
     later = revenue.open_pipeline(admin_user, flt, groups, catalogue, datetime.date(2026, 4, 20))
     overdue = next(row for row in later["forecast"] if row["bucket"] == "overdue")
@@ -284,14 +288,14 @@ def test_revenue_page_in_both_currencies(data, client_for, admin_user):
     assert "data-missing-rates" not in html
     rows = csv_rows(client.get(url("revenue", MARCH_QUERY + "&export=pipeline_value")))
     assert rows[0] == ["Status", "Probability", "Quotes", "Quoted value (ARS)", "Weighted value (ARS)"]
-    assert rows[-1] == ["Open pipeline total", "", "4", "1610000.00", "830500.00"]
+    assert rows[-1] == ["Open pipeline total", "", "3", "1560000.00", "828000.00"]
     dollars = client.get(url("revenue", MARCH_QUERY + "&currency=USD")).content.decode()
     assert "US$ 1,833.33" in dollars
     assert "1 quote left out: no exchange rate for 2026-03-04." in dollars
     assert "1 won deal left out: no exchange rate for 2026-03-04." in dollars
     assert '<option value="USD" selected>' in dollars
     rows = csv_rows(client.get(url("revenue", MARCH_QUERY + "&currency=USD&export=pipeline_value")))
-    assert rows[-1] == ["Open pipeline total", "", "3", "1341.67", "767.08"]
+    assert rows[-1] == ["Open pipeline total", "", "2", "1300.00", "765.00"]
 
 
 def test_an_unknown_currency_is_reported_and_pesos_shown(data, client_for, admin_user):
@@ -326,7 +330,7 @@ def test_manager_sees_the_money_of_their_brand_only(data, client_for, manager):
     html = client.get(url("revenue", MARCH_QUERY)).content.decode()
     assert re.search(r'data-kpi="revenue">\s*<dt>[^<]*</dt>\s*<dd[^>]*>\$ 2,050,000.00<', html)
     rows = csv_rows(client.get(url("revenue", MARCH_QUERY + "&export=pipeline_value")))
-    assert rows[-1] == ["Open pipeline total", "", "3", "1250000.00", "812500.00"]
+    assert rows[-1] == ["Open pipeline total", "", "2", "1200000.00", "810000.00"]
     rows = csv_rows(client.get(url("team", MARCH_QUERY + "&export=team")))
     assert rows[-1][-1] == "2050000.00"
 
