@@ -1,6 +1,9 @@
 """Dashboard pages at volume: each page with no filter and with three filters, as an admin and a manager.
 
 ``python -m bench dashboards`` (``make bench``); writes the "dashboards" section of RESULTS.md.
+``BENCH_DASHBOARD_PAGES=revenue,team python -m bench dashboards`` measures those pages only and prints
+them (RESULTS.md is left alone). Money (quotes, wins, exchange rates) is added to a loaded dataset by
+``bench.loader.ensure_money`` first.
 """
 
 import os
@@ -17,12 +20,13 @@ from bench.harness import (
     signed_in_client,
     write_section,
 )
-from bench.loader import ensure_dataset
+from bench.loader import ensure_dataset, ensure_money
 
 TARGET_MS = 300
 TARGET_QUERIES = 15
 QUICK_LEADS = 20_000
-PAGES = ["overview", "pipeline", "team", "campaigns"]
+PAGES = ["overview", "pipeline", "revenue", "team", "campaigns"]
+MONEY_PAGES = ["revenue", "team", "campaigns"]
 
 
 def three_filters():
@@ -48,6 +52,8 @@ def cases():
         rows.append(
             (f"{page} · admin · no filter, compared with the previous period", admin, page, "compare=on")
         )
+        if page in MONEY_PAGES:
+            rows.append((f"{page} · admin · in US dollars, compared", admin, page, "compare=on&currency=USD"))
     return rows
 
 
@@ -117,11 +123,17 @@ def run(args):
     report = ensure_dataset(leads)
     print(report, flush=True)
     print(ensure_rollup(), flush=True)
+    ensure_money()
+    only = os.environ.get("BENCH_DASHBOARD_PAGES", "")
     runs = 10 if args.quick else getattr(args, "dashboard_runs", 10)
     rounds = max(1, getattr(args, "rounds", 1))
     load_before = os.getloadavg()
     measurements = measure_cases(
-        [(name, user, page_path(page, query)) for name, user, page, query in cases()],
+        [
+            (name, user, page_path(page, query))
+            for name, user, page, query in cases()
+            if not only or page in only.split(",")
+        ],
         runs,
         rounds,
         TARGET_MS,
@@ -147,11 +159,16 @@ def run(args):
         "service, source, campaign or status; its lead figures read the period's leads assignee by assignee "
         "from an (assignee, submission time) covering index, so the percentiles need no sort first; campaign counts come from one grouping by every dimension, medians from the won leads; the "
         "funnel reads only status changes into a won, new, lost or junk status; covering indexes on PostgreSQL "
-        "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan.",
+        "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan. Money "
+        "(`bench.loader.ensure_money`: quotes, wins, a year of daily rates with a day in 37 missing): each "
+        "money figure is one query whose rows are joined to the rate of their day (a hash join on the small "
+        "rate table); the open pipeline reads the open quoted leads of the period.",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],
     ]
+    if only:  # a subset of the pages (BENCH_DASHBOARD_PAGES=revenue,team): printed, RESULTS.md left alone
+        return
     write_section("dashboards", f"Dashboards at {leads:,} leads", "\n".join(lines))
 
 

@@ -10,7 +10,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import leads_for
-from crm.models import Brand, Campaign, PipelineStatus, Role, Service, Source, Stage, User
+from crm.models import Brand, Campaign, Currency, PipelineStatus, Role, Service, Source, Stage, User
 
 PERIODS = [
     ("today", _("Today")),
@@ -24,6 +24,7 @@ PERIODS = [
     ("custom", _("Custom")),
 ]
 DEFAULT_PERIOD = "last_30"
+DEFAULT_CURRENCY = Currency.ARS
 INTERVALS = [("day", _("Day")), ("week", _("Week")), ("month", _("Month"))]
 MAX_CUSTOM_DAYS = 3 * 366
 
@@ -137,6 +138,7 @@ def load_catalogue(user):
             c="label_es",
             d="stage",
             number="order",
+            money="probability",
         ),
         _part(services, "service", a="name", b="brand__name", number="brand_id"),
         _part(Source.objects.all(), "source", a="key", b="name", c="name_es"),
@@ -163,7 +165,15 @@ def _catalogue_row(kind, a, b, c, d, number, money):
     if kind == "brand":
         return {"name": a, "code": b}
     if kind == "status":
-        return {"key": a, "label": b, "label_es": c, "stage": d, "order": number, "name": b}
+        return {
+            "key": a,
+            "label": b,
+            "label_es": c,
+            "stage": d,
+            "order": number,
+            "name": b,
+            "probability": int(money or 0),
+        }
     if kind == "service":
         return {"name": a, "brand": b, "brand_id": number}
     if kind == "source":
@@ -209,12 +219,15 @@ class DashboardFilterForm(forms.Form):
     campaign = forms.TypedChoiceField(label=_("Campaign"), coerce=int, required=False, empty_value=None)
     compare = forms.BooleanField(label=_("Compare with the previous period"), required=False)
     interval = forms.ChoiceField(label=_("Group by"), choices=INTERVALS, required=False)
+    currency = forms.ChoiceField(label=_("Show amounts in"), choices=Currency.choices, required=False)
     refresh = forms.BooleanField(label=_("Refresh every 60 s"), required=False)
 
     def __init__(self, data, catalogue, *, show_assignee=True):
         data = data.copy()
         if not data.get("period"):
             data["period"] = DEFAULT_PERIOD
+        if not data.get("currency"):
+            data["currency"] = DEFAULT_CURRENCY
         super().__init__(data)
         everything = [("", _("All"))]
         self.fields["brand"].choices = everything + [
@@ -272,6 +285,7 @@ class DashboardFilter:
     lead_q: Q
     values: dict
     rollup_q: Q = Q()
+    currency: str = DEFAULT_CURRENCY
 
     @property
     def previous(self):
@@ -330,4 +344,5 @@ def read_filters(params, catalogue, *, show_assignee=True, today=None):
         lead_q=lead_q,
         values=good,
         rollup_q=rollup_q,
+        currency=good.get("currency") or DEFAULT_CURRENCY,
     )

@@ -22,6 +22,8 @@ INTEGER, DECIMAL, PERCENT, HOURS, DAYS, MONEY, TEXT, DATE, DATETIME = (
     "date",
     "datetime",
 )
+MONEY_USD = "money_usd"
+MONEY_KINDS = {"ARS": MONEY, "USD": MONEY_USD}
 
 
 @dataclass
@@ -45,6 +47,7 @@ class DataTable:
     chart_series: list = field(default_factory=list)
     link_column: str = ""
     note: str = ""
+    warning: str = ""
 
     def cells(self):
         """Rows as lists of (column, value) for the template."""
@@ -102,7 +105,7 @@ def _csv_value(value, kind):
         return value.isoformat()
     if kind == PERCENT:
         return f"{value * 100:.1f}"
-    if kind in (DECIMAL, HOURS, DAYS, MONEY):
+    if kind in (DECIMAL, HOURS, DAYS, MONEY, MONEY_USD):
         return f"{float(value):.2f}"
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)

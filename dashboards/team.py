@@ -33,6 +33,7 @@ from .metrics import (
     sla_conditions,
 )
 from .models import DashboardSettings, PersonBrandDay, PersonDay
+from .revenue import won_by_person
 from .sql import AnyOf, GroupingSets, Seconds
 
 TEAM_COLUMNS = [
@@ -183,13 +184,15 @@ def _lead_rows(user, flt, groups, settings, now):
 
 
 def team_figures(user, flt, groups, settings, now=None):
-    """Everything the team page shows, from three queries (four with comparison).
+    """Everything the team page shows, from four queries (five with comparison).
 
     Per salesperson and for the team: leads assigned in the period (their current assignment), first
     contacts, quotes and wins they made and their activity (the rollup), and the first-contact times,
     SLA, open and stale leads of the leads submitted in the period. With comparison, ``previous`` holds
     the previous period's team totals. ``trend``: per week of the period, leads assigned, leads
-    contacted for the first time and leads won.
+    contacted for the first time and leads won. ``revenue``: the won amounts whose day won falls in the
+    period, per current assignee (``revenue.won_by_person``, in ``flt.currency``); ``missing``: the wins
+    left out for want of their day's rate.
     """
     now = now or timezone.now()
     people, totals = {}, {0: {}, 1: {}}
@@ -221,12 +224,26 @@ def team_figures(user, flt, groups, settings, now=None):
                 _add(mine, target, row[name])
             weeks[row["bucket"]]["contacted"] += row["first_contacts"]
             weeks[row["bucket"]]["won"] += row["won"]
+    won, missing = won_by_person(user, flt)
+    _add_revenue(won, totals, person)
     return {
+        "missing": missing,
         "rows": [_team_row(row) for row in people.values()],
         "total": _team_row(totals[0]),
         "previous": _team_row(totals[1]) if flt.compare else None,
         "trend": weeks,
     }
+
+
+def _add_revenue(won, totals, person):
+    """Won revenue into the team's totals of each period and the rows of the period's people."""
+    for period, per_person in won.items():
+        for assignee, (deals, amount) in per_person.items():
+            targets = [totals[period]] + ([person(assignee)] if period == 0 and assignee is not None else [])
+            for target in targets:
+                _add(target, "revenue_deals", deals)
+                if amount is not None:
+                    target["revenue"] = (target.get("revenue") or 0) + amount
 
 
 def _add(row, name, value):
@@ -272,8 +289,10 @@ def _team_row(row):
         "quoted",
         "won",
         "assigned",
+        "revenue_deals",
     ):
         row[name] = int(row.get(name) or 0)
+    row.setdefault("revenue", None)
     row.setdefault("median_response", None)
     row.setdefault("p90_response", None)
     row["median_response_hours"] = (

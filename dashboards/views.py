@@ -1,8 +1,8 @@
-"""The four management dashboards. Each view reads the filters, asks ``metrics`` and lays out tables."""
+"""The five management dashboards. Each view reads the filters, asks ``metrics`` and lays out tables."""
 
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse, reverse_lazy
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.functional import cached_property
 from django.utils.translation import get_language, ngettext, to_locale
 from django.utils.translation import gettext_lazy as _
@@ -13,16 +13,17 @@ from crm import audit
 from crm.models import Stage
 from crm.viewsets.leads import lead_viewset
 
-from . import campaigns, metrics, team
+from . import campaigns, metrics, revenue, team
 from .filters import load_catalogue, read_filters, status_label
 from .models import DashboardSettings
 from .tables import (
     DATE,
     DATETIME,
     DAYS,
+    DECIMAL,
     HOURS,
     INTEGER,
-    MONEY,
+    MONEY_KINDS,
     PERCENT,
     TEXT,
     Column,
@@ -38,6 +39,7 @@ PAGE_PERMISSIONS = {"campaigns": "dashboards.view_campaign_dashboard"}
 PAGES = [
     ("overview", _("Overview")),
     ("pipeline", _("Pipeline")),
+    ("revenue", _("Revenue and forecast")),
     ("team", _("Team performance")),
     ("campaigns", _("Campaigns")),
 ]
@@ -140,6 +142,14 @@ class DashboardView(WagtailAdminTemplateMixin, TemplateView):
             }
         )
         return context
+
+    @property
+    def money(self):
+        """The column kind of amounts in the chosen currency."""
+        return MONEY_KINDS[self.filters.currency]
+
+    def money_label(self, label):
+        return _("%(figure)s (%(currency)s)") % {"figure": label, "currency": self.filters.currency}
 
     def label(self, kind, pk):
         rows = getattr(self.catalogue, kind)
@@ -356,7 +366,11 @@ class TeamView(DashboardView):
             row["person"] = self.label("people", row["person_id"])
         total["person"] = str(_("Team total"))
         rows.sort(key=lambda row: str(row["person"]).lower())
-        rows, sort = sort_rows(rows, TEAM_COLUMNS, self.request.GET.get("sort", ""))
+        rows, sort = sort_rows(
+            rows,
+            [*TEAM_COLUMNS, Column("revenue", "", sortable=True)],
+            self.request.GET.get("sort", ""),
+        )
         self.sort = sort
         settings = self.settings
         hours = settings.sla_hours
@@ -388,11 +402,25 @@ class TeamView(DashboardView):
                     ],
                 }
             )
+        columns = TEAM_COLUMNS + [
+            Column("revenue", self.money_label(_("Won revenue")), self.money, sortable=True)
+        ]
+        if flt.compare:
+            sections[0]["kpis"].append(
+                {
+                    "key": "revenue",
+                    "label": self.money_label(_("Won revenue")),
+                    "kind": self.money,
+                    "value": total["revenue"],
+                    "previous": figures["previous"]["revenue"],
+                    "change": metrics.change(total["revenue"], figures["previous"]["revenue"]),
+                }
+            )
         return sections + [
             DataTable(
                 "team",
                 _("Per salesperson"),
-                TEAM_COLUMNS,
+                columns,
                 rows + [total],
                 "bar",
                 "person",
@@ -402,10 +430,12 @@ class TeamView(DashboardView):
                     "won: the first contact attempt a person made on a lead, and the first time a lead "
                     "reached the quoted or a won status, in the period (the team total counts each lead "
                     "once). Activity: events people recorded. First-contact times, SLA, open and stale: "
-                    "leads received in the period."
+                    "leads received in the period. Won revenue: the won amounts whose day won is in the "
+                    "period, per current assignee."
                 )
                 + " "
                 + sla,
+                warning=missing_rates_text(figures["missing"], "won"),
             ),
             DataTable(
                 "trend",
@@ -453,19 +483,25 @@ TEAM_COLUMNS = [
     Column("activity", _("Activity (events)"), sortable=True),
 ]
 
-CAMPAIGN_FIGURE_COLUMNS = [
-    Column("leads", _("Leads"), sortable=True),
-    Column("valid", _("Valid (not junk)"), sortable=True),
-    Column("contacted", _("Contacted"), sortable=True),
-    Column("quoted", _("Quoted or later"), sortable=True),
-    Column("won", _("Won"), sortable=True),
-    Column("conversion", _("Conversion (won / valid)"), PERCENT, sortable=True),
-    Column("cost", _("Spend attributed"), MONEY, sortable=True),
-    Column("cost_per_lead", _("Cost per lead"), MONEY, sortable=True),
-    Column("cost_per_won", _("Cost per won deal"), MONEY, sortable=True),
-    Column("median_to_won_days", _("Median time to won"), DAYS, sortable=True),
-    Column("rank", _("Mark"), TEXT),
-]
+
+def campaign_figure_columns(money, money_label):
+    """The figures of every campaign table; amounts of kind ``money``, labelled by ``money_label``."""
+    return [
+        Column("leads", _("Leads"), sortable=True),
+        Column("valid", _("Valid (not junk)"), sortable=True),
+        Column("contacted", _("Contacted"), sortable=True),
+        Column("quoted", _("Quoted or later"), sortable=True),
+        Column("won", _("Won"), sortable=True),
+        Column("conversion", _("Conversion (won / valid)"), PERCENT, sortable=True),
+        Column("cost", money_label(_("Spend attributed")), money, sortable=True),
+        Column("cost_per_lead", money_label(_("Cost per lead")), money, sortable=True),
+        Column("cost_per_won", money_label(_("Cost per won deal")), money, sortable=True),
+        Column("revenue", money_label(_("Revenue")), money, sortable=True),
+        Column("revenue_per_won", money_label(_("Revenue per won deal")), money, sortable=True),
+        Column("return_on_spend", _("Return on spend (revenue / spend)"), DECIMAL, sortable=True),
+        Column("median_to_won_days", _("Median time to won"), DAYS, sortable=True),
+        Column("rank", _("Mark"), TEXT),
+    ]
 
 
 CAMPAIGN_PREVIOUS_COLUMNS = [
@@ -482,6 +518,24 @@ class CampaignsView(DashboardView):
         user, flt = self.request.user, self.filters
         tables = campaigns.campaign_effectiveness(user, flt, self.groups, self.catalogue)
         sort = self.request.GET.get("sort", "")
+        warning = missing_rates_text(tables["missing"], "won")
+        spend_note = str(
+            _(
+                "Revenue: the won amounts of the period's leads, each at the exchange rate of its day won. "
+                "Spend is in pesos."
+            )
+        )
+        rate_day, rate = tables["spend_rate"]
+        if flt.currency != "ARS":
+            if rate is None:
+                warning = " ".join(
+                    filter(None, [warning, str(_("Spend not converted: no exchange rate in the period."))])
+                )
+            else:
+                spend_note += " " + str(
+                    _("Spend in dollars at the rate of %(day)s, the newest of the period (%(rate)s).")
+                    % {"day": rate_day.isoformat(), "rate": rate}
+                )
         sections = []
         for key, title, name_columns in (
             ("campaign", _("By campaign"), [Column("name", _("Campaign"), TEXT, sortable=True)]),
@@ -511,7 +565,7 @@ class CampaignsView(DashboardView):
                     )
             campaigns.mark_best_and_worst(rows, self.settings.ranking_min_leads)
             rows.sort(key=lambda row: -row["leads"])
-            columns = name_columns + CAMPAIGN_FIGURE_COLUMNS
+            columns = name_columns + campaign_figure_columns(self.money, self.money_label)
             if flt.compare:
                 columns = columns[:-1] + CAMPAIGN_PREVIOUS_COLUMNS + columns[-1:]
             rows, self.sort = sort_rows(rows, columns, sort)
@@ -527,10 +581,163 @@ class CampaignsView(DashboardView):
                     "label" if key == "utm" else "name",
                     ["leads", "won"],
                     note=_("Best and worst by conversion, among rows with at least %(count)s leads.")
-                    % {"count": self.settings.ranking_min_leads},
+                    % {"count": self.settings.ranking_min_leads}
+                    + " "
+                    + spend_note,
+                    warning=warning,
                 )
             )
         return sections
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(sort=getattr(self, "sort", ""), **kwargs)
+
+
+MISSING_RATES = {
+    "quotes": lambda count: ngettext(
+        "%(count)s quote left out: no exchange rate for %(days)s.",
+        "%(count)s quotes left out: no exchange rate for %(days)s.",
+        count,
+    ),
+    "won": lambda count: ngettext(
+        "%(count)s won deal left out: no exchange rate for %(days)s.",
+        "%(count)s won deals left out: no exchange rate for %(days)s.",
+        count,
+    ),
+}
+
+
+def missing_rates_text(missing, kind):
+    """What was left out for want of a day's exchange rate, or "" when nothing was."""
+    if not missing:
+        return ""
+    return MISSING_RATES[kind](missing.count) % {
+        "count": missing.count,
+        "days": revenue.missing_days_text(missing),
+    }
+
+
+class RevenueView(DashboardView):
+    page_key = "revenue"
+
+    def build(self):
+        user, flt = self.request.user, self.filters
+        pipeline = revenue.open_pipeline(user, flt, self.groups, self.catalogue, timezone.localdate(self.now))
+        won = revenue.won_revenue(user, flt)
+        money, label = self.money, self.money_label
+        labels = {
+            "revenue": label(_("Won revenue")),
+            "deals": _("Won deals"),
+            "average": label(_("Average deal")),
+        }
+        for kpi in won["kpis"]:
+            kpi["label"] = labels[kpi["key"]]
+            kpi["kind"] = INTEGER if kpi["key"] == "deals" else money
+        warnings = [missing_rates_text(won["missing"], "won")]
+        if flt.compare and won["previous_missing"]:
+            warnings.append(
+                str(
+                    _("Previous period: %(text)s")
+                    % {"text": missing_rates_text(won["previous_missing"], "won")}
+                )
+            )
+        over_time_columns = [
+            Column("bucket", _("Period start"), DATE),
+            Column("revenue", label(_("Won revenue")), money),
+        ]
+        series = ["revenue"]
+        if flt.compare:
+            over_time_columns.append(Column("previous", label(_("Won revenue, previous period")), money))
+            series.append("previous")
+        over_time_columns.append(Column("deals", _("Won deals")))
+        status_rows = [
+            {
+                "status": self.label("statuses", row["status_id"]),
+                "probability": row["probability"] / 100,
+                "quotes": row["quotes"],
+                "value": row["value"],
+                "weighted": row["weighted"],
+            }
+            for row in pipeline["statuses"]
+        ]
+        status_rows.append(
+            {
+                "status": str(_("Open pipeline total")),
+                "quotes": sum(row["quotes"] for row in status_rows),
+                "value": _total(row["value"] for row in status_rows),
+                "weighted": _total(row["weighted"] for row in status_rows),
+            }
+        )
+        bucket_labels = {
+            "overdue": _("Earlier (overdue)"),
+            "later": _("Later"),
+            "undated": _("No expected close date"),
+        }
+        forecast_rows = [
+            {
+                "month": str(bucket_labels[row["bucket"]])
+                if isinstance(row["bucket"], str)
+                else formats.date_format(row["bucket"], "YEAR_MONTH_FORMAT"),
+                **{key: row[key] for key in ("quotes", "value", "weighted")},
+            }
+            for row in pipeline["forecast"]
+        ]
+        quotes_warning = missing_rates_text(pipeline["missing"], "quotes")
+        figures = [
+            Column("quotes", _("Quotes")),
+            Column("value", label(_("Quoted value")), money),
+            Column("weighted", label(_("Weighted value")), money),
+        ]
+        return [
+            {
+                "kpis": won["kpis"],
+                "title": _("Won revenue in the period"),
+                "compare": flt.compare,
+                "warning": " ".join(filter(None, warnings)),
+            },
+            DataTable(
+                "won_over_time",
+                _("Won revenue over time"),
+                over_time_columns,
+                won["series"],
+                "bar",
+                "bucket",
+                series,
+                note=_("Won amounts by their day won, each at the exchange rate of that day."),
+                warning=" ".join(filter(None, warnings)),
+            ),
+            DataTable(
+                "pipeline_value",
+                _("Open pipeline value by status"),
+                [
+                    Column("status", _("Status"), TEXT),
+                    Column("probability", _("Probability"), PERCENT),
+                    *figures,
+                ],
+                status_rows,
+                "bar",
+                "status",
+                ["value", "weighted"],
+                note=_(
+                    "The period's leads open today with a quote. Weighted value: the quoted value times the "
+                    "status's probability. Each quote at the exchange rate of its quote date."
+                ),
+                warning=quotes_warning,
+            ),
+            DataTable(
+                "forecast",
+                _("Weighted forecast by expected close month"),
+                [Column("month", _("Expected close"), TEXT), *figures],
+                forecast_rows,
+                "bar",
+                "month",
+                ["weighted"],
+                note=_("The same open quotes by the month they are expected to close."),
+                warning=quotes_warning,
+            ),
+        ]
+
+
+def _total(values):
+    found = [value for value in values if value is not None]
+    return sum(found) if found else None

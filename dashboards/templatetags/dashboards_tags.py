@@ -14,6 +14,7 @@ DECIMALS = {
     tables.HOURS: 1,
     tables.DAYS: 1,
     tables.MONEY: 2,
+    tables.MONEY_USD: 2,
 }
 
 
@@ -40,6 +41,8 @@ def cell(value, kind):
         return _("%(days)s d") % {"days": text}
     if kind == tables.MONEY:
         return f"$ {text}"
+    if kind == tables.MONEY_USD:
+        return f"US$ {text}"
     return text
 
 

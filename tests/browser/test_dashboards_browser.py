@@ -10,10 +10,11 @@ from playwright.sync_api import expect
 from tests.browser.conftest import BROWSER_TEST
 from tests.conftest import PASSWORD
 from tests.dashboards.test_dashboards_dataset import build
+from tests.dashboards.test_dashboards_money import add_money
 
 pytestmark = BROWSER_TEST
 
-PAGES = ["overview", "pipeline", "team", "campaigns"]
+PAGES = ["overview", "pipeline", "revenue", "team", "campaigns"]
 MARCH = "period=custom&start=2026-03-01&end=2026-03-31"
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
@@ -31,13 +32,13 @@ canvas => {
 
 @pytest.mark.parametrize("viewport", VIEWPORTS)
 def test_every_chart_draws_on_every_dashboard(viewport, sign_in, brands, manager, employee, other_employee):
-    build(brands, manager, employee, other_employee)
+    add_money(build(brands, manager, employee, other_employee), brands, manager, other_employee)
     page = sign_in(manager.username, PASSWORD)
     page.set_viewport_size(VIEWPORTS[viewport])
     script_errors = []
     page.on("pageerror", lambda error: script_errors.append(str(error)))
-    for name in PAGES:
-        page.goto(f"{reverse(f'dashboards:{name}')}?{MARCH}")
+    for name, currency in [(name, "ARS") for name in PAGES] + [("revenue", "USD")]:
+        page.goto(f"{reverse(f'dashboards:{name}')}?{MARCH}&currency={currency}")
         canvases = page.locator("canvas[data-chart]")
         expect(canvases.first).to_be_visible()
         assert canvases.count() >= 1, name
