@@ -23,13 +23,19 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from crm import access, board, services
 from crm.forms.board import BoardMoveForm
-from crm.models import Lead, PipelineStatus
+from crm.models import Lead, LostReason, PipelineStatus
 from crm.search import search_leads
 from crm.views.leads import has_lead_access, lead_url, visible_leads
 from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query, pipeline_statuses
 from crm.views.view_menu import views_menu
 
-NEEDS = {"note_required": "note", "follow_up_required": "follow_up_at", "follow_up_date": "follow_up_at"}
+NEEDS = {
+    "note_required": "note",
+    "lost_reason_required": "lost_reason",
+    "lost_reason_unknown": "lost_reason",
+    "follow_up_required": "follow_up_at",
+    "follow_up_date": "follow_up_at",
+}
 """The service's error codes that the board's dialog answers, and the field it asks for."""
 
 
@@ -163,6 +169,7 @@ class BoardView(BoardLeadsMixin, BaseListingView):
                 "filters_query": filters_query(self.request),
                 "listing_url": listing_url(self.request),
                 "next_url": board_url(self.request),
+                "lost_reasons": LostReason.objects.filter(is_active=True),
                 "media": media,
             }
         )
@@ -222,6 +229,7 @@ class BoardMoveView(View):
                 data["note"],
                 follow_up_at=data["follow_up_at"],
                 expected_status=data["from_status"],
+                lost_reason=data["lost_reason"],
             )
         except services.StatusConflict as conflict:
             return self.answer(
