@@ -227,7 +227,7 @@ def closing(
         result.fields.append("lost_reason")
         if lost_reason is not None:
             result.data["lost_reason"] = lost_reason.key
-    elif lead.lost_reason_id is not None:
+    elif lead.lost_reason is not None:
         result.data["cleared_lost_reason"] = lead.lost_reason.key
         lead.lost_reason = None
         result.fields.append("lost_reason")
