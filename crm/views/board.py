@@ -59,6 +59,15 @@ def status_data(status: PipelineStatus) -> dict:
     return {"id": status.pk, "key": status.key, "label": status.display_label, "closed": status.is_closed}
 
 
+def lost_reason_choices() -> list[dict]:
+    """The active lost reasons, for the dialog a lost drop opens (read only when a drop asks for one, so
+    the board itself costs no query for them)."""
+    return [
+        {"id": reason.pk, "label": reason.display_label}
+        for reason in LostReason.objects.filter(is_active=True)
+    ]
+
+
 class BoardLeadsMixin:
     """The leads of the board: those the person may see, narrowed by the listing's filters and search."""
 
@@ -169,7 +178,6 @@ class BoardView(BoardLeadsMixin, BaseListingView):
                 "filters_query": filters_query(self.request),
                 "listing_url": listing_url(self.request),
                 "next_url": board_url(self.request),
-                "lost_reasons": LostReason.objects.filter(is_active=True),
                 "media": media,
             }
         )
@@ -239,7 +247,8 @@ class BoardMoveView(View):
             return self.answer(403, str(refusal) or _("Not allowed."))
         except ValidationError as error:
             needs = NEEDS.get(getattr(error, "code", None) or "")
-            return self.answer(400, " ".join(error.messages), needs=needs, lead=lead)
+            extra = {"reasons": lost_reason_choices()} if needs == "lost_reason" else {}
+            return self.answer(400, " ".join(error.messages), needs=needs, lead=lead, **extra)
         moved = data["status"]
         return self.answer(
             200,

@@ -333,9 +333,19 @@ class TestBoard:
         assert response.status_code == 200
         assert fresh(lead).lost_reason == reason
 
-    def test_the_board_dialog_lists_the_reasons(self, make_lead, employee, client_for):
+    def test_the_answer_lists_the_active_reasons_for_the_dialog(self, make_lead, employee, client_for):
+        LostReason.objects.filter(key="timing").update(is_active=False)
+        lead = make_lead(assignee=employee)
         html = client_for(employee).get(reverse("crm_leads:board")).content.decode()
-        assert 'name="lost_reason"' in html and "No answer" in html
+        assert 'name="lost_reason"' in html
+        lost = PipelineStatus.objects.get(key="not_viable")
+        response = client_for(employee).post(
+            reverse("crm_leads:board_move", args=[lead.pk]),
+            {"status": lost.pk, "from_status": fresh(lead).status_id},
+            HTTP_ACCEPT="application/json",
+        )
+        labels = [reason["label"] for reason in response.json()["reasons"]]
+        assert "No answer" in labels and "Timing" not in labels
 
 
 # Exchange rates admin ---------------------------------------------------------------------------------

@@ -61,11 +61,29 @@
   function needsFor(card, list) {
     var target = targetOf(list);
     var needs = [];
-    if (target.hasAttribute("data-requires-lost-reason")) { needs.push("lost_reason", "note"); }
+    if (target.hasAttribute("data-requires-lost-reason") && reasonsLoaded()) { needs.push("lost_reason", "note"); }
     if (target.hasAttribute("data-requires-follow-up") && !card.hasAttribute("data-has-follow-up")) {
       needs.push("follow_up_at");
     }
     return needs;
+  }
+
+  /* The lost reasons come with the first answer that asks for one; until then a lost drop posts first. */
+  function reasonSelect() {
+    return document.querySelector("[data-board-dialog] select[name=lost_reason]");
+  }
+
+  function reasonsLoaded() {
+    var select = reasonSelect();
+    return Boolean(select && select.options.length > 1);
+  }
+
+  function loadReasons(reasons) {
+    var select = reasonSelect();
+    if (!select || !reasons || reasonsLoaded()) { return; }
+    reasons.forEach(function (reason) {
+      select.appendChild(new Option(reason.label, String(reason.id)));
+    });
   }
 
   function mayMove(card, statusId) {
@@ -162,7 +180,9 @@
           say(data.message, "success");
         } else if (result.code === 400 && data.needs) {
           putBack(card, place);
-          var more = needs.indexOf(data.needs) === -1 ? needs.concat([data.needs]) : needs;
+          loadReasons(data.reasons);
+          var asked = data.needs === "lost_reason" ? ["lost_reason", "note"] : [data.needs];
+          var more = needs.concat(asked.filter(function (name) { return needs.indexOf(name) === -1; }));
           return ask(card, list, more, data.message).then(function (again) {
             if (again === null) { return; }
             return move(card, list, place, again, fromMenu);
