@@ -44,7 +44,15 @@ KIND_GROUPS: dict[str, tuple[StrOrPromise, tuple[str, ...]]] = {
         (LeadEvent.Kind.CONTACT_ATTEMPT, LeadEvent.Kind.MESSAGE_RECEIVED, LeadEvent.Kind.OPTED_OUT),
     ),
     "follow_ups": (gettext_lazy("Follow-ups"), (LeadEvent.Kind.FOLLOW_UP,)),
-    "status": (gettext_lazy("Status"), (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.ASSIGNED)),
+    "status": (
+        gettext_lazy("Status"),
+        (
+            LeadEvent.Kind.STATUS_CHANGED,
+            LeadEvent.Kind.ASSIGNED,
+            LeadEvent.Kind.QUOTED,
+            LeadEvent.Kind.WON_VALUE,
+        ),
+    ),
 }
 """The timeline's filter: each group's label and event kinds. Every other kind is the system's."""
 SYSTEM_GROUP = "system"

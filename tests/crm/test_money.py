@@ -260,6 +260,12 @@ class TestLeadPage:
         html = client_for(manager).get(url("inspect", lead)).content.decode()
         assert "Exchange rate missing for" in html
 
+    def test_quote_changes_are_on_the_timeline_with_the_status_moves(self, make_lead, manager, client_for):
+        lead = make_lead()
+        deals.set_quote(lead, manager, 1000, "USD", DAY)
+        html = client_for(manager).get(url("inspect", lead), {"kind": "status"}).content.decode()
+        assert "1000.00 USD" in html
+
     def test_lost_reason_shown(self, make_lead, manager, client_for):
         lead = make_lead()
         services.change_status(lead, "not_viable", manager, lost_reason="coverage")
