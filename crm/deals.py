@@ -8,8 +8,8 @@ verb of its own that writes its event the same way:
   (``crm.access``, action "edit"). A quote changes amount and dates freely, but not its currency: to quote
   in the other currency, clear the quote first (so a figure never silently changes currency in reports).
 - Moving a lead into a won status records the day it was won and what for: the amount given, else the
-  quote's amount and currency; a won lead's amount can be corrected later (``record_won_amount``).
-  Leaving the won stage clears the won day and amount (the status event keeps what they were).
+  quote's amount and currency (without a quote, an amount already on the lead stays); a won lead's
+  amount can be corrected later (``record_won_amount``). Leaving the won stage clears the won day and amount (the status event keeps what they were).
 - A person moving a lead into a lost status picks a reason from the active catalogue (``LostReason``);
   the system's moves (classification, imports, WordPress sync) need none. The reason is kept on the
   lead and in the status event; leaving the lost stage clears it from the lead (the event keeps it).
@@ -260,7 +260,7 @@ def _won(
     elif lead.quote_amount is not None:
         value, currency = lead.quote_amount, lead.quote_currency
     else:
-        currency = ""
+        value, currency = lead.won_amount, lead.won_currency
     if previous != Stage.WON or lead.won_on is None:
         lead.won_on = timezone.localdate()
     lead.won_amount, lead.won_currency = value, currency
