@@ -38,6 +38,8 @@ LOG_ACTIONS: dict[str, str] = {
     LeadEvent.Kind.MESSAGE_RECEIVED: "crm.lead.message_received",
     LeadEvent.Kind.OPTED_OUT: "crm.lead.opted_out",
     LeadEvent.Kind.ANONYMISED: "crm.lead.anonymised",
+    LeadEvent.Kind.QUOTED: "crm.lead.quoted",
+    LeadEvent.Kind.WON_VALUE: "crm.lead.won_value",
 }
 """The Wagtail log action of each event kind."""
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.text import capfirst
 from django.utils.timezone import is_aware, localtime
 from django.utils.translation import gettext as _
@@ -29,7 +31,8 @@ from .field_spec import LeadField, Section
 from .filters import user_label
 from .followups import Change
 from .forms.leads import LOST_STATUS_KEYS
-from .models import FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
+from .models import Currency, FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
+from .money import RateBook, missing_rate_text, other_currency
 from .tags import tag_labels
 
 # Timeline ---------------------------------------------------------------------------------------------
@@ -41,7 +44,15 @@ KIND_GROUPS: dict[str, tuple[StrOrPromise, tuple[str, ...]]] = {
         (LeadEvent.Kind.CONTACT_ATTEMPT, LeadEvent.Kind.MESSAGE_RECEIVED, LeadEvent.Kind.OPTED_OUT),
     ),
     "follow_ups": (gettext_lazy("Follow-ups"), (LeadEvent.Kind.FOLLOW_UP,)),
-    "status": (gettext_lazy("Status"), (LeadEvent.Kind.STATUS_CHANGED, LeadEvent.Kind.ASSIGNED)),
+    "status": (
+        gettext_lazy("Status"),
+        (
+            LeadEvent.Kind.STATUS_CHANGED,
+            LeadEvent.Kind.ASSIGNED,
+            LeadEvent.Kind.QUOTED,
+            LeadEvent.Kind.WON_VALUE,
+        ),
+    ),
 }
 """The timeline's filter: each group's label and event kinds. Every other kind is the system's."""
 SYSTEM_GROUP = "system"
@@ -277,3 +288,80 @@ def split_moves(moves: list[StatusMove]) -> tuple[list[StatusMove], list[StatusM
     ][:PRIMARY_MOVES]
     chosen = {move.status.pk for move in primary}
     return primary, [move for move in moves if move.status.pk not in chosen]
+
+
+# Deal -------------------------------------------------------------------------------------------------
+
+
+def money_display(amount: Decimal, currency: str) -> str:
+    """ "US$ 1.500,00" / "$ 1.500,00" in the reader's number format."""
+    symbol = "US$" if currency == Currency.USD else "$"
+    return f"{symbol} {number_format(amount, 2, force_grouping=True)} {currency}"
+
+
+def _converted(amount: Decimal, currency: str, day: date, book: RateBook) -> str:
+    """The figure in the other currency at ``day``'s rate, or the note that the rate is missing."""
+    other = other_currency(currency)
+    converted = book.convert(amount, currency, day, other)
+    if converted is None:
+        return missing_rate_text(day)
+    return _("≈ %(amount)s at the rate of %(day)s") % {
+        "amount": money_display(converted, other),
+        "day": date_format(day, "SHORT_DATE_FORMAT"),
+    }
+
+
+def deal_rows(lead: Lead, book: RateBook) -> list[FieldRow]:
+    """The lead's deal: quote and its date, expected close, won amount and day, lost reason; each amount
+    also in the other currency (or a "rate missing" note). Only what the lead has."""
+    rows: list[FieldRow] = []
+    today = timezone.localdate()
+    if lead.quote_amount is not None:
+        rows.append(
+            FieldRow("quote_amount", _("Quote"), money_display(lead.quote_amount, lead.quote_currency))
+        )
+        day = lead.quoted_on or today
+        rows.append(
+            FieldRow(
+                "quote_other",
+                _("In the other currency"),
+                _converted(lead.quote_amount, lead.quote_currency, day, book),
+            )
+        )
+    if lead.quoted_on:
+        rows.append(FieldRow("quoted_on", _("Quote date"), date_format(lead.quoted_on, "SHORT_DATE_FORMAT")))
+    if lead.expected_close_on:
+        rows.append(
+            FieldRow(
+                "expected_close_on",
+                _("Expected close"),
+                date_format(lead.expected_close_on, "SHORT_DATE_FORMAT"),
+            )
+        )
+    if lead.won_amount is not None:
+        rows.append(
+            FieldRow("won_amount", _("Won amount"), money_display(lead.won_amount, lead.won_currency))
+        )
+        day = lead.won_on or today
+        rows.append(
+            FieldRow(
+                "won_other",
+                _("In the other currency"),
+                _converted(lead.won_amount, lead.won_currency, day, book),
+            )
+        )
+    if lead.won_on:
+        rows.append(FieldRow("won_on", _("Won on"), date_format(lead.won_on, "SHORT_DATE_FORMAT")))
+    if lead.lost_reason_id and lead.lost_reason:
+        rows.append(FieldRow("lost_reason", _("Lost reason"), lead.lost_reason.display_label))
+    return rows
+
+
+def deal_days(lead: Lead) -> list[date]:
+    """The days whose rates the deal's conversions read (none when the lead has no amount)."""
+    days = []
+    if lead.quote_amount is not None:
+        days.append(lead.quoted_on or timezone.localdate())
+    if lead.won_amount is not None:
+        days.append(lead.won_on or timezone.localdate())
+    return days

@@ -28,6 +28,8 @@ LEAD_LOG_ACTIONS = {
     "crm.lead.message_received": (_("Receive a message"), _("Message received")),
     "crm.lead.opted_out": (_("Opt out of messages"), _("Opted out of messages")),
     "crm.lead.anonymised": (_("Erase personal data"), _("Personal data erased")),
+    "crm.lead.quoted": (_("Change the quote"), _("Quote changed")),
+    "crm.lead.won_value": (_("Change the won amount"), _("Won amount changed")),
 }
 
 

@@ -29,7 +29,7 @@ _CATALOGUES = [
     f"crm.{action}_{model}"
     for model in ("service", "source", "campaign")
     for action in ("add", "change", "view")
-] + ["crm.view_pipelinestatus"]
+] + ["crm.view_pipelinestatus", "crm.view_lostreason", "crm.view_exchangerate"]
 _RULES = [
     f"crm.{action}_{model}"
     for model in ("classificationrule", "assignmentrule", "contacttemplate")
@@ -69,6 +69,11 @@ ROLE_PERMISSIONS = {
         "crm.add_pipelinestatus",
         "crm.change_pipelinestatus",
         "crm.delete_pipelinestatus",
+        "crm.add_lostreason",
+        "crm.change_lostreason",
+        "crm.add_exchangerate",
+        "crm.change_exchangerate",
+        "crm.delete_exchangerate",
         "axes.view_accessattempt",
         "axes.delete_accessattempt",
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -20,14 +21,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import ModelLogEntry
 
-from . import classification, followups
+from . import classification, deals, followups
 from .access import can_act_on_lead, check_status_change
 from .assignment import assignable_users
 from .classification import Classification
 from .duplicates import DUPLICATE_TAG
 from .events import Actor, record_event
 from .intake import junk_status
-from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
+from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, LostReason, PipelineStatus, Stage, User
 from .normalise import phone_to_e164
 from .search import with_search_text
 
@@ -64,7 +65,7 @@ class StatusConflict(Exception):
 
 
 @transaction.atomic
-def change_status(
+def change_status(  # noqa: PLR0913 - the move, its follow-up and what closing a lead records
     lead: Lead,
     status: PipelineStatus | str,
     actor: Actor = None,
@@ -74,6 +75,9 @@ def change_status(
     follow_up_at: datetime | None = None,
     follow_up_kind: str = FollowUp.Kind.CALL,
     expected_status: PipelineStatus | None = None,
+    lost_reason: LostReason | str | int | None = None,
+    won_amount: Decimal | int | str | None = None,
+    won_currency: str = "",
 ) -> Lead:
     """Move a lead to ``status`` (a PipelineStatus or its key).
 
@@ -83,6 +87,10 @@ def change_status(
     A person moving a lead into a status that requires a follow-up gives ``follow_up_at`` unless the lead
     has an open follow-up; with ``follow_up_at`` the follow-up is scheduled in the same step. Closing a
     lead (won, lost, junk) cancels its open follow-ups.
+
+    The money of the move is ``crm.deals``': a person moving a lead into a lost status gives
+    ``lost_reason`` (an active ``LostReason``, its key or id); a move into a won status records the day
+    and ``won_amount`` in ``won_currency`` (default: the quote's).
     """
     if isinstance(status, str):
         status = PipelineStatus.objects.get(key=status)
@@ -94,8 +102,8 @@ def change_status(
     rules_apply = actor is not None and enforce_pipeline_rule
     if rules_apply:
         check_status_change(actor, lead, status)
-    if status.stage == Stage.LOST and not note.strip():
-        raise ValidationError(_("Give a reason when a lead is lost or not viable."), code="note_required")
+    reason = deals.lost_reason_from(lost_reason) if status.stage == Stage.LOST else None
+    deals.check_move(status, actor, note, reason)
     if (
         rules_apply
         and status.requires_follow_up
@@ -107,13 +115,20 @@ def change_status(
             % {"status": status.display_label},
             code="follow_up_required",
         )
+    money = deals.closing(lead, status, lost_reason=reason, won_amount=won_amount, won_currency=won_currency)
     previous = lead.status
     now = timezone.now()
     lead.status = status
     lead.status_changed_at = now
-    fields = ["status", "status_changed_at"]
+    fields = ["status", "status_changed_at", *money.fields]
     record_event(
-        lead, LeadEvent.Kind.STATUS_CHANGED, actor, from_value=previous.key, to_value=status.key, note=note
+        lead,
+        LeadEvent.Kind.STATUS_CHANGED,
+        actor,
+        from_value=previous.key,
+        to_value=status.key,
+        note=note,
+        data=money.data or None,
     )
     fields += _follow_ups_after_move(lead, actor, now, follow_up_at, follow_up_kind)
     _touch(lead, now, fields)
@@ -377,6 +392,7 @@ def bulk_change_status(
     note: str = "",
     *,
     follow_up_at: datetime | None = None,
+    lost_reason: LostReason | str | int | None = None,
 ) -> int:
     """Move every lead in ``leads`` to ``status`` (or its key); returns how many changed.
 
@@ -388,7 +404,7 @@ def bulk_change_status(
     changed = 0
     for lead in _leads_allowed(leads, actor, "change_status"):
         if lead.status_id != status.pk:
-            change_status(lead, status, actor, note, follow_up_at=follow_up_at)
+            change_status(lead, status, actor, note, follow_up_at=follow_up_at, lost_reason=lost_reason)
             changed += 1
     return changed
 

@@ -5,6 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from crm.models import PipelineStatus
 
+from .deals import lost_reason_field
 from .followups import follow_up_date_field
 
 
@@ -19,3 +20,4 @@ class BoardMoveForm(forms.Form):
     from_status = forms.ModelChoiceField(queryset=PipelineStatus.objects.all(), label=_("Current status"))
     note = forms.CharField(label=_("Note"), required=False, max_length=5000)
     follow_up_at = follow_up_date_field()
+    lost_reason = lost_reason_field()

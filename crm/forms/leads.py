@@ -13,9 +13,10 @@ from crm.access import leads_for, statuses_offered
 from crm.assignment import assignable_users
 from crm.filters import brands_for, user_label
 from crm.followups import has_open_follow_up
-from crm.models import Campaign, Lead, LeadEvent, PipelineStatus, Role, Service, Source, User
+from crm.models import Campaign, Currency, Lead, LeadEvent, PipelineStatus, Role, Service, Source, Stage, User
 from crm.search import search_leads
 
+from .deals import amount_field, lost_reason_field
 from .followups import follow_up_date_field, follow_up_kind_field
 
 LOST_STATUS_KEYS = ("not_advanced", "not_viable")
@@ -109,16 +110,20 @@ class ChangeStatusForm(forms.Form):
     """Offers only the statuses ``user`` may move the lead(s) to (``crm.access.statuses_offered``)."""
 
     status = forms.ModelChoiceField(queryset=PipelineStatus.objects.none(), label=_("New status"))
-    note = forms.CharField(
-        label=_("Note"),
-        required=False,
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text=_("Required when the lead is lost or not viable."),
-    )
+    note = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
     follow_up_at = follow_up_date_field(
         help_text=_(
             "Required for statuses that wait for a date (postponed, to quote) unless a follow-up is open."
         )
+    )
+    lost_reason = lost_reason_field()
+    won_amount = amount_field(
+        _("Won amount"),
+        required=False,
+        help_text=_("When the lead is won; the quote's amount when left empty."),
+    )
+    won_currency = forms.ChoiceField(
+        label=_("Won currency"), choices=[("", "---------"), *Currency.choices], required=False
     )
 
     def __init__(self, *args, user, leads, **kwargs):
@@ -137,8 +142,16 @@ class ChangeStatusForm(forms.Form):
     def clean(self):
         cleaned = super().clean()
         status = cleaned.get("status")
-        if status and status.key in LOST_STATUS_KEYS and not (cleaned.get("note") or "").strip():
-            self.add_error("note", _("Give a reason when a lead is lost or not viable."))
+        if status and status.stage == Stage.LOST and not cleaned.get("lost_reason"):
+            self.add_error(
+                "lost_reason", _("Give a reason when a lead is lost or not viable: choose one from the list.")
+            )
+        if (
+            cleaned.get("won_amount") is not None
+            and not cleaned.get("won_currency")
+            and not all(lead.quote_currency for lead in self.leads)
+        ):
+            self.add_error("won_currency", _("Choose pesos (ARS) or dollars (USD)."))
         if (
             status
             and status.requires_follow_up
@@ -223,7 +236,11 @@ class BulkAssignForm(forms.Form):
 
 
 class BulkStatusForm(ChangeStatusForm):
-    """Offers the statuses open to ``user`` for every selected lead."""
+    """Offers the statuses open to ``user`` for every selected lead; won leads take their own quotes."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        del self.fields["won_amount"], self.fields["won_currency"]
 
 
 class LeadChooserFilterForm(BaseFilterForm):

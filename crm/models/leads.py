@@ -421,6 +421,8 @@ class LeadEvent(models.Model):
         MESSAGE_RECEIVED = "message_received", _("Message received")
         OPTED_OUT = "opted_out", _("Opted out of messages")
         ANONYMISED = "anonymised", _("Personal data erased")
+        QUOTED = "quoted", _("Quote changed")
+        WON_VALUE = "won_value", _("Won amount changed")
 
     class Channel(models.TextChoices):
         PHONE = "phone", _("Phone")

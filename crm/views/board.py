@@ -23,13 +23,19 @@ from wagtail.admin.widgets.button import HeaderButton
 
 from crm import access, board, services
 from crm.forms.board import BoardMoveForm
-from crm.models import Lead, PipelineStatus
+from crm.models import Lead, LostReason, PipelineStatus
 from crm.search import search_leads
 from crm.views.leads import has_lead_access, lead_url, visible_leads
 from crm.views.listing import NOT_FILTERS, LeadFilterSet, filters_query, pipeline_statuses
 from crm.views.view_menu import views_menu
 
-NEEDS = {"note_required": "note", "follow_up_required": "follow_up_at", "follow_up_date": "follow_up_at"}
+NEEDS = {
+    "note_required": "note",
+    "lost_reason_required": "lost_reason",
+    "lost_reason_unknown": "lost_reason",
+    "follow_up_required": "follow_up_at",
+    "follow_up_date": "follow_up_at",
+}
 """The service's error codes that the board's dialog answers, and the field it asks for."""
 
 
@@ -51,6 +57,15 @@ def listing_url(request: HttpRequest) -> str:
 
 def status_data(status: PipelineStatus) -> dict:
     return {"id": status.pk, "key": status.key, "label": status.display_label, "closed": status.is_closed}
+
+
+def lost_reason_choices() -> list[dict]:
+    """The active lost reasons, for the dialog a lost drop opens (read only when a drop asks for one, so
+    the board itself costs no query for them)."""
+    return [
+        {"id": reason.pk, "label": reason.display_label}
+        for reason in LostReason.objects.filter(is_active=True)
+    ]
 
 
 class BoardLeadsMixin:
@@ -222,6 +237,7 @@ class BoardMoveView(View):
                 data["note"],
                 follow_up_at=data["follow_up_at"],
                 expected_status=data["from_status"],
+                lost_reason=data["lost_reason"],
             )
         except services.StatusConflict as conflict:
             return self.answer(
@@ -231,7 +247,8 @@ class BoardMoveView(View):
             return self.answer(403, str(refusal) or _("Not allowed."))
         except ValidationError as error:
             needs = NEEDS.get(getattr(error, "code", None) or "")
-            return self.answer(400, " ".join(error.messages), needs=needs, lead=lead)
+            extra = {"reasons": lost_reason_choices()} if needs == "lost_reason" else {}
+            return self.answer(400, " ".join(error.messages), needs=needs, lead=lead, **extra)
         moved = data["status"]
         return self.answer(
             200,

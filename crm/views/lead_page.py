@@ -25,12 +25,13 @@ from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.snippets.views import snippets as snippet_views
 
-from crm import access, contact, lead_fields, lead_flags, lead_page
+from crm import access, contact, lead_fields, lead_flags, lead_page, money
 from crm.field_spec import Section
 from crm.filters import user_label
+from crm.forms.deals import QuoteForm
 from crm.forms.followups import default_due_at
 from crm.forms.leads import ContactAttemptForm, NoteForm
-from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Stage
+from crm.models import FollowUp, Lead, LeadEvent, LostReason, PipelineStatus, Stage
 from crm.tags import tag_labels
 from crm.views.leads import lead_url, visible_leads
 
@@ -73,7 +74,7 @@ class LeadInspectView(snippet_views.InspectView):
     def get_object(self, queryset: QuerySet[Lead] | None = None) -> Lead:
         # The original and the lead this one was merged into come with the linked leads.
         related = lead_fields.detail_related()
-        queryset = Lead.objects.select_related(*related).prefetch_related("tags")
+        queryset = Lead.objects.select_related(*related, "lost_reason").prefetch_related("tags")
         return get_object_or_404(visible_leads(self.request.user, queryset), pk=self.pk)
 
     def get_page_title(self):
@@ -200,6 +201,29 @@ class LeadInspectView(snippet_views.InspectView):
             "outcomes": LeadEvent.Outcome.choices,
         }
 
+    def get_deal(self):
+        """The Deal section: the quote, won amount and lost reason, with the figures in the other currency
+        (one query for the rates, only when the lead has an amount), and the quote's forms for those who
+        may edit the lead."""
+        user, lead = self.request.user, self.object
+        book = money.RateBook.for_days(lead_page.deal_days(lead))
+        may_quote = access.can_act_on_lead(user, lead, "edit")
+        deal = {"rows": lead_page.deal_rows(lead, book), "may_quote": may_quote}
+        if may_quote:
+            deal["quote_form"] = QuoteForm(
+                initial={
+                    "amount": lead.quote_amount,
+                    "currency": lead.quote_currency or None,
+                    "quoted_on": lead.quoted_on,
+                    "expected_close_on": lead.expected_close_on,
+                }
+            )
+            deal["quote_url"] = lead_url("quote", lead)
+            deal["clear_url"] = lead_url("clear_quote", lead) if lead.quote_amount is not None else ""
+            if lead.status.stage == Stage.WON:
+                deal["won_url"] = lead_url("won_amount", lead)
+        return deal
+
     def get_panels(self):
         panels = (make(self.request, self.object) for make in hooks.get_hooks(PANELS_HOOK))
         return [panel for panel in panels if panel is not None]
@@ -212,6 +236,7 @@ class LeadInspectView(snippet_views.InspectView):
             lead_page.status_moves(user, lead, statuses, has_open_follow_up=bool(follow_ups))
         )
         service = lead.service.name if lead.service_id and lead.service else lead.service_text
+        asks_reason = any(move.needs_note for move in more_moves)
         return {
             "service": service,
             "assignee": user_label(lead.assignee) if lead.assignee_id and lead.assignee else "",
@@ -224,6 +249,7 @@ class LeadInspectView(snippet_views.InspectView):
             "more_moves": more_moves,
             "more_quick": [move for move in more_moves if not move.asks],
             "more_asks": [move for move in more_moves if move.asks],
+            "lost_reasons": list(LostReason.objects.filter(is_active=True)) if asks_reason else [],
             "status_url": lead_url("change_status", lead),
             "next_action": self.get_next_action(follow_ups, now),
             "default_follow_up": timezone.localtime(default_due_at(now)).strftime("%Y-%m-%dT%H:%M"),
@@ -267,6 +293,7 @@ class LeadInspectView(snippet_views.InspectView):
                         (Section.ORIGIN, gettext_lazy("Origin")),
                     )
                 ],
+                "deal": self.get_deal(),
                 "system_rows": lead_page.field_rows(lead, Section.SYSTEM),
                 "raw_payload": json_text(lead.raw_payload),
                 "extra": json_text(lead.extra),

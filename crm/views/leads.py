@@ -25,8 +25,9 @@ from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 
-from crm import access, intake, lead_fields, services, system_notes
+from crm import access, deals, intake, lead_fields, services, system_notes
 from crm.filters import ASSIGNEE_MINE
+from crm.forms.deals import ClearQuoteForm, QuoteForm, WonAmountForm
 from crm.forms.leads import (
     AssignForm,
     BulkAssignForm,
@@ -287,6 +288,70 @@ class ChangeStatusView(LeadActionView):
             self.request.user,
             form.cleaned_data["note"],
             follow_up_at=form.cleaned_data.get("follow_up_at"),
+            lost_reason=form.cleaned_data.get("lost_reason"),
+            won_amount=form.cleaned_data.get("won_amount"),
+            won_currency=form.cleaned_data.get("won_currency") or "",
+        )
+
+
+class QuoteView(LeadActionView):
+    """Set the lead's quote (``crm.deals.set_quote``): for the people who may edit the lead."""
+
+    action = "edit"
+    form_class = QuoteForm
+    page_title = gettext_lazy("Quote")
+    success_message = gettext_lazy("Quote saved.")
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs.pop("lead")
+        return kwargs
+
+    def get_initial(self):
+        lead = self.lead
+        return {
+            "amount": lead.quote_amount,
+            "currency": lead.quote_currency or None,
+            "quoted_on": lead.quoted_on,
+            "expected_close_on": lead.expected_close_on,
+        }
+
+    def perform(self, form):
+        data = form.cleaned_data
+        deals.set_quote(
+            self.lead,
+            self.request.user,
+            data["amount"],
+            data["currency"],
+            data.get("quoted_on"),
+            data.get("expected_close_on"),
+        )
+
+
+class ClearQuoteView(QuoteView):
+    form_class = ClearQuoteForm
+    page_title = gettext_lazy("Clear the quote")
+    success_message = gettext_lazy("Quote cleared.")
+
+    def get_initial(self):
+        return {}
+
+    def perform(self, form):
+        deals.clear_quote(self.lead, self.request.user)
+
+
+class WonAmountView(QuoteView):
+    form_class = WonAmountForm
+    page_title = gettext_lazy("Won amount")
+    success_message = gettext_lazy("Won amount saved.")
+
+    def get_initial(self):
+        return {"won_amount": self.lead.won_amount, "won_currency": self.lead.won_currency}
+
+    def perform(self, form):
+        data = form.cleaned_data
+        deals.record_won_amount(
+            self.lead, self.request.user, data.get("won_amount"), data.get("won_currency") or ""
         )
 
 
@@ -541,7 +606,12 @@ class BulkStatusAction(LeadFormBulkAction):
     def execute_action(cls, objects, user=None, data=None, **kwargs):
         leads = Lead.objects.filter(pk__in=[lead.pk for lead in objects])
         changed = services.bulk_change_status(
-            leads, data["status"], user, data.get("note", ""), follow_up_at=data.get("follow_up_at")
+            leads,
+            data["status"],
+            user,
+            data.get("note", ""),
+            follow_up_at=data.get("follow_up_at"),
+            lost_reason=data.get("lost_reason"),
         )
         return changed, 0
 

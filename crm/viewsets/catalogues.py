@@ -38,6 +38,7 @@ from crm.models import (
     User,
 )
 from crm.tags import tag_labels
+from crm.viewsets.money import LostReasonViewSet
 
 
 class BrandScopedForm(WagtailAdminModelForm):
@@ -149,11 +150,20 @@ class PipelineStatusViewSet(SnippetViewSet):
     model = PipelineStatus
     icon = "list-ol"
     menu_order = 130
-    list_display = ["label", "label_es", "key", "stage", "order", "colour"]
+    list_display = ["label", "label_es", "key", "stage", "order", "probability", "colour"]
     list_filter = ["stage"]
     search_fields = ["key", "label", "label_es"]
     ordering = ["order"]
-    form_fields = ["key", "label", "label_es", "order", "colour", "stage", "requires_follow_up"]
+    form_fields = [
+        "key",
+        "label",
+        "label_es",
+        "order",
+        "colour",
+        "stage",
+        "requires_follow_up",
+        "probability",
+    ]
 
 
 class ClassificationRuleViewSet(BrandScopedViewSetMixin, SnippetViewSet):
@@ -255,6 +265,7 @@ class CRMSettingsGroup(SnippetViewSetGroup):
         SourceViewSet,
         CampaignViewSet,
         PipelineStatusViewSet,
+        LostReasonViewSet,
         ClassificationRuleViewSet,
         AssignmentRuleViewSet,
         ContactTemplateViewSet,

@@ -18,7 +18,7 @@ pytestmark = BROWSER_TEST
 
 def lead_for(brands, person, name, key=None, by=None):
     lead = assign(create_lead(LeadData(brand=brands["intralog"], contact_name=name)), person, actor=by)
-    return change_status(lead, key, by, note="set up") if key else lead
+    return change_status(lead, key, by, note="set up", lost_reason="other") if key else lead
 
 
 def column(page, label):
@@ -86,12 +86,13 @@ def test_a_lost_drop_asks_for_the_reason(sign_in, brands, employee, manager):
 
     drag(page, card(page, "Carla Cierra"), page.locator(".crm-board__drop[data-status-label='Not viable']"))
     dialog.locator("textarea[name=note]").fill("Sin presupuesto este año")
+    dialog.locator("select[name=lost_reason]").select_option(label="Price")
     dialog.locator("button[value=confirm]").click()
     expect(page.locator(".messages")).to_contain_text("Carla Cierra moved to Not viable")
     expect(page.locator(".crm-board__columns")).not_to_contain_text("Carla Cierra")
     assert status_of(lead) == "not_viable"
     assert LeadEvent.objects.filter(
-        lead=lead, to_value="not_viable", note="Sin presupuesto este año"
+        lead=lead, to_value="not_viable", note="Sin presupuesto este año", data__lost_reason="price"
     ).exists()
 
 

@@ -53,7 +53,7 @@ def make_leads(brands, employee, manager):
         )
         lead = assign(create_lead(data, actor=manager), employee, actor=manager)
         if key:
-            change_status(lead, key, manager, note="set up")
+            change_status(lead, key, manager, note="set up", lost_reason="other")
 
 
 def page_width(page):

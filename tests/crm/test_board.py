@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import access, board, followups, intake, services
-from crm.models import FollowUp, Lead, LeadEvent, PipelineStatus, Priority, Service, Stage
+from crm.models import FollowUp, Lead, LeadEvent, LostReason, PipelineStatus, Priority, Service, Stage
 from tests.threads import in_thread
 
 pytestmark = pytest.mark.django_db
@@ -24,6 +24,10 @@ BOARD = "crm_leads:board"
 
 def status(key):
     return PipelineStatus.objects.get(key=key)
+
+
+def reason(key):
+    return LostReason.objects.get(key=key)
 
 
 def make_lead(brands, name, assignee=None, brand="intralog", key=None, **fields):
@@ -93,7 +97,7 @@ class TestColumns:
         assert not any(column.cards for column in the_board.closed)
         content = response.content.decode()
         assert "Fabio Ganado" not in content  # closed leads are counted, not shown
-        assert "data-requires-follow-up" in content and "data-requires-note" in content
+        assert "data-requires-follow-up" in content and "data-requires-lost-reason" in content
 
     def test_card_shows_company_service_assignee_priority_and_next_action(
         self, client_for, manager, employee, brands
@@ -224,13 +228,15 @@ class TestMove:
     def test_lost_needs_a_reason(self, client_for, employee, leads):
         lead, client = leads["own"], client_for(employee)
         response = move(client, lead, "not_viable")
-        assert response.status_code == 400 and response.json()["needs"] == "note"
+        assert response.status_code == 400 and response.json()["needs"] == "lost_reason"
         assert "reason" in response.json()["message"]
         assert Lead.objects.get(pk=lead.pk).status.key == "assigned"
-        response = move(client, lead, "not_viable", note="No budget")
+        response = move(client, lead, "not_viable", note="No budget", lost_reason=reason("price").pk)
         assert response.status_code == 200
         event = LeadEvent.objects.filter(lead=lead, kind=LeadEvent.Kind.STATUS_CHANGED).latest("pk")
         assert event.to_value == "not_viable" and event.note == "No budget"
+        assert event.data["lost_reason"] == "price"
+        assert Lead.objects.get(pk=lead.pk).lost_reason.key == "price"
 
     def test_a_status_that_waits_for_a_date_needs_the_follow_up(self, client_for, employee, leads):
         lead, client = leads["own"], client_for(employee)

@@ -119,7 +119,7 @@ class TestService:
         assert follow_up.assignee == other_employee
 
     def test_closed_lead_takes_no_follow_up(self, lead, manager):
-        services.change_status(lead, "not_viable", manager, "Out of the area")
+        services.change_status(lead, "not_viable", manager, "Out of the area", lost_reason="coverage")
         with pytest.raises(ValidationError, match="closed"):
             followups.schedule_follow_up(lead, manager, due_at=in_hours(1))
 
@@ -158,7 +158,7 @@ class TestStatusRule:
     def test_closing_cancels_open_follow_ups(self, lead, manager, status, note):
         first = followups.schedule_follow_up(lead, manager, due_at=in_hours(5))
         second = followups.schedule_follow_up(lead, manager, due_at=in_hours(9))
-        services.change_status(lead, status, manager, note)
+        services.change_status(lead, status, manager, note, lost_reason="price")
         lead.refresh_from_db()
         assert lead.next_action_at is None
         assert set(FollowUp.objects.filter(pk__in=[first.pk, second.pk]).values_list("state", flat=True)) == {

@@ -9,7 +9,7 @@ from wagtail.users.models import UserProfile
 
 from crm import pagination
 from crm.intake import LeadData, create_lead
-from crm.models import Lead, LeadEvent, PipelineStatus, Role, Source
+from crm.models import Lead, LeadEvent, LostReason, PipelineStatus, Role, Source
 from crm.services import assign
 from tests.two_factor_support import sign_in_fully
 
@@ -267,9 +267,15 @@ def test_lost_status_needs_a_reason(make_lead, manager, client_for):
     lead.refresh_from_db()
     assert lead.status.key == "pending"
     response = client.post(url("change_status", lead), {"status": lost.pk, "note": "Sin presupuesto"})
+    assert response.status_code == 200
+    assert "Give a reason" in response.content.decode()
+    price = LostReason.objects.get(key="price")
+    response = client.post(
+        url("change_status", lead), {"status": lost.pk, "note": "Sin presupuesto", "lost_reason": price.pk}
+    )
     assert response.status_code == 302
     lead.refresh_from_db()
-    assert lead.status.key == "not_viable"
+    assert lead.status.key == "not_viable" and lead.lost_reason == price
     assert lead.events.filter(kind=LeadEvent.Kind.STATUS_CHANGED, note="Sin presupuesto").exists()
 
 
@@ -397,8 +403,13 @@ def test_bulk_assign_and_status(make_lead, manager, employee, client_for):
     assert response.status_code == 200
     assert not Lead.objects.filter(status=lost).exists()
     response = client.post(status_bulk + query, {"status": lost.pk, "note": "Sin respuesta"})
+    assert response.status_code == 200
+    assert not Lead.objects.filter(status=lost).exists()
+    no_answer = LostReason.objects.get(key="no_answer")
+    response = client.post(status_bulk + query, {"status": lost.pk, "note": "", "lost_reason": no_answer.pk})
     assert response.status_code == 302
     assert Lead.objects.filter(status=lost).count() == 2
+    assert Lead.objects.filter(status=lost, lost_reason=no_answer).count() == 2
 
 
 def test_my_leads_landing(make_lead, employee, client_for):

@@ -135,7 +135,7 @@ class TestBuckets:
         contacted = lead_for(intralog, employee, "Contacted")
         services.log_contact_attempt(contacted, employee, "phone", "no_answer")
         closed = lead_for(intralog, employee, "Closed")
-        services.change_status(closed, "not_viable", manager, "Out of the area")
+        services.change_status(closed, "not_viable", manager, "Out of the area", lost_reason="coverage")
         lead_for(intralog, other_employee, "Not Mine")
         lead_for(intralog, None, "Nobody's")
         page = home(client_for(employee))

@@ -26,7 +26,7 @@ def tomorrow():
 
 
 def at_status(lead, key, manager):
-    services.change_status(lead, key, manager, note="set up", follow_up_at=tomorrow())
+    services.change_status(lead, key, manager, note="set up", follow_up_at=tomorrow(), lost_reason="other")
     lead.refresh_from_db()
     return lead
 
@@ -45,7 +45,7 @@ class TestEmployee:
     @pytest.mark.parametrize("target", ["not_advanced", "not_viable", "negative", "new_client"])
     def test_may_close_an_open_lead(self, lead, employee, manager, target):
         at_status(lead, "interested", manager)
-        services.change_status(lead, target, employee, note="reason")
+        services.change_status(lead, target, employee, note="reason", lost_reason="price")
         lead.refresh_from_db()
         assert lead.status.key == target
 

@@ -29,7 +29,9 @@ def make_lead(brands, manager, employee):
         lead = intake.create_lead(intake.LeadData(brand=brands["intralog"], contact_name=name))
         services.assign(lead, employee, manager)
         if key != "assigned":
-            services.change_status(lead, key, manager, note="preparado", follow_up_at=SOON())
+            services.change_status(
+                lead, key, manager, note="preparado", follow_up_at=SOON(), lost_reason="other"
+            )
         return Lead.objects.select_related("status").get(pk=lead.pk)
 
     return make
@@ -41,7 +43,9 @@ def allowed_by_service(lead, actor):
     for status in PipelineStatus.objects.exclude(pk=lead.status_id):
         try:
             with transaction.atomic():
-                services.change_status(lead, status, actor, note="prueba", follow_up_at=SOON())
+                services.change_status(
+                    lead, status, actor, note="prueba", follow_up_at=SOON(), lost_reason="other"
+                )
                 allowed.add(status.key)
                 transaction.set_rollback(True)
         except PermissionDenied:

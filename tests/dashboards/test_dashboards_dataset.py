@@ -76,7 +76,9 @@ def build(brands, manager, emp1, emp2):
         return at(when, services.log_contact_attempt, lead, person, "phone", "reached")
 
     def move(lead, when, key, person, note=""):
-        return at(when, lambda lead_: services.change_status(lead_, key, person, note), lead)
+        return at(
+            when, lambda lead_: services.change_status(lead_, key, person, note, lost_reason="price"), lead
+        )
 
     leads = {}
     lead = new_lead(local(3, 2, 10), intralog, "L1", service=s1, source=web, campaign=c1, **google)

@@ -61,7 +61,9 @@ def team(brands, manager, employee, other_employee, intrapal_employee):
     services.log_contact_attempt(old, employee, "phone", "reached")
     leads["old"] = moved(old, assigned_at=ago(days=40), first_contacted_at=ago(days=39))
     closed = moved(lead_for(intralog, employee, "Closed Uncontacted"), assigned_at=ago(hours=10))
-    leads["closed"] = services.change_status(closed, "not_viable", manager, "Out of the area")
+    leads["closed"] = services.change_status(
+        closed, "not_viable", manager, "Out of the area", lost_reason="coverage"
+    )
     leads["task"] = lead_for(intralog, employee, "Overdue Task")
     overdue_follow_up(leads["task"], employee)
 

@@ -45,7 +45,7 @@ def lead_story(brands, admin, rep, count=12):
         if index % 3 == 0:
             services.change_status(lead, "won", admin)
         elif index % 3 == 1:
-            services.change_status(lead, "not_viable", admin, note="Sin presupuesto")
+            services.change_status(lead, "not_viable", admin, note="Sin presupuesto", lost_reason="price")
 
 
 def test_a_failing_receiver_gets_every_event_exactly_once_after_it_recovers(

@@ -60,7 +60,7 @@ def test_each_event_of_interest_is_queued_once_per_subscription(
 def test_a_lost_lead(brands, admin_user, make_subscription):
     make_subscription("http://127.0.0.1:9/a", events=[EventType.LEAD_LOST])
     lead = create_lead(draft(brands, 1))
-    services.change_status(lead, "not_viable", admin_user, note="Sin presupuesto")
+    services.change_status(lead, "not_viable", admin_user, note="Sin presupuesto", lost_reason="price")
     assert types_of(lead) == ["lead.lost"]
 
 

@@ -1,6 +1,6 @@
 /* The lead board. A card dragged to another column (SortableJS), or moved with its "Move…" menu, is
    posted to its move URL with the status it was drawn in; the server answers JSON. A refused move
-   snaps back with the server's message; a status that needs a reason or a follow-up date asks for it
+   snaps back with the server's message; a status that needs a reason (a lost one: picked from the list) or a follow-up date asks for it
    in a dialog first; a card someone else moved meanwhile goes where it now is. The header's filters
    reload the results (Wagtail's w-swap), so the lists are set up again after every reload. Without
    JavaScript the menu's form posts and the server redirects back with a message. */
@@ -61,11 +61,29 @@
   function needsFor(card, list) {
     var target = targetOf(list);
     var needs = [];
-    if (target.hasAttribute("data-requires-note")) { needs.push("note"); }
+    if (target.hasAttribute("data-requires-lost-reason") && reasonsLoaded()) { needs.push("lost_reason", "note"); }
     if (target.hasAttribute("data-requires-follow-up") && !card.hasAttribute("data-has-follow-up")) {
       needs.push("follow_up_at");
     }
     return needs;
+  }
+
+  /* The lost reasons come with the first answer that asks for one; until then a lost drop posts first. */
+  function reasonSelect() {
+    return document.querySelector("[data-board-dialog] select[name=lost_reason]");
+  }
+
+  function reasonsLoaded() {
+    var select = reasonSelect();
+    return Boolean(select && select.options.length > 1);
+  }
+
+  function loadReasons(reasons) {
+    var select = reasonSelect();
+    if (!select || !reasons || reasonsLoaded()) { return; }
+    reasons.forEach(function (reason) {
+      select.appendChild(new Option(reason.label, String(reason.id)));
+    });
   }
 
   function mayMove(card, statusId) {
@@ -87,8 +105,8 @@
     dialog.querySelectorAll("[data-dialog-field]").forEach(function (field) {
       var wanted = needs.indexOf(field.dataset.dialogField) !== -1;
       field.hidden = !wanted;
-      var input = field.querySelector("textarea, input");
-      input.required = wanted;
+      var input = field.querySelector("textarea, input, select");
+      input.required = wanted && !field.hasAttribute("data-dialog-optional");
       if (!error) { input.value = ""; }
     });
     return new Promise(function (resolve) {
@@ -102,7 +120,7 @@
       dialog.returnValue = "";
       dialog.addEventListener("close", done);
       dialog.showModal();
-      var first = dialog.querySelector("[data-dialog-field]:not([hidden]) textarea, [data-dialog-field]:not([hidden]) input");
+      var first = dialog.querySelector("[data-dialog-field]:not([hidden]) select, [data-dialog-field]:not([hidden]) textarea, [data-dialog-field]:not([hidden]) input");
       if (first) { first.focus(); }
     });
   }
@@ -162,7 +180,9 @@
           say(data.message, "success");
         } else if (result.code === 400 && data.needs) {
           putBack(card, place);
-          var more = needs.indexOf(data.needs) === -1 ? needs.concat([data.needs]) : needs;
+          loadReasons(data.reasons);
+          var asked = data.needs === "lost_reason" ? ["lost_reason", "note"] : [data.needs];
+          var more = needs.concat(asked.filter(function (name) { return needs.indexOf(name) === -1; }));
           return ask(card, list, more, data.message).then(function (again) {
             if (again === null) { return; }
             return move(card, list, place, again, fromMenu);
