@@ -1,9 +1,10 @@
 """Amounts in two currencies: converting pesos and dollars with the exchange rate of the figure's day.
 
-A figure converts with the rate of its own day; when that day has none (a weekend, a holiday), with the
-most recent earlier rate up to ``FALLBACK_DAYS`` before it; older than that the rate is missing and the
-conversion gives None. A missing rate is never a zero: callers show "rate missing for <day>" or leave the
-figure out, and ``RateBook.missing`` lists the days that had none.
+A figure converts with the rate of its own day and no other (the dashboards' SQL follows the same rule,
+``dashboards.conversion``): when that day has none, the rate is missing and the conversion gives None.
+A missing rate is never a zero nor a neighbouring day's: callers show "rate missing for <day>" or leave the
+figure out, and ``RateBook.missing`` lists the days that had none. Admins enter or import the rate of
+every day a figure needs (weekends included).
 
 ``convert`` reads the rates of one day; ``RateBook`` reads the rates of a span once and converts many
 figures without another query.
@@ -21,14 +22,15 @@ from django.utils.translation import gettext as _
 
 from .models import Currency, ExchangeRate
 
-FALLBACK_DAYS = 7
-"""How many days back a missing rate may be taken from the most recent earlier one."""
+FALLBACK_DAYS = 0
+"""How many days back a missing rate may be taken from the most recent earlier one: none, so that the lead
+page and the dashboards (which join on the exact day) always agree."""
 
 CENT = Decimal("0.01")
 
 
 class MissingRate(Exception):
-    """No exchange rate for ``day`` (nor within ``FALLBACK_DAYS`` before it)."""
+    """No exchange rate for ``day``."""
 
     def __init__(self, day: date) -> None:
         self.day = day
@@ -76,7 +78,7 @@ class RateBook:
         return cls(rows)
 
     def rate(self, day: date) -> Decimal | None:
-        """Pesos per dollar for ``day``: its own rate, else the latest within ``FALLBACK_DAYS`` before."""
+        """Pesos per dollar for ``day`` (its own rate; see ``FALLBACK_DAYS``)."""
         index = bisect_right(self._days, day) - 1
         if index < 0 or (day - self._days[index]).days > FALLBACK_DAYS:
             return None

@@ -57,16 +57,12 @@ class TestConvert:
     def test_missing_rate_is_none_never_zero(self):
         assert money.convert(Decimal("2"), "USD", DAY, "ARS") is None
 
-    def test_falls_back_to_the_latest_earlier_rate_within_seven_days(self):
-        rate(DAY - datetime.timedelta(days=7), "900")
-        rate(DAY - datetime.timedelta(days=3), "950")
-        rate(DAY + datetime.timedelta(days=1), "2000")
-        assert money.convert(Decimal("1"), "USD", DAY, "ARS") == Decimal("950.00")
-
-    def test_older_than_seven_days_is_missing(self):
-        rate(DAY - datetime.timedelta(days=8), "900")
+    def test_a_neighbouring_days_rate_is_never_used(self):
+        rate(DAY - datetime.timedelta(days=1), "900")
         rate(DAY + datetime.timedelta(days=1), "2000")
         assert money.convert(Decimal("1"), "USD", DAY, "ARS") is None
+        rate(DAY, "950")
+        assert money.convert(Decimal("1"), "USD", DAY, "ARS") == Decimal("950.00")
 
     def test_bulk_reads_the_rates_once_and_reports_missing_days(self, django_assert_num_queries):
         rate(DAY, "1000")
