@@ -18,20 +18,20 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
-from django.utils.formats import date_format, number_format
+from django.utils.formats import date_format
 from django.utils.text import capfirst
 from django.utils.timezone import is_aware, localtime
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_stubs_ext import StrOrPromise
 
-from . import access, lead_fields, system_notes
+from . import access, lead_fields, money, system_notes
 from .admin_display import EMPTY, local_datetime, yes_no
 from .field_spec import LeadField, Section
 from .filters import user_label
 from .followups import Change
 from .forms.leads import LOST_STATUS_KEYS
-from .models import Currency, FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
+from .models import FollowUp, Lead, LeadEvent, PipelineStatus, Stage, User
 from .money import RateBook, missing_rate_text, other_currency
 from .tags import tag_labels
 
@@ -293,12 +293,6 @@ def split_moves(moves: list[StatusMove]) -> tuple[list[StatusMove], list[StatusM
 # Deal -------------------------------------------------------------------------------------------------
 
 
-def money_display(amount: Decimal, currency: str) -> str:
-    """ "US$ 1.500,00" / "$ 1.500,00" in the reader's number format."""
-    symbol = "US$" if currency == Currency.USD else "$"
-    return f"{symbol} {number_format(amount, 2, force_grouping=True)} {currency}"
-
-
 def _converted(amount: Decimal, currency: str, day: date, book: RateBook) -> str:
     """The figure in the other currency at ``day``'s rate, or the note that the rate is missing."""
     other = other_currency(currency)
@@ -306,7 +300,7 @@ def _converted(amount: Decimal, currency: str, day: date, book: RateBook) -> str
     if converted is None:
         return missing_rate_text(day)
     return _("≈ %(amount)s at the rate of %(day)s") % {
-        "amount": money_display(converted, other),
+        "amount": money.display(converted, other),
         "day": date_format(day, "SHORT_DATE_FORMAT"),
     }
 
@@ -318,7 +312,7 @@ def deal_rows(lead: Lead, book: RateBook) -> list[FieldRow]:
     today = timezone.localdate()
     if lead.quote_amount is not None:
         rows.append(
-            FieldRow("quote_amount", _("Quote"), money_display(lead.quote_amount, lead.quote_currency))
+            FieldRow("quote_amount", _("Quote"), money.display(lead.quote_amount, lead.quote_currency))
         )
         day = lead.quoted_on or today
         rows.append(
@@ -340,7 +334,7 @@ def deal_rows(lead: Lead, book: RateBook) -> list[FieldRow]:
         )
     if lead.won_amount is not None:
         rows.append(
-            FieldRow("won_amount", _("Won amount"), money_display(lead.won_amount, lead.won_currency))
+            FieldRow("won_amount", _("Won amount"), money.display(lead.won_amount, lead.won_currency))
         )
         day = lead.won_on or today
         rows.append(

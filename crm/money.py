@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.utils.formats import date_format
+from django.utils.formats import date_format, number_format
 from django.utils.translation import gettext as _
 
 from .models import Currency, ExchangeRate
@@ -115,3 +115,9 @@ def convert(amount: Decimal, currency: str, day: date, to_currency: str) -> Deci
 
 def other_currency(currency: str) -> str:
     return Currency.USD if currency == Currency.ARS else Currency.ARS
+
+
+def display(amount: Decimal, currency: str) -> str:
+    """ "US$ 1,500.00" / "$ 1,500.00" (pesos) in the reader's number format: one way everywhere."""
+    symbol = "US$" if currency == Currency.USD else "$"
+    return f"{symbol} {number_format(amount, 2, force_grouping=True)}"

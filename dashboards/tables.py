@@ -54,16 +54,18 @@ class DataTable:
         return [[(column, row.get(column.key)) for column in self.columns] for row in self.rows]
 
     def chart_data(self):
-        """The JSON the chart script draws: labels and one dataset per series column."""
+        """The JSON the chart script draws: labels and one dataset per series column (a total row, marked
+        ``is_total``, stays in the table only)."""
         if not self.chart:
             return None
-        labels = [_chart_label(row.get(self.chart_x)) for row in self.rows]
+        rows = [row for row in self.rows if not row.get("is_total")]
+        labels = [_chart_label(row.get(self.chart_x)) for row in rows]
         by_key = {column.key: column for column in self.columns}
         datasets = [
             {
                 "label": str(by_key[key].label),
                 "kind": by_key[key].kind,
-                "data": [_chart_value(row.get(key), by_key[key].kind) for row in self.rows],
+                "data": [_chart_value(row.get(key), by_key[key].kind) for row in rows],
             }
             for key in self.chart_series
         ]

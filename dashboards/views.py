@@ -663,6 +663,7 @@ class RevenueView(DashboardView):
         status_rows.append(
             {
                 "status": str(_("Open pipeline total")),
+                "is_total": True,
                 "quotes": sum(row["quotes"] for row in status_rows),
                 "value": _total(row["value"] for row in status_rows),
                 "weighted": _total(row["weighted"] for row in status_rows),

@@ -39,7 +39,7 @@ class Subscription(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("brands"),
-        help_text=_("Only leads of these brands. None chosen: every brand."),
+        help_text=_("Only leads of these brands; with none chosen, every brand."),
     )
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("Inactive: new events are not queued for it.")

@@ -248,7 +248,7 @@ class TestLeadPage:
         rate(DAY, "1050")
         html = client_for(manager).get(url("inspect", lead)).content.decode()
         assert 'data-section="deal"' in html
-        assert "1,050,000.00 ARS" in html
+        assert "$ 1,050,000.00" in html
 
     def test_missing_rate_is_said(self, make_lead, manager, client_for):
         lead = make_lead()

@@ -95,11 +95,11 @@ def test_the_account_page_shows_only_the_reader_s_leads_and_their_won_value_per_
     assert f'data-account-lead="{world["mine"].pk}"' in html
     assert f'data-account-lead="{world["third"].pk}"' in html
     assert f'data-account-lead="{world["theirs"].pk}"' not in html
-    assert 'data-won-currency="ARS">ARS 1,000.00' in html and 'data-won-currency="USD">USD 99.50' in html
+    assert 'data-won-currency="ARS">$ 1,000.00' in html and 'data-won-currency="USD">US$ 99.50' in html
     assert "marta@acme.com.ar" in html
     html = client_for(manager).get(url("inspect", world["acme"].pk)).content.decode()
     assert f'data-account-lead="{world["theirs"].pk}"' in html
-    assert 'data-won-currency="ARS">ARS 1,250.00' in html
+    assert 'data-won-currency="ARS">$ 1,250.00' in html
 
 
 @pytest.mark.parametrize("who", ["employee", "other_manager", "manager"])

@@ -92,7 +92,7 @@ class Migration(migrations.Migration):
                 ('failing_since', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='failing since')),
                 ('blocked_until', models.DateTimeField(blank=True, editable=False, null=True, verbose_name='next try')),
                 ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
-                ('brands', models.ManyToManyField(blank=True, help_text='Only leads of these brands. None chosen: every brand.', related_name='+', to='crm.brand', verbose_name='brands')),
+                ('brands', models.ManyToManyField(blank=True, help_text='Only leads of these brands; with none chosen, every brand.', related_name='+', to='crm.brand', verbose_name='brands')),
             ],
             options={
                 'verbose_name': 'webhook subscription',
