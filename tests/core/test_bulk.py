@@ -187,3 +187,34 @@ def test_reserved_keys_are_the_ones_copy_saves_under():
     bulk_insert(embeds)
     assert [embed.pk for embed in embeds] == keys
     assert sorted(Embed.objects.filter(pk__in=keys).values_list("pk", flat=True)) == keys
+
+
+@pytest.mark.django_db
+def test_leads_with_money_are_written_by_copy_and_read_back_the_same(brands):
+    """Leads keep their COPY plan with their amounts and dates (a field type COPY cannot write would send
+    every intake batch back to INSERT)."""
+    from decimal import Decimal
+
+    from crm.models import Lead, PipelineStatus
+
+    assert copy_plan(Lead) is not None
+    status = PipelineStatus.objects.get(key="quoted")
+    leads = [
+        build(
+            Lead,
+            {
+                "brand_id": brands["intralog"].pk,
+                "status_id": status.pk,
+                "email": f"money{number}@acme.com",
+                "quote_amount": Decimal("1234.50") + number,
+                "quote_currency": "USD",
+                "quoted_on": WHEN.date(),
+            },
+        )
+        for number in range(COPY_FROM + 1)
+    ]
+    bulk_insert(leads)
+    saved = Lead.objects.filter(email__startswith="money").order_by("pk")
+    assert [(lead.quote_amount, lead.quoted_on) for lead in saved] == [
+        (Decimal("1234.50") + number, WHEN.date()) for number in range(COPY_FROM + 1)
+    ]
