@@ -201,8 +201,7 @@ def child(submissions):
 here), imported into PostgreSQL. Target: the first import under 5 minutes. Measured: **{total:.1f} s** including
 the dashboards' rebuild ({leads:,} leads, {events:,} lead events, peak memory {_peak_mb():.0f} MB).
 Unknown users listed: {len(first.unknown_users)}. Load average at the end: {os.getloadavg()[0]:.1f} on this
-{os.cpu_count()}-core host shared with other work (the run at `nice 19`): the CPU seconds below say what an idle
-host needs.
+{os.cpu_count()}-core host; the CPU seconds below say what the work itself needs, whatever else the host runs.
 
 | case | seconds | note |
 |---|---|---|
