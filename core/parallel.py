@@ -42,30 +42,15 @@ class _Ready(Generic[Prepared]):
 
 
 def read_ahead(
-    items: Iterable[Item], prepare: Callable[[Item], Prepared], name: str = "read-ahead", depth: int = 1
+    items: Iterable[Item], prepare: Callable[[Item], Prepared], name: str = "read-ahead"
 ) -> Iterator[Prepared]:
     """``prepare(item)`` for each of ``items``, in order, computed one item ahead in a thread.
 
     The thread iterates ``items`` and prepares the next one while the caller works on the current one.
-    With ``depth`` above 1, a second thread (``name``-read) reads up to ``depth`` items ahead of the
-    preparing one, so a slow source (a remote site answering page by page) is never kept waiting by the
-    preparation or by a slow stretch of the caller's work. Both run in the caller's language; an exception
-    met is raised to the caller in its place in the order. Closing the iterator stops the threads.
+    It runs in the caller's language; an exception it meets is raised to the caller in its place in the
+    order. Closing the iterator stops the thread (``name``).
     """
-    if depth > 1:
-        return _ahead(_ahead(items, _unchanged, f"{name}-read", depth), prepare, name, 1)
-    return _ahead(items, prepare, name, 1)
-
-
-def _unchanged(item: Item) -> Item:
-    return item
-
-
-def _ahead(
-    items: Iterable[Item], prepare: Callable[[Item], Prepared], name: str, size: int
-) -> Generator[Prepared, None, None]:
-    """``read_ahead`` with one thread and a queue of ``size`` prepared items."""
-    ready: queue.Queue[_Ready[Prepared] | BaseException | None] = queue.Queue(maxsize=size)
+    ready: queue.Queue[_Ready[Prepared] | BaseException | None] = queue.Queue(maxsize=1)
     stop = threading.Event()
     language = translation.get_language()
 
@@ -102,8 +87,6 @@ def _ahead(
     finally:
         stop.set()
         worker.join()
-        if isinstance(items, Generator):
-            items.close()
 
 
 def can_fork() -> bool:

@@ -36,8 +36,6 @@ COUNT_KEYS = ("fetched", "created", "updated", "duplicates", "quarantined")
 RULES_MAX_AGE = 10
 # A form's counts reach its run record at least this often while it syncs (and when it ends).
 PROGRESS_SECONDS = 2
-# Pages fetched ahead of the one being mapped: the site is read at its own pace while pages are stored.
-READ_AHEAD_PAGES = 4
 
 BetweenPages = Callable[[SourceForm, Counter[str]], Any]
 Outcome = tuple[SourceForm, Counter[str], SyncError | None]
@@ -170,8 +168,8 @@ def _sync_form(
     owner: str,
     between_pages: BetweenPages | None,
 ) -> None:
-    """Pull the form's new pages (all of them when ``full``) and store each, the next ones fetched and
-    mapped meanwhile in threads; then re-scan it."""
+    """Pull the form's new pages (all of them when ``full``) and store each, the next one fetched and
+    mapped meanwhile in a thread; then re-scan it."""
     start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
     context = FormContext(
         source, SourceForm.objects.select_related("brand", "default_service").get(pk=form.pk)
@@ -181,7 +179,6 @@ def _sync_form(
         connector.fetch_new(form.form_id, start),
         lambda page: (page, map_page(page, context, cursor)),
         name="wordpress-fetch",
-        depth=READ_AHEAD_PAGES,
     )
     renewed = time.monotonic()
     statistics = GrowthStatistics(source, form)

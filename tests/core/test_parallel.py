@@ -60,52 +60,6 @@ def test_read_ahead_runs_in_the_callers_language_and_stops_when_closed():
     assert "read-ahead" not in {thread.name for thread in threading.enumerate()}
 
 
-def test_read_ahead_with_depth_keeps_reading_while_the_preparation_waits():
-    read = []
-
-    def items():
-        for number in range(10):
-            read.append(number)
-            yield number
-
-    gate = threading.Event()
-
-    def prepare(number):
-        if number:
-            gate.wait(10)
-        return number
-
-    prepared = read_ahead(items(), prepare, name="deep", depth=4)
-    assert next(prepared) == 0
-    deadline = time.monotonic() + 10
-    while len(read) < 7 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.1)
-    # Item 1 with the stalled preparation, four queued, one read and waiting for room.
-    assert read == [0, 1, 2, 3, 4, 5, 6]
-    gate.set()
-    assert list(prepared) == list(range(1, 10))
-
-
-def test_read_ahead_with_depth_stops_both_threads_when_closed():
-    prepared = read_ahead(range(1000), lambda number: number, name="deep-close", depth=3)
-    assert next(prepared) == 0
-    assert {"deep-close", "deep-close-read"} <= {thread.name for thread in threading.enumerate()}
-    prepared.close()
-    assert not {"deep-close", "deep-close-read"} & {thread.name for thread in threading.enumerate()}
-
-
-def test_read_ahead_with_depth_raises_an_error_of_the_source_in_its_place():
-    def items():
-        yield 1
-        raise RuntimeError("site gone")
-
-    prepared = read_ahead(items(), lambda number: number * 2, depth=3)
-    assert next(prepared) == 2
-    with pytest.raises(RuntimeError, match="site gone"):
-        next(prepared)
-
-
 def _start_worker(pause=0.1):
     def work(task):
         time.sleep(pause)
