@@ -24,6 +24,7 @@ MODULES = [
     "mailbox",
     "webhooks",
     "api",
+    "restore",
 ]
 
 
