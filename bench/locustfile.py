@@ -156,7 +156,8 @@ class Rep(SignedInUser):
         page = self.page(url, "rep: status form")
         if page is None:
             return
-        offered = set(re.findall(r'<option value="(\d+)"', page.text))
+        select = re.search(r'<select name="status".*?</select>', page.text, re.S)
+        offered = set(re.findall(r'<option value="(\d+)"', select.group(0) if select else ""))
         choices = [status for status in self.statuses if str(status["pk"]) in offered]
         if not choices:
             return
