@@ -14,6 +14,8 @@ DEFAULTS = {
     "WORDPRESS_WEBHOOK_TOLERANCE_SECONDS": 300,
     "WORDPRESS_WEBHOOK_REPLAY_SECONDS": 600,
     "WORDPRESS_SWEEP_AFTER_SECONDS": 60,
+    # A webhook job reads up to this many of its source's waiting bodies together.
+    "WORDPRESS_WEBHOOK_BATCH": 100,
     # Legacy sources list active rows only: every row is compared with the CRM this often.
     "WORDPRESS_COMPLETE_RESCAN_HOURS": 6,
 }

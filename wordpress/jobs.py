@@ -13,7 +13,7 @@ from core.jobs import enqueue
 
 from .models import SyncRun, WordPressSource
 from .sync import sync_source
-from .webhooks import process_delivery_safely, sweep_deliveries
+from .webhooks import process_pending, sweep_deliveries
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +27,9 @@ def sync_source_job(
     return sync_source(source, full=full, trigger=trigger).pk
 
 
-def process_delivery_job(delivery_id: int) -> int | None:
-    delivery = process_delivery_safely(delivery_id)
-    return delivery.pk if delivery else None
+def process_delivery_job(delivery_id: int) -> list[int]:
+    """Read the delivery, and with it the bodies of its source still waiting; returns the ids read."""
+    return [delivery.pk for delivery in process_pending(delivery_id)]
 
 
 def dispatch_due_syncs(now: datetime | None = None) -> list[int]:

@@ -10,13 +10,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 
 from core.jobs import enqueue
+from crm import tombstones
 
 from .conf import setting
 from .connectors import Record, record, webhook_kind, webhook_record
@@ -182,63 +183,153 @@ def records_from_payload(
 
 
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
-    """Turn an accepted delivery into leads (or quarantined records). Safe to run twice."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("source")
-            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
-            .first()
-        )
-        if delivery is None:
-            return None
-        source = delivery.source
+    """Turn an accepted delivery into leads (or quarantined records), on its own. Safe to run twice."""
+    read, _later = _read_together(delivery_id, 1, [])
+    return read[0] if read else None
+
+
+def process_pending(delivery_id: int, limit: int | None = None) -> list[WebhookDelivery]:
+    """Read the delivery together with its source's other waiting bodies, oldest first (up to ``limit``):
+    one page per form in one transaction, so a burst costs one intake per page rather than per body.
+
+    If the batch fails, each body it held is read on its own (``process_delivery_safely``), so one bad
+    body is recorded against itself only; the error of ``delivery_id``'s own body is raised. Returns
+    the deliveries read. Safe to run twice: a body already read, or held by another worker, is skipped.
+    """
+    limit = setting("WORDPRESS_WEBHOOK_BATCH") if limit is None else limit
+    claimed: list[int] = []
+    try:
+        read, later = _read_together(delivery_id, max(1, limit), claimed)
+    except Exception as error:  # noqa: BLE001 - each body is tried again on its own below
+        logger.warning("wordpress webhooks %s failed as a batch, reading one by one: %r", claimed, error)
+        read, later = [], claimed or [delivery_id]
+    own_error = None
+    for pk in later:
         try:
-            kind, payload = parse_body(delivery)
-            records = records_from_payload(source, kind, payload, f"wh-{delivery.pk}", delivery.received_at)
-        except RecordError as error:
-            records = [
-                record(
-                    source,
-                    "",
-                    f"wh-{delivery.pk}",
-                    None,
-                    None,
-                    {"body": bytes(delivery.body).decode("utf-8", "replace")},
-                )
-            ]
-            records[0]["error"] = str(error)
-        forms = {form.form_id: form for form in source.forms.select_related("brand", "default_service")}
-        erased = 0
-        only_form = next(iter(forms.values())) if len(forms) == 1 else None
-        for item in records:
-            form = forms.get(str(item["form_id"])) or (only_form if not item["form_id"] else None)
+            delivery = process_delivery_safely(pk)
+        except Exception as error:  # noqa: BLE001 - one bad body must not stop the others
+            logger.exception("wordpress webhook %s failed", pk)
+            own_error = error if pk == delivery_id else own_error
+            continue
+        if delivery is not None:
+            read.append(delivery)
+    if own_error is not None:
+        raise own_error
+    return read
+
+
+def _read_together(
+    delivery_id: int, limit: int, claimed: list[int]
+) -> tuple[list[WebhookDelivery], list[int]]:
+    """Lock the delivery and up to ``limit - 1`` other pending ones of its source, and read them in one
+    transaction. ``claimed`` receives the locked ids. Returns the deliveries read, and the ids left
+    for reading one by one afterwards (a body repeating an entry already in the batch)."""
+    with transaction.atomic():
+        pending = WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            state=WebhookDelivery.State.PENDING
+        )
+        first = pending.select_related("source").filter(pk=delivery_id).first()
+        if first is None:
+            return [], []
+        batch = [first]
+        if limit > 1:
+            batch += (
+                pending.filter(source_id=first.source_id)
+                .exclude(pk=first.pk)
+                .order_by("received_at", "pk")[: limit - 1]
+            )
+        claimed.extend(delivery.pk for delivery in batch)
+        read, later = _store_deliveries(first.source, batch)
+    return read, later
+
+
+def _store_deliveries(
+    source: WordPressSource, batch: list[WebhookDelivery]
+) -> tuple[list[WebhookDelivery], list[int]]:
+    forms = {form.form_id: form for form in source.forms.select_related("brand", "default_service")}
+    only_form = next(iter(forms.values())) if len(forms) == 1 else None
+    pages: dict[str, list[Record]] = {}
+    owners: dict[tuple[str, str], WebhookDelivery] = {}
+    read, later = [], []
+    for delivery in batch:
+        routed = [
+            (forms.get(str(item["form_id"])) or (only_form if not item["form_id"] else None), item)
+            for item in _records_of(source, delivery)
+        ]
+        keys = {(form.form_id, str(item["external_id"])) for form, item in routed if form is not None}
+        if keys & owners.keys():
+            later.append(delivery.pk)
+            continue
+        owners.update(dict.fromkeys(keys, delivery))
+        read.append(delivery)
+        for form, item in routed:
             if form is None or item.get("error"):
-                reason = item.get("error") or _("The form “%(form)s” is not configured for this source.") % {
-                    "form": item["form_id"]
-                }
-                sub, _created = Submission.objects.get_or_create(
-                    source=source,
-                    form_id=str(item["form_id"])[:32],
-                    external_id=str(item["external_id"])[:64],
-                    defaults={"payload": storable(item["raw"]), "origin": Submission.Origin.WEBHOOK},
-                )
-                if sub.state != Submission.State.STORED:
-                    quarantine(source, None, item, sub, reason)
-                    sub.save(update_fields=["state", "reason", "updated_at"])
-                continue
-            counts = store_page(source, form, [item], origin=Submission.Origin.WEBHOOK, advance_cursor=False)
-            erased += counts["erased"]
-        delivery.state = WebhookDelivery.State.PROCESSED
-        delivery.processed_at = timezone.now()
-        delivery.attempts += 1
-        fields = ["state", "processed_at", "attempts"]
-        if erased:
-            # About a person whose data was erased: the body is not kept (its digest still is).
+                _quarantine_unrouted(source, item)
+            else:
+                pages.setdefault(form.form_id, []).append(item)
+    erased: set[int] = set()
+    for form_id, page in pages.items():
+        counts = store_page(
+            source, forms[form_id], page, origin=Submission.Origin.WEBHOOK, advance_cursor=False
+        )
+        if counts["erased"]:
+            page_keys = [str(item["external_id"]) for item in page]
+            for key in tombstones.erased_references(source.external_key, str(form_id), page_keys):
+                erased.add(owners[(form_id, key)].pk)
+    _mark_read(read, erased)
+    return read, later
+
+
+def _records_of(source: WordPressSource, delivery: WebhookDelivery) -> list[Record]:
+    """The delivery's records; a body that cannot be parsed is one record carrying the error."""
+    try:
+        kind, payload = parse_body(delivery)
+        return records_from_payload(source, kind, payload, f"wh-{delivery.pk}", delivery.received_at)
+    except RecordError as error:
+        unreadable = record(
+            source,
+            "",
+            f"wh-{delivery.pk}",
+            None,
+            None,
+            {"body": bytes(delivery.body).decode("utf-8", "replace")},
+        )
+        unreadable["error"] = str(error)
+        return [unreadable]
+
+
+def _quarantine_unrouted(source: WordPressSource, item: Record) -> None:
+    """Keep a record that cannot be stored as a lead (unreadable, or for a form not configured)."""
+    reason = item.get("error") or _("The form “%(form)s” is not configured for this source.") % {
+        "form": item["form_id"]
+    }
+    sub, _created = Submission.objects.get_or_create(
+        source=source,
+        form_id=str(item["form_id"])[:32],
+        external_id=str(item["external_id"])[:64],
+        defaults={"payload": storable(item["raw"]), "origin": Submission.Origin.WEBHOOK},
+    )
+    if sub.state != Submission.State.STORED:
+        quarantine(source, None, item, sub, reason)
+        sub.save(update_fields=["state", "reason", "updated_at"])
+
+
+def _mark_read(read: list[WebhookDelivery], erased: set[int]) -> None:
+    """Mark the deliveries processed; the bodies about an erased person are not kept (their digests are)."""
+    now = timezone.now()
+    for delivery in read:
+        delivery.state, delivery.processed_at, delivery.attempts = (
+            WebhookDelivery.State.PROCESSED,
+            now,
+            delivery.attempts + 1,
+        )
+        if delivery.pk in erased:
             delivery.body = b""
-            fields.append("body")
-        delivery.save(update_fields=fields)
-    return delivery
+    WebhookDelivery.objects.filter(pk__in=[delivery.pk for delivery in read]).update(
+        state=WebhookDelivery.State.PROCESSED, processed_at=now, attempts=F("attempts") + 1
+    )
+    if erased:
+        WebhookDelivery.objects.filter(pk__in=erased).update(body=b"")
 
 
 def process_delivery_safely(delivery_id: int) -> WebhookDelivery | None:
@@ -263,8 +354,7 @@ def sweep_deliveries(older_than: float | None = None) -> int:
     done = 0
     for delivery_id in pending.order_by("received_at").values_list("pk", flat=True)[:500]:
         try:
-            if process_delivery_safely(delivery_id):
-                done += 1
+            done += len(process_pending(delivery_id))
         except Exception:  # noqa: BLE001 - one bad body must not stop the sweep
             logger.exception("wordpress webhook %s failed", delivery_id)
     return done
