@@ -17,7 +17,7 @@ ZERO_WIDTH = dict.fromkeys(
 _ZERO_WIDTH = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
-_PUNCTUATION = re.compile(r"[^\w\s]|_")
+_NOT_WORDS = re.compile(r"[\W_]+")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
 # Whitespace other than a space (single-line) or than a space and a line break (multi-line): where a text
 # has none of it and no two spaces in a row, collapsing its whitespace changes nothing.
@@ -135,7 +135,7 @@ def _fold_uncached(text):
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", folded)
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _SPACES.sub(" ", _PUNCTUATION.sub(" ", folded)).strip()
+    return _NOT_WORDS.sub(" ", folded).strip()
 
 
 _fold = lru_cache(maxsize=4096)(_fold_uncached)

@@ -1,5 +1,9 @@
 """Normalisation of what real submissions contain (reference: wordpress-sources.md)."""
 
+import random
+import re
+import unicodedata
+
 import pytest
 
 from crm.normalise import (
@@ -186,3 +190,15 @@ def test_cleaning_skips_only_steps_that_would_change_nothing():
                 text,
                 multiline,
             )
+
+
+def test_fold_turns_each_run_of_punctuation_and_spaces_into_one_space():
+    """The same as replacing each punctuation mark (and ``_``) by a space, then collapsing spaces."""
+    rng = random.Random(7)
+    alphabet = "aáÁñÑüçß _-.,;:¿?¡!'\"/\\()[]{}@#$%&*+=<>|~`^\t\n\u00a0\u2003\u200b\u0301ﬁ½𝔘5٣中"
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
+        unmarked = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        expected = re.sub(r"\s+", " ", re.sub(r"[^\w\s]|_", " ", unmarked)).strip()
+        assert fold(text) == expected, repr(text)
