@@ -28,6 +28,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench.harness import create_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "ALERTS_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_alerts"
@@ -104,17 +106,6 @@ def worker():
 
     queue = get_queue(settings.ALERTS_QUEUE)
     SimpleWorker([queue], connection=queue.connection).work(logging_level="WARNING")
-
-
-def _create_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _fetch(url):
@@ -280,7 +271,7 @@ def _discard_pending():
 def child(burst):
     fake_whatsapp_port, fake_smtp_port = _free_port(), _free_port()
     os.environ.update(FAKE_WHATSAPP_PORT=str(fake_whatsapp_port), FAKE_SMTP_PORT=str(fake_smtp_port))
-    _create_database()
+    create_database(DATABASE_URL)
     _setup_django()
     from django.conf import settings
     from django.core.management import call_command
@@ -561,7 +552,7 @@ def _concurrent_runs():
 def reminders_child(tasks, burst):
     fake_whatsapp_port, fake_smtp_port = _free_port(), _free_port()
     os.environ.update(FAKE_WHATSAPP_PORT=str(fake_whatsapp_port), FAKE_SMTP_PORT=str(fake_smtp_port))
-    _create_database()
+    create_database(DATABASE_URL)
     _setup_django()
     from django.conf import settings
     from django.core.management import call_command

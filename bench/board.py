@@ -24,13 +24,14 @@ from bench.harness import (
     DETAILED_HEADER,
     RESULTS,
     combine_rounds,
+    create_database,
     machine_line,
     measure,
+    sibling_url,
     signed_in_client,
     write_section,
 )
 from bench.homes import busiest_employee
-from bench.leads import _create_database
 from bench.loader import ensure_dataset
 
 QUICK_LEADS = 10_000
@@ -187,10 +188,8 @@ def verdict(key, measurement):
 
 def comparison(leads, runs):
     """The same cases measured in a child process on a database holding ``leads`` leads."""
-    settings = connection.settings_dict
-    name = f"{settings['NAME']}_{leads // 1000}k"
-    url = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
-    _create_database(name)
+    url = sibling_url(f"{connection.settings_dict['NAME']}_{leads // 1000}k")
+    create_database(url)
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "intralog.settings.bench"}
     result = subprocess.run(
         [sys.executable, "-m", "bench.board", "--at", str(leads), "--runs", str(runs)],

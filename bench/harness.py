@@ -15,6 +15,35 @@ from django.test.utils import CaptureQueriesContext
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
+def create_database(url, fresh=False):
+    """Create the PostgreSQL database ``url`` names unless it exists; ``fresh``: drop it first."""
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        if fresh:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        elif admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
+        admin.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(url):
+    import psycopg
+
+    server, name = url.rsplit("/", 1)
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def sibling_url(name):
+    """The URL of the database ``name`` on the server of Django's default connection."""
+    settings = connection.settings_dict
+    password = f":{settings['PASSWORD']}" if settings.get("PASSWORD") else ""
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    return f"postgres://{settings['USER']}{password}@{host}:{port}/{name}"
+
+
 @dataclass
 class Measurement:
     name: str

@@ -24,7 +24,15 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from bench.harness import DETAILED_HEADER, machine_line, measure, signed_in_client, write_section
+from bench.harness import (
+    DETAILED_HEADER,
+    create_database,
+    machine_line,
+    measure,
+    sibling_url,
+    signed_in_client,
+    write_section,
+)
 from bench.loader import ensure_dataset
 
 QUICK_LEADS = 10_000
@@ -259,10 +267,9 @@ def _set_page_size(page_size):
 
 def comparison_counts(leads):
     """Query counts measured in a child process on a database holding ``leads`` leads."""
-    settings = connection.settings_dict
-    url = f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}_{leads // 1000}k"
+    url = sibling_url(f"{connection.settings_dict['NAME']}_{leads // 1000}k")
     env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "intralog.settings.bench"}
-    _create_database(f"{settings['NAME']}_{leads // 1000}k")
+    create_database(url)
     result = subprocess.run(
         [sys.executable, "-m", "bench.leads", "--counts", str(leads)],
         env=env,
@@ -271,13 +278,6 @@ def comparison_counts(leads):
         check=True,
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _create_database(name):
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
 
 
 def run(args):

@@ -17,6 +17,8 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench.harness import create_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "LEGACY_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_legacy"
@@ -30,16 +32,6 @@ def run(args):
     subprocess.run(  # noqa: S603
         [sys.executable, "-m", "bench.legacy", str(submissions)], cwd=BASE_DIR, env=env, check=True
     )
-
-
-def _create_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def build_old_database(path, submissions, users):
@@ -112,7 +104,7 @@ def _peak_mb():
 
 
 def child(submissions):
-    _create_database()
+    create_database(DATABASE_URL)
     import django
 
     django.setup()

@@ -38,6 +38,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.harness import create_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "LOAD_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_load"
@@ -463,7 +465,7 @@ to compare capacity, let reps and managers click without pause:
 
 
 def child(seconds, modes, quick):
-    _create_database()
+    create_database(DATABASE_URL)
     import django
 
     django.setup()
@@ -477,16 +479,6 @@ def child(seconds, modes, quick):
         write_section(f"load-{mode}", f"Load: {MODE_TITLES[result.mode]}", body)
         print(body, flush=True)
     print(f"logs and Locust's CSV files: {workdir}")
-
-
-def _create_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":

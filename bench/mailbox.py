@@ -24,6 +24,8 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from bench.harness import create_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "MAILBOX_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_mailbox"
@@ -39,15 +41,6 @@ def run(args):
     subprocess.run(
         [sys.executable, "-m", "bench.mailbox", "child", str(count)], cwd=BASE_DIR, env=env, check=True
     )  # noqa: S603
-
-
-def _reset_database(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def mail(number, sender):
@@ -155,7 +148,7 @@ def child(count):
 
 
 def _child(count, load):
-    _reset_database(DATABASE_URL)
+    create_database(DATABASE_URL, fresh=True)
     _setup(DATABASE_URL)
     from bench.harness import machine_line, write_section
     from conversations import mailbox
@@ -214,7 +207,7 @@ messages for {count:,} mails, {killed["duplicates"]} stored twice, {killed["miss
 def _killed_reader(dovecot, count):
     """A reader process on a second database, killed once part of the mailbox is committed; then a new one."""
     url = DATABASE_URL + "_killed"
-    _reset_database(url)
+    create_database(url, fresh=True)
     env = dict(
         os.environ, DATABASE_URL=url, DOVECOT_PORT=str(dovecot.port), DOVECOT_PASSWORD=dovecot.password
     )

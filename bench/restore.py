@@ -18,7 +18,7 @@ from pathlib import Path
 
 from django.db import connection
 
-from bench.harness import machine_line, write_section
+from bench.harness import create_database, drop_database, machine_line, write_section
 from bench.loader import ensure_dataset
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -56,23 +56,6 @@ def _manage(args, database_url, media):
     return seconds, cpu, done.stdout.strip()
 
 
-def _recreate(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop(url):
-    import psycopg
-
-    name = url.rsplit("/", 1)[1]
-    with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
-
 def run(args):
     leads = QUICK_LEADS if args.quick else args.leads
     report = ensure_dataset(leads)
@@ -94,14 +77,14 @@ def run(args):
         print(backup_output, flush=True)
         (archive,) = (work / "archives").glob("*.tar.gz")
         archive_bytes = archive.stat().st_size
-        _recreate(RESTORE_URL)
+        create_database(RESTORE_URL, fresh=True)
         try:
             restore_seconds, restore_cpu, restore_output = _manage(
                 ["restore", str(archive)], RESTORE_URL, work / "target"
             )
             print(restore_output, flush=True)
         finally:
-            _drop(RESTORE_URL)
+            drop_database(RESTORE_URL)
     load_after = os.getloadavg()
     verdict = "met" if restore_seconds < TARGET_SECONDS else "**not met**"
     loads = " / ".join(" ".join(f"{x:.1f}" for x in load) for load in (load_before, load_after))

@@ -23,7 +23,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.db import connection
 
-from bench.harness import machine_line, write_section
+from bench.harness import create_database, machine_line, sibling_url, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "Bench sync"
@@ -239,10 +239,7 @@ def _profile_sample(site):
 def _use_own_database():
     """Sync into ``<bench database>_sync``: 100,000 more leads would spoil the 1M-lead dataset of the others."""
     name = f"{connection.settings_dict['NAME']}_sync"
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
-        if cursor.fetchone() is None:
-            cursor.execute(f'CREATE DATABASE "{name}"')
+    create_database(sibling_url(name))
     connection.close()
     connection.settings_dict["NAME"] = name
 

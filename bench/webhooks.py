@@ -20,6 +20,8 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from bench.harness import create_database
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get(
     "WEBHOOKS_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intralog_bench_webhooks"
@@ -80,7 +82,7 @@ def receiver(port):
 
 
 def child(total):
-    _create_database()
+    create_database(DATABASE_URL)
     import django
 
     django.setup()
@@ -247,17 +249,6 @@ def _wait_for_port(port, timeout=30):
         except OSError:
             time.sleep(0.1)
     raise RuntimeError(f"nothing listens on port {port}")
-
-
-def _create_database():
-    import psycopg
-
-    name = DATABASE_URL.rsplit("/", 1)[1]
-    admin_url = DATABASE_URL.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{name}"')
 
 
 if __name__ == "__main__":
