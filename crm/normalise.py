@@ -127,11 +127,19 @@ _clean_value_cached = lru_cache(maxsize=8192)(_clean_value)
 
 def fold(text):
     """Case- and accent-insensitive comparison key."""
-    return _fold(text) if isinstance(text, str) else _fold_uncached(text)
+    if isinstance(text, str) and len(text) <= _CACHED_LENGTH:
+        return _fold(text)
+    return _fold_uncached(text)
 
 
 def _fold_uncached(text):
-    folded = clean_text(text).casefold()
+    """The steps of ``clean_text`` that folding does not do anyway (punctuation, spaces and control
+    characters all become one space) are skipped: a long message is folded once, not cleaned again."""
+    if not isinstance(text, str):
+        text = clean_text(text)
+    elif not text.isascii():
+        text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
+    folded = text.casefold()
     if not folded.isascii():
         decomposed = unicodedata.normalize("NFKD", folded)
         folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))

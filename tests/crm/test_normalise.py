@@ -195,7 +195,7 @@ def test_cleaning_skips_only_steps_that_would_change_nothing():
 def test_fold_turns_each_run_of_punctuation_and_spaces_into_one_space():
     """The same as replacing each punctuation mark (and ``_``) by a space, then collapsing spaces."""
     rng = random.Random(7)
-    alphabet = "aáÁñÑüçß _-.,;:¿?¡!'\"/\\()[]{}@#$%&*+=<>|~`^\t\n\u00a0\u2003\u200b\u0301ﬁ½𝔘5٣中"
+    alphabet = "aáÁñÑüçß _-.,;:¿?¡!'\"/\\()[]{}@#$%&*+=<>|~`^\t\n\r\x00\x1f\x7f\u00a0\u00ad\u2003\u200b\ufeff\u0301\u0345ﬁ½𝔘5٣中"
     for _ in range(3000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
         decomposed = unicodedata.normalize("NFKD", clean_text(text).casefold())
