@@ -6,10 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
+from crm.languages import localised
 from crm.models import Brand, Campaign, Lead, LeadEvent, PipelineStatus, Priority, Role, Service, Source
 
 from . import registry as channels
@@ -137,8 +137,7 @@ class AlertRule(models.Model):
 
     def get_name_display(self) -> str:
         """The name in the active language (listings and inspect views use it for the name column)."""
-        language = (get_language() or "en").lower()
-        return self.name_es if language.startswith("es") and self.name_es else self.name
+        return localised(self.name, self.name_es)
 
     @property
     def channels(self) -> list[str]:

@@ -5,8 +5,9 @@ language of whoever reads it. Text that is no such code (people's notes, older r
 
 import json
 
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+
+from crm.languages import localised
 
 NO_RULE_MATCHED = "no_rule_matched"
 MATCHED_RULES = "matched_rules"
@@ -32,9 +33,7 @@ def named(rule):
 
 def rule_name(names):
     """The name of a rule recorded by ``named``, in the active language."""
-    if (get_language() or "en").lower().startswith("es") and names.get("name_es"):
-        return names["name_es"]
-    return names.get("name", "")
+    return localised(names.get("name", ""), names.get("name_es", ""))
 
 
 def decode(stored):

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from django import forms
 from django.db.models import CharField, DecimalField, IntegerField, Q, Value
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from crm.access import leads_for
+from crm.languages import localised
 from crm.models import Brand, Campaign, Currency, PipelineStatus, Role, Service, Source, Stage, User
 
 PERIODS = [
@@ -177,7 +177,7 @@ def _catalogue_row(kind, a, b, c, d, number, money):
     if kind == "service":
         return {"name": a, "brand": b, "brand_id": number}
     if kind == "source":
-        return {"key": a, "name": localised_name(b, c)}
+        return {"key": a, "name": localised(b, c)}
     if kind == "campaign":
         return {"name": a, "utm_source": b, "utm_medium": c, "utm_campaign": d, "spend": money}
     full_name = f"{b} {c}".strip()
@@ -188,13 +188,8 @@ def _sorted(rows, key):
     return dict(sorted(rows.items(), key=lambda item: (item[1][key], item[0])))
 
 
-def localised_name(english, spanish):
-    language = (get_language() or "en").lower()
-    return spanish if language.startswith("es") and spanish else english
-
-
 def status_label(status):
-    return localised_name(status["label"], status["label_es"])
+    return localised(status["label"], status["label_es"])
 
 
 class DashboardFilterForm(forms.Form):

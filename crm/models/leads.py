@@ -14,12 +14,12 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from taggit.managers import TaggableManager
 from taggit.models import TaggedItemBase
 
 from crm import system_notes
+from crm.languages import localised
 
 from .money import Currency
 from .people import Brand
@@ -67,8 +67,7 @@ class Source(models.Model):
 
     def get_name_display(self):
         """The name in the active language (listings and inspect views use it for the name column)."""
-        language = (get_language() or "en").lower()
-        return self.name_es if language.startswith("es") and self.name_es else self.name
+        return localised(self.name, self.name_es)
 
 
 class Campaign(models.Model):
@@ -154,8 +153,7 @@ class PipelineStatus(models.Model):
 
     @property
     def display_label(self):
-        language = (get_language() or "en").lower()
-        return self.label_es if language.startswith("es") and self.label_es else self.label
+        return localised(self.label, self.label_es)
 
     @property
     def is_closed(self):
@@ -553,8 +551,7 @@ class ClassificationRule(models.Model):
 
     def get_name_display(self):
         """The name in the active language (listings and inspect views use it for the name column)."""
-        language = (get_language() or "en").lower()
-        return self.name_es if language.startswith("es") and self.name_es else self.name
+        return localised(self.name, self.name_es)
 
     @property
     def tag_list(self):

@@ -4,8 +4,9 @@ from decimal import Decimal
 
 from django.core.validators import MinValueValidator
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from crm.languages import localised
 
 
 class Currency(models.TextChoices):
@@ -58,5 +59,4 @@ class LostReason(models.Model):
 
     @property
     def display_label(self):
-        language = (get_language() or "en").lower()
-        return self.label_es if language.startswith("es") and self.label_es else self.label
+        return localised(self.label, self.label_es)
