@@ -8,9 +8,11 @@ import inspect
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from crm import access, intake, system_notes
@@ -46,6 +48,13 @@ def visible_lead(user: User, lead_id: int) -> Lead:
     if lead is None:
         raise LeadNotFound(lead_id)
     return lead
+
+
+def purge_idempotency_records(now: datetime.datetime | None = None) -> int:
+    """Forget the keys older than ``API_IDEMPOTENCY_KEEP_DAYS`` (their leads stay); returns how many."""
+    cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.API_IDEMPOTENCY_KEEP_DAYS)
+    deleted, _by_model = IdempotencyRecord.objects.filter(created_at__lt=cutoff).delete()
+    return deleted
 
 
 def _recorded(user: User, key: str, digest: str) -> Created | None:

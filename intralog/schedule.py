@@ -7,6 +7,7 @@ from django.conf import settings
 from rq import cron
 
 from alerts import jobs as alert_jobs
+from api.jobs import purge_idempotency_records
 from conversations import jobs as conversation_jobs
 from crm.jobs import purge_expired_invitations
 from retention.jobs import apply_retention
@@ -36,3 +37,5 @@ cron.register(
 # Outbound webhooks: retries when due and anything a lost wake-up left (a commit queues a run at once).
 cron.register(webhook_jobs.deliver_due, queue_name="default", interval=15)
 cron.register(webhook_jobs.purge_delivered, queue_name="low", cron="50 3 * * *")
+# The API's Idempotency-Keys, kept API_IDEMPOTENCY_KEEP_DAYS.
+cron.register(purge_idempotency_records, queue_name="low", cron="55 3 * * *")

@@ -219,6 +219,8 @@ API_TOKEN_DAYS = env_int("API_TOKEN_DAYS", 90)
 API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 600)
 API_MAX_PAGE_SIZE = env_int("API_MAX_PAGE_SIZE", 5000)
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 64 * 1024)
+# How long a client may retry a lead creation with the same Idempotency-Key and get the same lead.
+API_IDEMPOTENCY_KEEP_DAYS = env_int("API_IDEMPOTENCY_KEEP_DAYS", 30)
 
 # Email
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")

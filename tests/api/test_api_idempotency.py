@@ -66,3 +66,26 @@ def test_who_may_create_what(api_for, employee, other_manager, marketer, brands)
     raw = json.dumps(body(brands, service=999999))
     assert api_for(employee).post("/leads", raw, HTTP_IDEMPOTENCY_KEY="s").status_code == 422
     assert Lead.objects.count() == 1
+
+
+def test_keys_are_forgotten_after_the_kept_days_and_their_leads_stay(api_for, manager, brands, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from api.models import IdempotencyRecord
+    from api.services import purge_idempotency_records
+
+    settings.API_IDEMPOTENCY_KEEP_DAYS = 30
+    api = api_for(manager)
+    assert api.post("/leads", body(brands), HTTP_IDEMPOTENCY_KEY="old").status_code == 201
+    assert (
+        api.post("/leads", body(brands, email="m@example.com"), HTTP_IDEMPOTENCY_KEY="new").status_code == 201
+    )
+    IdempotencyRecord.objects.filter(key="old").update(created_at=timezone.now() - timedelta(days=31))
+    assert purge_idempotency_records() == 1
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+    assert Lead.objects.count() == 2
+    again = api.post("/leads", body(brands), HTTP_IDEMPOTENCY_KEY="new")
+    assert again.status_code == 409, "a kept key still guards against another body"
+    assert purge_idempotency_records() == 0
