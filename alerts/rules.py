@@ -1,27 +1,19 @@
 """Active alert rules and the people they reach, held in memory so lead writes pay for one insert.
 
-The snapshot reloads when any process bumps the version key in Django's cache (rule, user or
-preference saved) and at least every few minutes.
+The snapshot (``core.snapshots``) reloads when any process saves a rule, a user or a preference, and at
+least every few minutes.
 """
 
-import logging
-import threading
-import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import time as clock_time
 from typing import Any
 
-from django.core.cache import cache
-
+from core.snapshots import ProcessSnapshot
 from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, User
 
 from .models import AlertPreferences, AlertRule
 
-logger = logging.getLogger(__name__)
-VERSION_KEY = "alerts:snapshot-version"
-RECHECK_SECONDS = 2
-MAX_AGE_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -101,8 +93,6 @@ def is_backfill_arrival(event: LeadEvent) -> bool:
 
 @dataclass
 class Snapshot:
-    version: object
-    loaded_at: float
     rules: dict[int, RuleSpec] = field(default_factory=dict)
     by_trigger: dict[str, list[RuleSpec]] = field(default_factory=dict)
     managers_by_brand: dict[int, list[int]] = field(default_factory=dict)
@@ -110,7 +100,6 @@ class Snapshot:
     active_user_ids: frozenset[int] = frozenset()
     muted: dict[int, frozenset[str]] = field(default_factory=dict)
     statuses: dict[int, tuple[str, str]] = field(default_factory=dict)
-    checked_at: float = 0.0
 
     def recipients(
         self, spec: RuleSpec, lead: Lead | None = None, assignee_id: int | None = None
@@ -132,44 +121,17 @@ class Snapshot:
         return [channel for channel in spec.channels if f"{spec.trigger}:{channel}" not in muted]
 
 
-_lock = threading.Lock()
-_shared: dict[str, Snapshot | None] = {"snapshot": None}
+def current() -> Snapshot:
+    """The snapshot, reloaded when stale."""
+    return _snapshot.get()
 
 
 def invalidate(**kwargs: Any) -> None:
     """Tell every process to reload the rules (connected to the signals of what they depend on)."""
-    _shared["snapshot"] = None
-    try:
-        cache.set(VERSION_KEY, time.time(), None)
-    except Exception:  # noqa: BLE001 - a cache outage must not break saving a rule
-        logger.warning("Could not publish the alert rules version.", exc_info=True)
+    _snapshot.invalidate()
 
 
-def _version() -> object:
-    try:
-        return cache.get(VERSION_KEY)
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def current() -> Snapshot:
-    """The snapshot, reloaded when stale."""
-    now = time.monotonic()
-    snapshot = _shared["snapshot"]
-    if snapshot is not None and now - snapshot.checked_at < RECHECK_SECONDS:
-        return snapshot
-    version = _version()
-    if snapshot is not None and snapshot.version == version and now - snapshot.loaded_at < MAX_AGE_SECONDS:
-        snapshot.checked_at = now
-        return snapshot
-    with _lock:
-        snapshot = load(version)
-        _shared["snapshot"] = snapshot
-    return snapshot
-
-
-def load(version: object = None) -> Snapshot:
-    now = time.monotonic()
+def load() -> Snapshot:
     rules = AlertRule.objects.filter(is_active=True).prefetch_related(
         "statuses", "brands", "services", "sources", "campaigns", "users"
     )
@@ -193,9 +155,6 @@ def load(version: object = None) -> Snapshot:
         pk: (key, stage) for pk, key, stage in PipelineStatus.objects.values_list("pk", "key", "stage")
     }
     return Snapshot(
-        version=version,
-        loaded_at=now,
-        checked_at=now,
         rules=specs,
         by_trigger=dict(by_trigger),
         managers_by_brand=dict(managers),
@@ -204,3 +163,6 @@ def load(version: object = None) -> Snapshot:
         muted=muted,
         statuses=statuses,
     )
+
+
+_snapshot = ProcessSnapshot("alerts:snapshot-version", load)
