@@ -15,7 +15,6 @@ from crm.models import Lead, LeadEvent, PipelineStatus, Role, Stage, User
 from .models import AlertPreferences, AlertRule
 
 
-
 @dataclass(frozen=True)
 class RuleSpec:
     id: int
