@@ -42,6 +42,17 @@ def deliver(client, source, django_capture_on_commit_callbacks):  # noqa: F811
     return send
 
 
+def with_row_locks(test):
+    """A test of concurrent workers: real transactions on PostgreSQL."""
+    for mark in (
+        pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL"),
+        pytest.mark.django_db(transaction=True, serialized_rollback=True),
+        pytest.mark.postgres,
+    ):
+        test = mark(test)
+    return test
+
+
 def entry(number, email, form_id=7, **fields):
     return {"form_id": form_id, "id": number, "fields": {"Email": email, **fields}}
 
@@ -139,9 +150,7 @@ def test_an_erased_persons_body_is_not_kept_the_others_are(deliver, held_jobs):
     assert list(Lead.objects.values_list("email", flat=True)) == ["kept@example.com"]
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@with_row_locks
 def test_a_body_held_by_another_worker_is_left_to_it(deliver, held_jobs):
     """The batch skips a body another worker holds (and does not lock the source it joins)."""
     for number in range(1, 6):
@@ -167,9 +176,7 @@ def test_a_body_held_by_another_worker_is_left_to_it(deliver, held_jobs):
     assert Lead.objects.count() == 5
 
 
-@pytest.mark.postgres
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks need PostgreSQL")
+@with_row_locks
 def test_two_workers_at_once_read_each_body_once(deliver, held_jobs):
     for number in range(1, 41):
         deliver(f"d-{number}", entry(800 + number, f"s{number}@example.com"))
