@@ -4,16 +4,18 @@ Only the user's leads, counted cheaply, with no per-row queries: the relations i
 joined, and long texts it does not show are left out (the export reads them).
 """
 
+from collections.abc import Iterator
 from typing import Any
 
 import django_filters
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.db.models import Q, QuerySet
-from django.forms.models import ModelChoiceIteratorValue
+from django.db.models import Prefetch, Q, QuerySet
+from django.forms.models import ModelChoiceIterator
 from django.http import HttpRequest, HttpResponseBase
 from django.urls import reverse
+from django.utils.choices import BaseChoiceIterator
 from django.utils.functional import cached_property
 from django.utils.translation import gettext as _
 from wagtail import hooks
@@ -30,15 +32,19 @@ from crm.models import Campaign, Lead, PipelineStatus, Role, Service, User
 from crm.pagination import SEARCH_COUNT_CAP, CappedCountPaginator
 from crm.search import search_leads
 from crm.views.columns import (
+    LISTING_TAGS,
     AgeColumn,
+    IdUrl,
     LeadCheckboxColumn,
+    LeadTable,
     LeadTitleColumn,
     NextActionColumn,
     PlainColumn,
     StatusBadgeColumn,
 )
-from crm.views.leads import lead_url, visible_leads
+from crm.views.leads import visible_leads
 from crm.views.view_menu import views_menu
+from crm.views.widget_drawing import FILTER_WIDGETS
 
 CELLS = {
     Cell.TEXT: PlainColumn,
@@ -56,6 +62,16 @@ WIDE_ONLY = "crm-wide-only"
 """The class of the listing's columns that a phone's narrow screen hides (``leads.css``)."""
 NOT_FILTERS = ("p", "ordering", "export", "_w_filter_fragment", "column", "after")
 """Query parameters that are not the listing's filters or search: they stay behind between listing and board."""
+ROW_BUTTON_HOOKS = ("register_snippet_listing_buttons", "construct_snippet_listing_buttons")
+ROW_BUTTON_METHODS = (
+    "get_list_buttons",
+    "get_list_more_buttons",
+    "get_edit_url",
+    "get_copy_url",
+    "get_inspect_url",
+    "get_delete_url",
+)
+"""What makes a row's buttons: Wagtail's methods of the snippet listing, and the hooks that add or change them."""
 
 
 def filters_query(request: HttpRequest) -> str:
@@ -73,6 +89,37 @@ def pipeline_statuses(request: HttpRequest) -> list[PipelineStatus]:
         statuses = list(PipelineStatus.objects.all())
         request._crm_pipeline_statuses = statuses  # type: ignore[attr-defined]
     return statuses
+
+
+class _Rows(list[Any]):
+    """Rows read by one query, where a ``ModelChoiceIterator`` looks for its queryset: the iterator reads a
+    queryset through ``iterator()``, which on PostgreSQL opens a server-side cursor (declare, fetch and
+    close: three round trips), but one with prefetches it iterates as it is, and these rows say they have one."""
+
+    _prefetch_related_lookups = ("read",)
+
+
+class ChoicesReadAtOnce(BaseChoiceIterator):
+    """A model choice widget's choices, as its field's iterator gives them, read when first drawn: by one
+    plain query, or from ``rows`` already read."""
+
+    def __init__(self, iterator: ModelChoiceIterator, rows: list[Any] | None = None) -> None:
+        self.iterator = iterator
+        self.rows = rows
+        self.choices: list[Any] | None = None
+
+    def read(self) -> list[Any]:
+        if self.choices is None:
+            rows = _Rows(self.iterator.queryset if self.rows is None else self.rows)
+            self.iterator.queryset = rows  # type: ignore[assignment]  # iterated as a queryset is
+            self.choices = list(self.iterator)
+        return self.choices
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.read())
+
+    def __len__(self) -> int:
+        return len(self.read())
 
 
 class LeadFilterSet(WagtailFilterSet):
@@ -105,17 +152,15 @@ class LeadFilterSet(WagtailFilterSet):
 
     @property
     def form(self) -> Any:
-        """Django-filter's form, its status choices drawn from the statuses the page already read."""
+        """Django-filter's form, its status choices drawn from the statuses the page already read, the other
+        model choices read by one query each, its widgets drawn in Python (``crm.views.widget_drawing``)."""
         form = super().form
-        field = form.fields.get("status")
-        if field is not None and not isinstance(field.widget.choices, list):
-            field.widget.choices = [
-                (
-                    ModelChoiceIteratorValue(field.prepare_value(status), status),
-                    field.label_from_instance(status),
-                )
-                for status in self.statuses
-            ]
+        form.renderer = FILTER_WIDGETS
+        for name, field in form.fields.items():
+            choices = getattr(field.widget, "choices", None)
+            if not isinstance(choices, ModelChoiceIterator):
+                continue
+            field.widget.choices = ChoicesReadAtOnce(choices, self.statuses if name == "status" else None)
         return form
 
     @classmethod
@@ -172,6 +217,7 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
     default_ordering = "-submitted_at"
     paginator_class = CappedCountPaginator
     export_filename = "leads"
+    table_class = LeadTable
     table_classname = "listing crm-lead-listing"
 
     @property
@@ -189,8 +235,12 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
 
     def get_base_queryset(self) -> QuerySet[Lead]:
         queryset = Lead.objects.select_related(*lead_fields.listing_related())
-        queryset = queryset.prefetch_related("tags")  # type: ignore[misc]  # django-stubs knows no taggit
-        if not self.is_export:
+        if self.is_export:
+            queryset = queryset.prefetch_related("tags")  # type: ignore[misc]  # django-stubs knows no taggit
+        else:
+            # Each lead's tags as a list for the title cell (a prefetch into the manager's cache makes a
+            # tag query object per row).
+            queryset = queryset.prefetch_related(Prefetch("tags", to_attr=LISTING_TAGS))  # type: ignore[misc]
             queryset = queryset.defer(*lead_fields.listing_deferred())
         return visible_leads(self.request.user, queryset)
 
@@ -266,8 +316,17 @@ class LeadIndexView(LeadSpreadsheetExportMixin, snippet_views.IndexView):
         if declared.cell is Cell.TITLE:
             return self._get_title_column_class(LeadTitleColumn)(
                 field.name,
-                get_url=lambda lead: lead_url("inspect", lead),
+                get_url=IdUrl(Lead.snippet_viewset.get_url_name("inspect")),  # type: ignore[attr-defined]
                 get_title_id=lambda lead: f"snippet_{quote(lead.pk)}_title",
+                same_buttons_but_id_and_title=self.same_buttons_but_id_and_title(),
                 **options,
             )
         return CELLS[declared.cell](field.name, **options)
+
+    def same_buttons_but_id_and_title(self) -> bool:
+        """Whether every row's buttons are the same but for the lead's id and title: Wagtail's own (edit,
+        inspect, delete as the user may), no hook adding or changing any. The title column then draws them
+        once per page."""
+        return all(
+            getattr(type(self), name) is getattr(snippet_views.IndexView, name) for name in ROW_BUTTON_METHODS
+        ) and not any(hooks.get_hooks(hook) for hook in ROW_BUTTON_HOOKS)

@@ -1,9 +1,12 @@
 """Query counts of the lead listing and inspect page do not grow with the rows shown."""
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from crm.intake import LeadData, create_lead
 from crm.models import Campaign, Service, Source
@@ -91,3 +94,24 @@ def test_inspect_query_count_is_bounded(catalogue, manager, employee, client_for
     assert "Nota 29" in response.content.decode()
     assert many == few
     assert many <= 40
+
+
+@pytest.mark.parametrize("role", ["admin_user", "manager", "employee"])
+def test_a_name_search_query_count_does_not_depend_on_rows(role, request, catalogue, employee, client_for):
+    """A search by name, as people type it, for every role: each row drawn with its tags, duplicate badge,
+    next action and menu, and no query per row."""
+    client = client_for(request.getfixturevalue(role))
+    url = reverse("crm_leads:list") + "?q=contacto"
+    leads = make_leads(3, catalogue, [employee])
+    make_leads(1, catalogue, [employee], start=0)  # a repeat of "Contacto 0": a duplicate
+    client.get(url)
+    few, response = count_queries(client, url)
+    assert response.content.decode().count('data-object-id="') == 4
+    assert "Duplicate" in response.content.decode()
+    make_leads(36, catalogue, [employee], start=3)
+    tomorrow = timezone.now() + timedelta(days=1)
+    for lead in leads:
+        log_contact_attempt(lead, employee, "phone", "no_answer", "Sin respuesta", follow_up_at=tomorrow)
+    many, response = count_queries(client, url)
+    assert response.content.decode().count('data-object-id="') == 40
+    assert many == few
