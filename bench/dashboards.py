@@ -159,10 +159,15 @@ def run(args):
         "service, source, campaign or status; its lead figures read the period's leads assignee by assignee "
         "from an (assignee, submission time) covering index, so the percentiles need no sort first; campaign counts come from one grouping by every dimension, medians from the won leads; the "
         "funnel reads only status changes into a won, new, lost or junk status; covering indexes on PostgreSQL "
-        "(`dashboards` migrations 0003-0008). Comparing reads both periods in one range scan. Money "
+        "(`dashboards` migrations 0003-0011). Comparing reads both periods in one range scan: the overview's counts "
+        "and chart from one query grouped by segment of time (the window cut where a period, a bucket, today or "
+        "this week starts), the pipeline's statuses read status by status from a (status, submission time) "
+        "index (no sort before the percentiles), its funnel lead by lead (the leads of the statuses in question "
+        "with such a status change), campaign counts grouped by whether a lead is of the period. Money "
         "(`bench.loader.ensure_money`: quotes, wins, a year of daily rates with a day in 37 missing): each "
         "money figure is one query whose rows are joined to the rate of their day (a hash join on the small "
-        "rate table); the open pipeline reads the open quoted leads of the period.",
+        "rate table), the won amounts read from covering indexes of the won leads (by submission time and by "
+        "day won); the open pipeline reads the open quoted leads of the period.",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],

@@ -9,7 +9,7 @@ from crm.access import leads_counted_for
 from crm.models import Currency
 
 from .conversion import Missing, as_money, converted_sums, latest_rate
-from .metrics import DAY, period_range, periods_q, ratio
+from .metrics import DAY, in_period, period_range, periods_q, ratio
 from .sql import GroupingSets, Seconds
 
 CAMPAIGN_DIMENSIONS = {
@@ -22,7 +22,8 @@ CAMPAIGN_COMPARED = ("leads", "won", "conversion")
 
 
 def campaign_effectiveness(user, flt, groups, catalogue):
-    """Per campaign, UTM combination, service and brand. Three queries (four in dollars).
+    """Per campaign, UTM combination, service and brand. Three queries (in dollars, one more per period:
+    the newest rate for the spend).
 
     The counts come grouped by every dimension at once (a few hundred groups at most) and are added
     up per table; the median time to won comes from the won leads, grouped per table in one query
@@ -38,31 +39,8 @@ def campaign_effectiveness(user, flt, groups, catalogue):
     period = period_range(flt, "submitted_at")
     leads = leads_counted_for(user).filter(flt.lead_q, periods_q(flt))
     dimensions = sorted({field for fields in CAMPAIGN_DIMENSIONS.values() for field in fields})
-    counted = {
-        "leads": Q(),
-        "valid": ~Q(status_id__in=groups.junk),
-        "contacted": Q(first_contacted_at__isnull=False),
-        "quoted": Q(status_id__in=groups.quoted_or_later),
-        "won": Q(status_id__in=groups.won),
-    }
     spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
-    finest = leads.values(*dimensions).annotate(
-        **{
-            f"{name}_{index}": Count("pk", filter=span.q() & condition)
-            for name, condition in counted.items()
-            for index, span in spans.items()
-        }
-    )
-    finest = [
-        {
-            **{field: row[field] for field in dimensions},
-            "period": index,
-            **{name: row[f"{name}_{index}"] for name in counted},
-        }
-        for row in finest.order_by()
-        for index in spans
-        if row[f"leads_{index}"]
-    ]
+    finest = _finest_counts(leads, flt, groups, dimensions)
     names = list(CAMPAIGN_DIMENSIONS)
     medians = GroupingSets(
         leads.filter(status_id__in=groups.won),
@@ -139,6 +117,26 @@ def campaign_effectiveness(user, flt, groups, catalogue):
     result["missing"] = missing
     result["spend_rate"] = spend_rates[0]
     return result
+
+
+def _finest_counts(leads, flt, groups, dimensions):
+    """The leads counted per period and combination of every dimension. One query, grouped by whether a
+    lead is of the period (a boolean, planned as two groups) rather than by a period number."""
+    counted = {
+        "leads": Q(),
+        "valid": ~Q(status_id__in=groups.junk),
+        "contacted": Q(first_contacted_at__isnull=False),
+        "quoted": Q(status_id__in=groups.quoted_or_later),
+        "won": Q(status_id__in=groups.won),
+    }
+    finest = list(
+        leads.values(*dimensions, current=in_period(flt, "submitted_at"))
+        .annotate(**{name: Count("pk", filter=condition) for name, condition in counted.items()})
+        .order_by()
+    )
+    for row in finest:
+        row["period"] = 0 if row.pop("current") else 1
+    return finest
 
 
 def _add_revenue(tables, revenue, dimensions):

@@ -9,7 +9,9 @@ import datetime
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Case,
+    CharField,
     Count,
     DateTimeField,
     ExpressionWrapper,
@@ -20,17 +22,15 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 from django.db.models.lookups import GreaterThan, LessThanOrEqual
 from django.utils import timezone
 
-from crm.access import events_for, on_related_lead
 from crm.agenda import open_status_ids
-from crm.models import Lead, LeadEvent, Stage, backfill_age
+from crm.models import Lead, LeadEvent, PipelineStatus, Stage, backfill_age
 
-from .sql import BusinessClock, Duration, Percentile, Seconds, business_clock
+from .segments import Segments, bucket_of, buckets
+from .sql import AnyOf, BusinessClock, Duration, Percentile, Seconds, business_clock
 
-TRUNCATE = {"day": TruncDay, "week": TruncWeek, "month": TruncMonth}
 HOUR = 3600.0
 DAY = 86400.0
 
@@ -48,6 +48,8 @@ class StatusGroups:
     open: list
     quoted_or_later: list
     open_or_won: list = field(default_factory=list)
+    closed_or_new: list = field(default_factory=list)
+    not_won: list = field(default_factory=list)
     keys_open_or_won: list = field(default_factory=list)
     keys_won: list = field(default_factory=list)
     keys_quoted: list = field(default_factory=list)
@@ -70,6 +72,8 @@ class StatusGroups:
             junk=ids(lambda row: row["stage"] == Stage.JUNK),
             open=ids(lambda row: row["stage"] in (Stage.NEW, Stage.OPEN)),
             open_or_won=ids(lambda row: row["stage"] in (Stage.OPEN, Stage.WON)),
+            closed_or_new=ids(lambda row: row["stage"] not in (Stage.OPEN, Stage.WON)),
+            not_won=ids(lambda row: row["stage"] != Stage.WON),
             quoted_or_later=ids(
                 lambda row: (
                     quoted_order is not None
@@ -104,74 +108,110 @@ def change(current, previous):
 OVERVIEW_KPIS = ["total", "pending", "contacted", "active", "unassigned", "won", "lost", "junk"]
 
 
-def _kpi_conditions(groups):
-    return {
-        "total": Q(),
-        "pending": Q(status_id__in=groups.pending),
-        "contacted": Q(status_id__in=groups.contacted),
-        "active": Q(status_id__in=groups.active),
-        "unassigned": Q(assignee__isnull=True),
-        "won": Q(status_id__in=groups.won),
-        "lost": Q(status_id__in=groups.lost),
-        "junk": Q(status_id__in=groups.junk),
-    }
+KPI_STATUSES = ("pending", "contacted", "active", "won", "lost", "junk")  # each a list of ``StatusGroups``
+
+
+def _kpis_of(groups, status, unassigned):
+    """The landing counts a lead is in, from its status and whether anyone holds it."""
+    names = ["total", *(name for name in KPI_STATUSES if status in getattr(groups, name))]
+    return [*names, "unassigned"] if unassigned else names
+
+
+def overview_figures(user, flt, groups, now=None):
+    """``(kpis, recent, series)``: ``overview_kpis`` and ``leads_over_time`` from one query."""
+    counts = _lead_counts(user, flt, now or timezone.now())
+    return (*_kpis(counts, flt, groups), _series(counts, flt))
 
 
 def overview_kpis(user, flt, groups, now=None):
     """The landing counts for the period (and the previous one), plus new today and this week. One query."""
-    now = now or timezone.now()
+    return _kpis(_lead_counts(user, flt, now or timezone.now()), flt, groups)
+
+
+def leads_over_time(user, flt):
+    """Leads submitted per day, week or month of the period (and the previous period, aligned). One query."""
+    return _series(_lead_counts(user, flt, timezone.now()), flt)
+
+
+def _lead_counts(user, flt, now):
+    """The leads of every span the overview counts (the period and the previous one, the chart's buckets
+    over both, today and this week), per segment of time (``segments``), status and whether anyone holds
+    them: one grouped query, its rows and the segments for ``_kpis`` and ``_series``."""
     today = timezone.localdate(now)
-    week_start = today - datetime.timedelta(days=today.weekday())
     today_start = _midnight(today)
-    week_start_dt = _midnight(week_start)
-    period, previous = flt.range, flt.previous
-    conditions = _kpi_conditions(groups)
-    aggregates = {f"current_{name}": Count("pk", filter=period.q() & q) for name, q in conditions.items()}
-    if flt.compare:
-        aggregates |= {
-            f"previous_{name}": Count("pk", filter=previous.q() & q) for name, q in conditions.items()
-        }
-    aggregates["new_today"] = Count("pk", filter=Q(submitted_at__gte=today_start))
-    aggregates["new_this_week"] = Count("pk", filter=Q(submitted_at__gte=week_start_dt))
-    window_start = min(period.start, week_start_dt, previous.start if flt.compare else period.start)
-    window_end = max(period.end, today_start + datetime.timedelta(days=1), now)
-    values = (
+    week_start = _midnight(today - datetime.timedelta(days=today.weekday()))
+    earliest = flt.previous if flt.compare else flt.range
+    chart = buckets(earliest.first_day, flt.range.last_day, flt.interval)
+    cuts = [
+        min(flt.range.start, week_start, earliest.start),
+        max(flt.range.end, today_start + datetime.timedelta(days=1), now),
+        earliest.start,
+        flt.range.start,
+        flt.range.end,
+        today_start,
+        week_start,
+        *(start for start in map(_midnight, chart) if earliest.start < start < flt.range.end),
+    ]
+    segments = Segments(cuts)
+    rows = (
         flt.scope(user)
-        .filter(submitted_at__gte=window_start, submitted_at__lt=window_end)
-        .aggregate(**aggregates)
+        .filter(segments.window("submitted_at"))
+        .values(
+            "status_id",
+            segment=segments.of("submitted_at"),
+            unassigned=ExpressionWrapper(Q(assignee__isnull=True), output_field=BooleanField()),
+        )
+        .annotate(leads=Count("*"))
+        .order_by()
     )
+    return {
+        "rows": list(rows),
+        "segments": segments,
+        "today": today_start,
+        "week": week_start,
+        "chart": chart,
+    }
+
+
+def _kpis(counts, flt, groups):
+    segments = counts["segments"]
+    spans = {0: flt.range, 1: flt.previous} if flt.compare else {0: flt.range}
+    values = {(period, name): 0 for period in spans for name in OVERVIEW_KPIS}
+    recent = {"new_today": 0, "new_this_week": 0}
+    counted: dict = {}  # (status, unassigned) -> the counts such a lead is in
+    for row in counts["rows"]:
+        segment, leads, kind = row["segment"], row["leads"], (row["status_id"], row["unassigned"])
+        start, _end = segments.span(segment)
+        recent["new_today"] += leads if start >= counts["today"] else 0
+        recent["new_this_week"] += leads if start >= counts["week"] else 0
+        if kind not in counted:
+            counted[kind] = _kpis_of(groups, *kind)
+        for period, span in spans.items():
+            if segments.within(segment, span.start, span.end):
+                for name in counted[kind]:
+                    values[(period, name)] += leads
     kpis = []
     for name in OVERVIEW_KPIS:
-        current = values[f"current_{name}"]
-        previous_value = values.get(f"previous_{name}")
+        current, previous = values[(0, name)], values.get((1, name))
         kpis.append(
-            {
-                "key": name,
-                "value": current,
-                "previous": previous_value,
-                "change": change(current, previous_value),
-            }
+            {"key": name, "value": current, "previous": previous, "change": change(current, previous)}
         )
-    return kpis, {"new_today": values["new_today"], "new_this_week": values["new_this_week"]}
+    return kpis, recent
 
 
 def _midnight(day):
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
-def leads_over_time(user, flt):
-    """Leads submitted per day, week or month of the period (and the previous period, aligned). One query."""
-    trunc = TRUNCATE[flt.interval]
-    when = periods_q(flt)
-    rows = (
-        flt.scope(user)
-        .filter(when)
-        .annotate(bucket=trunc("submitted_at"))
-        .values("bucket")
-        .annotate(leads=Count("pk"))
-        .order_by("bucket")
-    )
-    found = {bucket_day(row["bucket"]): row["leads"] for row in rows}
+def _series(counts, flt):
+    """Leads per bucket of the chart (a bucket the two periods share counts both periods' leads)."""
+    segments, chart = counts["segments"], counts["chart"]
+    earliest = flt.previous if flt.compare else flt.range
+    found: dict = {}
+    for row in counts["rows"]:
+        if segments.within(row["segment"], earliest.start, flt.range.end):
+            bucket = bucket_of(segments.day(row["segment"]), chart)
+            found[bucket] = found.get(bucket, 0) + row["leads"]
     current = buckets(flt.range.first_day, flt.range.last_day, flt.interval)
     series = []
     previous_buckets = (
@@ -183,30 +223,6 @@ def leads_over_time(user, flt):
             row["previous"] = found.get(previous_buckets[index], 0) if index < len(previous_buckets) else None
         series.append(row)
     return series
-
-
-def bucket_day(value):
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value).date() if timezone.is_aware(value) else value.date()
-    return value
-
-
-def buckets(first, last, interval):
-    """The start day of every bucket touching ``[first, last]``."""
-    if interval == "week":
-        cursor = first - datetime.timedelta(days=first.weekday())
-        step = lambda day: day + datetime.timedelta(days=7)  # noqa: E731
-    elif interval == "month":
-        cursor = first.replace(day=1)
-        step = lambda day: (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)  # noqa: E731
-    else:
-        cursor = first
-        step = lambda day: day + datetime.timedelta(days=1)  # noqa: E731
-    buckets = []
-    while cursor <= last:
-        buckets.append(cursor)
-        cursor = step(cursor)
-    return buckets
 
 
 def breakdowns(user, flt):
@@ -244,6 +260,14 @@ def period_range(flt, field):
     return Case(*whens, default=None, output_field=IntegerField())
 
 
+def in_period(flt, field):
+    """True for rows of the period, False for the previous period's (a boolean: PostgreSQL plans a
+    grouping by it as two groups, where a ``period_range`` counts as one group per row)."""
+    if not flt.compare:
+        return Value(True, output_field=BooleanField())
+    return ExpressionWrapper(flt.range.q(field), output_field=BooleanField())
+
+
 def periods_q(flt, field="submitted_at"):
     """The period, or the period and the previous one (they touch: one range, one index scan)."""
     if not flt.compare:
@@ -261,12 +285,18 @@ def counted_if(condition, then=1):
 def status_distribution(user, flt, groups, settings, now=None):
     """Per status: leads, median and p90 days in the status, stale leads, and the previous period's
     leads (``previous``, when comparing). One query grouped by status, and one more when comparing:
-    the previous period is only counted (hashed), so the percentiles sort the period's rows alone."""
+    the previous period is only counted, so the percentiles read the period's rows alone.
+
+    Both read the leads status by status (``AnyOf``: every status, in the order of the (status,
+    submission time) index on PostgreSQL), already grouped: no sort before the percentiles.
+    """
     now = now or timezone.now()
     age = Seconds(Value(now, output_field=DateTimeField()), F("status_changed_at"))
     stale_before = now - datetime.timedelta(days=settings.stale_days)
+    every_status = AnyOf("status_id", PipelineStatus.objects.order_by().values("pk"))
     rows = (
         flt.leads(user)
+        .filter(every_status)
         .values("status_id")
         .annotate(
             leads=Count("pk"),
@@ -278,7 +308,12 @@ def status_distribution(user, flt, groups, settings, now=None):
     )
     distribution = {row["status_id"]: row for row in rows}
     if flt.compare:
-        before = flt.scope(user).filter(flt.previous.q()).values("status_id").annotate(leads=Count("pk"))
+        before = (
+            flt.scope(user)
+            .filter(flt.previous.q(), every_status)
+            .values("status_id")
+            .annotate(leads=Count("*"))
+        )
         for row in distribution.values():
             row["previous"] = 0
         for row in before.order_by():
@@ -296,6 +331,8 @@ def stage_funnel(user, flt, groups, distribution):
     A lead now in an open or won status has reached an open one, a lead now won has won. Of the
     others, a lead reached an open status when it left one for a new, lost or junk status, and won
     when it was moved to a won status (both are status changes, read from one index on PostgreSQL).
+    Those are counted lead by lead: the leads of the statuses in question (read status by status on
+    PostgreSQL) that have such a change, each part of one ``UNION ALL``.
     """
     open_or_won = set(groups.open_or_won)
     won = set(groups.won)
@@ -309,30 +346,25 @@ def stage_funnel(user, flt, groups, distribution):
             "won": sum(row.get(key, 0) for row in rows if row["status_id"] in won),
         }
     earliest = flt.previous if flt.compare else flt.range
-    events = (
-        events_for(user)
-        .filter(
-            on_related_lead(flt.lead_q & periods_q(flt), "lead__"),
-            kind=LeadEvent.Kind.STATUS_CHANGED,
-            created_at__gte=earliest.start,
-            to_value__in=[*groups.keys_won, *groups.keys_closed_or_new],
+    changes = LeadEvent.objects.filter(kind=LeadEvent.Kind.STATUS_CHANGED, created_at__gte=earliest.start)
+    leads = flt.scope(user).filter(periods_q(flt)).annotate(period=period_range(flt, "submitted_at"))
+
+    def reached(kind, statuses, events):
+        """The leads in ``statuses`` with one of ``events``, per period (a semi-join on the events)."""
+        return (
+            leads.filter(status_id__in=statuses, pk__in=events.values("lead_id"))
+            .values_list("period")
+            .annotate(leads=Count("*"), kind=Value(kind, output_field=CharField()))
+            .order_by()
         )
-        .exclude(lead__status_id__in=groups.won)
+
+    left_open = changes.filter(to_value__in=groups.keys_closed_or_new, from_value__in=groups.keys_open_or_won)
+    moved_to_won = changes.filter(to_value__in=groups.keys_won)
+    both = reached("open", groups.closed_or_new, left_open).union(
+        reached("won", groups.not_won, moved_to_won), all=True
     )
-    left_open = Q(to_value__in=groups.keys_closed_or_new, from_value__in=groups.keys_open_or_won) & ~Q(
-        lead__status_id__in=groups.open_or_won
-    )
-    aggregates = {}
-    for period in counts:
-        window = (flt.range if period == 0 else flt.previous).q("lead__submitted_at")
-        aggregates[f"open_{period}"] = Count("lead", distinct=True, filter=window & left_open)
-        aggregates[f"won_{period}"] = Count(
-            "lead", distinct=True, filter=window & Q(to_value__in=groups.keys_won)
-        )
-    extra = events.aggregate(**aggregates)
-    for period, figures in counts.items():
-        figures["open"] += extra[f"open_{period}"]
-        figures["won"] += extra[f"won_{period}"]
+    for period, found, kind in both:
+        counts[period][kind] += found
     funnel = []
     steps = ["new", "open", "won"]
     for index, stage in enumerate(steps):

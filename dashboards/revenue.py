@@ -15,7 +15,8 @@ from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from .conversion import Missing, converted_sums
-from .metrics import buckets, change, ratio
+from .metrics import change, ratio
+from .segments import buckets
 
 FORECAST_MONTHS = 6
 HUNDRED = Decimal(100)

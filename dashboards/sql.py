@@ -17,6 +17,7 @@ from django.db.models import (
     F,
     FloatField,
     Func,
+    IntegerField,
     Subquery,
     Value,
 )
@@ -214,6 +215,39 @@ class AnyOf(Expression):
 
     def as_postgresql(self, compiler, connection):
         return self.as_sql(compiler, connection, template="%s = ANY(ARRAY%s)")
+
+
+class SegmentOf(Expression):
+    """The segment of ``bounds`` (sorted datetimes) a datetime column falls in: ``i`` when
+    ``bounds[i - 1] <= column < bounds[i]``, 0 before the first bound, ``len(bounds)`` from the last.
+
+    PostgreSQL gets ``width_bucket(column, bounds)`` (a binary search, the same cost for a thousand
+    bounds as for two), other back ends a ``CASE`` over the bounds.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, column, bounds):
+        super().__init__()
+        self.column, self.bounds = F(column), list(bounds)
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, exprs):
+        (self.column,) = exprs
+
+    def as_sql(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        whens = " ".join(f"WHEN {column} < %s THEN {index}" for index in range(len(self.bounds)))
+        bounds = [connection.ops.adapt_datetimefield_value(bound) for bound in self.bounds]
+        return f"CASE {whens} ELSE {len(self.bounds)} END", [
+            param for bound in bounds for param in (*params, bound)
+        ]
+
+    def as_postgresql(self, compiler, connection):
+        column, params = compiler.compile(self.column)
+        return f"width_bucket({column}, %s::timestamptz[])", [*params, self.bounds]
 
 
 class GroupingSets:

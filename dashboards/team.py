@@ -24,7 +24,6 @@ from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
     HOUR,
-    buckets,
     lead_figures,
     needs_attention,
     periods_q,
@@ -34,6 +33,7 @@ from .metrics import (
 )
 from .models import DashboardSettings, PersonBrandDay, PersonDay
 from .revenue import won_by_person
+from .segments import buckets
 from .sql import AnyOf, GroupingSets, Seconds
 
 TEAM_COLUMNS = [

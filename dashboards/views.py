@@ -180,7 +180,7 @@ class OverviewView(DashboardView):
 
     def build(self):
         user, flt = self.request.user, self.filters
-        kpis, recent = metrics.overview_kpis(user, flt, self.groups, self.now)
+        kpis, recent, series = metrics.overview_figures(user, flt, self.groups, self.now)
         for kpi in kpis:
             kpi["label"], kpi["kind"] = KPI_LABELS[kpi["key"]], INTEGER
         recent_kpis = [
@@ -192,7 +192,6 @@ class OverviewView(DashboardView):
                 "kind": INTEGER,
             },
         ]
-        series = metrics.leads_over_time(user, flt)
         columns = [Column("bucket", _("Period start"), DATE), Column("leads", _("Leads"))]
         chart_series = ["leads"]
         if flt.compare:
