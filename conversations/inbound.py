@@ -1,40 +1,35 @@
 """What the Cloud API tells us about the brands' numbers: messages from contacts and our messages' statuses.
 
 The webhook body is kept first (``accept``, from ``core.whatsapp.webhook_received``), then read in a job
-(``process_delivery``): each change names the business number it is for (``metadata.phone_number_id``),
-which gives the brand; a number no brand has is kept and ignored with its reason. A message is matched
-to the brand's lead with the sender's number (``crm.duplicates.original_of_contact``: the original of
-its duplicates, or the lead it was merged into); a number no lead has becomes a lead through
-``crm.intake.create_lead`` (source WhatsApp), so classification, duplicates and assignment apply. The
-provider's message id is unique, so a webhook sent again stores nothing twice.
+(``process_delivery``). A job reads its own body and, with it, the oldest others still waiting (up to
+``BATCH`` in all, in the order they came) in one transaction, with what they share looked up once
+(``conversations.reading``); the jobs of those bodies then find them read and end at once, so a burst is
+read in batches. When a batch fails, its bodies are read one by one: a body that fails alone stays pending
+with the error as its reason, its job fails, the sweeper (``process_pending``) tries it again every minute,
+and no other job's batch takes it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from core.jobs import enqueue
-from crm import duplicates, services, tombstones
-from crm.intake import LeadData, PersonErased, create_lead
-from crm.models import Lead, Source
-from crm.normalise import fold, phone_to_e164
 
-from . import statuses
-from .models import Channel, Conversation, Message, WebhookDelivery, WhatsAppNumber
+from . import reading
+from .models import WebhookDelivery, WhatsAppNumber
 
 logger = logging.getLogger(__name__)
 
-OPT_OUT_WORDS = frozenset({"baja", "stop"})
-MEDIA_KINDS = {"image": Message.Kind.IMAGE, "document": Message.Kind.DOCUMENT}
-TEXT_LIMIT = 10_000
+BATCH = 50
+"""The most kept bodies one job reads together: its own and the oldest others waiting."""
+FAILED = "read_failed"
+"""The reason of a pending body whose reading failed (with the error's class): read alone from then on."""
 
 
 def on_webhook(sender: object, raw: bytes, payload: dict[str, Any] | None, **kwargs: Any) -> dict[str, Any]:
@@ -75,7 +70,7 @@ def process_pending(limit: int = 500) -> int:
         .order_by("received_at", "pk")
         .values_list("pk", flat=True)[:limit]
     )
-    return sum(1 for pk in ids if process_delivery(pk) is not None)
+    return read_each(ids)
 
 
 REREAD_WITHIN = timedelta(days=30)
@@ -97,7 +92,7 @@ def reread_for_number(phone_number_id: str) -> int:
         if reason in reasons.split("; ")
     ]
     WebhookDelivery.objects.filter(pk__in=ids).update(state=WebhookDelivery.State.PENDING, reason="")
-    return sum(1 for pk in ids if process_delivery(pk) is not None)
+    return read_each(ids)
 
 
 def on_number_saved(sender: object, instance: WhatsAppNumber, **kwargs: Any) -> None:
@@ -114,212 +109,155 @@ def _enqueue_reread(phone_number_id: str) -> None:
 
 
 def process_delivery(delivery_id: int) -> WebhookDelivery | None:
-    """Read one kept body: messages, statuses, and what was ignored and why. Safe to run twice."""
-    with transaction.atomic():
-        delivery = (
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(pk=delivery_id, state=WebhookDelivery.State.PENDING)
-            .first()
-        )
-        if delivery is None:
-            return None
-        result = {"messages": 0, "repeats": 0, "statuses": 0, "leads": 0}
-        ignored: list[str] = []
-        payload = _payload(bytes(delivery.body))
-        if payload is None:
-            ignored.append("invalid_json")
-        else:
-            numbers = {
-                number.phone_number_id: number
-                for number in WhatsAppNumber.objects.filter(is_active=True).select_related("brand")
-            }
-            for phone_number_id, value in changes(payload):
-                number = numbers.get(phone_number_id)
-                if number is None:
-                    ignored.append(f"unknown_phone_number_id:{phone_number_id[:64]}")
-                    continue
-                _read_change(number, value, result)
-        delivery.result = result
-        delivery.reason = "; ".join(ignored)
-        anything = result["messages"] or result["statuses"] or result["repeats"]
-        ignored_all = bool(ignored) and not anything
-        delivery.state = WebhookDelivery.State.IGNORED if ignored_all else WebhookDelivery.State.PROCESSED
-        delivery.processed_at = timezone.now()
-        fields = ["result", "reason", "state", "processed_at"]
-        if result.get("erased"):
-            # A message of a person whose data was erased: its body is not kept (its digest still
-            # recognises a replay).
-            delivery.body = b""
-            fields.append("body")
-        delivery.save(update_fields=fields)
-    return delivery
+    """Read one kept body, and with it up to ``BATCH - 1`` others waiting; returns its delivery, or None
+    when it was read already (or is being read). Safe to run twice. Raises what reading it raised."""
+    return read_batch(delivery_id).get(delivery_id)
 
 
-def _payload(raw: bytes) -> dict[str, Any] | None:
+def read_batch(delivery_id: int, size: int | None = None) -> dict[int, WebhookDelivery]:
+    """Read a kept body and up to ``size - 1`` (``BATCH - 1``) others waiting, the oldest first, that no
+    other job holds and none failed before; ``{id: delivery}`` of those read, nothing when the body was
+    read already or another job holds it. A body that failed before is read alone.
+
+    The bodies are read in one transaction, in the order they came. When that fails, each is read alone
+    (``read_alone``): a failure of another body is logged and left to its own job and the sweeper; a
+    failure of this one is raised after the others were read.
+    """
+    found = WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING).order_by()
+    reason = next(iter(found.values_list("reason", flat=True)), None)
+    if reason is None:
+        return {}
+    if reason or (size or BATCH) <= 1:
+        delivery = read_alone(delivery_id)
+        return {} if delivery is None else {delivery.pk: delivery}
+    claimed: list[int] = []
     try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    return payload if isinstance(payload, dict) else None
-
-
-def changes(payload: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
-    """``(phone number id, value)`` of each change the body holds."""
-    for entry in _items(payload.get("entry")):
-        for change in _items(entry.get("changes")):
-            value = change.get("value")
-            if isinstance(value, dict):
-                yield str(_dict(value.get("metadata")).get("phone_number_id") or ""), value
-
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _read_change(number: WhatsAppNumber, value: dict[str, Any], result: dict[str, int]) -> None:
-    names = {
-        str(contact.get("wa_id") or ""): str(_dict(contact.get("profile")).get("name") or "")
-        for contact in _items(value.get("contacts"))
-    }
-    for message in _items(value.get("messages")):
+        return {delivery.pk: delivery for delivery in _read(delivery_id, size or BATCH, claimed)}
+    except Exception as error:
+        if len(claimed) <= 1:
+            for pk in claimed:  # this body alone (nothing claimed: the claim itself failed)
+                _mark_failed(pk, error)
+            raise
+        logger.warning("A batch of %s WhatsApp webhooks is read one by one: %r", len(claimed), error)
+    read: dict[int, WebhookDelivery] = {}
+    failure: Exception | None = None
+    for pk in claimed:
         try:
-            stored = record_inbound(number, message, names.get(str(message.get("from") or ""), ""))
-        except PersonErased:
-            result["erased"] = result.get("erased", 0) + 1
+            delivery = read_alone(pk)
+        except Exception as error:
+            if pk == delivery_id:
+                failure = error
+            else:
+                logger.exception("WhatsApp webhook %s not read; left to its job and the sweeper", pk)
             continue
-        if stored is None:
-            result["repeats"] += 1
-            continue
-        result["messages"] += 1
-        result["leads"] += int(stored.created_lead)
-    for status in _items(value.get("statuses")):
-        result["statuses"] += statuses.record_status(status)
+        if delivery is not None:
+            read[pk] = delivery
+    if failure is not None:
+        raise failure
+    return read
 
 
-def _when(timestamp: Any) -> datetime:
+def read_alone(delivery_id: int) -> WebhookDelivery | None:
+    """Read one kept body by itself; None when it was read already or another job holds it. A failure
+    is kept as the pending body's reason (so batches leave it out) and raised."""
     try:
-        return datetime.fromtimestamp(int(timestamp), tz=timezone.get_current_timezone())
-    except (TypeError, ValueError, OverflowError, OSError):
-        return timezone.now()
+        deliveries = _read(delivery_id, 1, [])
+    except Exception as error:
+        _mark_failed(delivery_id, error)
+        raise
+    return deliveries[0] if deliveries else None
 
 
-def read_content(message: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
-    """``(kind, text, media)`` of a received message: its text or caption, and for an image or a
-    document the provider's file id, type and name."""
-    kind = str(message.get("type") or "")
-    if kind == "text":
-        return Message.Kind.TEXT, str(_dict(message.get("text")).get("body") or "")[:TEXT_LIMIT], {}
-    if kind in MEDIA_KINDS:
-        media = _dict(message.get(kind))
-        return (
-            MEDIA_KINDS[kind],
-            str(media.get("caption") or "")[:TEXT_LIMIT],
-            {
-                "media_id": str(media.get("id") or "")[:128],
-                "media_type": str(media.get("mime_type") or "")[:200],
-                "media_name": str(media.get("filename") or "")[:255],
-            },
-        )
-    if kind == "button":
-        return Message.Kind.TEXT, str(_dict(message.get("button")).get("text") or "")[:TEXT_LIMIT], {}
-    return Message.Kind.OTHER, "", {}
+def read_each(ids: list[int]) -> int:
+    """Read these kept bodies (each with a batch of others waiting); one that fails is logged and the
+    others are read. Returns how many bodies were read, the batches' others included."""
+    read: set[int] = set()
+    for pk in ids:
+        if pk in read:
+            continue
+        try:
+            read.update(read_batch(pk))
+        except Exception:
+            logger.exception("WhatsApp webhook %s not read", pk)
+    return len(read)
 
 
-def is_opt_out(text: str) -> bool:
-    """A reply of BAJA or STOP, whatever its case, accents, spaces and punctuation."""
-    return fold(text) in OPT_OUT_WORDS
+def _read(delivery_id: int, size: int, claimed: list[int]) -> list[WebhookDelivery]:
+    """Claim (``_claim``) and read bodies in one transaction; their ids go to ``claimed`` as soon as they
+    are claimed (for the caller to read them one by one should the transaction fail).
+
+    Claiming and locking the senders' numbers take turns between readers (``Turn``): bodies claimed
+    first lock their senders first, so a later batch sharing a sender waits for the earlier one's
+    commit and a lead's messages stay in the order they came, however the batches' sizes differ.
+    """
+    with Turn() as turn, transaction.atomic():
+        turn.take()
+        deliveries = _claim(delivery_id, size)
+        claimed.extend(delivery.pk for delivery in deliveries)
+        bodies = reading.prepare(deliveries)
+        turn.give_back()
+        reading.complete(bodies)
+    return deliveries
 
 
-class Stored:
-    def __init__(self, message: Message, created_lead: bool):
-        self.message = message
-        self.created_lead = created_lead
+def _claim(delivery_id: int, size: int) -> list[WebhookDelivery]:
+    """The pending body ``delivery_id`` and up to ``size - 1`` other pending ones, the oldest first, locked
+    until the transaction ends, in the order they came; none another job holds (``SKIP LOCKED``) or that
+    failed before. Empty when that body is not pending or another job holds it."""
+    pending = WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        state=WebhookDelivery.State.PENDING
+    )
+    own = list(pending.filter(pk=delivery_id).order_by())
+    if not own or size <= 1:
+        return own
+    others = list(pending.filter(reason="").exclude(pk=delivery_id).order_by("received_at", "pk")[: size - 1])
+    return sorted([*own, *others], key=lambda delivery: (delivery.received_at, delivery.pk))
 
 
-def record_inbound(number: WhatsAppNumber, message: dict[str, Any], profile_name: str = "") -> Stored | None:
-    """Store one message from a contact, on its lead's conversation and timeline; None when it was stored
-    before (the provider sent the webhook again) or names no sender. Raises ``crm.intake.PersonErased``
-    (nothing stored) when the number's person was erased."""
-    provider_id = str(message.get("id") or "")[:128]
-    sender = "".join(ch for ch in str(message.get("from") or "") if ch.isdigit())
-    if not provider_id or not sender:
-        return None
-    if Message.objects.filter(channel=Channel.WHATSAPP, provider_id=provider_id).exists():
-        return None
-    phone = phone_to_e164(f"+{sender}") or f"+{sender}"
-    kind, text, media = read_content(message)
-    when = _when(message.get("timestamp"))
+TURN_LOCK = 0x5741_5245_4144  # "WAREAD"
+"""The PostgreSQL advisory lock readers take turns with (any number no other lock uses)."""
+
+
+class Turn:
+    """A turn among the readers of kept bodies: a PostgreSQL session lock (nothing elsewhere), given back
+    as soon as the reader has locked its senders, or when the block ends (after the transaction rolled
+    back, when it failed before)."""
+
+    def __init__(self) -> None:
+        self.held = False
+
+    def __enter__(self) -> Turn:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.give_back()
+
+    def take(self) -> None:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_lock(%s)", [TURN_LOCK])
+            self.held = True
+
+    def give_back(self) -> None:
+        if not self.held:
+            return
+        self.held = False
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [TURN_LOCK])
+        except DatabaseError:
+            # The session is gone (and its lock with it), or its transaction failed: closing the
+            # connection gives the lock back.
+            logger.warning("Closing the database connection to give back the WhatsApp reading turn")
+            connection.close()
+
+
+def _mark_failed(delivery_id: int, error: Exception) -> None:
+    """Keep why a pending body could not be read (in its own transaction, after the failed one)."""
     try:
         with transaction.atomic():
-            # Before the contact's lock, as every intake: an erasure of this person waits, or is seen.
-            tombstones.hold_off_erasures()
-            lead, created = _lead_for(number, phone, provider_id, profile_name, text, when)
-            stored = _store(lead, phone, provider_id, kind, text, media, when)
-    except IntegrityError:
-        # The same message, stored meanwhile by another run of a repeated webhook.
-        return None
-    if stored.media_state == Message.MediaState.PENDING:
-        transaction.on_commit(lambda: _enqueue_media(stored.pk))
-    return Stored(stored, created)
-
-
-def _lead_for(
-    number: WhatsAppNumber, phone: str, provider_id: str, profile_name: str, text: str, when: datetime
-) -> tuple[Lead, bool]:
-    """The brand's lead with this number, or a new one (source WhatsApp) through the intake."""
-    duplicates.lock_contacts([Lead(brand_id=number.brand_id, phone_e164=phone)])
-    lead_id = duplicates.original_of_contact(number.brand_id, phone)
-    if lead_id is not None:
-        return Lead.objects.get(pk=lead_id), False
-    data = LeadData(
-        brand=number.brand,
-        source=Source.objects.filter(key="whatsapp").first(),
-        contact_name=profile_name,
-        phone=phone,
-        message=text,
-        external_source="whatsapp",
-        external_form=number.phone_number_id,
-        external_id=provider_id,
-        submitted_at=when,
-    )
-    return create_lead(data), True
-
-
-def _store(  # noqa: PLR0913 - one message's parts
-    lead: Lead, phone: str, provider_id: str, kind: str, text: str, media: dict[str, Any], when: datetime
-) -> Message:
-    conversation, _created = Conversation.objects.get_or_create(
-        lead=lead, channel=Channel.WHATSAPP, defaults={"address": phone}
-    )
-    stored = Message.objects.create(
-        conversation=conversation,
-        lead=lead,
-        channel=Channel.WHATSAPP,
-        direction=Message.Direction.INBOUND,
-        kind=kind,
-        status=Message.Status.RECEIVED,
-        provider_id=provider_id,
-        body=text,
-        sent_at=when,
-        media_state=Message.MediaState.PENDING if media.get("media_id") else Message.MediaState.NONE,
-        **media,
-    )
-    if conversation.last_inbound_at is None or when > conversation.last_inbound_at:
-        Conversation.objects.filter(pk=conversation.pk).update(last_inbound_at=when, address=phone)
-    data = {"message_id": stored.pk, "kind": kind}
-    shown = text or (media.get("media_name") or str(Message.Kind(kind).label))
-    services.receive_message(lead, Channel.WHATSAPP, shown, data)
-    if kind == Message.Kind.TEXT and is_opt_out(text):
-        services.opt_out(lead, Channel.WHATSAPP, text, data)
-    return stored
-
-
-def _enqueue_media(message_id: int) -> None:
-    try:
-        enqueue("conversations.jobs.download_media", message_id)
-    except Exception as error:  # noqa: BLE001 - the file can be fetched again later
-        logger.warning("WhatsApp file of message %s not fetched: %r", message_id, error)
+            WebhookDelivery.objects.filter(pk=delivery_id, state=WebhookDelivery.State.PENDING).update(
+                reason=f"{FAILED}:{type(error).__name__}"[:200]
+            )
+    except Exception:  # noqa: BLE001 - the error that counts is the one being raised
+        logger.exception("Could not note the failure of WhatsApp webhook %s", delivery_id)

@@ -216,3 +216,40 @@ def original_of_contact(brand_id, phone_e164):
         seen.add(row[0])
         row = Lead.objects.filter(pk=row[1]).values_list("pk", "merged_into_id").first()
     return row[0] if row else None
+
+
+def originals_of_contacts(contacts):
+    """``original_of_contact`` for many ``(brand id, E.164 phone)`` pairs at once (a batch of messages):
+    ``{pair: lead id}`` for the pairs some lead has. One query, and one more per step of a chain of merges
+    when any lead found was merged into another."""
+    contacts = {(brand_id, phone) for brand_id, phone in contacts if phone}
+    if not contacts:
+        return {}
+    rows = (
+        Lead.objects.filter(
+            brand_id__in={brand_id for brand_id, _phone in contacts},
+            phone_e164__in={phone for _brand_id, phone in contacts},
+        )
+        .order_by("submitted_at", "pk")
+        .values_list("brand_id", "phone_e164", "pk", "merged_into_id")
+    )
+    found = {}
+    for brand_id, phone, pk, merged_into_id in rows:
+        if (brand_id, phone) in contacts:
+            found.setdefault((brand_id, phone), (pk, merged_into_id))
+    seen = {key: set() for key in found}
+    while True:
+        merged = {
+            key: row for key, row in found.items() if row is not None and row[1] and row[0] not in seen[key]
+        }
+        if not merged:
+            break
+        targets = dict(
+            Lead.objects.filter(pk__in={row[1] for row in merged.values()}).values_list(
+                "pk", "merged_into_id"
+            )
+        )
+        for key, (pk, merged_into_id) in merged.items():
+            seen[key].add(pk)
+            found[key] = (merged_into_id, targets[merged_into_id]) if merged_into_id in targets else None
+    return {key: row[0] for key, row in found.items() if row is not None}

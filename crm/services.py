@@ -8,7 +8,7 @@ these; nothing else writes leads.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -21,16 +21,19 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import ModelLogEntry
 
+from core.bulk import bulk_insert
+
 from . import classification, deals, followups
 from .access import can_act_on_lead, check_status_change
 from .assignment import assignable_users
 from .classification import Classification
 from .duplicates import DUPLICATE_TAG
-from .events import Actor, record_event
+from .events import Actor, log_events, new_event, record_event
 from .intake import junk_status
 from .models import CLOSED_STAGES, FollowUp, Lead, LeadEvent, LostReason, PipelineStatus, Stage, User
 from .normalise import phone_to_e164
 from .search import with_search_text
+from .signals import lead_events_recorded
 
 MERGE_FILLABLE_FIELDS = ["contact_name", "company", "email", "phone", "phone_e164", "location", "service"]
 """Contact fields a merge fills on the survivor when it has them blank."""
@@ -267,10 +270,39 @@ MESSAGE_EXCERPT = 500
 def receive_message(lead: Lead, channel: str, text: str, data: dict[str, Any] | None = None) -> LeadEvent:
     """Record a message the contact sent (WhatsApp, email): a ``message_received`` event, which tells the
     assignee through the alert rules, and activity on the lead."""
-    excerpt = text if len(text) <= MESSAGE_EXCERPT else text[: MESSAGE_EXCERPT - 1] + "…"
-    event = record_event(lead, LeadEvent.Kind.MESSAGE_RECEIVED, channel=channel, note=excerpt, data=data)
+    event = record_event(
+        lead, LeadEvent.Kind.MESSAGE_RECEIVED, channel=channel, note=_excerpt(text), data=data
+    )
     _touch(lead)
     return event
+
+
+def receive_messages(received: Sequence[tuple[Lead, str, str, dict[str, Any]]]) -> list[LeadEvent]:
+    """``receive_message`` for many messages at once, in the order given (``(lead, channel, text, data)``
+    each; a batch of webhook bodies): the events and their log entries each in one insert,
+    ``lead_events_recorded`` sent once, the leads' last activity in one update. Call inside the transaction
+    that stored the messages. Returns the events."""
+    if not received:
+        return []
+    now = timezone.now()
+    events = [
+        new_event(
+            lead, LeadEvent.Kind.MESSAGE_RECEIVED, None, now, channel=channel, note=_excerpt(text), data=data
+        )
+        for lead, channel, text, data in received
+    ]
+    bulk_insert(events)
+    log_events(events, now)
+    lead_events_recorded.send(sender=LeadEvent, events=events)
+    leads = {lead.pk: lead for lead, _channel, _text, _data in received}
+    for lead in leads.values():
+        lead.last_activity_at = lead.updated_at = now
+    Lead.objects.filter(pk__in=leads).update(last_activity_at=now, updated_at=now)
+    return events
+
+
+def _excerpt(text: str) -> str:
+    return text if len(text) <= MESSAGE_EXCERPT else text[: MESSAGE_EXCERPT - 1] + "…"
 
 
 @transaction.atomic
