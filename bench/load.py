@@ -11,7 +11,8 @@ WordPress sites posting ~10 signed webhooks a second), waits until the jobs have
 WordPress site once more, and checks that nothing was lost or doubled (``bench.load_scenario.check``).
 
 Modes: ``one``: one gunicorn (``LOAD_WEB_WORKERS`` sync workers, default 4), one RQ worker (with RQ's
-scheduler) and the periodic scheduler (``rqcron``), as ``deploy/systemd`` runs them. ``two``: two
+scheduler) and the periodic scheduler (``rqcron``), as ``deploy/systemd`` runs them (the worker and the
+scheduler at ``Nice=5``). ``two``: two
 gunicorns and two RQ workers on their own ports and processes, one scheduler, behind Debian's HAProxy
 (health checks on ``/healthz``; at most as many requests at once on a server as it has workers, the rest
 wait in the proxy's queue, so a busy server still answers its health check); at 35 % of the run one RQ worker is killed (SIGKILL to its process
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.cpu import ProcessCpu, postgres_backends
 from bench.harness import create_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +53,7 @@ DEFAULT_SECONDS, QUICK_SECONDS = 600, 60
 SETTLE_SECONDS = 240
 ADMIN_P95_TARGET_MS = 500
 KILL_WORKER_AT, KILL_SERVER_AT = 0.35, 0.55
+BACKGROUND_NICE = 5
 SITE_ADDS_EVERY = 3.0
 USERS = {"LOAD_REPS": 30, "LOAD_MANAGERS": 5, "LOAD_VISITORS": 25, "LOAD_SITES": 10}
 MODE_TITLES = {
@@ -162,6 +165,11 @@ def manage(*arguments):
     return [sys.executable, "manage.py", *arguments]
 
 
+def background(command):
+    """At the CPU priority ``deploy/systemd`` gives the worker and the scheduler (``Nice=``)."""
+    return ["nice", "-n", str(BACKGROUND_NICE), *command]
+
+
 def haproxy_config(port, backends):
     servers = "\n".join(
         f"    server app{index} 127.0.0.1:{backend} check inter 2s fall 3 rise 2 maxconn {WEB_WORKERS}"
@@ -201,8 +209,10 @@ def start_mode(mode, logs):
     for index, port in enumerate(ports, 1):
         services.start(f"app{index}", gunicorn_command(port))
     for index in range(1, worker_count + 1):
-        services.start(f"worker{index}", manage("rqworker", "high", "default", "low", "--with-scheduler"))
-    services.start("scheduler", manage("rqcron", "intralog.schedule"))
+        services.start(
+            f"worker{index}", background(manage("rqworker", "high", "default", "low", "--with-scheduler"))
+        )
+    services.start("scheduler", background(manage("rqcron", "intralog.schedule")))
     try:
         return _serve(mode, services, ports, logs)
     except Exception:
@@ -232,6 +242,34 @@ def _serve(mode, services, ports, logs):
         f"http://127.0.0.1:{proxy_port}",
         f"2 × gunicorn ({WEB_WORKERS} sync workers each), 2 RQ workers, 1 scheduler, HAProxy round robin",
     )
+
+
+CPU_GROUPS = {"app": "app servers", "worker": "RQ workers", "scheduler": "scheduler", "proxy": "HAProxy"}
+
+
+def cpu_of_run(services):
+    """CPU seconds during the run per part: the services (by process group), PostgreSQL's backends of the
+    load database, Redis, Locust, and this process (the fake WordPress site and the feeder)."""
+    groups = {
+        process.pid: CPU_GROUPS[name.rstrip("0123456789")] for name, process in services.processes.items()
+    }
+    postgres = postgres_backends(DATABASE_URL.rsplit("/", 1)[1])
+    own = os.getpid()
+
+    def classify(pid, title):
+        if pid == own:
+            return "bench (fake WordPress)"
+        if "locust" in title:
+            return "Locust"
+        if title.startswith("redis-server"):
+            return "Redis"
+        try:
+            group = groups.get(os.getpgid(pid))
+        except OSError:
+            return None
+        return group or postgres(pid, title)
+
+    return ProcessCpu(classify)
 
 
 def feed_site(site, stop):
@@ -319,6 +357,7 @@ class ModeResult:
     events: list
     settled: bool
     load: tuple
+    cpu: dict = field(default_factory=dict)
 
     def aggregated(self):
         return next((row for row in self.stats if row.name == "Aggregated"), None)
@@ -348,7 +387,9 @@ def run_mode(mode, seconds, workdir, n_leads):
         print(f"[{mode}] {setup} at {base_url}; the team plays for {seconds} s …", flush=True)
         since = datetime.now(UTC)
         feeder.start()
+        cpu = cpu_of_run(services).start()
         elapsed = play(mode, seconds, base_url, plan_path, marks_path, csv_prefix, services)
+        cpu_seconds = cpu.stop()
         load = os.getloadavg()
         stop_feed.set()
         feeder.join()
@@ -370,6 +411,7 @@ def run_mode(mode, seconds, workdir, n_leads):
         services.events,
         settled,
         load,
+        {group: used / elapsed for group, used in cpu_seconds.items()},
     )
 
 
@@ -385,6 +427,14 @@ def mode_section(result):
         + (f". {'; '.join(result.events)}." if result.events else "."),
         "",
     ]
+    if result.cpu:
+        busy = sorted(result.cpu.items(), key=lambda item: -item[1])
+        lines += [
+            f"CPU during the load, in cores busy on average (of {os.cpu_count()}): "
+            + ", ".join(f"{group} {cores:.2f}" for group, cores in busy)
+            + f"; in all {sum(result.cpu.values()):.2f}.",
+            "",
+        ]
     if aggregated:
         lines.append(
             f"**{aggregated.per_second:.1f} requests/s**, {aggregated.requests} requests, "

@@ -23,6 +23,7 @@ from pathlib import Path
 from django.core.management import call_command
 from django.db import connection
 
+from bench.cpu import ProcessCpu, postgres_backends
 from bench.harness import create_database, machine_line, sibling_url, write_section
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,38 +130,6 @@ def _memory_kb(pid):
     return int(fields["Rss"].split()[0]), int(fields["Pss"].split()[0])
 
 
-class PostgresCpu:
-    """CPU seconds of the PostgreSQL processes serving one database (its backends and autovacuum workers).
-
-    Other work on the machine may use the same server: only processes whose title names the database
-    count, sampled (``sample()``) often enough to see a backend's time before it exits.
-    """
-
-    def __init__(self, database):
-        self.marker = f" {database} "
-        self.ticks = os.sysconf("SC_CLK_TCK")
-        self.seen = {}
-        self.sample()
-        self.before = dict(self.seen)
-
-    def sample(self):
-        for pid in filter(str.isdigit, os.listdir("/proc")):
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-                    title = cmdline.read().replace(b"\0", b" ").decode(errors="replace")
-                if not title.startswith("postgres: ") or self.marker not in title:
-                    continue
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().split(") ", 1)[1].split()
-            except OSError:
-                continue
-            self.seen[pid] = max(self.seen.get(pid, 0), int(fields[11]) + int(fields[12]))
-
-    def seconds(self):
-        self.sample()
-        return sum(ticks - self.before.get(pid, 0) for pid, ticks in self.seen.items()) / self.ticks
-
-
 def _child_sync(site, full=False):
     """Run ``wp_sync`` in a child process.
 
@@ -172,7 +141,7 @@ def _child_sync(site, full=False):
     command = [sys.executable, "-c", CHILD, NAME] + (["--full"] if full else [])
     server_before = site.server_seconds
     usage_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    postgres = PostgresCpu(connection.settings_dict["NAME"])
+    postgres = ProcessCpu(postgres_backends(connection.settings_dict["NAME"]))
     started = time.perf_counter()
     worker = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -192,7 +161,7 @@ def _child_sync(site, full=False):
     seconds = (run.finished_at - run.started_at).total_seconds()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (usage.ru_utime - usage_before.ru_utime) + (usage.ru_stime - usage_before.ru_stime)
-    cpu = (cpu, postgres.seconds())
+    cpu = (cpu, postgres.seconds().get("postgres", 0.0))
     return seconds, site.server_seconds - server_before, run, peak_rss / 1024, peak_pss / 1024, wall, cpu
 
 

@@ -93,7 +93,12 @@ def accept(
     window = timezone.now() - timedelta(seconds=setting("WORDPRESS_WEBHOOK_REPLAY_SECONDS"))
     try:
         with transaction.atomic():
-            list(type(source).objects.select_for_update().filter(pk=source.pk).values_list("pk", flat=True))
+            list(
+                type(source)
+                .objects.select_for_update(no_key=True)
+                .filter(pk=source.pk)
+                .values_list("pk", flat=True)
+            )
             same = Q(body_sha256=digest, received_at__gte=window)
             if delivery_id:
                 same |= Q(delivery_id=delivery_id)

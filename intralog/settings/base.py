@@ -243,7 +243,7 @@ RQ_QUEUES = {
     name: {"URL": REDIS_URL or "redis://embedded/0", "DEFAULT_TIMEOUT": 600, "ASYNC": bool(REDIS_URL)}
     for name in JOB_QUEUES
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ = {"COMMIT_MODE": "on_db_commit", "WORKER_CLASS": "core.worker.Worker"}
 RQ_SHOW_ADMIN_LINK = False
 
 CACHES = {
