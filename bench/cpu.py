@@ -90,3 +90,11 @@ def postgres_backends(database: str) -> Classify:
         return "postgres" if title.startswith("postgres: ") and marker in title + " " else None
 
     return classify
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent busy since boot (every core, every process)."""
+    with open("/proc/stat") as stat:
+        fields = [int(value) for value in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / TICKS

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.cpu import ProcessCpu, postgres_backends
+from bench.cpu import ProcessCpu, machine_busy_seconds, postgres_backends
 from bench.harness import create_database
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -244,6 +244,7 @@ def _serve(mode, services, ports, logs):
     )
 
 
+MACHINE = "machine"
 CPU_GROUPS = {"app": "app servers", "worker": "RQ workers", "scheduler": "scheduler", "proxy": "HAProxy"}
 
 
@@ -387,9 +388,9 @@ def run_mode(mode, seconds, workdir, n_leads):
         print(f"[{mode}] {setup} at {base_url}; the team plays for {seconds} s …", flush=True)
         since = datetime.now(UTC)
         feeder.start()
-        cpu = cpu_of_run(services).start()
+        cpu, busy = cpu_of_run(services).start(), machine_busy_seconds()
         elapsed = play(mode, seconds, base_url, plan_path, marks_path, csv_prefix, services)
-        cpu_seconds = cpu.stop()
+        cpu_seconds = {**cpu.stop(), MACHINE: machine_busy_seconds() - busy}
         load = os.getloadavg()
         stop_feed.set()
         feeder.join()
@@ -428,11 +429,12 @@ def mode_section(result):
         "",
     ]
     if result.cpu:
-        busy = sorted(result.cpu.items(), key=lambda item: -item[1])
+        parts = {group: cores for group, cores in result.cpu.items() if group != MACHINE}
+        busy = sorted(parts.items(), key=lambda item: -item[1])
         lines += [
             f"CPU during the load, in cores busy on average (of {os.cpu_count()}): "
             + ", ".join(f"{group} {cores:.2f}" for group, cores in busy)
-            + f"; in all {sum(result.cpu.values()):.2f}.",
+            + f"; these {sum(parts.values()):.2f}, the whole machine {result.cpu.get(MACHINE, 0):.2f}.",
             "",
         ]
     if aggregated:

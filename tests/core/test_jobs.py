@@ -9,32 +9,12 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.utils import timezone
-from rq import Queue, SimpleWorker
+from rq import SimpleWorker
 
 from core import jobs
 from crm import jobs as crm_jobs
 from crm import people
 from crm.models import Invitation, Role
-
-
-def flush(queue):
-    """Remove this queue and its registries only; other queues in the Redis database stay."""
-    registries = [
-        queue.failed_job_registry,
-        queue.finished_job_registry,
-        queue.started_job_registry,
-        queue.deferred_job_registry,
-        queue.scheduled_job_registry,
-    ]
-    queue.connection.delete(queue.key, *(registry.key for registry in registries))
-
-
-@pytest.fixture
-def low_queue(db):
-    queue = Queue("low", connection=jobs.connection("low"))
-    flush(queue)
-    yield queue
-    flush(queue)
 
 
 @pytest.fixture

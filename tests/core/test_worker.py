@@ -6,19 +6,8 @@ import os
 import pytest
 from django.db import connection
 from django_rq.workers import get_worker_class
-from rq import Queue
 
-from core import jobs
 from core.worker import Worker
-from tests.core.test_jobs import flush
-
-
-@pytest.fixture
-def low_queue(transactional_db):
-    queue = Queue("low", connection=jobs.connection("low"))
-    flush(queue)
-    yield queue
-    flush(queue)
 
 
 def run(queue, *names):
@@ -33,7 +22,7 @@ def test_the_worker_command_uses_it():
     assert get_worker_class() is Worker
 
 
-def test_jobs_run_in_the_worker_process_on_one_connection(low_queue, monkeypatch):
+def test_jobs_run_in_the_worker_process_on_one_connection(transactional_db, low_queue, monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     first, second = run(low_queue, "process_and_connection", "process_and_connection")
     assert first.is_finished and second.is_finished
@@ -45,7 +34,7 @@ def test_jobs_run_in_the_worker_process_on_one_connection(low_queue, monkeypatch
     connection.vendor != "postgresql",
     reason="an in-memory SQLite test database lives in its connection: Django never closes it",
 )
-def test_a_broken_connection_is_replaced_before_the_next_job(low_queue):
+def test_a_broken_connection_is_replaced_before_the_next_job(transactional_db, low_queue):
     broken, counted = run(low_queue, "break_connection", "count_leads")
     assert broken.is_finished
     assert counted.is_finished, counted.latest_result().exc_string
