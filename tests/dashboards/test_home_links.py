@@ -12,8 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from crm import followups, services
+from crm.access import brand_ids
 from crm.models import FollowUp, Lead
 from dashboards.models import DashboardSettings
+from dashboards.team import team_day
 from tests.crm.follow_up_support import lead_for, listed_ids, listing
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +153,23 @@ class TestManagersDay:
             follow(client, url, count, leads)
         assert re.findall(r'<tr data-person="(\w+)">', panel) == [str(intrapal_employee.pk)]
         assert "Late" not in panel.replace("Pallet Late", "")
+
+    def test_the_day_is_counted_in_one_query(
+        self, team, manager, other_manager, employee, other_employee, django_assert_num_queries
+    ):
+        settings = DashboardSettings.load()
+        brand_ids(manager)  # read once per request by every panel
+        with django_assert_num_queries(2):  # the open statuses, then the three counts in one
+            day = team_day(manager, settings)
+        assert (day["unassigned"], day["breached"], day["overdue"]) == (1, 2, 2)
+        assert day["people"] == [
+            {"person_id": pk, "breached": 1, "overdue": 1} for pk in sorted([employee.pk, other_employee.pk])
+        ]
+        Lead.objects.filter(pk=team["pallet waiting"].pk).update(assignee=team["pallet late"].assignee)
+        Lead.objects.filter(pk=team["pallet late"].pk).update(assignee=None)
+        day = team_day(other_manager, settings)
+        assert (day["unassigned"], day["breached"], day["overdue"]) == (1, 1, 1)
+        assert day["people"] == [{"person_id": None, "breached": 1, "overdue": 1}]
 
     def test_the_brand_panel_links_to_the_unassigned_leads_it_lists(self, team, client_for, manager):
         client = client_for(manager)
