@@ -31,8 +31,18 @@ NEXT_ACTION_CHOICES = [
 TASK_BUCKETS = (OVERDUE, TODAY, TOMORROW)
 WEEK_DAYS = 7
 LIMIT = 10
-WIDE_LEAD_FIELDS = ("message", "raw_payload", "extra", "classification_reason", "management_note")
-"""Lead columns My day never shows: left in the table."""
+LEAD_NAME_FIELDS = ("contact_name", "company", "email")
+"""The columns a lead's name (``str(lead)``) is made of."""
+LEAD_ROW_FIELDS = (
+    *LEAD_NAME_FIELDS,
+    "brand__name",
+    "status__key",
+    "status__colour",
+    "status__label",
+    "status__label_es",
+)
+"""What a lead's row on a home panel shows (its name, brand and status badge): lists of a few leads read
+these columns only (``only``, with ``select_related("status", "brand")``), not the lead's wide row."""
 
 
 @dataclass(frozen=True)
@@ -137,8 +147,8 @@ def my_tasks(user: User, days: Days, limit: int = LIMIT) -> dict[str, Bucket]:
     buckets = {key: Bucket(key) for key in TASK_BUCKETS}
     tasks = (
         FollowUp.objects.filter(pk__in=placed)
-        .select_related("lead", "lead__status", "lead__brand")
-        .defer(*(f"lead__{name}" for name in WIDE_LEAD_FIELDS))
+        .select_related("lead")
+        .only("kind", "due_at", "note", "lead", *(f"lead__{name}" for name in LEAD_NAME_FIELDS))
         .order_by("due_at", "pk")
     )
     for task in tasks if placed else ():
@@ -156,7 +166,7 @@ def waiting_leads(user: User, limit: int = LIMIT) -> Bucket:
     leads = (
         waiting.annotate(total=Subquery(total))
         .select_related("status", "brand")
-        .defer(*WIDE_LEAD_FIELDS)
+        .only(*LEAD_ROW_FIELDS, "assigned_at")
         .order_by("-submitted_at", "-pk")[:limit]
     )
     rows = list(leads)

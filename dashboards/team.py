@@ -20,7 +20,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from crm.access import brand_ids, leads_for
-from crm.agenda import open_status_ids
+from crm.agenda import LEAD_ROW_FIELDS, open_status_ids
 from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
@@ -337,7 +337,10 @@ def personal_figures(user, settings, days=30, now=None):
     order = ("assigned_at", "pk")
     first_overdue = mine.filter(overdue_q, status_id__in=open_ids).order_by(*order).values("pk")[:10]
     overdue = list(
-        Lead.objects.filter(pk__in=first_overdue).select_related("status", "brand").order_by(*order)
+        Lead.objects.filter(pk__in=first_overdue)
+        .select_related("status", "brand")
+        .only(*LEAD_ROW_FIELDS, "assigned_at", "last_activity_at")
+        .order_by(*order)
     )
     since = now - datetime.timedelta(days=days)
     figures = mine.filter(assigned_at__gte=since).aggregate(
@@ -354,7 +357,7 @@ def team_day(user, settings, now=None):
 
     One query (after the small status table): the three counts as branches of one ``UNION ALL``, which
     PostgreSQL may run side by side (a parallel append). The open statuses are given as ids, so each
-    branch filters one index of leads without joining the statuses. The lead listing's
+    branch reads one index of leads without joining the statuses. The lead listing's
     ``assignee=unassigned&stage=active``, ``sla=breached`` and ``next_action=overdue`` filters list
     exactly what they count.
     """
@@ -372,9 +375,14 @@ def team_day(user, settings, now=None):
         )
 
     counts: dict[str, dict] = {"unassigned": {}, "breached": {}, "overdue": {}}
-    # Nobody's leads are one count, not grouped: the index of unassigned leads does not hold the assignee.
+    # Nobody's leads are one count, not grouped, from the index of unassigned leads by brand and status
+    # (``dashboards_lead_open_unassigned``): it holds no assignee, and a manager's brands are named even
+    # when they are every brand (``leads_for`` then leaves them out), so only the open ones are read.
+    unassigned = Q(assignee__isnull=True, status_id__in=open_ids)
+    if user.role == Role.MANAGER:
+        unassigned &= Q(brand_id__in=sorted(brand_ids(user)))
     nobody = Value(None, output_field=IntegerField())
-    rows = counted(Q(assignee__isnull=True, status_id__in=open_ids), "unassigned", nobody).union(
+    rows = counted(unassigned, "unassigned", nobody).union(
         counted(sla_breached(settings, now, open_ids), "breached"),
         counted(Q(next_action_at__lt=now), "overdue"),
         all=True,
