@@ -98,7 +98,11 @@ def run(args):
         "`dashboards_lead_assignee_cover` (assignee, assignment time; status, contact and activity times "
         "carried): open leads by status and their overdue count, the first ten overdue (oldest assignment "
         "first) and the figures of the last 30 days, each from one stretch of it without visiting a lead row; "
-        "the statuses are picked from their small table first instead of being joined.",
+        "the statuses are picked from their small table first instead of being joined. A manager's day "
+        "(`dashboards.team.team_day`) counts unassigned leads, SLA breaches and overdue follow-ups per person "
+        "in one query, three `UNION ALL` branches each reading one index with the open statuses given as ids "
+        "(the unassigned count by brand and status from `dashboards_lead_open_unassigned`). The homes' lists "
+        "of leads read only the columns their rows show (name, brand, status badge, one time).",
         "",
         DETAILED_HEADER,
         *[m.detailed_row() for m in measurements],

@@ -12,7 +12,7 @@ import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Case, Count, F, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Subquery, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -31,8 +31,18 @@ NEXT_ACTION_CHOICES = [
 TASK_BUCKETS = (OVERDUE, TODAY, TOMORROW)
 WEEK_DAYS = 7
 LIMIT = 10
-WIDE_LEAD_FIELDS = ("message", "raw_payload", "extra", "classification_reason", "management_note")
-"""Lead columns My day never shows: left in the table."""
+LEAD_NAME_FIELDS = ("contact_name", "company", "email")
+"""The columns a lead's name (``str(lead)``) is made of."""
+LEAD_ROW_FIELDS = (
+    *LEAD_NAME_FIELDS,
+    "brand__name",
+    "status__key",
+    "status__colour",
+    "status__label",
+    "status__label_es",
+)
+"""What a lead's row on a home panel shows (its name, brand and status badge): lists of a few leads read
+these columns only (``only``, with ``select_related("status", "brand")``), not the lead's wide row."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +126,13 @@ class Bucket:
 def my_tasks(user: User, days: Days, limit: int = LIMIT) -> dict[str, Bucket]:
     """``user``'s open follow-ups that are overdue, due today and due tomorrow, earliest first, on leads
     they may see: the first ``limit`` of each window with the window's total. Two queries: the ranking,
-    over the follow-ups' index alone, then the few rows shown with their leads."""
+    over the follow-ups' index alone, then the few rows shown with their leads. The ranking partitions by
+    the window's place in ``TASK_BUCKETS`` (a number sorts cheaper than its name)."""
     bucket = Case(
-        When(due_at__lt=days.now, then=Value(OVERDUE)),
-        When(due_at__lt=days.tomorrow, then=Value(TODAY)),
-        default=Value(TOMORROW),
+        When(due_at__lt=days.now, then=Value(TASK_BUCKETS.index(OVERDUE))),
+        When(due_at__lt=days.tomorrow, then=Value(TASK_BUCKETS.index(TODAY))),
+        default=Value(TASK_BUCKETS.index(TOMORROW)),
+        output_field=IntegerField(),
     )
     ranked = (
         follow_ups_for(user)
@@ -133,12 +145,12 @@ def my_tasks(user: User, days: Days, limit: int = LIMIT) -> dict[str, Bucket]:
         .filter(rank__lte=limit)
         .values_list("pk", "bucket", "total")
     )
-    placed = {pk: (key, total) for pk, key, total in ranked}
+    placed = {pk: (TASK_BUCKETS[index], total) for pk, index, total in ranked}
     buckets = {key: Bucket(key) for key in TASK_BUCKETS}
     tasks = (
         FollowUp.objects.filter(pk__in=placed)
-        .select_related("lead", "lead__status", "lead__brand")
-        .defer(*(f"lead__{name}" for name in WIDE_LEAD_FIELDS))
+        .select_related("lead")
+        .only("kind", "due_at", "note", "lead", *(f"lead__{name}" for name in LEAD_NAME_FIELDS))
         .order_by("due_at", "pk")
     )
     for task in tasks if placed else ():
@@ -156,7 +168,7 @@ def waiting_leads(user: User, limit: int = LIMIT) -> Bucket:
     leads = (
         waiting.annotate(total=Subquery(total))
         .select_related("status", "brand")
-        .defer(*WIDE_LEAD_FIELDS)
+        .only(*LEAD_ROW_FIELDS, "assigned_at")
         .order_by("-submitted_at", "-pk")[:limit]
     )
     rows = list(leads)

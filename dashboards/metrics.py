@@ -449,9 +449,12 @@ def _waiting_too_long(settings, now):
     return waiting & Q(GreaterThan(_business_elapsed(settings, clock_now), settings.sla_hours * HOUR))
 
 
-def sla_breached(settings, now):
-    """Open (new or open stage) leads whose first-contact SLA ran out: a manager's "SLA breaches"."""
-    return overdue_condition(settings, now) & Q(status_id__in=open_status_ids())
+def sla_breached(settings, now, open_ids=None):
+    """Open (new or open stage) leads whose first-contact SLA ran out: a manager's "SLA breaches".
+    ``open_ids``: the open statuses' ids when the caller has read them (else a subquery)."""
+    return overdue_condition(settings, now) & Q(
+        status_id__in=open_status_ids() if open_ids is None else open_ids
+    )
 
 
 def needs_attention(settings, now):

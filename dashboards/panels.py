@@ -28,9 +28,9 @@ from .models import DashboardSettings
 from .views import can_view_dashboards
 
 
-def listing_url(**query):
-    """The lead listing filtered by ``query``."""
-    return f"{reverse(lead_viewset.get_url_name('list'))}?{urlencode(query)}"
+def listing_url(listing=None, **query):
+    """The lead listing filtered by ``query``; ``listing``: its URL when the caller has reversed it."""
+    return f"{listing or reverse(lead_viewset.get_url_name('list'))}?{urlencode(query)}"
 
 
 class PersonalPanel(Component):
@@ -107,15 +107,18 @@ class TeamDayPanel(Component):
             person.pk: user_label(person)
             for person in User.objects.filter(pk__in=[row["person_id"] for row in day["people"]])
         }
+        listing = reverse(lead_viewset.get_url_name("list"))
         for row in day["people"]:
             person = row["person_id"] or ASSIGNEE_UNASSIGNED
             row["label"] = names.get(row["person_id"], "") if row["person_id"] else _("Unassigned")
-            row["breached_url"] = listing_url(assignee=person, **{SLA_PARAMETER: BREACHED})
-            row["overdue_url"] = listing_url(assignee=person, next_action=OVERDUE, ordering="next_action_at")
+            row["breached_url"] = listing_url(listing, assignee=person, **{SLA_PARAMETER: BREACHED})
+            row["overdue_url"] = listing_url(
+                listing, assignee=person, next_action=OVERDUE, ordering="next_action_at"
+            )
         return {
             **day,
             "settings": settings,
-            "unassigned_url": listing_url(assignee=ASSIGNEE_UNASSIGNED, stage=STAGE_ACTIVE),
-            "breached_url": listing_url(**{SLA_PARAMETER: BREACHED}),
-            "overdue_url": listing_url(next_action=OVERDUE, ordering="next_action_at"),
+            "unassigned_url": listing_url(listing, assignee=ASSIGNEE_UNASSIGNED, stage=STAGE_ACTIVE),
+            "breached_url": listing_url(listing, **{SLA_PARAMETER: BREACHED}),
+            "overdue_url": listing_url(listing, next_action=OVERDUE, ordering="next_action_at"),
         }

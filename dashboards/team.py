@@ -20,6 +20,7 @@ from django.db.models import (
 from django.utils import timezone
 
 from crm.access import brand_ids, leads_for
+from crm.agenda import LEAD_ROW_FIELDS, open_status_ids
 from crm.models import Lead, PipelineStatus, Role, Stage, User
 
 from .metrics import (
@@ -336,7 +337,10 @@ def personal_figures(user, settings, days=30, now=None):
     order = ("assigned_at", "pk")
     first_overdue = mine.filter(overdue_q, status_id__in=open_ids).order_by(*order).values("pk")[:10]
     overdue = list(
-        Lead.objects.filter(pk__in=first_overdue).select_related("status", "brand").order_by(*order)
+        Lead.objects.filter(pk__in=first_overdue)
+        .select_related("status", "brand")
+        .only(*LEAD_ROW_FIELDS, "assigned_at", "last_activity_at")
+        .order_by(*order)
     )
     since = now - datetime.timedelta(days=days)
     figures = mine.filter(assigned_at__gte=since).aggregate(
@@ -351,27 +355,39 @@ def team_day(user, settings, now=None):
     """A manager's day: their brands' open leads waiting for an assignee, and per assignee (None: nobody)
     the open leads whose first-contact SLA ran out and the leads whose next follow-up is overdue.
 
-    Two queries: a count, and the counts per person of both kinds in one. The lead listing's ``assignee=unassigned&stage=active``,
-    ``sla=breached`` and ``next_action=overdue`` filters list exactly what they count.
+    One query (after the small status table): the three counts as branches of one ``UNION ALL``, which
+    PostgreSQL may run side by side (a parallel append). The open statuses are given as ids, so each
+    branch reads one index of leads without joining the statuses. The lead listing's
+    ``assignee=unassigned&stage=active``, ``sla=breached`` and ``next_action=overdue`` filters list
+    exactly what they count.
     """
     now = now or timezone.now()
     leads = leads_for(user)
-    open_ids = PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values("pk")
-    unassigned = leads.filter(assignee__isnull=True, status_id__in=open_ids).count()
+    open_ids = list(open_status_ids().values_list("pk", flat=True))
 
-    def per_person(condition, kind):
+    def counted(condition, kind, person=None):
         return (
             leads.filter(condition)
-            .values_list("assignee_id")
-            .annotate(leads=Count("pk"), kind=Value(kind, output_field=CharField()))
+            .annotate(person=F("assignee_id") if person is None else person)
+            .values_list("person")
+            .annotate(leads=Count("*"), kind=Value(kind, output_field=CharField()))
             .order_by()
         )
 
-    counts: dict[str, dict] = {"breached": {}, "overdue": {}}
-    both = per_person(sla_breached(settings, now), "breached").union(
-        per_person(Q(next_action_at__lt=now), "overdue"), all=True
+    counts: dict[str, dict] = {"unassigned": {}, "breached": {}, "overdue": {}}
+    # Nobody's leads are one count, not grouped, from the index of unassigned leads by brand and status
+    # (``dashboards_lead_open_unassigned``): it holds no assignee, and a manager's brands are named even
+    # when they are every brand (``leads_for`` then leaves them out), so only the open ones are read.
+    unassigned = Q(assignee__isnull=True, status_id__in=open_ids)
+    if user.role == Role.MANAGER:
+        unassigned &= Q(brand_id__in=sorted(brand_ids(user)))
+    nobody = Value(None, output_field=IntegerField())
+    rows = counted(unassigned, "unassigned", nobody).union(
+        counted(sla_breached(settings, now, open_ids), "breached"),
+        counted(Q(next_action_at__lt=now), "overdue"),
+        all=True,
     )
-    for pk, count, kind in both:
+    for pk, count, kind in rows:
         counts[kind][pk] = count
     breached, overdue = counts["breached"], counts["overdue"]
     people = [
@@ -380,7 +396,7 @@ def team_day(user, settings, now=None):
     ]
     people.sort(key=lambda row: (-(row["breached"] + row["overdue"]), row["person_id"] or 0))
     return {
-        "unassigned": unassigned,
+        "unassigned": sum(counts["unassigned"].values()),
         "breached": sum(breached.values()),
         "overdue": sum(overdue.values()),
         "people": people,

@@ -324,20 +324,9 @@ class StatusBadgeColumn(PlainColumn):
             key = None if status is None else (status.key, status.colour, status.display_label)
             cell = drawn.get(key)
             if cell is None:
-                cell = drawn[key] = f"{opening}{self.badge(status)}</td>"
+                cell = drawn[key] = f"{opening}{status_badge(status)}</td>"
             cells.append(cell)
         return cells
-
-    def badge(self, status: Any) -> str:
-        badge = status_badge(status)
-        return format_html(
-            '<span class="w-status crm-status-badge" style="background-color: {colour}; color: {text};'
-            ' border-color: {colour};" data-status="{key}">{label}</span>',
-            colour=badge["colour"],
-            text=badge["text_colour"],
-            key=status.key if status else "",
-            label=status.display_label if status else "",
-        )
 
 
 class AgeColumn(PlainColumn):

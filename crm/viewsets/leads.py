@@ -16,6 +16,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from crm import access
+from crm.agenda import LEAD_ROW_FIELDS
 from crm.filters import ASSIGNEE_MINE, ASSIGNEE_UNASSIGNED, STAGE_ACTIVE
 from crm.models import Lead, PipelineStatus, Role, Stage
 from crm.views import board as board_views
@@ -177,6 +178,7 @@ class MyLeadsPanel(Component):
         leads = (
             Lead.objects.filter(assignee=self.user, status__stage__in=[Stage.NEW, Stage.OPEN])
             .select_related("status", "brand")
+            .only(*LEAD_ROW_FIELDS, "submitted_at")
             .order_by("-submitted_at", "-pk")[: self.limit]
         )
         context.update(
@@ -204,7 +206,12 @@ class BrandLeadsPanel(Component):
         context = super().get_context_data(parent_context)
         # Newest by submission, as the listing orders; open statuses picked from their small table, so
         # each section walks an index of submission times instead of joining and sorting the brands' leads.
-        leads = access.leads_for(self.user).select_related("status", "brand").order_by("-submitted_at", "-pk")
+        leads = (
+            access.leads_for(self.user)
+            .select_related("status", "brand")
+            .only(*LEAD_ROW_FIELDS, "submitted_at")
+            .order_by("-submitted_at", "-pk")
+        )
         open_ids = list(
             PipelineStatus.objects.filter(stage__in=[Stage.NEW, Stage.OPEN]).values_list("pk", flat=True)
         )

@@ -13,7 +13,7 @@ from wagtail.admin.ui.components import Component
 
 from crm import access, agenda
 from crm.filters import ASSIGNEE_MINE, CONTACTED_NO, STAGE_ACTIVE
-from crm.models import Role
+from crm.models import FollowUp, Role
 from crm.views import leads as views
 
 from .leads import lead_viewset
@@ -64,6 +64,8 @@ class MyDayPanel(Component):
         home = reverse("wagtailadmin_home")
         done_name = lead_viewset.get_url_name("follow_up_done")
         inspect_name = lead_viewset.get_url_name("inspect")
+        # Each kind's label translated once, not once a row (``get_kind_display`` hashes every choice).
+        kinds = {value: str(label) for value, label in FollowUp.Kind.choices}
         for bucket in buckets:
             bucket.title, bucket.empty_text = TITLES[bucket.key]
             bucket.url = bucket_url(bucket.key)
@@ -71,6 +73,7 @@ class MyDayPanel(Component):
                 lead = row if bucket.key == "waiting" else row.lead
                 row.page_url = reverse(inspect_name, args=[lead.pk])
                 if bucket.key != "waiting":
+                    row.kind_label = kinds.get(row.kind, row.kind)
                     row.done_url = f"{reverse(done_name, args=[row.pk])}?{urlencode({'next': home})}"
         # The panel renders outside the page's request context: its "done" forms need the token given.
         context.update({"buckets": buckets, "days": days, "csrf_token": get_token(self.request)})

@@ -8,12 +8,16 @@ import re
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from crm import followups, services
+from crm.access import brand_ids
 from crm.models import FollowUp, Lead
 from dashboards.models import DashboardSettings
+from dashboards.team import team_day
 from tests.crm.follow_up_support import lead_for, listed_ids, listing
 
 pytestmark = pytest.mark.django_db
@@ -151,6 +155,46 @@ class TestManagersDay:
             follow(client, url, count, leads)
         assert re.findall(r'<tr data-person="(\w+)">', panel) == [str(intrapal_employee.pk)]
         assert "Late" not in panel.replace("Pallet Late", "")
+
+    def test_the_day_is_counted_in_one_query(
+        self, team, manager, other_manager, employee, other_employee, django_assert_num_queries
+    ):
+        settings = DashboardSettings.load()
+        brand_ids(manager)  # read once per request by every panel
+        with django_assert_num_queries(2):  # the open statuses, then the three counts in one
+            day = team_day(manager, settings)
+        assert (day["unassigned"], day["breached"], day["overdue"]) == (1, 2, 2)
+        assert day["people"] == [
+            {"person_id": pk, "breached": 1, "overdue": 1} for pk in sorted([employee.pk, other_employee.pk])
+        ]
+        Lead.objects.filter(pk=team["pallet waiting"].pk).update(assignee=team["pallet late"].assignee)
+        Lead.objects.filter(pk=team["pallet late"].pk).update(assignee=None)
+        day = team_day(other_manager, settings)
+        assert (day["unassigned"], day["breached"], day["overdue"]) == (1, 1, 1)
+        assert day["people"] == [{"person_id": None, "breached": 1, "overdue": 1}]
+
+    def test_the_managers_home_does_not_grow_with_leads(self, team, brands, client_for, manager, employee):
+        client = client_for(manager)
+        home(client)
+
+        def counted():
+            with CaptureQueriesContext(connection) as captured:
+                page = home(client)
+            return len(captured.captured_queries), section(page, "crm-brand-leads-heading")
+
+        before, _panel = counted()
+        for index in range(6):
+            overdue_follow_up(lead_for(brands["intralog"], employee, f"More {index}"), employee)
+            lead_for(brands["intralog"], None, f"Nobody's {index}", company="Acme")
+        after, panel = counted()
+        assert after == before <= 20
+        newest = Lead.objects.get(contact_name="Nobody's 5")
+        row = re.search(rf'<tr>\s*<td><a href="/admin/leads/inspect/{newest.pk}/">(.*?)</tr>', panel, re.S)
+        assert "Nobody&#x27;s 5</a> · Acme" in row.group(1)
+        assert f"<td>{brands['intralog'].name}</td>" in row.group(1)
+        assert 'class="w-status crm-status-badge"' in row.group(1) and 'data-status="pending">' in row.group(
+            1
+        )
 
     def test_the_brand_panel_links_to_the_unassigned_leads_it_lists(self, team, client_for, manager):
         client = client_for(manager)
