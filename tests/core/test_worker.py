@@ -22,7 +22,8 @@ def test_the_worker_command_uses_it():
     assert get_worker_class() is Worker
 
 
-def test_jobs_run_in_the_worker_process_on_one_connection(transactional_db, low_queue, monkeypatch):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_jobs_run_in_the_worker_process_on_one_connection(low_queue, monkeypatch):
     monkeypatch.setitem(connection.settings_dict, "CONN_MAX_AGE", 60)
     first, second = run(low_queue, "process_and_connection", "process_and_connection")
     assert first.is_finished and second.is_finished
@@ -34,7 +35,8 @@ def test_jobs_run_in_the_worker_process_on_one_connection(transactional_db, low_
     connection.vendor != "postgresql",
     reason="an in-memory SQLite test database lives in its connection: Django never closes it",
 )
-def test_a_broken_connection_is_replaced_before_the_next_job(transactional_db, low_queue):
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_broken_connection_is_replaced_before_the_next_job(low_queue):
     broken, counted = run(low_queue, "break_connection", "count_leads")
     assert broken.is_finished
     assert counted.is_finished, counted.latest_result().exc_string
