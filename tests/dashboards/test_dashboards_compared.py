@@ -31,15 +31,6 @@ NOW = local(4, 1, 12)
 PAGES = ["overview", "pipeline", "revenue", "team", "campaigns"]
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    from django.core.cache import cache
-
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
-
-
 @pytest.fixture
 def data(brands, manager, employee, other_employee):
     data = add_money(build(brands, manager, employee, other_employee), brands, manager, other_employee)

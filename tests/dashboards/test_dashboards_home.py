@@ -13,17 +13,6 @@ from crm.models import Lead, PipelineStatus
 from tests.dashboards.test_dashboards_dataset import build
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    from django.core.cache import cache
-
-    from dashboards.models import DashboardSettings
-
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
-
-
 @pytest.fixture
 def data(brands, manager, employee, other_employee):
     return build(brands, manager, employee, other_employee)

@@ -77,15 +77,6 @@ def add_money(data, brands, manager, other_employee):
     return data
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    from django.core.cache import cache
-
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
-
-
 @pytest.fixture
 def data(brands, manager, employee, other_employee):
     return add_money(build(brands, manager, employee, other_employee), brands, manager, other_employee)

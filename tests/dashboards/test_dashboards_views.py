@@ -14,17 +14,6 @@ PAGES = ["overview", "pipeline", "team", "campaigns"]
 MAX_QUERIES = 15
 
 
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    from django.core.cache import cache
-
-    from dashboards.models import DashboardSettings
-
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
-
-
 @pytest.fixture
 def data(brands, manager, employee, other_employee):
     return build(brands, manager, employee, other_employee)

@@ -7,7 +7,6 @@ import html as html_lib
 import re
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -23,13 +22,6 @@ from tests.crm.follow_up_support import lead_for, listed_ids, listing
 pytestmark = pytest.mark.django_db
 
 HOME = reverse("wagtailadmin_home")
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
 
 
 def ago(**delta):

@@ -4,7 +4,6 @@
 import datetime
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,13 +15,6 @@ from dashboards.models import DashboardSettings
 from tests.page_text import visible_text
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def fresh_settings_cache():
-    cache.delete(DashboardSettings.cache_key())
-    yield
-    cache.delete(DashboardSettings.cache_key())
 
 
 @pytest.fixture
