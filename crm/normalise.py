@@ -18,6 +18,7 @@ _ZERO_WIDTH = re.compile("[" + "".join(map(chr, ZERO_WIDTH)) + "]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SPACES = re.compile(r"\s+")
 _NOT_WORDS = re.compile(r"[\W_]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 _INLINE_SPACES = re.compile(r"[^\S\n]+")
 # Whitespace other than a space (single-line) or than a space and a line break (multi-line): where a text
 # has none of it and no two spaces in a row, collapsing its whitespace changes nothing.
@@ -133,17 +134,31 @@ def fold(text):
 
 
 def _fold_uncached(text):
-    """The steps of ``clean_text`` that folding does not do anyway (punctuation, spaces and control
+    """Only the runs of non-ASCII characters are decomposed and stripped of accents (and of zero-width
+    characters); the steps of ``clean_text`` that folding does not need (punctuation, spaces and control
     characters all become one space) are skipped: a long message is folded once, not cleaned again."""
     if not isinstance(text, str):
         text = clean_text(text)
-    elif not text.isascii():
-        text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFC", text))
     folded = text.casefold()
     if not folded.isascii():
-        decomposed = unicodedata.normalize("NFKD", folded)
-        folded = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        folded = _NON_ASCII.sub(_plain_run, folded)
     return _NOT_WORDS.sub(" ", folded).strip()
+
+
+def _plain_run(match):
+    run = match.group()
+    return _plain_cached(run) if len(run) <= _CACHED_RUN else _plain(run)
+
+
+def _plain(run):
+    """A run of non-ASCII characters decomposed, without its combining marks and zero-width characters."""
+    decomposed = unicodedata.normalize("NFKD", run)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(ZERO_WIDTH)
+
+
+# Accented letters and emoji between ASCII words: short runs that repeat.
+_CACHED_RUN = 8
+_plain_cached = lru_cache(maxsize=4096)(_plain)
 
 
 _fold = lru_cache(maxsize=4096)(_fold_uncached)

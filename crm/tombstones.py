@@ -6,11 +6,14 @@ key rotation keeps the old key in ``SECRET_KEY_FALLBACKS`` only for sessions, no
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Protocol
 
+from django.conf import settings
 from django.db import connection
-from django.utils.crypto import salted_hmac
 
 from .models import Tombstone
 from .normalise import normalise_email, phone_to_e164
@@ -50,8 +53,16 @@ class Contact(Protocol):
 
 
 def digest(kind: str, value: str) -> str:
-    """The keyed hash of one value of a kind (``Tombstone.Kind``)."""
-    return salted_hmac(_SALT, f"{kind}:{value}", algorithm="sha256").hexdigest()
+    """The keyed hash of one value of a kind (``Tombstone.Kind``): Django's ``salted_hmac`` with SHA-256,
+    its key derived once per secret."""
+    mac = _keyed(settings.SECRET_KEY).copy()
+    mac.update(f"{kind}:{value}".encode())
+    return mac.hexdigest()
+
+
+@lru_cache(maxsize=2)
+def _keyed(secret: str) -> hmac.HMAC:
+    return hmac.new(hashlib.sha256(f"{_SALT}{secret}".encode()).digest(), digestmod=hashlib.sha256)
 
 
 def reference_digest(source: str, form: str, external_id: str) -> str:

@@ -202,3 +202,29 @@ def test_fold_turns_each_run_of_punctuation_and_spaces_into_one_space():
         unmarked = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
         expected = re.sub(r"\s+", " ", re.sub(r"[^\w\s]|_", " ", unmarked)).strip()
         assert fold(text) == expected, repr(text)
+
+
+def _folded_as_a_whole(text):
+    """``fold`` as it was before only the non-ASCII runs were decomposed: the whole text at once."""
+    text = re.sub("[\u200b\u200c\u200d\u200e\u200f\u2060\u2061\u2062\u2063\u2064\ufeff\u00ad]", "", text)
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFC", text).casefold())
+    unmarked = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return re.sub(r"[\W_]+", " ", unmarked).strip()
+
+
+def test_fold_decomposing_only_non_ascii_runs_gives_what_the_whole_text_gives():
+    """Every code point, in runs of neighbours and shuffled among ASCII words, long texts included."""
+    import sys
+
+    points = [chr(code) for code in range(sys.maxunicode + 1) if not 0xD800 <= code <= 0xDFFF]
+    rng = random.Random(11)
+    texts = ["".join(points[start : start + 48]) for start in range(0, len(points), 48)]
+    shuffled = points[:]
+    rng.shuffle(shuffled)
+    words = ["hola", "Señor", "DEPÓSITO", " ", "\n", "e\u0301", "I\u0307", "😀", "ß", "ﬁ"]
+    for start in range(0, len(shuffled), 400):
+        pieces = shuffled[start : start + 400] + rng.choices(words, k=400)
+        rng.shuffle(pieces)
+        texts.append("".join(pieces))
+    for text in texts:
+        assert fold(text) == _folded_as_a_whole(text), repr(text)
