@@ -99,3 +99,18 @@ def test_the_rollup_check_sees_a_row_the_events_do_not_explain(scenario, employe
     checks = load_scenario.check(_marks(tmp_path), since=lead.received_at)
 
     assert _row(checks, "dashboards rollup").lost == 1
+
+
+def test_the_scale_out_run_uses_the_shipped_proxy_config_with_its_own_servers():
+    from bench.load import WEB_WORKERS, haproxy_config
+
+    config = haproxy_config(18080, [18001, 18002])
+    lines = [line.strip() for line in config.splitlines()]
+    assert "bind 127.0.0.1:18080" in lines
+    assert [line for line in lines if line.startswith("server ")] == [
+        "server app1 127.0.0.1:18001",
+        "server app2 127.0.0.1:18002",
+    ]
+    assert "http-request disable-l7-retry if METH_POST" in lines
+    default_server = next(line for line in lines if line.startswith("default-server "))
+    assert f"maxconn {WEB_WORKERS}" in default_server and "on-error mark-down" in default_server
