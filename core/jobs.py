@@ -10,7 +10,6 @@ from functools import cache
 from typing import Any
 
 import django_rq
-import fakeredis
 from django.conf import settings
 from django_rq.connection_utils import get_connection
 from redis import Redis
@@ -23,6 +22,9 @@ from rq.types import FunctionReferenceType
 
 @cache
 def _embedded_connection() -> Redis:
+    """The in-memory Redis of the embedded mode, imported only there (a deployment never loads it)."""
+    import fakeredis
+
     return fakeredis.FakeRedis()
 
 

@@ -77,3 +77,32 @@ def test_enqueue_after_commit(admin_user, brands, django_capture_on_commit_callb
         for callback in callbacks:
             callback()
         assert [message.to for message in mailoutbox] == [["later@example.com"]]
+
+
+def test_a_deployment_with_redis_never_loads_the_in_memory_redis():
+    """fakeredis is the embedded mode's; a process with ``REDIS_URL`` does not import it (nor its memory)."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys, django; django.setup(); "
+        "from core import jobs; jobs.connection('default'); "
+        "import wordpress.sync, alerts.delivery; "
+        "print('fakeredis' in sys.modules)"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "intralog.settings.test",
+        "REDIS_URL": "redis://127.0.0.1:1/0",
+    }
+    run = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
