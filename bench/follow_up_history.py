@@ -89,7 +89,7 @@ class FollowUpHistory:
         one was scheduled with the move into that status."""
         base = lead.status_changed_at if with_move else lead.assigned_at
         low = max(self.now - WINDOW, base + timedelta(minutes=15))
-        due = self._office_hours(rng, low + (self.now + WINDOW - low) * rng.random())
+        due = office_hours(rng, low + (self.now + WINDOW - low) * rng.random(), self.now - WINDOW)
         if due < base + timedelta(minutes=5):
             due = base + timedelta(hours=rng.uniform(1, 48))
         created = base if with_move else base + (min(due, self.now) - base) * rng.random()
@@ -181,10 +181,14 @@ class FollowUpHistory:
                 return event
         return None
 
-    def _office_hours(self, rng, moment):
-        """``moment``'s day (Argentine time) at 9 to 18 h, on the quarter hour; weekends move to Friday."""
-        local = moment - LOCAL_OFFSET
-        day = datetime(local.year, local.month, local.day, tzinfo=UTC)
-        if day.weekday() >= 5:
-            day -= timedelta(days=day.weekday() - 4)
-        return day + LOCAL_OFFSET + timedelta(hours=rng.randrange(9, 19), minutes=15 * rng.randrange(4))
+
+def office_hours(rng, moment, not_before=None):
+    """``moment``'s day (Argentine time) at 9 to 18 h, on the quarter hour; weekends move to Friday, or
+    to Monday when that Friday ends before ``not_before`` (the window's first day stays its first)."""
+    local = moment - LOCAL_OFFSET
+    day = datetime(local.year, local.month, local.day, tzinfo=UTC)
+    if day.weekday() >= 5:
+        friday = day - timedelta(days=day.weekday() - 4)
+        ends_too_early = not_before is not None and friday + LOCAL_OFFSET + timedelta(days=1) <= not_before
+        day = day + timedelta(days=7 - day.weekday()) if ends_too_early else friday
+    return day + LOCAL_OFFSET + timedelta(hours=rng.randrange(9, 19), minutes=15 * rng.randrange(4))

@@ -38,9 +38,10 @@ BENCH_TEAM = [
     *[(f"pallets{n:02d}", "employee", "Vendedora", f"INTRAPAL {n}", ["intrapal"]) for n in range(1, 9)],
 ]
 LEAD_TABLES = ("crm_lead", "crm_leadevent", "crm_taggedlead", "crm_followup")
-DATASET_VERSION = 2
+DATASET_VERSION = 3
 """Bump when the generated rows change: a database loaded by another version is reloaded.
-1: leads, events, tags. 2: follow-ups and ``Lead.next_action_at``."""
+1: leads, events, tags. 2: follow-ups and ``Lead.next_action_at``. 3: an open follow-up whose day falls on the
+weekend at the start of its window moves to Monday, not out of the window."""
 VERSION_MARK = f"intralog bench dataset, version {DATASET_VERSION}, generated at "
 """Left on ``crm_lead`` as its comment, followed by the generator's ``now`` (times in the dataset, follow-up
 due times among them, are relative to it)."""
