@@ -26,6 +26,16 @@ def current_code(device, steps_ahead=0):
     return f"{totp.token():0{device.digits}d}"
 
 
+def unused_code(device):
+    """A code the device accepts now: the current one, or the next when the current step is already spent
+    (``last_t``). The device's drift counts: an enrolment typed just after the step turned stored -1."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    if totp.t() <= device.last_t:
+        totp.drift += device.last_t + 1 - totp.t()
+    return f"{totp.token():0{device.digits}d}"
+
+
 def verify_session(client, user):
     """Mark the client's session as having passed the second step with the person's authenticator."""
     session = client.session

@@ -538,3 +538,17 @@ def test_no_admin_url_answers_a_manager_before_the_code(client, manager, lead):
             if not (response.status_code == 302 and response["Location"].startswith(VERIFY + "?next=")):
                 answered.append((url, response.status_code))
     assert answered == []
+
+
+@pytest.mark.parametrize("drift", [-1, 0, 1])
+def test_the_tests_unused_code_is_accepted_after_the_current_step_is_spent(manager, drift):
+    """An enrolment typed just after the step turned stores drift -1; the next code must still pass."""
+    from django_otp.oath import TOTP
+
+    from tests.two_factor_support import authenticator_for, unused_code
+
+    device = authenticator_for(manager)
+    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=drift)
+    TOTPDevice.objects.filter(pk=device.pk).update(drift=drift, last_t=totp.t())
+    code = unused_code(device)
+    assert two_factor.verify_code(manager, code) is not None
