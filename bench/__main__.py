@@ -46,7 +46,8 @@ def main():
     parser.add_argument(
         "--load-modes",
         default="one,two",
-        help="load: 'one' (one app server and worker), 'two' (two of each behind a proxy), or both",
+        help="load, comma-separated: 'one' (one app server and worker), 'two' (two of each behind a proxy, "
+        "one of each killed), 'capacity-one', 'capacity-two' (no pauses, nothing killed)",
     )
     args = parser.parse_args()
 

@@ -16,7 +16,9 @@ scheduler at ``Nice=5``). ``two``: two
 gunicorns and two RQ workers on their own ports and processes, one scheduler, behind Debian's HAProxy
 (health checks on ``/healthz``; at most as many requests at once on a server as it has workers, the rest
 wait in the proxy's queue, so a busy server still answers its health check); at 35 % of the run one RQ worker is killed (SIGKILL to its process
-group, the job it held abandoned) and at 55 % one app server (its master and workers).
+group, the job it held abandoned) and at 55 % one app server (its master and workers). ``capacity-one`` and
+``capacity-two``: the same setups, nothing killed, reps and managers clicking without pause, to compare
+what one and two app servers can serve.
 
 The guards stay on, with settings the load needs: the lead form's per-address rate limit is off (every
 visitor comes from 127.0.0.1), no role must use two-factor sign-in (``TWO_FACTOR_REQUIRED_ROLES`` empty:
@@ -60,7 +62,22 @@ USERS = {"LOAD_REPS": 30, "LOAD_MANAGERS": 5, "LOAD_VISITORS": 25, "LOAD_SITES":
 MODE_TITLES = {
     "one": "one app server + one worker",
     "two": "two app servers + two workers behind HAProxy, one of each killed mid-run",
+    "capacity-one": "capacity, one app server + one worker (reps and managers without pause)",
+    "capacity-two": "capacity, two app servers + two workers behind HAProxy (reps and managers without pause)",
 }
+# The capacity modes let reps and managers click as fast as the servers answer and kill nothing, so the
+# requests/s of one and two app servers compare what each setup can serve.
+NO_PAUSE = {
+    "LOAD_REP_WAIT_MIN": "0",
+    "LOAD_REP_WAIT_MAX": "1",
+    "LOAD_MANAGER_WAIT_MIN": "0",
+    "LOAD_MANAGER_WAIT_MAX": "1",
+}
+
+
+def scaled_out(mode):
+    """Whether ``mode`` runs two app servers and two workers behind the proxy."""
+    return mode in ("two", "capacity-two")
 
 
 def run(args):
@@ -196,7 +213,7 @@ def start_mode(mode, logs):
     for name in ("high", "default", "low"):
         get_queue(name).empty()
     services = Services(logs=logs)
-    app_count, worker_count = (1, 1) if mode == "one" else (2, 2)
+    app_count = worker_count = 2 if scaled_out(mode) else 1
     ports = [free_port() for _ in range(app_count)]
     for index, port in enumerate(ports, 1):
         services.start(f"app{index}", gunicorn_command(port))
@@ -215,7 +232,7 @@ def start_mode(mode, logs):
 def _serve(mode, services, ports, logs):
     for port in ports:
         wait_until_healthy(port)
-    if mode == "one":
+    if not scaled_out(mode):
         return (
             services,
             f"http://127.0.0.1:{ports[0]}",
@@ -274,8 +291,10 @@ def feed_site(site, stop):
 
 
 def play(mode, seconds, base_url, plan_path, marks_path, csv_prefix, services):
-    """Locust headless for ``seconds``; in the scale-out mode, kill a worker and an app server on the way."""
+    """Locust headless for ``seconds``; in the mode ``two``, kill a worker and an app server on the way."""
     env = {**os.environ, "LOAD_PLAN": str(plan_path), "LOAD_MARKS": str(marks_path)}
+    if mode.startswith("capacity"):
+        env.update(NO_PAUSE)
     for name, count in USERS.items():
         env.setdefault(name, str(count))
     users = sum(int(env[name]) for name in USERS)
@@ -503,12 +522,15 @@ Full run (10 minutes a mode, on a quiet machine; HAProxy from Debian, `apt-get i
 (the load itself runs on `intralog_bench_load` and Redis database 11: `LOAD_BENCH_DATABASE_URL`,
 `LOAD_BENCH_REDIS_URL`). One mode: `--load-modes one` or `--load-modes two`; another length: `--duration`.
 The users keep a person's pace, so at a pace the servers keep up with both modes serve the same requests/s;
-to compare capacity, let reps and managers click without pause:
-`LOAD_REP_WAIT_MIN=0 LOAD_REP_WAIT_MAX=1 LOAD_MANAGER_WAIT_MIN=0 LOAD_MANAGER_WAIT_MAX=1 make bench BENCH_ARGS=load`.
+to compare capacity, the modes `capacity-one` and `capacity-two` let reps and managers click without pause
+and kill nothing: `make bench BENCH_ARGS="load --load-modes capacity-one,capacity-two"`.
 """
 
 
 def child(seconds, modes, quick):
+    unknown = [mode for mode in modes if mode not in MODE_TITLES]
+    if unknown:
+        raise SystemExit(f"Unknown load modes {', '.join(unknown)}: choose from {', '.join(MODE_TITLES)}")
     create_database(DATABASE_URL)
     import django
 

@@ -114,3 +114,11 @@ def test_the_scale_out_run_uses_the_shipped_proxy_config_with_its_own_servers():
     assert "http-request disable-l7-retry if METH_POST" in lines
     default_server = next(line for line in lines if line.startswith("default-server "))
     assert f"maxconn {WEB_WORKERS}" in default_server and "on-error mark-down" in default_server
+
+
+def test_capacity_modes_scale_out_like_their_kin_and_reject_unknown_modes():
+    from bench.load import MODE_TITLES, child, scaled_out
+
+    assert [mode for mode in MODE_TITLES if scaled_out(mode)] == ["two", "capacity-two"]
+    with pytest.raises(SystemExit, match="Unknown load modes three"):
+        child(1, ["one", "three"], quick=True)
