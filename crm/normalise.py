@@ -94,9 +94,12 @@ def _clean(text, multiline):
     return text.strip()
 
 
-# Short values (services, places, UTM values, labels) repeat across submissions.
+# Short values (services, places, UTM values, labels) repeat across submissions. What repeats is few:
+# syncing 25,000 messy submissions hit these caches as often with 1,024 entries each as with 8,192, and
+# every entry is held in each sync process.
 _CACHED_LENGTH = 120
-_clean_cached = lru_cache(maxsize=8192)(_clean)
+_CACHE_ENTRIES = 1024
+_clean_cached = lru_cache(maxsize=_CACHE_ENTRIES)(_clean)
 
 
 def is_junk(text):
@@ -123,7 +126,7 @@ def _clean_value(value, multiline):
     return "" if is_junk(text) else text
 
 
-_clean_value_cached = lru_cache(maxsize=8192)(_clean_value)
+_clean_value_cached = lru_cache(maxsize=_CACHE_ENTRIES)(_clean_value)
 
 
 def fold(text):
@@ -158,10 +161,10 @@ def _plain(run):
 
 # Accented letters and emoji between ASCII words: short runs that repeat.
 _CACHED_RUN = 8
-_plain_cached = lru_cache(maxsize=4096)(_plain)
+_plain_cached = lru_cache(maxsize=_CACHE_ENTRIES)(_plain)
 
 
-_fold = lru_cache(maxsize=4096)(_fold_uncached)
+_fold = lru_cache(maxsize=_CACHE_ENTRIES)(_fold_uncached)
 
 
 def normalise_email(value):
@@ -185,7 +188,7 @@ _SCIENTIFIC = re.compile(r"\d[.,]?\d*e\+?\d+", re.I)
 _AMBA_MOBILE_WITHOUT_AREA = re.compile(r"^15(\d{8})$")
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHE_ENTRIES)
 def phone_to_e164(text, region=DEFAULT_REGION):
     """The number in E.164 form, or "" when it is not a valid phone number.
 
@@ -209,7 +212,7 @@ def phone_to_e164(text, region=DEFAULT_REGION):
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=_CACHE_ENTRIES)
 def is_mobile(e164):
     """Whether an E.164 number (``phone_to_e164``) is a mobile, which WhatsApp can reach.
 
@@ -235,7 +238,7 @@ def utm_from_url(url):
     return dict(_utm_from_url(url) if isinstance(url, str) else _utm_from_url.__wrapped__(url))
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=_CACHE_ENTRIES // 4)
 def _utm_from_url(url):
     """``utm_from_url`` as a tuple of pairs; a site's pages send the same few URLs over and over."""
     try:
