@@ -18,7 +18,9 @@ gunicorns and two RQ workers on their own ports and processes, one scheduler, be
 wait in the proxy's queue, so a busy server still answers its health check); at 35 % of the run one RQ worker is killed (SIGKILL to its process
 group, the job it held abandoned) and at 55 % one app server (its master and workers). ``capacity-one`` and
 ``capacity-two``: the same setups, nothing killed, reps and managers clicking without pause, to compare
-what one and two app servers can serve.
+what one and two app servers can serve. ``LOAD_APP_CORES`` (say ``0.5``) holds each app server to that
+many cores with a CPU cgroup of its own, as a separate host of that size would be: on one machine, a second
+app server can add capacity only when each is held to its share (the rest shares the machine).
 
 The guards stay on, with settings the load needs: the lead form's per-address rate limit is off (every
 visitor comes from 127.0.0.1), no role must use two-factor sign-in (``TWO_FACTOR_REQUIRED_ROLES`` empty:
@@ -52,6 +54,10 @@ DATABASE_URL = os.environ.get(
 REDIS_URL = os.environ.get("LOAD_BENCH_REDIS_URL", "redis://127.0.0.1:6379/11")
 LEADS = int(os.environ.get("LOAD_BENCH_LEADS", "50000"))
 WEB_WORKERS = int(os.environ.get("LOAD_WEB_WORKERS", "4"))
+# Cores each app server may use (a CPU quota of its own, as a separate host of that size has), or
+# unlimited: on one machine, adding an app server can only add capacity where each is held to its share.
+APP_CORES = float(os.environ.get("LOAD_APP_CORES", "0") or 0)
+CPU_CGROUPS = Path("/sys/fs/cgroup/cpu")
 DEFAULT_SECONDS, QUICK_SECONDS = 600, 60
 SETTLE_SECONDS = 240
 ADMIN_P95_TARGET_MS = 500
@@ -123,11 +129,26 @@ class Services:
     processes: dict = field(default_factory=dict)
     logs: Path = None
     events: list = field(default_factory=list)
+    quotas: list = field(default_factory=list)
 
-    def start(self, name, command):
+    def start(self, name, command, cores=0.0):
+        """Start ``command``; with ``cores``, it and every process it forks share that CPU quota."""
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115
-        self.processes[name] = subprocess.Popen(  # noqa: S603
-            command, cwd=BASE_DIR, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        join = None
+        if cores:
+            procs = cpu_quota(f"intralog-load-{os.getpid()}-{name}", cores)
+            self.quotas.append(procs.parent)
+
+            def join():
+                procs.write_text(str(os.getpid()))
+
+        self.processes[name] = subprocess.Popen(  # noqa: S603, PLW1509 - only writes its own pid
+            command,
+            cwd=BASE_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=join,
         )
 
     def kill(self, name, started):
@@ -148,6 +169,34 @@ class Services:
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+        for quota in self.quotas:
+            _remove_quota(quota)
+        self.quotas.clear()
+
+
+def cpu_quota(name, cores):
+    """A CPU cgroup (v1) allowing ``cores`` cores; returns its ``cgroup.procs``, which a process joins."""
+    group = CPU_CGROUPS / name
+    try:
+        group.mkdir(exist_ok=True)
+        period = int((group / "cpu.cfs_period_us").read_text())
+        (group / "cpu.cfs_quota_us").write_text(str(int(period * cores)))
+    except OSError as error:
+        raise RuntimeError(
+            f"LOAD_APP_CORES needs a writable CPU cgroup under {CPU_CGROUPS} (cgroup v1, as root): {error}"
+        ) from error
+    return group / "cgroup.procs"
+
+
+def _remove_quota(group):
+    for _attempt in range(50):
+        try:
+            group.rmdir()
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            time.sleep(0.1)
 
 
 def free_port():
@@ -216,7 +265,7 @@ def start_mode(mode, logs):
     app_count = worker_count = 2 if scaled_out(mode) else 1
     ports = [free_port() for _ in range(app_count)]
     for index, port in enumerate(ports, 1):
-        services.start(f"app{index}", gunicorn_command(port))
+        services.start(f"app{index}", gunicorn_command(port), cores=APP_CORES)
     for index in range(1, worker_count + 1):
         services.start(
             f"worker{index}", background(manage("rqworker", "high", "default", "low", "--with-scheduler"))
@@ -229,6 +278,10 @@ def start_mode(mode, logs):
         raise
 
 
+def _held(each=""):
+    return f", held to {APP_CORES:g} CPU cores{each} by a quota" if APP_CORES else ""
+
+
 def _serve(mode, services, ports, logs):
     for port in ports:
         wait_until_healthy(port)
@@ -236,7 +289,7 @@ def _serve(mode, services, ports, logs):
         return (
             services,
             f"http://127.0.0.1:{ports[0]}",
-            f"gunicorn ({WEB_WORKERS} sync workers), 1 RQ worker, 1 scheduler",
+            f"gunicorn ({WEB_WORKERS} sync workers{_held()}), 1 RQ worker, 1 scheduler",
         )
     haproxy = shutil.which("haproxy")
     if haproxy is None:
@@ -249,7 +302,7 @@ def _serve(mode, services, ports, logs):
     return (
         services,
         f"http://127.0.0.1:{proxy_port}",
-        f"2 × gunicorn ({WEB_WORKERS} sync workers each), 2 RQ workers, 1 scheduler, HAProxy round robin",
+        f"2 × gunicorn ({WEB_WORKERS} sync workers{_held(' each')}), 2 RQ workers, 1 scheduler, HAProxy round robin",
     )
 
 
@@ -523,7 +576,9 @@ Full run (10 minutes a mode, on a quiet machine; HAProxy from Debian, `apt-get i
 `LOAD_BENCH_REDIS_URL`). One mode: `--load-modes one` or `--load-modes two`; another length: `--duration`.
 The users keep a person's pace, so at a pace the servers keep up with both modes serve the same requests/s;
 to compare capacity, the modes `capacity-one` and `capacity-two` let reps and managers click without pause
-and kill nothing: `make bench BENCH_ARGS="load --load-modes capacity-one,capacity-two"`.
+and kill nothing: `make bench BENCH_ARGS="load --load-modes capacity-one,capacity-two"`; with
+`LOAD_APP_CORES=0.5` each app server is held to half a core (a CPU cgroup of its own), as separate small
+hosts would be.
 """
 
 

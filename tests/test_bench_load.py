@@ -123,3 +123,18 @@ def test_capacity_modes_scale_out_like_their_kin_and_reject_unknown_modes():
     assert [mode for mode in MODE_TITLES if scaled_out(mode)] == ["two", "capacity-two"]
     with pytest.raises(SystemExit, match="Unknown load modes three"):
         child(1, ["one", "three"], quick=True)
+
+
+def test_an_app_servers_cpu_quota_is_its_share_of_the_cgroup_period(tmp_path, monkeypatch):
+    from bench import load
+
+    group = tmp_path / "intralog-load-app1"
+    group.mkdir()
+    (group / "cpu.cfs_period_us").write_text("100000\n")
+    monkeypatch.setattr(load, "CPU_CGROUPS", tmp_path)
+
+    assert load.cpu_quota("intralog-load-app1", 0.5) == group / "cgroup.procs"
+    assert (group / "cpu.cfs_quota_us").read_text() == "50000"
+    monkeypatch.setattr(load, "CPU_CGROUPS", tmp_path / "missing" / "cpu")
+    with pytest.raises(RuntimeError, match="LOAD_APP_CORES needs a writable CPU cgroup"):
+        load.cpu_quota("intralog-load-app1", 0.5)
