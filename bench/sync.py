@@ -389,7 +389,7 @@ within a round.
 not counted). Each page of 100 is one transaction: `crm.intake.create_leads` for the page's new records
 (classification, duplicates, assignment, events, Wagtail log entries, tags, in a few queries and `COPY`s per page, one
 `lead_events_recorded` signal), then the raw submissions with their outcome, then the cursor. The next page is fetched
-and mapped in a thread meanwhile.
+(and fingerprinted) in a thread meanwhile.
 
 | query (per created lead) | count |
 |---|---|

@@ -219,6 +219,13 @@ def map_record(item: Record, context: FormContext) -> intake.LeadData | Exceptio
         return error
 
 
+def fingerprint_page(page: Page) -> Page:
+    """The page with each record fingerprinted (``fingerprint``): what the fetching thread prepares."""
+    for item in page:
+        fingerprint(item)
+    return page
+
+
 def map_page(page: Page, context: FormContext, cursor: int) -> list[Mapped]:
     """Each record of a pulled page fingerprinted and mapped (``map_record``), but for those at or
     below ``cursor``, most likely stored already (None: ``store_page`` maps them if they turn out new

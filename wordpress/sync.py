@@ -28,7 +28,7 @@ from .mapping import FormContext
 from .models import SourceForm, SyncRun, WordPressSource
 from .rescan import rescan
 from .statistics import GrowthStatistics
-from .store import map_page, store_page
+from .store import fingerprint_page, map_page, store_page
 
 logger = logging.getLogger(__name__)
 COUNT_KEYS = ("fetched", "created", "updated", "duplicates", "quarantined")
@@ -168,25 +168,26 @@ def _sync_form(
     owner: str,
     between_pages: BetweenPages | None,
 ) -> None:
-    """Pull the form's new pages (all of them when ``full``) and store each, the next one fetched and
-    mapped meanwhile in a thread; then re-scan it."""
+    """Pull the form's new pages (all of them when ``full``) and map and store each, the next one fetched
+    (and fingerprinted) meanwhile in a thread; then re-scan it.
+
+    Mapping here rather than in the fetching thread lets the next request go out as soon as a page has
+    arrived: paging by keyset waits for each page, so the reading keeps the site's pace.
+    """
     start = 0 if full else SourceForm.objects.values_list("cursor", flat=True).get(pk=form.pk)
     context = FormContext(
         source, SourceForm.objects.select_related("brand", "default_service").get(pk=form.pk)
     )
     cursor = context.form.cursor
-    pages = read_ahead(
-        connector.fetch_new(form.form_id, start),
-        lambda page: (page, map_page(page, context, cursor)),
-        name="wordpress-fetch",
-    )
+    pages = read_ahead(connector.fetch_new(form.form_id, start), fingerprint_page, name="wordpress-fetch")
     renewed = time.monotonic()
     statistics = GrowthStatistics(source, form)
     lookups = intake.NewLeadLookups(max_age=RULES_MAX_AGE)
     progress = FormProgress(source, form)
     listed: set[str] | None = set() if start == 0 and connector.HIDES_FLAGGED else None
     try:
-        for page, mapped in pages:
+        for page in pages:
+            mapped = map_page(page, context, cursor)
             stored = store_page(source, context.form, page, mapped=mapped, lookups=lookups)
             counts.update(stored)
             statistics.note(stored["created"] + stored["quarantined"])
