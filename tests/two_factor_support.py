@@ -19,9 +19,13 @@ def authenticator_for(user):
     return device or TOTPDevice.objects.create(user=user, name="Test authenticator", confirmed=True)
 
 
+def _totp(device):
+    return TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+
+
 def current_code(device, steps_ahead=0):
     """The code the person's app shows now (or ``steps_ahead`` periods later)."""
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
+    totp = _totp(device)
     totp.drift += steps_ahead
     return f"{totp.token():0{device.digits}d}"
 
@@ -30,10 +34,7 @@ def unused_code(device):
     """A code the device accepts now: the current one, or the next when the current step is already spent
     (``last_t``). The device's drift counts: an enrolment typed just after the step turned stored -1."""
     device.refresh_from_db()
-    totp = TOTP(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift)
-    if totp.t() <= device.last_t:
-        totp.drift += device.last_t + 1 - totp.t()
-    return f"{totp.token():0{device.digits}d}"
+    return current_code(device, steps_ahead=max(0, device.last_t + 1 - _totp(device).t()))
 
 
 def verify_session(client, user):
