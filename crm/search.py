@@ -38,6 +38,9 @@ WORD_START_BELOW = 3
 """A query word shorter than this finds the words it starts ("li" finds "Lima", not "Emilia"): a trigram
 index has nothing to look up for two letters anywhere, but has for two letters that start a word."""
 REFILL_BATCH = 10_000
+LISTING_ONLY_CHARS = 2000
+"""Of a field only the listing searches (the message), the first this many characters are searched:
+where people write what they want, and a pasted 20 kB message costs the trigram index 2 kB, not 20."""
 
 
 def _digits(value: str) -> str:
@@ -75,7 +78,7 @@ def lead_search_text(lead: Lead | Mapping[str, Any]) -> str:
         if digits and digits not in head and not any(digits in other for other in numbers):
             numbers.append(digits)
     listing_only = (get(name, "") for name in lead_fields.search_names() if name not in chooser)
-    tail = fold(" ".join(str(value) for value in listing_only if value))
+    tail = fold(" ".join(str(value)[:LISTING_ONLY_CHARS] for value in listing_only if value))
     return " ".join(filter(None, (head, *numbers, SEPARATOR, tail)))
 
 

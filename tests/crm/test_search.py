@@ -14,7 +14,14 @@ from crm.field_spec import Search
 from crm.intake import LeadData, create_lead, create_leads
 from crm.models import Lead
 from crm.pagination import COUNT_CAP, SEARCH_COUNT_CAP, CappedCountPaginator
-from crm.search import SEPARATOR, lead_search_text, query_terms, refill_search_text, search_leads
+from crm.search import (
+    LISTING_ONLY_CHARS,
+    SEPARATOR,
+    lead_search_text,
+    query_terms,
+    refill_search_text,
+    search_leads,
+)
 from crm.services import assign, edit_lead, merge_leads
 
 LISTING = reverse("crm_leads:list")
@@ -295,6 +302,16 @@ def test_refill_writes_what_changed(people):
     assert refill_search_text() == 1
     assert_in_step(*people.values())
     assert refill_search_text() == 0
+
+
+def test_a_message_is_searched_by_its_start(brands):
+    """The first ``LISTING_ONLY_CHARS`` characters of a message are searched; a pasted tail is not indexed."""
+    words = "palabra " * (LISTING_ONLY_CHARS // len("palabra "))
+    message = f"Cotizar almacenaje {words}firma-al-final"
+    create_lead(LeadData(brand=brands["intralog"], contact_name="Mensaje largo", message=message))
+    assert searched("almacenaje") == {"Mensaje largo"}
+    assert searched("firma al final") == set()
+    assert len(Lead.objects.get().search_text) < LISTING_ONLY_CHARS + 100
 
 
 def test_a_field_declared_searched_is_searched(people, monkeypatch, brands):
