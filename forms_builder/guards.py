@@ -8,6 +8,7 @@ import hashlib
 import os
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +17,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from wagtail.models import Page
 
+from core import once
 from core.client_ip import client_ip
 from core.visits import truncate_ip
 
@@ -76,17 +78,19 @@ def fill_seconds(request: HttpRequest, page: Page) -> float | None:
 
 
 def _token_key(token: str) -> str:
-    return "forms_builder:used-token:" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    return "lead-form:" + hashlib.sha256(token.encode()).hexdigest()[:40]
 
 
 def claim_render_token(request: HttpRequest) -> bool:
     """Mark the render token of this POST used; False when it already was (a page load submits once).
 
-    ``cache.add`` is atomic, so of two simultaneous submissions with one token only one claims it. The
-    mark lives as long as the token is valid.
+    A ``core.once`` claim: made in the transaction that stores the submission, it is committed with it,
+    or gone with it when storing fails or the process dies, so a retry of the same POST is stored. Of two
+    simultaneous submissions with one token only one claims it. The mark lives as long as the token is
+    valid.
     """
     token = request.POST.get(RENDER_TOKEN_FIELD, "")
-    return cache.add(_token_key(token), 1, timeout=int(token_max_age()) + 60)
+    return once.claim(_token_key(token), keep=timedelta(seconds=token_max_age() + 3600))
 
 
 def _over_rate_limit(request: HttpRequest) -> bool:
@@ -119,7 +123,7 @@ def rejection_reason(request: HttpRequest, page: Page) -> RejectionReason | None
         return RejectionReason.BAD_TOKEN
     if seconds > token_max_age():
         return RejectionReason.EXPIRED_TOKEN
-    if cache.get(_token_key(request.POST.get(RENDER_TOKEN_FIELD, ""))) is not None:
+    if once.claimed(_token_key(request.POST.get(RENDER_TOKEN_FIELD, ""))):
         return RejectionReason.REUSED_TOKEN
     if seconds < min_fill_seconds():
         return RejectionReason.TOO_FAST

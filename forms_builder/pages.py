@@ -8,7 +8,7 @@ valid submission into a lead (``services.submit_lead_form``).
 from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
-from django.db import models
+from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -19,6 +19,7 @@ from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFi
 from wagtail.contrib.forms.models import AbstractEmailForm, AbstractFormField
 from wagtail.fields import RichTextField
 
+from core import once
 from core.client_ip import client_ip
 from core.visits import Visit, browser_language, device_class, read_visit, save_visit, truncate_ip
 from crm import lead_fields
@@ -178,6 +179,17 @@ class LeadFormPage(AbstractEmailForm):
             form.initial = {**form.initial, RENDER_TOKEN_FIELD: guards.make_render_token(self.pk)}
         return form
 
+    def get_context(self, request: HttpRequest, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Wagtail's context, with the form's action: this page with the query it was opened with (its
+        UTM), marked ``once`` (``core.once``) since a submission is stored once per render token, so a
+        proxy may send it again."""
+        context = super().get_context(request, *args, **kwargs)
+        query = request.GET.copy()
+        query.pop(once.PARAMETER, None)
+        url = self.get_url(request) or ""
+        context["form_action"] = once.with_key(f"{url}?{query.urlencode()}" if query else url)
+        return context
+
     def get_preview_context(self, request: HttpRequest, mode_name: str) -> dict[str, Any]:
         """A preview's form has no render token: sent from the preview, it is refused."""
         context = super().get_preview_context(request, mode_name)
@@ -207,11 +219,12 @@ class LeadFormPage(AbstractEmailForm):
         Wagtail's ``serve`` calls it with the valid form of the POST ``_serve_submission`` let through.
         """
         request = self._submitting_request
-        if not guards.claim_render_token(request):
-            raise _RenderTokenUsed
-        submission = services.submit_lead_form(
-            self, form.field_values(), self._visit_context(request, self._visit), form.user
-        )
+        with transaction.atomic():
+            if not guards.claim_render_token(request):
+                raise _RenderTokenUsed
+            submission = services.submit_lead_form(
+                self, form.field_values(), self._visit_context(request, self._visit), form.user
+            )
         self._visit.clear_attempts(self.pk)
         return submission
 

@@ -9,6 +9,7 @@ from rq import cron
 from alerts import jobs as alert_jobs
 from api.jobs import purge_idempotency_records
 from conversations import jobs as conversation_jobs
+from core import once
 from crm.jobs import purge_expired_invitations
 from retention.jobs import apply_retention
 from webhooks import jobs as webhook_jobs
@@ -39,3 +40,5 @@ cron.register(webhook_jobs.deliver_due, queue_name="default", interval=15)
 cron.register(webhook_jobs.purge_delivered, queue_name="low", cron="50 3 * * *")
 # The API's Idempotency-Keys, kept API_IDEMPOTENCY_KEEP_DAYS.
 cron.register(purge_idempotency_records, queue_name="low", cron="55 3 * * *")
+# Keys of POSTs carried out once (core.once), forgotten when past their time.
+cron.register(once.purge_expired, queue_name="low", cron="57 3 * * *")

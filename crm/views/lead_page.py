@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy
 from wagtail import hooks
 from wagtail.snippets.views import snippets as snippet_views
 
+from core import once
 from crm import access, contact, lead_fields, lead_flags, lead_page, money
 from crm.field_spec import Section
 from crm.filters import user_label
@@ -197,7 +198,7 @@ class LeadInspectView(snippet_views.InspectView):
             return None
         return {
             **contact.contact_context(lead, user, contact.brand_templates(lead)),
-            "log_url": lead_url("contact", lead),
+            "log_url": once.with_key(lead_url("contact", lead)),
             "outcomes": LeadEvent.Outcome.choices,
         }
 
@@ -250,7 +251,7 @@ class LeadInspectView(snippet_views.InspectView):
             "more_quick": [move for move in more_moves if not move.asks],
             "more_asks": [move for move in more_moves if move.asks],
             "lost_reasons": list(LostReason.objects.filter(is_active=True)) if asks_reason else [],
-            "status_url": lead_url("change_status", lead),
+            "status_url": once.with_key(lead_url("change_status", lead)),
             "next_action": self.get_next_action(follow_ups, now),
             "default_follow_up": timezone.localtime(default_due_at(now)).strftime("%Y-%m-%dT%H:%M"),
         }

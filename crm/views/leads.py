@@ -7,6 +7,7 @@ and checks ``crm.access.can_act_on_lead`` before any change (a 403). Changes go 
 
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
@@ -25,6 +26,7 @@ from wagtail.snippets.bulk_actions.snippet_bulk_action import SnippetBulkAction
 from wagtail.snippets.views import chooser as snippet_chooser
 from wagtail.snippets.views import snippets as snippet_views
 
+from core import once
 from crm import access, deals, intake, lead_fields, services, system_notes
 from crm.filters import ASSIGNEE_MINE
 from crm.forms.deals import ClearQuoteForm, QuoteForm, WonAmountForm
@@ -248,9 +250,29 @@ class LeadActionView(WagtailAdminTemplateMixin, FormView):
     def perform(self, form):
         raise NotImplementedError
 
+    def post(self, request, *args, **kwargs):
+        """The same POST again (a double click, a proxy's retry) is answered as done before its form is
+        checked: what it did may have made it invalid now (a status the lead is in already)."""
+        if self.once_key is not None and once.claimed(self.once_key):
+            return self.done_already()
+        return super().post(request, *args, **kwargs)
+
+    @cached_property
+    def once_key(self):
+        return once.request_key(self.request, f"lead-action:{self.lead.pk}")
+
+    def done_already(self):
+        messages.success(self.request, _("This was done already."))
+        return redirect(self.get_success_url())
+
     def form_valid(self, form):
+        """Perform the action, once per key of the form's rendering (``core.once``): the key is claimed in
+        the transaction that does the work, so a POST that failed midway can be sent again."""
         try:
-            self.perform(form)
+            with transaction.atomic():
+                if self.once_key is not None and not once.claim(self.once_key):
+                    return self.done_already()
+                self.perform(form)
         except (ValidationError, PermissionDenied) as error:
             for message in getattr(error, "messages", None) or [str(error) or _("Not allowed.")]:
                 form.add_error(None, message)
@@ -266,7 +288,13 @@ class LeadActionView(WagtailAdminTemplateMixin, FormView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update({"lead": self.lead, "action_url": self.request.path, "media": context["form"].media})
+        context.update(
+            {
+                "lead": self.lead,
+                "action_url": once.with_key(self.request.path),
+                "media": context["form"].media,
+            }
+        )
         return context
 
 

@@ -1,14 +1,13 @@
 """A render token is single-use: one page load submits once, so the minimum fill time counts per submission."""
 
 import re
-import threading
 
 import pytest
 from django.core.cache import cache
 
 from crm.models import Lead
 from forms_builder.forms import RENDER_TOKEN_FIELD
-from forms_builder.guards import claim_render_token, make_render_token
+from forms_builder.guards import make_render_token
 from forms_builder.models import RejectedSubmission, RejectionReason
 from tests.forms_support import VALID, make_form_page, submission
 
@@ -88,21 +87,37 @@ def test_each_rendering_has_its_own_token(client, form_page):
     assert make_render_token(form_page.pk, 1.0) != make_render_token(form_page.pk, 1.0)
 
 
-def test_of_simultaneous_claims_of_one_token_exactly_one_wins(rf):
-    request = rf.post("/", {RENDER_TOKEN_FIELD: make_render_token(1)})
-    # Django parses a request's body on first reading: read it here, not in eight threads at once (one of
-    # them could see an empty form and claim the empty token).
-    assert request.POST[RENDER_TOKEN_FIELD]
-    barrier = threading.Barrier(8)
-    results = []
+@pytest.mark.django_db
+def test_a_submission_whose_storing_failed_is_stored_when_sent_again(client, form_page, monkeypatch):
+    """The token is claimed with the submission: a POST that died midway (here: storing raised), sent again
+    by the visitor or a proxy, is stored, and once."""
+    from forms_builder import services
 
-    def claim():
-        barrier.wait()
-        results.append(claim_render_token(request))
+    data = submission(form_page)
+    real = services.submit_lead_form
 
-    threads = [threading.Thread(target=claim) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert sorted(results) == [False] * 7 + [True]
+    def dies_once(*args, **kwargs):
+        monkeypatch.setattr(services, "submit_lead_form", real)
+        real(*args, **kwargs)
+        raise ConnectionResetError
+
+    monkeypatch.setattr(services, "submit_lead_form", dies_once)
+    client.raise_request_exception = False
+    assert client.post(form_page.url, data).status_code == 500
+    assert not Lead.objects.exists()
+
+    assert "¡Gracias" in client.post(form_page.url, data).content.decode()
+    again = client.post(form_page.url, data).content.decode()
+    assert Lead.objects.count() == 1
+    assert ALREADY_RECEIVED in again
+
+
+@pytest.mark.django_db
+def test_the_form_is_sent_to_its_page_with_its_query_and_a_once_mark(client, form_page):
+    html = client.get(
+        form_page.url, {"utm_source": "feria", "once": "stale-key-from-before"}
+    ).content.decode()
+    action = re.search(r'<form action="([^"]+)" method="post"', html).group(1).replace("&amp;", "&")
+    path, query = action.split("?")
+    assert path == form_page.url
+    assert query.startswith("utm_source=feria&once=") and "stale" not in query
