@@ -113,6 +113,7 @@ def test_the_scale_out_run_uses_the_shipped_proxy_config_with_its_own_servers():
     ]
     assert "http-request disable-l7-retry if METH_POST !wordpress_webhook !carried_out_once" in lines
     assert "acl carried_out_once url_param(once) -m found" in lines
+    assert "option http-buffer-request" in lines
     assert "acl wordpress_webhook path_reg ^/integrations/wordpress/[^/]+/hook/" in lines
     default_server = next(line for line in lines if line.startswith("default-server "))
     assert f"maxconn {WEB_WORKERS}" in default_server and "on-error mark-down" in default_server
