@@ -137,12 +137,11 @@ def test_a_malformed_key_is_no_key(rf, value):
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrent writers need PostgreSQL")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_of_simultaneous_claims_of_one_key_exactly_one_wins():
     """Eight requests with one key at once, each in its own transaction: one claims it, the others wait
     for its commit and find it claimed."""
-    if connection.vendor != "postgresql":
-        pytest.skip("concurrent writers need PostgreSQL")
 
     def claim():
         with transaction.atomic():
